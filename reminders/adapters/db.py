@@ -1,0 +1,41 @@
+"""Database engines: embedded SQLite (one municipality) or PostgreSQL via psycopg 3 (many)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import ConnectionPoolEntry
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000  # a second writer waits for the first instead of failing at once
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url`` with the settings this project relies on."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url)
+    event.listen(engine, "connect", _configure_sqlite_connection)
+    # pysqlite's own transaction handling defers BEGIN and ignores it for DDL; we hand
+    # control to SQLAlchemy so transactions, savepoints and rollbacks mean what they say.
+    event.listen(engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN"))
+    return engine
+
+
+def _configure_sqlite_connection(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA foreign_keys = ON")  # off by default in SQLite
+        cursor.execute("PRAGMA journal_mode = WAL")  # readers do not block the nightly writer
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA cache_size = -65536")  # 64 MiB: index builds during imports
+    finally:
+        cursor.close()
+
+
+def is_sqlite(engine: Engine) -> bool:
+    """True for the embedded engine."""
+    return engine.dialect.name == "sqlite"

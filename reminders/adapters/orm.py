@@ -1,0 +1,132 @@
+"""The database tables, typed (SQLAlchemy 2.0). Only migrations create or change them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from reminders.domain.model import (
+    DocumentKind,
+    DocumentStatus,
+    Language,
+    PersonStatus,
+    RegistryKind,
+)
+
+
+def _one_of(
+    column: str,
+    values: type[Language | PersonStatus | DocumentKind | DocumentStatus | RegistryKind],
+) -> str:
+    allowed = ", ".join(f"'{value.value}'" for value in values)
+    return f"{column} IN ({allowed})"
+
+
+class Base(DeclarativeBase):
+    # Named constraints let Alembic alter or drop them (and batch mode on SQLite needs names).
+    metadata = MetaData(
+        naming_convention={
+            "pk": "pk_%(table_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s",
+            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+            "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+        }
+    )
+
+
+class RegistryImportRow(Base):
+    """One import of a registry extract: which file (by hash), when, and what it changed."""
+
+    __tablename__ = "registry_import"
+    __table_args__ = (CheckConstraint(_one_of("kind", RegistryKind), name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    file_name: Mapped[str] = mapped_column(String(255))  # the name only: paths say nothing
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    rows_read: Mapped[int] = mapped_column(Integer)
+    inserted: Mapped[int] = mapped_column(Integer)
+    updated: Mapped[int] = mapped_column(Integer)
+    unchanged: Mapped[int] = mapped_column(Integer)
+    rejected: Mapped[int] = mapped_column(Integer)
+
+
+class RejectedRowRow(Base):
+    """A registry row that was not imported, kept with where it was and why (nothing is lost)."""
+
+    __tablename__ = "rejected_row"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    import_id: Mapped[int] = mapped_column(ForeignKey("registry_import.id"), index=True)
+    line: Mapped[int] = mapped_column(Integer)  # the header is line 1
+    column_name: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(300))
+    subject: Mapped[str] = mapped_column(String(20))  # masked national number, for reports
+    raw: Mapped[str] = mapped_column(Text)  # the record as it stood in the file
+
+
+class PersonRow(Base):
+    """A person of the population register, keyed by national register or BIS number."""
+
+    __tablename__ = "person"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", PersonStatus), name="status"),
+        CheckConstraint(f"language IS NULL OR {_one_of('language', Language)}", name="language"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    national_number: Mapped[str] = mapped_column(String(11), unique=True)  # compact digits
+    family_name: Mapped[str] = mapped_column(String(200))
+    given_names: Mapped[str] = mapped_column(String(200))
+    language: Mapped[str | None] = mapped_column(String(2))
+    street: Mapped[str | None] = mapped_column(String(200))
+    house_number: Mapped[str | None] = mapped_column(String(16))
+    box: Mapped[str | None] = mapped_column(String(16))
+    postal_code: Mapped[str | None] = mapped_column(String(12))
+    locality: Mapped[str | None] = mapped_column(String(200))
+    country: Mapped[str] = mapped_column(String(2))
+    municipality_nis: Mapped[str] = mapped_column(String(5), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    status_since: Mapped[date | None] = mapped_column(Date)
+    guardian_national_number: Mapped[str | None] = mapped_column(String(11))
+    # The import that last changed this row: an auditor can trace a letter to its data.
+    import_id: Mapped[int] = mapped_column(ForeignKey("registry_import.id"))
+
+
+class DocumentRow(Base):
+    """A document of a person, keyed by kind and number (interfaces.md §1)."""
+
+    __tablename__ = "document"
+    __table_args__ = (
+        UniqueConstraint("kind", "number"),
+        CheckConstraint(_one_of("kind", DocumentKind), name="kind"),
+        CheckConstraint(_one_of("status", DocumentStatus), name="status"),
+        # The nightly scan narrows by kind and expiry window; renewals are found per holder.
+        Index("ix_document_kind_expires_on", "kind", "expires_on"),
+        Index("ix_document_person_id_kind", "person_id", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    number: Mapped[str] = mapped_column(String(40))
+    issued_on: Mapped[date | None] = mapped_column(Date)
+    expires_on: Mapped[date | None] = mapped_column(Date)  # None: paper licence, never reminded
+    status: Mapped[str] = mapped_column(String(16))
+    import_id: Mapped[int] = mapped_column(ForeignKey("registry_import.id"))

@@ -1,0 +1,72 @@
+"""Composition root: Settings → engine, stores and clock for the use cases."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+
+from babel import Locale
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+from reminders.adapters.db import make_engine
+from reminders.adapters.registry_store import RegistryStore
+from reminders.adapters.schema import require_current_schema
+from reminders.errors import RemindersError
+from reminders.services.ports import StoreTransaction
+
+
+class DatabaseUnavailableError(RemindersError):
+    """The database cannot be reached or opened."""
+
+
+def utc_now() -> datetime:
+    """The current time, aware, in UTC: every stored ``*_at`` is UTC (domain.md §7.1)."""
+    return datetime.now(UTC)
+
+
+@cache
+def iso_country_codes() -> frozenset[str]:
+    """ISO 3166-1 alpha-2 codes, from CLDR via babel (no hand-kept list to go stale)."""
+    not_countries = {"ZZ", "QO", "EU", "EZ", "UN"}  # CLDR's groupings and "unknown region"
+    return frozenset(
+        code
+        for code in Locale("en").territories
+        if len(code) == 2 and code.isalpha() and code not in not_countries
+    )
+
+
+def open_engine(url: str, *, require_schema: bool = True) -> Engine:
+    """An engine on ``url``; by default also checks that `reminders init` has run."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(url)
+    try:
+        if require_schema:
+            require_current_schema(engine)
+        else:
+            engine.connect().close()
+    except OperationalError as err:
+        engine.dispose()
+        where = parsed.render_as_string(hide_password=True)
+        raise DatabaseUnavailableError(f"cannot open the database {where}: {err.orig}") from err
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
+
+
+def store_transaction(engine: Engine) -> StoreTransaction:
+    """Opens one transaction per call and hands out the registry store on it."""
+
+    @contextmanager
+    def transaction() -> Iterator[RegistryStore]:
+        with engine.begin() as connection:
+            yield RegistryStore.for_connection(connection)
+
+    return transaction

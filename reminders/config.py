@@ -1,0 +1,368 @@
+"""config.toml → frozen Settings; the only module that reads TOML (interfaces.md §2).
+
+Every problem is reported with the file and the key path (``municipalities[1].nis_code``), and
+paths inside the file are resolved relative to the file, never to the working directory.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+from reminders.domain.model import DocumentKind, Language, LetterLanguageRule
+from reminders.domain.policy import (
+    InvalidOffsetError,
+    Offset,
+    ReminderPolicy,
+    Stage,
+    parse_offset,
+)
+from reminders.errors import ConfigError
+
+DATABASE_URL_VARIABLE = "REMINDERS_DATABASE_URL"
+DEFAULT_DATABASE = "sqlite:///var/reminders.sqlite3"
+NIS_CODE = re.compile(r"^[1-9]\d{4}$")
+_POSTAL_CODE = re.compile(r"^[1-9]\d{3}$")
+_CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """The civil-affairs department a municipality's letters come from."""
+
+    department: str
+    street: str
+    house_number: str
+    postal_code: str
+    locality: str
+    phone: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Municipality:
+    """A municipality served by this installation, identified by its NIS (REFNIS) code."""
+
+    nis_code: str
+    name: str
+    languages: tuple[Language, ...]  # official language(s); the first is the default
+    letter_language: LetterLanguageRule
+    sender: Sender
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything config.toml says, checked and typed."""
+
+    path: Path
+    database_url: str
+    output_dir: Path
+    timezone: ZoneInfo
+    nightly_at: time
+    municipalities: tuple[Municipality, ...]
+    policies: Mapping[DocumentKind, ReminderPolicy]
+
+    def municipality(self, nis_code: str) -> Municipality:
+        """The configured municipality with that NIS code, or a ConfigError naming it."""
+        for municipality in self.municipalities:
+            if municipality.nis_code == nis_code:
+                return municipality
+        known = ", ".join(m.nis_code for m in self.municipalities)
+        raise ConfigError(self.path, f"no municipality with NIS code {nis_code!r} (known: {known})")
+
+
+class _Table:
+    """A TOML table being read: remembers its key path and rejects keys nobody asked for."""
+
+    def __init__(self, path: Path, key: str, data: object) -> None:
+        if not isinstance(data, dict):
+            raise ConfigError(path, f"expected a table, got {_type_name(data)}", key=key or None)
+        self.path, self.key, self.data = path, key, data
+        self._read: set[str] = set()
+
+    def _child(self, name: str) -> str:
+        return f"{self.key}.{name}" if self.key else name
+
+    def error(self, name: str, problem: str) -> ConfigError:
+        return ConfigError(self.path, problem, key=self._child(name))
+
+    def _get(self, name: str, expected: type, required: bool) -> Any:
+        self._read.add(name)
+        if name not in self.data:
+            if required:
+                raise ConfigError(self.path, "missing required key", key=self._child(name))
+            return None
+        value = self.data[name]
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            raise self.error(
+                name, f"expected {_type_name(expected)}, got {_type_name(value)} {value!r}"
+            )
+        return value
+
+    def text(self, name: str, *, required: bool = True) -> str | None:
+        value: str | None = self._get(name, str, required)
+        if value is not None and not value.strip():
+            raise self.error(name, "must not be empty")
+        return value
+
+    def required_text(self, name: str) -> str:
+        value = self.text(name)
+        assert value is not None  # noqa: S101 - required=True raised otherwise
+        return value
+
+    def array(self, name: str, *, required: bool = True) -> list[Any] | None:
+        value: list[Any] | None = self._get(name, list, required)
+        return value
+
+    def table(self, name: str, *, required: bool = True) -> _Table | None:
+        self._read.add(name)
+        if name not in self.data:
+            if required:
+                raise ConfigError(self.path, "missing required table", key=self._child(name))
+            return None
+        return _Table(self.path, self._child(name), self.data[name])
+
+    def finish(self) -> None:
+        """Reject keys that were never read: a typo must not be silently ignored."""
+        for name in self.data:
+            if name not in self._read:
+                raise self.error(name, "unknown key")
+
+
+def _type_name(value: object) -> str:
+    kind = value if isinstance(value, type) else type(value)
+    return {str: "a string", int: "an integer", list: "an array", dict: "a table"}.get(
+        kind, kind.__name__
+    )
+
+
+def load_settings(path: Path, *, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and check config.toml; ``REMINDERS_DATABASE_URL`` overrides the database."""
+    environ = os.environ if environ is None else environ
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError as err:
+        raise ConfigError(path, "no such file (pass --config PATH)") from err
+    except OSError as err:
+        raise ConfigError(path, f"cannot be read: {err.strerror}") from err
+    try:
+        document = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise ConfigError(path, "is not UTF-8 text") from err
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(path, f"not valid TOML: {err}") from err
+
+    root = _Table(path, "", document)
+    base = path.resolve().parent
+    installation = root.table("installation")
+    assert installation is not None  # noqa: S101 - required
+    database = installation.text("database", required=False) or DEFAULT_DATABASE
+    override = environ.get(DATABASE_URL_VARIABLE)
+    database_url = (
+        _checked_url(path, DATABASE_URL_VARIABLE, override, Path.cwd())
+        if override
+        else _checked_url(path, "installation.database", database, base)
+    )
+    output_dir = base / (installation.text("output_dir", required=False) or "var/out")
+    timezone = _timezone(installation)
+    installation.finish()
+
+    nightly_at = time(1, 30)  # outside 02:00-03:00, the hour DST skips or repeats (domain.md §7.1)
+    schedule = root.table("schedule", required=False)
+    if schedule is not None:
+        nightly_at = _clock(schedule, "nightly_at") or nightly_at
+        schedule.finish()
+
+    municipalities = _municipalities(root)
+    policies = _policies(root)
+    root.finish()
+    return Settings(
+        path=path,
+        database_url=database_url,
+        output_dir=output_dir,
+        timezone=timezone,
+        nightly_at=nightly_at,
+        municipalities=municipalities,
+        policies=policies,
+    )
+
+
+def _checked_url(path: Path, key: str, value: str, base: Path) -> str:
+    """The database URL, with a relative SQLite file resolved against ``base``."""
+    try:
+        url: URL = make_url(value)
+    except ArgumentError as err:
+        raise ConfigError(path, f"not a database URL: {value!r}", key=key) from err
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        database = url.database or ""
+        if database and database != ":memory:" and not Path(database).is_absolute():
+            url = url.set(database=str(base / database))
+        return url.render_as_string(hide_password=False)
+    if backend == "postgresql":
+        if url.drivername == "postgresql":
+            url = url.set(drivername="postgresql+psycopg")  # psycopg 3 is the driver we ship
+        return url.render_as_string(hide_password=False)
+    raise ConfigError(path, f"expected a sqlite:/// or postgresql:// URL, got {backend!r}", key=key)
+
+
+def _timezone(table: _Table) -> ZoneInfo:
+    name = table.text("timezone", required=False) or "Europe/Brussels"
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as err:
+        raise table.error("timezone", f"unknown time zone {name!r}") from err
+
+
+def _clock(table: _Table, name: str) -> time | None:
+    value = table.text(name, required=False)
+    if value is None:
+        return None
+    match = _CLOCK.match(value)
+    if match is None:
+        raise table.error(name, f'expected a time like "01:30", got {value!r}')
+    return time(int(match[1]), int(match[2]))
+
+
+def _municipalities(root: _Table) -> tuple[Municipality, ...]:
+    entries = root.array("municipalities")
+    assert entries is not None  # noqa: S101 - required
+    if not entries:
+        raise root.error("municipalities", "at least one municipality is needed")
+    result: list[Municipality] = []
+    for index, entry in enumerate(entries):
+        table = _Table(root.path, f"municipalities[{index}]", entry)
+        nis_code = table.required_text("nis_code")
+        if not NIS_CODE.match(nis_code):
+            raise table.error("nis_code", f"expected a 5-digit NIS code, got {nis_code!r}")
+        if any(m.nis_code == nis_code for m in result):
+            raise table.error("nis_code", f"NIS code {nis_code!r} is configured twice")
+        languages = _languages(table)
+        result.append(
+            Municipality(
+                nis_code=nis_code,
+                name=table.required_text("name"),
+                languages=languages,
+                letter_language=_letter_language(table, languages),
+                sender=_sender(table),
+            )
+        )
+        table.finish()
+    return tuple(result)
+
+
+def _languages(table: _Table) -> tuple[Language, ...]:
+    values = table.array("languages")
+    assert values is not None  # noqa: S101 - required
+    allowed = ", ".join(language.value for language in Language)
+    languages: list[Language] = []
+    for value in values:
+        if not isinstance(value, str) or value not in Language.__members__.values():
+            raise table.error("languages", f"expected languages among {allowed}, got {value!r}")
+        if Language(value) in languages:
+            raise table.error("languages", f"language {value!r} is listed twice")
+        languages.append(Language(value))
+    if not 1 <= len(languages) <= 2:
+        raise table.error("languages", "expected one or two official languages")
+    return tuple(languages)
+
+
+def _letter_language(table: _Table, languages: tuple[Language, ...]) -> LetterLanguageRule:
+    value = table.text("letter_language", required=False)
+    if value is None:
+        return (
+            LetterLanguageRule.MUNICIPALITY
+            if len(languages) == 1
+            else LetterLanguageRule.CITIZEN_OR_BILINGUAL
+        )
+    try:
+        rule = LetterLanguageRule(value)
+    except ValueError as err:
+        allowed = ", ".join(rule.value for rule in LetterLanguageRule)
+        raise table.error("letter_language", f"expected one of {allowed}, got {value!r}") from err
+    if rule is LetterLanguageRule.CITIZEN_OR_BILINGUAL and len(languages) < 2:
+        raise table.error("letter_language", "citizen_or_bilingual needs two languages")
+    return rule
+
+
+def _sender(table: _Table) -> Sender:
+    sender = table.table("sender")
+    assert sender is not None  # noqa: S101 - required
+    postal_code = sender.required_text("postal_code")
+    if not _POSTAL_CODE.match(postal_code):
+        raise sender.error("postal_code", f"expected a 4-digit postal code, got {postal_code!r}")
+    result = Sender(
+        department=sender.required_text("department"),
+        street=sender.required_text("street"),
+        house_number=sender.required_text("house_number"),
+        postal_code=postal_code,
+        locality=sender.required_text("locality"),
+        phone=sender.text("phone", required=False),
+        email=sender.text("email", required=False),
+    )
+    sender.finish()
+    return result
+
+
+def _policies(root: _Table) -> dict[DocumentKind, ReminderPolicy]:
+    documents = root.table("documents", required=False)
+    if documents is None:
+        return {}
+    policies: dict[DocumentKind, ReminderPolicy] = {}
+    for name in list(documents.data):
+        try:
+            kind = DocumentKind(name)
+        except ValueError as err:
+            allowed = ", ".join(kind.value for kind in DocumentKind)
+            raise documents.error(name, f"unknown document kind (expected {allowed})") from err
+        policy = documents.table(name)
+        assert policy is not None  # noqa: S101 - the key exists
+        policies[kind] = ReminderPolicy(kind, _stages(policy))
+        policy.finish()
+    documents.finish()
+    return policies
+
+
+def _stages(policy: _Table) -> tuple[Stage, ...]:
+    entries = policy.array("stages")
+    assert entries is not None  # noqa: S101 - required
+    if not entries:
+        raise policy.error("stages", "at least one stage is needed")
+    stages: list[Stage] = []
+    probe = date(2001, 1, 31)  # a month end: offsets are compared by where they land
+    for index, entry in enumerate(entries):
+        table = _Table(policy.path, f"{policy.key}.stages[{index}]", entry)
+        name = table.required_text("name")
+        if any(stage.name == name for stage in stages):
+            raise table.error("name", f"stage name {name!r} is used twice")
+        offset = _offset(table, "offset")
+        grace = _offset(table, "final_grace") if "final_grace" in table.data else None
+        if grace is not None and index != len(entries) - 1:
+            raise table.error("final_grace", "only the final stage may have a final_grace")
+        if grace is not None and grace.amount < 0:
+            raise table.error("final_grace", f"must not be negative, got {grace}")
+        if stages and offset.applied_to(probe) <= stages[-1].offset.applied_to(probe):
+            raise table.error(
+                "offset", f"stages must be in order: {offset} is not after {stages[-1].offset}"
+            )
+        stages.append(Stage(name=name, offset=offset, final_grace=grace))
+        table.finish()
+    return tuple(stages)
+
+
+def _offset(table: _Table, name: str) -> Offset:
+    text = table.required_text(name)
+    try:
+        return parse_offset(text)
+    except InvalidOffsetError as err:
+        raise table.error(name, str(err)) from err

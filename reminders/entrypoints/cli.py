@@ -1,0 +1,218 @@
+"""The `reminders` command: parse input, call one use case, report the outcome.
+
+Errors are translated once, here: a RemindersError becomes ``Error: <message>`` and its exit
+status (2 for bad input or configuration, 1 when work ran but failed), never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+from reminders import __version__
+from reminders.adapters.registry_files import RegistryFile
+from reminders.adapters.schema import upgrade_schema
+from reminders.bootstrap import iso_country_codes, open_engine, store_transaction, utc_now
+from reminders.config import Settings, load_settings
+from reminders.domain.model import RegistryKind
+from reminders.domain.registry_rows import (
+    DOCUMENT_COLUMNS,
+    DOCUMENT_REQUIRED,
+    PERSON_COLUMNS,
+    PERSON_REQUIRED,
+)
+from reminders.errors import RemindersError
+from reminders.services.import_registry import ImportReport, import_registry
+
+F = TypeVar("F", bound=Callable[..., Any])
+DEFAULT_DEMO_PERSONS = 5_000
+DEFAULT_DEMO_SEED = 20261124
+
+
+class _ReportedError(click.ClickException):
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class _Group(click.Group):
+    """Turns our errors into click's, with our exit status."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except RemindersError as err:
+            raise _ReportedError(err.message, err.exit_code) from err
+
+
+def config_option(command: F) -> F:
+    """``--config PATH``, taken by every command (interfaces.md §4)."""
+    return click.option(
+        "--config",
+        "config_path",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=Path("config.toml"),
+        show_default=True,
+        help="The installation's configuration file.",
+    )(command)
+
+
+@click.group(cls=_Group)
+@click.version_option(__version__, prog_name="reminders")
+@click.option("-v", "--verbose", is_flag=True, help="Log progress (never personal data).")
+def main(verbose: bool) -> None:
+    """Reminder letters for expiring documents, for Belgian municipalities."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+@main.command()
+@config_option
+def init(config_path: Path) -> None:
+    """Create or upgrade the database schema."""
+    settings = load_settings(config_path)
+    engine = open_engine(settings.database_url, require_schema=False)
+    try:
+        before, after = upgrade_schema(engine)
+    finally:
+        engine.dispose()
+    if before == after:
+        click.echo(f"Database schema is up to date (revision {after}).")
+    else:
+        click.echo(f"Database schema upgraded from {before or 'empty'} to revision {after}.")
+
+
+_IMPORT_FORMATS = {
+    RegistryKind.PERSONS: (PERSON_COLUMNS, PERSON_REQUIRED),
+    RegistryKind.DOCUMENTS: (DOCUMENT_COLUMNS, DOCUMENT_REQUIRED),
+}
+
+
+@main.command(name="import")
+@click.argument("kind", type=click.Choice([kind.value for kind in RegistryKind]))
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=True))
+@click.option("--report", is_flag=True, help="List every rejected row with its line and reason.")
+@config_option
+def import_command(kind: str, file: Path, report: bool, config_path: Path) -> None:
+    """Import a registry extract (persons.csv or documents.csv)."""
+    settings = load_settings(config_path)
+    registry_kind = RegistryKind(kind)
+    columns, required = _IMPORT_FORMATS[registry_kind]
+    with RegistryFile(file, columns, required) as source:
+        for column in source.unknown_columns:
+            click.echo(f"Warning: {file.name}: column {column!r} is not used; ignored.", err=True)
+        engine = open_engine(settings.database_url)
+        try:
+            with _progress_bar(file.name) as progress:
+                result = import_registry(
+                    registry_kind,
+                    source,
+                    store_transaction(engine),
+                    countries=iso_country_codes(),
+                    now=utc_now,
+                    progress=progress,
+                )
+        finally:
+            engine.dispose()
+    _echo_import(result, report=report)
+
+
+def _echo_import(result: ImportReport, *, report: bool) -> None:
+    imported = result.inserted + result.updated + result.unchanged
+    click.echo(
+        f"{result.file_name}: {result.rows_read:,} rows read; {imported:,} imported "
+        f"({result.inserted:,} new, {result.updated:,} updated, {result.unchanged:,} unchanged); "
+        f"{result.rejected:,} rejected."
+    )
+    if report:
+        for line, column, reason, subject in result.rejections:
+            click.echo(f"  {result.file_name}:{line}: {column or '(row)'}: {reason} [{subject}]")
+    elif result.rejected:
+        click.echo("Run again with --report to list the rejected rows (they are kept).")
+
+
+@contextmanager
+def _progress_bar(name: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on a terminal; nothing when output goes to a file or a pipe."""
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        yield None
+        return
+    columns = (BarColumn(), DownloadColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task(name, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+@main.command()
+@config_option
+@click.option(
+    "--persons",
+    default=DEFAULT_DEMO_PERSONS,
+    show_default=True,
+    type=click.IntRange(100, 10_000_000),
+    help="Size of the synthetic registry.",
+)
+@click.option(
+    "--seed",
+    default=DEFAULT_DEMO_SEED,
+    show_default=True,
+    type=int,
+    help="Seed of the synthetic registry: the same seed gives the same registry.",
+)
+@click.option(
+    "--date",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="The demo's 'today' (default: today in the configured time zone).",
+)
+def demo(config_path: Path, persons: int, seed: int, as_of: datetime | None) -> None:  # fmt: skip
+    """Build a synthetic demo registry on SQLite through the real import, and show it."""
+    from reminders.services.demo import run_demo  # the generator is only needed here
+
+    settings = load_settings(config_path)
+    today = as_of.date() if as_of else _today(settings)
+    result = run_demo(
+        settings,
+        as_of=today,
+        persons=persons,
+        seed=seed,
+        progress=lambda message: click.echo(f"- {message}", err=True),
+    )
+    for report in result.imports:
+        _echo_import(report, report=False)
+    click.echo(f"\nDemo registry on {today:%Y-%m-%d} ({result.database_url}):")
+    names = {m.nis_code: m.name for m in settings.municipalities}
+    for nis_code, overview in sorted(result.overview.items()):
+        persons_total = sum(overview.persons_by_status.values())
+        statuses = ", ".join(f"{n:,} {s}" for s, n in sorted(overview.persons_by_status.items()))
+        documents = ", ".join(f"{n:,} {k}" for k, n in sorted(overview.documents_by_kind.items()))
+        expiring = ", ".join(f"{n:,} {k}" for k, n in sorted(overview.expiring_by_kind.items()))
+        click.echo(
+            f"  {nis_code} {names.get(nis_code, '')}: {persons_total:,} persons ({statuses})"
+        )
+        click.echo(f"      documents: {documents or 'none'}")
+        click.echo(f"      active, expiring in the next 3 months: {expiring or 'none'}")
+    click.echo(f"\nRegistry files: {result.persons_csv} and {result.documents_csv}")
+    click.echo(
+        "Inspect the rejected rows with: reminders import persons "
+        f"{result.persons_csv} --report  (with REMINDERS_DATABASE_URL={result.database_url})"
+    )
+
+
+def _today(settings: Settings) -> date:
+    """Today in the installation's time zone (not the machine's)."""
+    return datetime.now(settings.timezone).date()

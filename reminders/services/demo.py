@@ -1,0 +1,122 @@
+"""`reminders demo`: a synthetic registry, imported through the real import, on SQLite.
+
+The demo never touches the configured database: it builds its own SQLite file under the
+output directory, so a newcomer can run it anywhere and run it again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from dateutil.relativedelta import relativedelta
+
+from reminders.adapters.registry_files import RegistryFile
+from reminders.adapters.registry_overview import MunicipalityOverview, registry_overview
+from reminders.adapters.schema import upgrade_schema
+from reminders.bootstrap import iso_country_codes, open_engine, store_transaction, utc_now
+from reminders.config import Settings
+from reminders.domain.model import RegistryKind
+from reminders.domain.registry_rows import (
+    DOCUMENT_COLUMNS,
+    DOCUMENT_REQUIRED,
+    PERSON_COLUMNS,
+    PERSON_REQUIRED,
+)
+from reminders.services.import_registry import ImportReport, import_registry
+from reminders.synthetic import SyntheticMunicipality, SyntheticSpec, write_synthetic_registry
+
+DEMO_FAULTY_ROWS = 5  # a few bad rows per file, so the demo shows how rejections look
+
+
+@dataclass(frozen=True, slots=True)
+class DemoResult:
+    """Where the demo put things and what the registry holds."""
+
+    directory: Path
+    database_url: str
+    persons_csv: Path
+    documents_csv: Path
+    imports: tuple[ImportReport, ...]
+    as_of: date
+    overview: dict[str, MunicipalityOverview]
+
+
+def demo_directory(settings: Settings) -> Path:
+    """The demo's own folder under the configured output directory."""
+    return settings.output_dir / "demo"
+
+
+def run_demo(
+    settings: Settings,
+    *,
+    as_of: date,
+    persons: int,
+    seed: int,
+    progress: Callable[[str], None] = lambda _message: None,
+) -> DemoResult:
+    """Make a fresh demo registry and import it; returns what was done, for printing."""
+    directory = demo_directory(settings)
+    directory.mkdir(parents=True, exist_ok=True)
+    database = directory / "reminders.sqlite3"
+    for stale in directory.glob("reminders.sqlite3*"):
+        stale.unlink()  # a fresh registry every time: the demo is reproducible
+    persons_csv, documents_csv = directory / "persons.csv", directory / "documents.csv"
+
+    progress(f"Writing a synthetic registry of {persons:,} persons (seed {seed})")
+    municipalities = tuple(
+        SyntheticMunicipality(m.nis_code, m.name, tuple(str(lang) for lang in m.languages))
+        for m in settings.municipalities
+    )
+    write_synthetic_registry(
+        SyntheticSpec(
+            persons=persons,
+            seed=seed,
+            as_of=as_of,
+            municipalities=municipalities,
+            faulty_rows=DEMO_FAULTY_ROWS,
+        ),
+        persons_csv,
+        documents_csv,
+    )
+
+    url = f"sqlite:///{database}"
+    engine = open_engine(url, require_schema=False)
+    try:
+        progress("Creating the database schema (migrations)")
+        upgrade_schema(engine)
+        reports = []
+        for kind, path, columns, required in (
+            (RegistryKind.PERSONS, persons_csv, PERSON_COLUMNS, PERSON_REQUIRED),
+            (RegistryKind.DOCUMENTS, documents_csv, DOCUMENT_COLUMNS, DOCUMENT_REQUIRED),
+        ):
+            progress(f"Importing {path.name}")
+            with RegistryFile(path, columns, required) as source:
+                reports.append(
+                    import_registry(
+                        kind,
+                        source,
+                        store_transaction(engine),
+                        countries=iso_country_codes(),
+                        now=utc_now,
+                    )
+                )
+        with engine.connect() as connection:
+            overview = registry_overview(
+                connection,
+                expiring_from=as_of,
+                expiring_until=as_of + relativedelta(months=3),
+            )
+    finally:
+        engine.dispose()
+    return DemoResult(
+        directory=directory,
+        database_url=url,
+        persons_csv=persons_csv,
+        documents_csv=documents_csv,
+        imports=tuple(reports),
+        as_of=as_of,
+        overview=overview,
+    )
