@@ -33,10 +33,9 @@ def utc_now() -> datetime:
 def iso_country_codes() -> frozenset[str]:
     """ISO 3166-1 alpha-2 codes, from CLDR via babel (no hand-kept list to go stale)."""
     not_countries = {"ZZ", "QO", "EU", "EZ", "UN"}  # CLDR's groupings and "unknown region"
+    codes = (str(code) for code in Locale("en").territories)
     return frozenset(
-        code
-        for code in Locale("en").territories
-        if len(code) == 2 and code.isalpha() and code not in not_countries
+        code for code in codes if len(code) == 2 and code.isalpha() and code not in not_countries
     )
 
 

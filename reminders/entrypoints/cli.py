@@ -38,10 +38,11 @@ DEFAULT_DEMO_PERSONS = 5_000
 DEFAULT_DEMO_SEED = 20261124
 
 
-class _ReportedError(click.ClickException):
-    def __init__(self, message: str, exit_code: int) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
+def _reported(error: RemindersError) -> click.ClickException:
+    """click's exception with our message and exit status."""
+    reported = click.ClickException(error.message)
+    reported.exit_code = error.exit_code  # type: ignore[misc]  # click reads it per instance
+    return reported
 
 
 class _Group(click.Group):
@@ -51,7 +52,7 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except RemindersError as err:
-            raise _ReportedError(err.message, err.exit_code) from err
+            raise _reported(err) from err
 
 
 def config_option(command: F) -> F:
@@ -193,7 +194,7 @@ def demo(config_path: Path, persons: int, seed: int, as_of: datetime | None) -> 
         progress=lambda message: click.echo(f"- {message}", err=True),
     )
     for report in result.imports:
-        _echo_import(report, report=False)
+        _echo_import(report, report=True)  # the demo's few bad rows show what a rejection says
     click.echo(f"\nDemo registry on {today:%Y-%m-%d} ({result.database_url}):")
     names = {m.nis_code: m.name for m in settings.municipalities}
     for nis_code, overview in sorted(result.overview.items()):
@@ -206,11 +207,8 @@ def demo(config_path: Path, persons: int, seed: int, as_of: datetime | None) -> 
         )
         click.echo(f"      documents: {documents or 'none'}")
         click.echo(f"      active, expiring in the next 3 months: {expiring or 'none'}")
-    click.echo(f"\nRegistry files: {result.persons_csv} and {result.documents_csv}")
-    click.echo(
-        "Inspect the rejected rows with: reminders import persons "
-        f"{result.persons_csv} --report  (with REMINDERS_DATABASE_URL={result.database_url})"
-    )
+    click.echo(f"\nRegistry extracts: {result.persons_csv} and {result.documents_csv}")
+    click.echo(f"Demo database: {result.database_url} (the configured database is untouched)")
 
 
 def _today(settings: Settings) -> date:

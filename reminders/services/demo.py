@@ -26,7 +26,12 @@ from reminders.domain.registry_rows import (
     PERSON_REQUIRED,
 )
 from reminders.services.import_registry import ImportReport, import_registry
-from reminders.synthetic import SyntheticMunicipality, SyntheticSpec, write_synthetic_registry
+from reminders.synthetic import (
+    KNOWN_POSTAL_AREAS,
+    SyntheticMunicipality,
+    SyntheticSpec,
+    write_synthetic_registry,
+)
 
 DEMO_FAULTY_ROWS = 5  # a few bad rows per file, so the demo shows how rejections look
 
@@ -67,7 +72,13 @@ def run_demo(
 
     progress(f"Writing a synthetic registry of {persons:,} persons (seed {seed})")
     municipalities = tuple(
-        SyntheticMunicipality(m.nis_code, m.name, tuple(str(lang) for lang in m.languages))
+        SyntheticMunicipality(
+            m.nis_code,
+            m.name,
+            tuple(str(lang) for lang in m.languages),
+            # Municipalities without built-in postal areas use the sender's own.
+            KNOWN_POSTAL_AREAS.get(m.nis_code, ((m.sender.postal_code, m.sender.locality),)),
+        )
         for m in settings.municipalities
     )
     write_synthetic_registry(

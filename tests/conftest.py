@@ -1,0 +1,82 @@
+"""Shared fixtures: every database test runs on SQLite and on PostgreSQL.
+
+PostgreSQL tests get a database of their own for the session (dropped afterwards) and a schema
+of their own per test. They skip with the reason when no server answers, except in CI
+(``CI=true``), where a missing PostgreSQL fails the run: a skip would hide a broken path.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import psycopg
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+
+from reminders.adapters.db import make_engine
+from reminders.adapters.schema import upgrade_schema
+
+PG_URL = os.environ.get(
+    "REMINDERS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _libpq(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, dropped at the end."""
+    name = f"reminders_test_{os.getpid()}_{secrets.token_hex(3)}"
+    try:
+        admin = psycopg.connect(_libpq(PG_URL), autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as err:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is required in CI but not reachable at {PG_URL}: {err}")
+        pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {err}")
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database on each engine: a SQLite file, or a PostgreSQL schema of its own."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'registry.sqlite3'}"
+        return
+    database = request.getfixturevalue("pg_database")
+    schema = f"t_{secrets.token_hex(4)}"
+    with psycopg.connect(_libpq(database), autocommit=True) as admin:
+        admin.execute(f'CREATE SCHEMA "{schema}"')
+        try:
+            yield f"{database}?options={quote(f'-csearch_path={schema}')}"
+        finally:
+            admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    """An engine on a database migrated to the newest schema."""
+    engine = make_engine(database_url)
+    upgrade_schema(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def config_file(tmp_path: Path) -> Path:
+    """The example config.toml, copied next to the test's files."""
+    path = tmp_path / "config.toml"
+    path.write_text((REPO / "config.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    return path
