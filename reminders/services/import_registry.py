@@ -8,6 +8,7 @@ their reason and the rest of the file is imported (interfaces.md §1).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
@@ -67,6 +68,7 @@ def import_registry(
         if kind is RegistryKind.PERSONS
         else parse_document
     )
+    started_at = time.perf_counter()
     with transaction() as store:
         import_id = store.start_import(kind, source.path.name, now())
         store.create_staging(kind)
@@ -95,12 +97,15 @@ def import_registry(
         store.reject(import_id, rejected)
         if progress is not None:
             progress(source.bytes_read, source.size)
+        read_at = time.perf_counter()
 
         store.reject_repeated_keys(kind, import_id)
         if kind is RegistryKind.DOCUMENTS:
             store.reject_unknown_holders(import_id, unknown_holder_reason)
+        checked_at = time.perf_counter()
         counts = store.merge(kind, import_id)
         store.drop_staging(kind)
+        merged_at = time.perf_counter()
         rejected_total = store.finish_import(
             import_id,
             file_sha256=source.sha256,
@@ -109,6 +114,10 @@ def import_registry(
             counts=counts,
         )
         rejections = tuple(store.rejections(import_id))
+    log.info(
+        "%s: read, validated and staged in %.1f s, checked in %.1f s, merged in %.1f s",
+        source.path.name, read_at - started_at, checked_at - read_at, merged_at - checked_at,
+    )  # fmt: skip
     log.info(
         "imported %s %s: %d rows, %d new, %d updated, %d unchanged, %d rejected",
         kind.value, source.path.name, rows_read, counts.inserted, counts.updated,
