@@ -288,7 +288,7 @@ class RegistryStore:
 
     def rejections(self, import_id: int) -> Iterator[tuple[int, str | None, str, str]]:
         """(line, column, reason, masked national number) of an import's rejected rows."""
-        rows = self.connection.execute(
+        rows = self.connection.execution_options(yield_per=1000).execute(
             select(RejectedRowRow.line, RejectedRowRow.column_name, RejectedRowRow.reason,
                    RejectedRowRow.subject)
             .where(RejectedRowRow.import_id == import_id)

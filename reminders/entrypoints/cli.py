@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
@@ -31,7 +31,12 @@ from reminders.domain.registry_rows import (
     PERSON_REQUIRED,
 )
 from reminders.errors import RemindersError
-from reminders.services.import_registry import ImportReport, import_registry
+from reminders.services.import_registry import (
+    ImportReport,
+    Rejected,
+    import_registry,
+    rejected_rows,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_DEMO_PERSONS = 5_000
@@ -125,20 +130,22 @@ def import_command(kind: str, file: Path, report: bool, config_path: Path) -> No
                     now=utc_now,
                     progress=progress,
                 )
+            listed = rejected_rows(result.import_id, store_transaction(engine)) if report else None
+            _echo_import(result, listed)
         finally:
             engine.dispose()
-    _echo_import(result, report=report)
 
 
-def _echo_import(result: ImportReport, *, report: bool) -> None:
+def _echo_import(result: ImportReport, rejections: Iterable[Rejected] | None) -> None:
+    """The import's counts and, when given, its rejected rows."""
     imported = result.inserted + result.updated + result.unchanged
     click.echo(
         f"{result.file_name}: {result.rows_read:,} rows read; {imported:,} imported "
         f"({result.inserted:,} new, {result.updated:,} updated, {result.unchanged:,} unchanged); "
         f"{result.rejected:,} rejected."
     )
-    if report:
-        for line, column, reason, subject in result.rejections:
+    if rejections is not None:
+        for line, column, reason, subject in rejections:
             click.echo(f"  {result.file_name}:{line}: {column or '(row)'}: {reason} [{subject}]")
     elif result.rejected:
         click.echo("Run again with --report to list the rejected rows (they are kept).")
@@ -193,8 +200,8 @@ def demo(config_path: Path, persons: int, seed: int, as_of: datetime | None) -> 
         seed=seed,
         progress=lambda message: click.echo(f"- {message}", err=True),
     )
-    for report in result.imports:
-        _echo_import(report, report=True)  # the demo's few bad rows show what a rejection says
+    for report, rejections in zip(result.imports, result.rejections, strict=True):
+        _echo_import(report, rejections)  # the demo's few bad rows show what a rejection says
     click.echo(f"\nDemo registry on {today:%Y-%m-%d} ({result.database_url}):")
     names = {m.nis_code: m.name for m in settings.municipalities}
     for nis_code, overview in sorted(result.overview.items()):

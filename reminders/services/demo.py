@@ -25,7 +25,12 @@ from reminders.domain.registry_rows import (
     PERSON_COLUMNS,
     PERSON_REQUIRED,
 )
-from reminders.services.import_registry import ImportReport, import_registry
+from reminders.services.import_registry import (
+    ImportReport,
+    Rejected,
+    import_registry,
+    rejected_rows,
+)
 from reminders.synthetic import (
     KNOWN_POSTAL_AREAS,
     SyntheticMunicipality,
@@ -45,6 +50,7 @@ class DemoResult:
     persons_csv: Path
     documents_csv: Path
     imports: tuple[ImportReport, ...]
+    rejections: tuple[tuple[Rejected, ...], ...]  # per import; the demo has only a few
     as_of: date
     overview: dict[str, MunicipalityOverview]
 
@@ -114,6 +120,9 @@ def run_demo(
                         now=utc_now,
                     )
                 )
+        rejections = tuple(
+            tuple(rejected_rows(report.import_id, store_transaction(engine))) for report in reports
+        )
         with engine.connect() as connection:
             overview = registry_overview(
                 connection,
@@ -128,6 +137,7 @@ def run_demo(
         persons_csv=persons_csv,
         documents_csv=documents_csv,
         imports=tuple(reports),
+        rejections=rejections,
         as_of=as_of,
         overview=overview,
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 BATCH_ROWS = 10_000  # rows per round trip: large enough to amortise it, small for memory
 Progress = Callable[[int, int], None]  # (bytes read, file size)
+Rejected = tuple[int, str | None, str, str]  # (line, column, reason, masked national number)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +51,6 @@ class ImportReport:
     unchanged: int
     rejected: int
     unknown_columns: tuple[str, ...]
-    rejections: tuple[tuple[int, str | None, str, str], ...]  # (line, column, reason, masked nn)
 
 
 def import_registry(
@@ -113,7 +113,6 @@ def import_registry(
             rows_read=rows_read,
             counts=counts,
         )
-        rejections = tuple(store.rejections(import_id))
     log.info(
         "%s: read, validated and staged in %.1f s, checked in %.1f s, merged in %.1f s",
         source.path.name, read_at - started_at, checked_at - read_at, merged_at - checked_at,
@@ -134,8 +133,14 @@ def import_registry(
         unchanged=counts.unchanged,
         rejected=rejected_total,
         unknown_columns=source.unknown_columns,
-        rejections=rejections,
     )
+
+
+def rejected_rows(import_id: int, transaction: StoreTransaction) -> Iterator[Rejected]:
+    """(line, column, reason, masked national number) of an import's rejected rows, in line
+    order, streamed from the database: a file of a million bad rows does not fill memory."""
+    with transaction() as store:
+        yield from store.rejections(import_id)
 
 
 def unknown_holder_reason(national_number: str) -> str:
