@@ -184,3 +184,29 @@ def test_a_large_file_streams_through_several_batches(engine: Engine, tmp_path: 
     finally:
         module.BATCH_ROWS = original
     assert (report.rows_read, report.inserted, report.rejected) == (561, 560, 1)
+
+
+def test_a_first_load_leaves_every_index_and_constraint_in_place(
+    engine: Engine, files: tuple[Path, Path]
+) -> None:
+    """Loading into empty tables drops and rebuilds indexes and constraints; afterwards the
+    schema is exactly the migrations' again, and the constraints hold."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy.exc import IntegrityError
+
+    from reminders.adapters.orm import Base
+
+    persons, documents = files
+    run_import(engine, RegistryKind.PERSONS, persons)
+    run_import(engine, RegistryKind.DOCUMENTS, documents)
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []
+    with engine.connect() as connection, pytest.raises(IntegrityError):
+        connection.execute(
+            text(
+                "INSERT INTO document (person_id, kind, number, status, import_id) "
+                "SELECT person_id, kind, number, status, import_id FROM document"
+            )
+        )
