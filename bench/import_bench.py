@@ -81,10 +81,13 @@ def ours(url: str, persons_csv: Path, documents_csv: Path) -> dict[str, tuple[fl
     cli = [str(Path(sys.executable).parent / "reminders")]
     config = ["--config", str(REPO / "config.toml")]
     subprocess.run([*cli, "init", *config], env=env, check=True, capture_output=True)  # noqa: S603
-    return {
-        kind: timed_command([*cli, "import", kind, str(path), *config], env)
-        for kind, path in (("persons", persons_csv), ("documents", documents_csv))
-    }
+    timings: dict[str, tuple[float, int]] = {}
+    # The first import loads empty tables; the second finds every row unchanged, as a
+    # municipality's weekly full extract mostly does.
+    for attempt in ("", " again"):
+        for kind, path in (("persons", persons_csv), ("documents", documents_csv)):
+            timings[kind + attempt] = timed_command([*cli, "import", kind, str(path), *config], env)
+    return timings
 
 
 def sqlite_peer(path: Path, database: Path) -> float:
@@ -158,13 +161,15 @@ def main() -> None:
                 kind: postgres_peer(url, path)
                 for kind, path in (("persons", persons_csv), ("documents", documents_csv))
             }
-        for kind, (seconds, peak_mib) in timings.items():
+        for label, (seconds, peak_mib) in timings.items():
+            kind = label.split()[0]
             rate, peer_rate = sizes[kind] / seconds, sizes[kind] / peers[kind]
-            results.append((engine, kind, sizes[kind], seconds, rate, peak_mib, peer_rate))
+            results.append((engine, label, sizes[kind], seconds, rate, peak_mib, peer_rate))
+        first = [timings["persons"], timings["documents"]]
         total_rows = sum(sizes.values())
-        total_seconds = sum(seconds for seconds, _ in timings.values())
-        results.append((engine, "both files", total_rows, total_seconds,
-                        total_rows / total_seconds, max(p for _, p in timings.values()),
+        total_seconds = sum(seconds for seconds, _ in first)
+        results.append((engine, "both files, first load", total_rows, total_seconds,
+                        total_rows / total_seconds, max(p for _, p in first),
                         total_rows / sum(peers.values())))  # fmt: skip
     print()
     print("| engine | file | rows | seconds | rows/s | peak RSS | peer rows/s | ours/peer |")

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from reminders.synthetic.registry import (
-    DOCUMENT_COLUMNS,
     KNOWN_POSTAL_AREAS,
-    PERSON_COLUMNS,
     SyntheticCounts,
     SyntheticMunicipality,
     SyntheticSpec,
@@ -14,9 +12,7 @@ from reminders.synthetic.registry import (
 )
 
 __all__ = [
-    "DOCUMENT_COLUMNS",
     "KNOWN_POSTAL_AREAS",
-    "PERSON_COLUMNS",
     "SyntheticCounts",
     "SyntheticMunicipality",
     "SyntheticSpec",

@@ -23,6 +23,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Final
 
+from reminders.domain.registry_rows import DOCUMENT_COLUMNS, PERSON_COLUMNS
 from reminders.synthetic.names import (
     DUTCH_LOCALITY_NAMES,
     DUTCH_STREETS,
@@ -35,24 +36,6 @@ from reminders.synthetic.names import (
     OTHER_ORIGINS,
     NamePool,
 )
-
-PERSON_COLUMNS: Final = (
-    "national_number",
-    "family_name",
-    "given_names",
-    "language",
-    "street",
-    "house_number",
-    "box",
-    "postal_code",
-    "locality",
-    "country",
-    "municipality_nis",
-    "status",
-    "status_since",
-    "guardian_national_number",
-)
-DOCUMENT_COLUMNS: Final = ("national_number", "kind", "number", "issued_on", "expires_on", "status")
 
 KNOWN_POSTAL_AREAS: Mapping[str, tuple[tuple[str, str], ...]] = MappingProxyType(
     {
