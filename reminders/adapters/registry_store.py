@@ -64,6 +64,7 @@ _STAGES = {RegistryKind.PERSONS: PERSON_STAGE, RegistryKind.DOCUMENTS: DOCUMENT_
 _KEYS = {RegistryKind.PERSONS: ("national_number",), RegistryKind.DOCUMENTS: ("kind", "number")}
 
 StagedRow = tuple[Any, ...]  # (line, raw text, *record)
+_BATCH = 10_000  # rows per round trip when the store itself reads rows back
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,16 +215,20 @@ class RegistryStore:
         stage, person = DOCUMENT_STAGE, _PERSON
         known = select(person.c.id).where(person.c.national_number == stage.c.national_number)
         unknown = select(stage.c.line, stage.c.national_number, stage.c.raw).where(~known.exists())
-        rejections = [
-            Rejection(
-                line, "national_number", reason_for(number), masked_national_number(number), raw
-            )
-            for line, number, raw in self.connection.execute(unknown)
-        ]
-        self.reject(import_id, rejections)
-        if rejections:
+        # Streamed in batches: documents imported before their persons are all unknown.
+        total, batch = 0, list[Rejection]()
+        streamed = {"yield_per": _BATCH}  # per statement: the connection's options would stick
+        for line, number, raw in self.connection.execute(unknown, execution_options=streamed):
+            masked = masked_national_number(number)
+            batch.append(Rejection(line, "national_number", reason_for(number), masked, raw))
+            if len(batch) >= _BATCH:
+                self.reject(import_id, batch)
+                total, batch = total + len(batch), []
+        self.reject(import_id, batch)
+        total += len(batch)
+        if total:
             self.connection.execute(stage.delete().where(~known.exists()))
-        return len(rejections)
+        return total
 
     def _move_to_rejected(self, stage: Table, import_id: int, rejected: Select[Any]) -> int:
         rejected_rows = _REJECTED
@@ -311,11 +316,12 @@ class RegistryStore:
 
     def rejections(self, import_id: int) -> Iterator[tuple[int, str | None, str, str]]:
         """(line, column, reason, masked national number) of an import's rejected rows."""
-        rows = self.connection.execution_options(yield_per=1000).execute(
+        rows = self.connection.execute(
             select(RejectedRowRow.line, RejectedRowRow.column_name, RejectedRowRow.reason,
                    RejectedRowRow.subject)
             .where(RejectedRowRow.import_id == import_id)
-            .order_by(RejectedRowRow.line)
+            .order_by(RejectedRowRow.line),
+            execution_options={"yield_per": _BATCH},
         )  # fmt: skip
         for line, column, reason, subject in rows:
             yield int(line), column, str(reason), str(subject)

@@ -210,3 +210,17 @@ def test_a_first_load_leaves_every_index_and_constraint_in_place(
                 "SELECT person_id, kind, number, status, import_id FROM document"
             )
         )
+
+
+def test_documents_imported_before_their_persons_are_all_kept_as_rejected(
+    engine: Engine, files: tuple[Path, Path]
+) -> None:
+    """Every document names its holder as unknown; nothing is imported, nothing is lost."""
+    _, documents = files
+    report = run_import(engine, RegistryKind.DOCUMENTS, documents)
+    assert (report.inserted, report.rejected) == (0, 6)
+    reasons = [reason for _, _, reason, _ in listed(engine, report)]
+    assert (
+        reasons.count("unknown holder: no person with this national number (import persons first)")
+        == 4
+    )
