@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cache
@@ -14,9 +14,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from reminders.adapters.db import make_engine
+from reminders.adapters.registry_files import RegistryFile
 from reminders.adapters.registry_store import RegistryStore
 from reminders.adapters.schema import require_current_schema
+from reminders.domain.model import RegistryKind
+from reminders.domain.registry_rows import REGISTRY_FORMATS
 from reminders.errors import RemindersError
+from reminders.services.import_registry import ImportReport, Progress, import_registry
 from reminders.services.ports import StoreTransaction
 
 
@@ -58,6 +62,27 @@ def open_engine(url: str, *, require_schema: bool = True) -> Engine:
         engine.dispose()
         raise
     return engine
+
+
+def import_registry_file(
+    kind: RegistryKind,
+    path: Path,
+    engine: Engine,
+    *,
+    progress: Progress | None = None,
+    now: Callable[[], datetime] = utc_now,
+) -> ImportReport:
+    """Open a registry extract with its kind's columns and import it into ``engine``."""
+    columns, required = REGISTRY_FORMATS[kind]
+    with RegistryFile(path, columns, required) as source:
+        return import_registry(
+            kind,
+            source,
+            store_transaction(engine),
+            countries=iso_country_codes(),
+            now=now,
+            progress=progress,
+        )
 
 
 def store_transaction(engine: Engine) -> StoreTransaction:

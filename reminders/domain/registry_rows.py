@@ -14,7 +14,13 @@ from datetime import date
 from functools import lru_cache
 from typing import NamedTuple
 
-from reminders.domain.model import DocumentKind, DocumentStatus, Language, PersonStatus
+from reminders.domain.model import (
+    DocumentKind,
+    DocumentStatus,
+    Language,
+    PersonStatus,
+    RegistryKind,
+)
 from reminders.domain.national_number import (
     InvalidNationalNumberError,
     compact_national_number,
@@ -51,6 +57,11 @@ PERSON_REQUIRED = (
 )
 DOCUMENT_COLUMNS = ("national_number", "kind", "number", "issued_on", "expires_on", "status")
 DOCUMENT_REQUIRED = ("national_number", "kind", "number", "expires_on")
+# Each extract's columns (in the order the parsers take them) and its required columns.
+REGISTRY_FORMATS = {
+    RegistryKind.PERSONS: (PERSON_COLUMNS, PERSON_REQUIRED),
+    RegistryKind.DOCUMENTS: (DOCUMENT_COLUMNS, DOCUMENT_REQUIRED),
+}
 
 # Lengths a register export never exceeds; longer values are a shifted column or garbage.
 MAX_NAME = 200

@@ -19,24 +19,12 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
 from reminders import __version__
-from reminders.adapters.registry_files import RegistryFile
 from reminders.adapters.schema import upgrade_schema
-from reminders.bootstrap import iso_country_codes, open_engine, store_transaction, utc_now
+from reminders.bootstrap import import_registry_file, open_engine, store_transaction
 from reminders.config import Settings, load_settings
 from reminders.domain.model import RegistryKind
-from reminders.domain.registry_rows import (
-    DOCUMENT_COLUMNS,
-    DOCUMENT_REQUIRED,
-    PERSON_COLUMNS,
-    PERSON_REQUIRED,
-)
 from reminders.errors import RemindersError
-from reminders.services.import_registry import (
-    ImportReport,
-    Rejected,
-    import_registry,
-    rejected_rows,
-)
+from reminders.services.import_registry import ImportReport, Rejected, rejected_rows
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_DEMO_PERSONS = 5_000
@@ -100,12 +88,6 @@ def init(config_path: Path) -> None:
         click.echo(f"Database schema upgraded from {before or 'empty'} to revision {after}.")
 
 
-_IMPORT_FORMATS = {
-    RegistryKind.PERSONS: (PERSON_COLUMNS, PERSON_REQUIRED),
-    RegistryKind.DOCUMENTS: (DOCUMENT_COLUMNS, DOCUMENT_REQUIRED),
-}
-
-
 @main.command(name="import")
 @click.argument("kind", type=click.Choice([kind.value for kind in RegistryKind]))
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=True))
@@ -114,26 +96,16 @@ _IMPORT_FORMATS = {
 def import_command(kind: str, file: Path, report: bool, config_path: Path) -> None:
     """Import a registry extract (persons.csv or documents.csv)."""
     settings = load_settings(config_path)
-    registry_kind = RegistryKind(kind)
-    columns, required = _IMPORT_FORMATS[registry_kind]
-    with RegistryFile(file, columns, required) as source:
-        for column in source.unknown_columns:
+    engine = open_engine(settings.database_url)
+    try:
+        with _progress_bar(file.name) as progress:
+            result = import_registry_file(RegistryKind(kind), file, engine, progress=progress)
+        for column in result.unknown_columns:
             click.echo(f"Warning: {file.name}: column {column!r} is not used; ignored.", err=True)
-        engine = open_engine(settings.database_url)
-        try:
-            with _progress_bar(file.name) as progress:
-                result = import_registry(
-                    registry_kind,
-                    source,
-                    store_transaction(engine),
-                    countries=iso_country_codes(),
-                    now=utc_now,
-                    progress=progress,
-                )
-            listed = rejected_rows(result.import_id, store_transaction(engine)) if report else None
-            _echo_import(result, listed)
-        finally:
-            engine.dispose()
+        listed = rejected_rows(result.import_id, store_transaction(engine)) if report else None
+        _echo_import(result, listed)
+    finally:
+        engine.dispose()
 
 
 def _echo_import(result: ImportReport, rejections: Iterable[Rejected] | None) -> None:

@@ -13,24 +13,12 @@ from pathlib import Path
 
 from dateutil.relativedelta import relativedelta
 
-from reminders.adapters.registry_files import RegistryFile
 from reminders.adapters.registry_overview import MunicipalityOverview, registry_overview
 from reminders.adapters.schema import upgrade_schema
-from reminders.bootstrap import iso_country_codes, open_engine, store_transaction, utc_now
+from reminders.bootstrap import import_registry_file, open_engine, store_transaction
 from reminders.config import Settings
 from reminders.domain.model import RegistryKind
-from reminders.domain.registry_rows import (
-    DOCUMENT_COLUMNS,
-    DOCUMENT_REQUIRED,
-    PERSON_COLUMNS,
-    PERSON_REQUIRED,
-)
-from reminders.services.import_registry import (
-    ImportReport,
-    Rejected,
-    import_registry,
-    rejected_rows,
-)
+from reminders.services.import_registry import ImportReport, Rejected, rejected_rows
 from reminders.synthetic import (
     KNOWN_POSTAL_AREAS,
     SyntheticMunicipality,
@@ -105,21 +93,12 @@ def run_demo(
         progress("Creating the database schema (migrations)")
         upgrade_schema(engine)
         reports = []
-        for kind, path, columns, required in (
-            (RegistryKind.PERSONS, persons_csv, PERSON_COLUMNS, PERSON_REQUIRED),
-            (RegistryKind.DOCUMENTS, documents_csv, DOCUMENT_COLUMNS, DOCUMENT_REQUIRED),
+        for kind, path in (
+            (RegistryKind.PERSONS, persons_csv),
+            (RegistryKind.DOCUMENTS, documents_csv),
         ):
             progress(f"Importing {path.name}")
-            with RegistryFile(path, columns, required) as source:
-                reports.append(
-                    import_registry(
-                        kind,
-                        source,
-                        store_transaction(engine),
-                        countries=iso_country_codes(),
-                        now=utc_now,
-                    )
-                )
+            reports.append(import_registry_file(kind, path, engine))
         rejections = tuple(
             tuple(rejected_rows(report.import_id, store_transaction(engine))) for report in reports
         )

@@ -11,22 +11,11 @@ import pytest
 from sqlalchemy import Engine, select, text
 
 from reminders.adapters.orm import DocumentRow, PersonRow, RejectedRowRow
-from reminders.adapters.registry_files import RegistryFile
-from reminders.bootstrap import iso_country_codes, store_transaction
+from reminders.bootstrap import import_registry_file, store_transaction
 from reminders.domain.model import RegistryKind
-from reminders.domain.registry_rows import (
-    DOCUMENT_COLUMNS,
-    DOCUMENT_REQUIRED,
-    PERSON_COLUMNS,
-    PERSON_REQUIRED,
-)
+from reminders.domain.registry_rows import PERSON_COLUMNS
 from reminders.errors import InputFileError
-from reminders.services.import_registry import (
-    ImportReport,
-    Rejected,
-    import_registry,
-    rejected_rows,
-)
+from reminders.services.import_registry import ImportReport, Rejected, rejected_rows
 
 PERSONS_HEADER = ";".join(PERSON_COLUMNS) + "\n"
 PERSONS = PERSONS_HEADER + (
@@ -48,15 +37,7 @@ NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
 
 def run_import(engine: Engine, kind: RegistryKind, path: Path) -> ImportReport:
-    columns, required = (
-        (PERSON_COLUMNS, PERSON_REQUIRED)
-        if kind is RegistryKind.PERSONS
-        else (DOCUMENT_COLUMNS, DOCUMENT_REQUIRED)
-    )
-    with RegistryFile(path, columns, required) as source:
-        return import_registry(
-            kind, source, store_transaction(engine), countries=iso_country_codes(), now=lambda: NOW
-        )
+    return import_registry_file(kind, path, engine, now=lambda: NOW)
 
 
 def listed(engine: Engine, report: ImportReport) -> list[Rejected]:
