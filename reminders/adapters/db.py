@@ -36,8 +36,3 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: ConnectionPoolE
         cursor.execute("PRAGMA cache_size = -16384")
     finally:
         cursor.close()
-
-
-def is_sqlite(engine: Engine) -> bool:
-    """True for the embedded engine."""
-    return engine.dialect.name == "sqlite"

@@ -8,7 +8,7 @@ from typing import cast
 
 from sqlalchemy import Connection, Table, and_, func, select
 
-from reminders.adapters.orm import DocumentRow, PersonRow, RegistryImportRow
+from reminders.adapters.orm import DocumentRow, PersonRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +61,3 @@ def registry_overview(
     for nis_code, kind, count in connection.execute(expiring):
         of(nis_code).expiring_by_kind[kind] = count
     return overview
-
-
-def rejected_rows_total(connection: Connection) -> int:
-    """Rejected rows kept over all imports."""
-    total = connection.execute(select(func.sum(RegistryImportRow.rejected))).scalar_one()
-    return int(total or 0)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from typing import cast as cast_type
@@ -65,22 +64,6 @@ _KEYS = {RegistryKind.PERSONS: ("national_number",), RegistryKind.DOCUMENTS: ("k
 
 StagedRow = tuple[Any, ...]  # (line, raw text, *record)
 _BATCH = 10_000  # rows per round trip when the store itself reads rows back
-
-
-@dataclass(frozen=True, slots=True)
-class ImportSummary:
-    """An import as recorded, for reports."""
-
-    id: int
-    kind: str
-    file_name: str
-    file_sha256: str
-    finished_at: datetime
-    rows_read: int
-    inserted: int
-    updated: int
-    unchanged: int
-    rejected: int
 
 
 _PERSON = cast_type(Table, PersonRow.__table__)
