@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from reminders.adapters.db import make_engine
+from reminders.adapters.decision_store import DecisionStore
 from reminders.adapters.registry_files import RegistryFile
 from reminders.adapters.registry_store import RegistryStore
 from reminders.adapters.schema import require_current_schema
@@ -21,7 +22,7 @@ from reminders.domain.model import RegistryKind
 from reminders.domain.registry_rows import REGISTRY_FORMATS
 from reminders.errors import RemindersError
 from reminders.services.import_registry import ImportReport, Progress, import_registry
-from reminders.services.ports import StoreTransaction
+from reminders.services.ports import DecisionTransaction, StoreTransaction
 
 
 class DatabaseUnavailableError(RemindersError):
@@ -92,5 +93,16 @@ def store_transaction(engine: Engine) -> StoreTransaction:
     def transaction() -> Iterator[RegistryStore]:
         with engine.begin() as connection:
             yield RegistryStore.for_connection(connection)
+
+    return transaction
+
+
+def decision_transaction(engine: Engine) -> DecisionTransaction:
+    """Opens one transaction per call and hands out the nightly run's store on it."""
+
+    @contextmanager
+    def transaction() -> Iterator[DecisionStore]:
+        with engine.begin() as connection:
+            yield DecisionStore(connection)
 
     return transaction

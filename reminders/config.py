@@ -6,6 +6,7 @@ paths inside the file are resolved relative to the file, never to the working di
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tomllib
@@ -65,6 +66,7 @@ class Settings:
     """Everything config.toml says, checked and typed."""
 
     path: Path
+    sha256: str  # of the file as read: a run records which configuration decided it
     database_url: str
     output_dir: Path
     timezone: ZoneInfo
@@ -188,6 +190,7 @@ def load_settings(path: Path, *, environ: Mapping[str, str] | None = None) -> Se
     root.finish()
     return Settings(
         path=path,
+        sha256=hashlib.sha256(raw).hexdigest(),
         database_url=database_url,
         output_dir=output_dir,
         timezone=timezone,

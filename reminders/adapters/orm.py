@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -18,6 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from reminders.domain.due import SkipReason
 from reminders.domain.model import (
     DocumentKind,
     DocumentStatus,
@@ -29,7 +31,9 @@ from reminders.domain.model import (
 
 def _one_of(
     column: str,
-    values: type[Language | PersonStatus | DocumentKind | DocumentStatus | RegistryKind],
+    values: type[
+        Language | PersonStatus | DocumentKind | DocumentStatus | RegistryKind | SkipReason
+    ],
 ) -> str:
     allowed = ", ".join(f"'{value.value}'" for value in values)
     return f"{column} IN ({allowed})"
@@ -105,8 +109,9 @@ class PersonRow(Base):
     status: Mapped[str] = mapped_column(String(16))
     status_since: Mapped[date | None] = mapped_column(Date)
     guardian_national_number: Mapped[str | None] = mapped_column(String(11))
-    # The import that last changed this row: an auditor can trace a letter to its data.
-    import_id: Mapped[int] = mapped_column(ForeignKey("registry_import.id"))
+    # The import that last changed this row: an auditor can trace a letter to its data, and
+    # the nightly scan finds what changed since its last run (indexed).
+    import_id: Mapped[int] = mapped_column(ForeignKey("registry_import.id"), index=True)
 
 
 class DocumentRow(Base):
@@ -129,4 +134,79 @@ class DocumentRow(Base):
     issued_on: Mapped[date | None] = mapped_column(Date)
     expires_on: Mapped[date | None] = mapped_column(Date)  # None: paper licence, never reminded
     status: Mapped[str] = mapped_column(String(16))
-    import_id: Mapped[int] = mapped_column(ForeignKey("registry_import.id"))
+    import_id: Mapped[int] = mapped_column(ForeignKey("registry_import.id"), index=True)
+
+
+class NightlyRunRow(Base):
+    """One `reminders run` (or scheduled night): for which date, when, by whom, and how it ended.
+
+    Recorded in its own transaction before the decisions, so a run that fails stays visible
+    with its reason; its decisions are committed together with its success, or not at all.
+    """
+
+    __tablename__ = "nightly_run"
+    __table_args__ = (
+        CheckConstraint("outcome IN ('running', 'succeeded', 'failed')", name="outcome"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    as_of: Mapped[date] = mapped_column(Date)  # the date decided for (local calendar day)
+    municipalities: Mapped[str] = mapped_column(String(2000))  # NIS codes, comma-separated
+    started_by: Mapped[str] = mapped_column(String(40))  # "cli", "scheduler", "demo"
+    config_sha256: Mapped[str] = mapped_column(String(64))
+    code_version: Mapped[str] = mapped_column(String(40))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str] = mapped_column(String(16))
+    letters: Mapped[int] = mapped_column(Integer, default=0)
+    skips: Mapped[int] = mapped_column(Integer, default=0)
+    failure: Mapped[str | None] = mapped_column(String(500))  # no personal data, ever
+
+
+class DecisionRow(Base):
+    """One decision of a run for one (document, stage): a letter, or a skip with its reason.
+
+    The unique key is the "never twice" guarantee (interfaces.md §3): per (document, stage) at
+    most one final decision (a letter or a final skip) and at most one open `no_address` skip.
+    """
+
+    __tablename__ = "decision"
+    __table_args__ = (
+        UniqueConstraint("document_id", "stage", "final"),
+        CheckConstraint(f"reason IS NULL OR {_one_of('reason', SkipReason)}", name="reason"),
+        CheckConstraint(
+            "(reason IS NULL AND language IS NOT NULL) "
+            "OR (reason IS NOT NULL AND language IS NULL)",
+            name="letter_has_language",
+        ),
+        # Open skips (no_address) are looked up every night; there are few of them.
+        Index("ix_decision_open", "document_kind", "municipality_nis", "final"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("nightly_run.id"), index=True)
+    municipality_nis: Mapped[str] = mapped_column(String(5))
+    document_id: Mapped[int] = mapped_column(ForeignKey("document.id"))
+    document_kind: Mapped[str] = mapped_column(String(20))
+    stage: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str | None] = mapped_column(String(20))  # None: a letter
+    final: Mapped[bool] = mapped_column(Boolean(create_constraint=False))
+    language: Mapped[str | None] = mapped_column(String(5))  # "nl", or "fr+nl" when bilingual
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ScanWatermarkRow(Base):
+    """How far a municipality's documents of one kind have been decided, and under which policy.
+
+    The next night scans only the stages that fell due since ``decided_through`` and the
+    registry rows changed by imports after ``import_id``; a changed policy starts afresh.
+    """
+
+    __tablename__ = "scan_watermark"
+
+    municipality_nis: Mapped[str] = mapped_column(String(5), primary_key=True)
+    document_kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    policy_digest: Mapped[str] = mapped_column(String(64))
+    decided_through: Mapped[date] = mapped_column(Date)
+    import_id: Mapped[int] = mapped_column(Integer)  # the newest import the run had read
+    run_id: Mapped[int] = mapped_column(ForeignKey("nightly_run.id"))

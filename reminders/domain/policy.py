@@ -7,6 +7,7 @@ datetime.date(2028, 2, 29)
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -73,3 +74,12 @@ class ReminderPolicy:
 
     kind: DocumentKind
     stages: tuple[Stage, ...]
+
+    @property
+    def digest(self) -> str:
+        """SHA-256 of the stages as written: a scan watermark is only valid for the policy it
+        was made under, and the dispatch log can name the policy a letter was decided by."""
+        text = ";".join(
+            f"{stage.name}|{stage.offset}|{stage.final_grace or ''}" for stage in self.stages
+        )
+        return hashlib.sha256(f"{self.kind}:{text}".encode()).hexdigest()

@@ -6,6 +6,7 @@ status (2 for bad input or configuration, 1 when work ran but failed), never a t
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from collections.abc import Callable, Iterable, Iterator
@@ -20,11 +21,18 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColu
 
 from reminders import __version__
 from reminders.adapters.schema import upgrade_schema
-from reminders.bootstrap import import_registry_file, open_engine, store_transaction
+from reminders.bootstrap import (
+    decision_transaction,
+    import_registry_file,
+    open_engine,
+    store_transaction,
+    utc_now,
+)
 from reminders.config import Settings, load_settings
 from reminders.domain.model import RegistryKind
 from reminders.errors import RemindersError
 from reminders.services.import_registry import ImportReport, Rejected, rejected_rows
+from reminders.services.nightly_run import RunRequest, RunSummary, run_night
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_DEMO_PERSONS = 5_000
@@ -134,6 +142,72 @@ def _progress_bar(name: str) -> Iterator[Callable[[int, int], None] | None]:
     with Progress(*columns, console=console, transient=True) as bar:
         task = bar.add_task(name, total=None)
         yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+@main.command()
+@config_option
+@click.option(
+    "--date",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="The date to decide for (default: today in the configured time zone).",
+)
+@click.option("--municipality", "nis_code", default=None, help="Only this NIS code.")
+@click.option("--dry-run", is_flag=True, help="Decide and print; record nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+def run(
+    config_path: Path, as_of: datetime | None, nis_code: str | None, dry_run: bool, as_json: bool
+) -> None:
+    """The nightly job, once: decide which letters are due and record every decision."""
+    settings = load_settings(config_path)
+    municipalities = (settings.municipality(nis_code),) if nis_code else settings.municipalities
+    request = RunRequest(
+        as_of=as_of.date() if as_of else _today(settings),
+        municipalities=municipalities,
+        policies=settings.policies,
+        dry_run=dry_run,
+        started_by="cli",
+        config_sha256=settings.sha256,
+        code_version=__version__,
+    )
+    engine = open_engine(settings.database_url)
+    try:
+        summary = run_night(request, decision_transaction(engine), now=utc_now)
+    finally:
+        engine.dispose()
+    if as_json:
+        click.echo(json.dumps(summary.as_json(), ensure_ascii=False))
+    else:
+        _echo_run(summary, settings)
+
+
+def _echo_run(summary: RunSummary, settings: Settings) -> None:
+    """The run's outcome for a person reading a terminal or a cron mail."""
+    if summary.dry_run:
+        click.echo(f"Dry run for {summary.as_of:%Y-%m-%d}: nothing was recorded.")
+    else:
+        click.echo(f"Run {summary.run_id} for {summary.as_of:%Y-%m-%d}: decisions recorded.")
+    names = {m.nis_code: m.name for m in settings.municipalities}
+    verb = "would get" if summary.dry_run else "get"
+    for nis_code, outcome in sorted(summary.municipalities.items()):
+        details = outcome.as_json()
+        click.echo(f"  {nis_code} {names.get(nis_code, '')}:")
+        by_stage = ", ".join(f"{n:,} {key}" for key, n in details["letters_by_stage"].items())
+        by_language = ", ".join(f"{n:,} {key}" for key, n in details["letters_by_language"].items())
+        click.echo(
+            f"      {details['letters']:,} letters {verb} sent"
+            + (f": {by_stage} (languages: {by_language})" if by_stage else "")
+        )
+        skipped = ", ".join(f"{n:,} {reason}" for reason, n in details["skipped"].items())
+        click.echo(f"      skipped: {skipped or 'none'}")
+        since = [
+            f"{kind} since {day}" if day else f"{kind}: first run, every document under way"
+            for kind, day in details["decided_since"].items()
+        ]
+        click.echo(f"      looked at {outcome.looked_at:,} documents ({'; '.join(since)})")
+    skipped_total = sum(summary.skipped.values())
+    click.echo(f"Total: {summary.letters:,} letters, {skipped_total:,} skips.")
 
 
 @main.command()

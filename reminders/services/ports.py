@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import AbstractContextManager
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from reminders.domain.model import RegistryKind
+from reminders.domain.due import Decision, DocumentFacts, Recorded
+from reminders.domain.model import DocumentKind, RegistryKind
 from reminders.domain.registry_rows import MergeCounts, Rejection
+from reminders.domain.scan_window import ExpiryWindow, ScanWatermark
 
 
 class RawRegistryRow(Protocol):
@@ -63,3 +65,55 @@ class RegistryStore(Protocol):
 
 # Opens a transaction and yields the store on it; commits on success, rolls back on error.
 StoreTransaction = Callable[[], AbstractContextManager[RegistryStore]]
+
+
+class DecisionStore(Protocol):
+    """The nightly run's reads and writes, inside one transaction (adapters/decision_store.py)."""
+
+    def latest_import_id(self) -> int: ...
+    def watermarks(
+        self, kind: DocumentKind, nis_codes: Collection[str]
+    ) -> dict[str, ScanWatermark]: ...
+    def candidates(
+        self,
+        kind: DocumentKind,
+        nis_codes: Collection[str],
+        windows: Sequence[ExpiryWindow],
+        *,
+        changed_after_import: int | None,
+    ) -> Iterator[list[tuple[DocumentFacts, tuple[Recorded, ...]]]]: ...
+    def start_run(
+        self,
+        *,
+        as_of: date,
+        municipalities: Sequence[str],
+        started_by: str,
+        config_sha256: str,
+        code_version: str,
+        started_at: datetime,
+    ) -> int: ...
+    def record(
+        self,
+        run_id: int,
+        municipality_nis: str,
+        kind: DocumentKind,
+        decisions: Sequence[Decision],
+        recorded_at: datetime,
+    ) -> None: ...
+    def save_watermark(
+        self, municipality_nis: str, kind: DocumentKind, watermark: ScanWatermark, run_id: int
+    ) -> None: ...
+    def finish_run(
+        self,
+        run_id: int,
+        *,
+        outcome: str,
+        finished_at: datetime,
+        letters: int = 0,
+        skips: int = 0,
+        failure: str | None = None,
+    ) -> None: ...
+
+
+# Opens a transaction and yields the decision store on it; commits on success.
+DecisionTransaction = Callable[[], AbstractContextManager[DecisionStore]]

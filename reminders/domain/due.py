@@ -1,0 +1,210 @@
+"""The reminder rule (interfaces.md §3): for one document on one date, which stages get a letter
+and which are skipped, and why. Pure: the date and what was recorded before are parameters.
+
+A stage is due on ``expires_on + offset``; the current stage is the last one due on or before
+the run date. It gets a letter unless a skip reason applies; earlier stages never decided are
+recorded as ``superseded``. Because the rule looks at what was recorded, not at which nights ran,
+a run after downtime catches up by itself and no (document, stage) is decided twice.
+
+>>> from reminders.domain.policy import ReminderPolicy, Stage, parse_offset
+>>> policy = ReminderPolicy(DocumentKind.EID, (
+...     Stage("first", parse_offset("-2 months")),
+...     Stage("expired", parse_offset("+1 month"), final_grace=parse_offset("3 months")),
+... ))
+>>> [stage.name for stage in reached_stages(policy, date(2027, 6, 30), as_of=date(2027, 5, 1))]
+['first']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from typing import Protocol
+
+from reminders.domain.letter_language import letter_languages
+from reminders.domain.model import (
+    DocumentKind,
+    DocumentStatus,
+    Language,
+    LetterLanguageRule,
+    PersonStatus,
+)
+from reminders.domain.policy import ReminderPolicy, Stage
+
+
+class SkipReason(StrEnum):
+    """Why a (document, stage) gets no letter. The order is the contract's: when several
+    apply, the first wins (interfaces.md §3)."""
+
+    DECEASED = "deceased"
+    EMIGRATED = "emigrated"
+    STRUCK_OFF = "struck_off"  # ambtshalve geschrapt / radié d'office: no legal address
+    MOVED_OUT = "moved_out"  # registered elsewhere now: the new municipality is competent
+    RENEWED = "renewed"
+    INACTIVE_DOCUMENT = "inactive_document"  # revoked, lost or stolen
+    NO_ADDRESS = "no_address"
+    SUPERSEDED = "superseded"  # a later stage is due: only the current stage is ever sent
+    TOO_LATE = "too_late"  # the final stage's grace is over
+
+    @property
+    def is_final(self) -> bool:
+        """Whether the stage is closed for good; `no_address` is decided again once the
+        address is known."""
+        return self is not SkipReason.NO_ADDRESS
+
+
+_PERSON_SKIPS = {
+    PersonStatus.DECEASED: SkipReason.DECEASED,
+    PersonStatus.EMIGRATED: SkipReason.EMIGRATED,
+    PersonStatus.STRUCK_OFF: SkipReason.STRUCK_OFF,
+}
+_INACTIVE = frozenset({DocumentStatus.REVOKED, DocumentStatus.LOST, DocumentStatus.STOLEN})
+
+
+class LetterJurisdiction(Protocol):
+    """What the rule needs of a municipality; config.Municipality has these fields."""
+
+    @property
+    def nis_code(self) -> str: ...
+    @property
+    def languages(self) -> Sequence[Language]: ...
+    @property
+    def letter_language(self) -> LetterLanguageRule: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """The facts about a document's holder that the rule reads, as registered tonight."""
+
+    status: PersonStatus
+    municipality_nis: str
+    language: Language | None
+    has_address: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentFacts:
+    """A document as the rule sees it."""
+
+    document_id: int
+    kind: DocumentKind
+    expires_on: date | None  # None: a paper licence (domain.md §1.5), never reminded
+    status: DocumentStatus
+    renewed_by_later: bool  # the holder has another active one of this kind expiring later
+    holder: Holder
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """A decision recorded on an earlier night: a letter (no reason) or a skip."""
+
+    stage: str
+    reason: SkipReason | None
+
+    @property
+    def is_final(self) -> bool:
+        """Whether it closes the stage: a letter, or any skip but `no_address`."""
+        return self.reason is None or self.reason.is_final
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Tonight's decision for one (document, stage): a letter in ``languages``, or a skip."""
+
+    document_id: int
+    stage: str
+    reason: SkipReason | None = None
+    languages: tuple[Language, ...] = ()  # a letter's language(s), first language first
+
+    @property
+    def is_letter(self) -> bool:
+        return self.reason is None
+
+    @property
+    def is_final(self) -> bool:
+        return self.reason is None or self.reason.is_final
+
+
+def due_on(stage: Stage, expires_on: date) -> date:
+    """The day ``stage`` is due for a document expiring on ``expires_on``; computed per
+    document, because month offsets clamp and cannot be inverted (domain.md §7.3)."""
+    return stage.offset.applied_to(expires_on)
+
+
+def reached_stages(policy: ReminderPolicy, expires_on: date, *, as_of: date) -> list[Stage]:
+    """The stages due on or before ``as_of``, in order; the last is the current stage."""
+    # "<=" and not "==": after a night of downtime the next run still finds the stage.
+    return [stage for stage in policy.stages if due_on(stage, expires_on) <= as_of]
+
+
+def skip_reason(document: DocumentFacts, jurisdiction: LetterJurisdiction) -> SkipReason | None:
+    """The first reason of the contract's list, up to `no_address`, that applies to a letter
+    about ``document`` from ``jurisdiction`` today, or None. Also the re-check before a
+    letter is sealed: a holder who died or moved since the decision gets no letter."""
+    holder = document.holder
+    person_skip = _PERSON_SKIPS.get(holder.status)
+    if person_skip is not None:
+        return person_skip
+    if holder.municipality_nis != jurisdiction.nis_code:
+        return SkipReason.MOVED_OUT
+    if document.status is DocumentStatus.RENEWED or document.renewed_by_later:
+        return SkipReason.RENEWED
+    if document.status in _INACTIVE:
+        return SkipReason.INACTIVE_DOCUMENT
+    if not holder.has_address:
+        return SkipReason.NO_ADDRESS
+    return None
+
+
+def decide(
+    document: DocumentFacts,
+    policy: ReminderPolicy,
+    jurisdiction: LetterJurisdiction,
+    recorded: Collection[Recorded],
+    *,
+    as_of: date,
+) -> list[Decision]:
+    """What to record tonight for ``document``: nothing, skips, and at most one letter.
+
+    ``recorded`` holds the document's earlier decisions. A stage with a final decision is
+    never decided again; a skip is recorded once per (stage, reason).
+    """
+    if document.expires_on is None or policy.kind is not document.kind:
+        return []
+    reached = reached_stages(policy, document.expires_on, as_of=as_of)
+    if not reached:
+        return []
+    closed = {entry.stage for entry in recorded if entry.is_final}
+    noted = {(entry.stage, entry.reason) for entry in recorded}
+    standing = skip_reason(document, jurisdiction)
+    decisions: list[Decision] = []
+
+    def note(stage: Stage, reason: SkipReason) -> None:
+        if (stage.name, reason) not in noted:  # a skip is not repeated every night
+            decisions.append(Decision(document.document_id, stage.name, reason))
+
+    *earlier, current = reached
+    for stage in earlier:
+        if stage.name not in closed:
+            note(stage, standing or SkipReason.SUPERSEDED)
+    if current.name in closed:
+        return decisions
+    if standing is not None:
+        note(current, standing)
+    elif _grace_is_over(current, policy, document.expires_on, as_of):
+        note(current, SkipReason.TOO_LATE)
+    else:
+        languages = letter_languages(
+            jurisdiction.letter_language, jurisdiction.languages, document.holder.language
+        )
+        decisions.append(Decision(document.document_id, current.name, None, languages))
+    return decisions
+
+
+def _grace_is_over(stage: Stage, policy: ReminderPolicy, expires_on: date, as_of: date) -> bool:
+    """Whether ``stage`` is the final stage and ``as_of`` is after its due date + grace."""
+    if stage is not policy.stages[-1] or stage.final_grace is None:
+        return False
+    return as_of > stage.final_grace.applied_to(due_on(stage, expires_on))

@@ -1,0 +1,212 @@
+"""The nightly decision (interfaces.md §3): for a date, every (document, stage) that gets a
+letter or a skip, recorded so that nothing is ever decided twice.
+
+The run is recorded as running in a transaction of its own, then all its decisions and its
+success are committed together: a failed run leaves no decisions behind, only its record
+with the reason, and can simply be run again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from reminders.domain.due import Decision, LetterJurisdiction, decide
+from reminders.domain.letter_language import language_label
+from reminders.domain.model import DocumentKind
+from reminders.domain.policy import ReminderPolicy
+from reminders.domain.scan_window import ScanWatermark, expiry_windows
+from reminders.services.ports import DecisionStore, DecisionTransaction
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RunRequest:
+    """What to decide: for which date and municipalities, under which policies."""
+
+    as_of: date
+    municipalities: Sequence[LetterJurisdiction]
+    policies: Mapping[DocumentKind, ReminderPolicy]
+    dry_run: bool = False
+    started_by: str = "cli"
+    config_sha256: str = ""
+    code_version: str = ""
+
+
+@dataclass(slots=True)
+class MunicipalityOutcome:
+    """What a run decided for one municipality."""
+
+    nis_code: str
+    # The first night this run caught up on, per kind; None: never decided before, so every
+    # document whose stages are under way was looked at.
+    decided_since: dict[DocumentKind, date | None] = field(default_factory=dict)
+    letters: Counter[tuple[DocumentKind, str, str]] = field(default_factory=Counter)
+    skipped: Counter[str] = field(default_factory=Counter)
+    looked_at: int = 0  # documents the rule was applied to
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "letters": sum(self.letters.values()),
+            "skipped": dict(sorted(self.skipped.items())),
+            "letters_by_stage": _grouped(self.letters, lambda key: f"{key[0]}/{key[1]}"),
+            "letters_by_language": _grouped(self.letters, lambda key: key[2]),
+            "decided_since": {
+                kind.value: since.isoformat() if since else None
+                for kind, since in self.decided_since.items()
+            },
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """The outcome of a run, as `run --json` prints it (interfaces.md §4)."""
+
+    run_id: int | None  # None for a dry run: nothing was recorded
+    as_of: date
+    dry_run: bool
+    municipalities: dict[str, MunicipalityOutcome]
+
+    @property
+    def letters(self) -> int:
+        return sum(sum(m.letters.values()) for m in self.municipalities.values())
+
+    @property
+    def skipped(self) -> Counter[str]:
+        total: Counter[str] = Counter()
+        for outcome in self.municipalities.values():
+            total.update(outcome.skipped)
+        return total
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "date": self.as_of.isoformat(),
+            "letters": self.letters,
+            "skipped": dict(sorted(self.skipped.items())),
+            "volumes": [],  # print volumes are written by the letters step (not built yet)
+            "dry_run": self.dry_run,
+            "municipalities": {
+                nis: outcome.as_json() for nis, outcome in sorted(self.municipalities.items())
+            },
+        }
+
+
+def _grouped(
+    letters: Counter[tuple[DocumentKind, str, str]],
+    key: Callable[[tuple[DocumentKind, str, str]], str],
+) -> dict[str, int]:
+    grouped: Counter[str] = Counter()
+    for letter, count in letters.items():
+        grouped[key(letter)] += count
+    return dict(sorted(grouped.items()))
+
+
+def run_night(
+    request: RunRequest, transaction: DecisionTransaction, *, now: Callable[[], datetime]
+) -> RunSummary:
+    """Decide every (document, stage) for ``request.as_of`` and, unless a dry run, record it."""
+    nis_codes = [m.nis_code for m in request.municipalities]
+    run_id: int | None = None
+    if not request.dry_run:
+        with transaction() as store:
+            run_id = store.start_run(
+                as_of=request.as_of,
+                municipalities=nis_codes,
+                started_by=request.started_by,
+                config_sha256=request.config_sha256,
+                code_version=request.code_version,
+                started_at=now(),
+            )
+    log.info("run %s: deciding %s for %s", run_id, request.as_of, ",".join(nis_codes))
+    try:
+        with transaction() as store:
+            summary = _decided(request, store, run_id, now)
+            if run_id is not None:
+                store.finish_run(
+                    run_id,
+                    outcome="succeeded",
+                    finished_at=now(),
+                    letters=summary.letters,
+                    skips=sum(summary.skipped.values()),
+                )
+    except Exception as err:
+        if run_id is not None:
+            with transaction() as store:
+                failure = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+                store.finish_run(run_id, outcome="failed", finished_at=now(), failure=failure)
+            log.error("run %s failed: %s; nothing of it was recorded", run_id, type(err).__name__)
+        raise
+    log.info("run %s: %d letters, %d skips", run_id, summary.letters, sum(summary.skipped.values()))
+    return summary
+
+
+def _decided(
+    request: RunRequest,
+    store: DecisionStore,
+    run_id: int | None,
+    now: Callable[[], datetime],
+) -> RunSummary:
+    jurisdictions = {m.nis_code: m for m in request.municipalities}
+    outcomes = {nis: MunicipalityOutcome(nis) for nis in jurisdictions}
+    newest_import = store.latest_import_id()
+    for kind, policy in request.policies.items():
+        for (through, import_id), group in _by_watermark(
+            store.watermarks(kind, jurisdictions), policy, jurisdictions
+        ).items():
+            for nis in group:
+                outcomes[nis].decided_since[kind] = through + timedelta(days=1) if through else None
+            windows = expiry_windows(policy, decided_through=through, as_of=request.as_of)
+            for chunk in store.candidates(kind, group, windows, changed_after_import=import_id):
+                decided: dict[str, list[Decision]] = {}
+                for facts, recorded in chunk:
+                    nis = facts.holder.municipality_nis
+                    decisions = decide(
+                        facts, policy, jurisdictions[nis], recorded, as_of=request.as_of
+                    )
+                    _tally(outcomes[nis], kind, decisions)
+                    decided.setdefault(nis, []).extend(decisions)
+                if run_id is not None:
+                    recorded_at = now()
+                    for nis, decisions in decided.items():
+                        store.record(run_id, nis, kind, decisions, recorded_at)
+            if run_id is not None:
+                mark = ScanWatermark(
+                    policy.digest, max(request.as_of, through or request.as_of), newest_import
+                )
+                for nis in group:
+                    store.save_watermark(nis, kind, mark, run_id)
+    return RunSummary(run_id, request.as_of, request.dry_run, outcomes)
+
+
+def _by_watermark(
+    marks: Mapping[str, ScanWatermark],
+    policy: ReminderPolicy,
+    jurisdictions: Mapping[str, LetterJurisdiction],
+) -> dict[tuple[date | None, int | None], list[str]]:
+    """Municipalities grouped by how far they were decided, so each group is scanned once
+    (usually all of them: they run together every night). A watermark made under another
+    policy does not count: the new stages must be looked at from scratch."""
+    groups: dict[tuple[date | None, int | None], list[str]] = {}
+    for nis in jurisdictions:
+        mark = marks.get(nis)
+        if mark is not None and mark.policy_digest == policy.digest:
+            key: tuple[date | None, int | None] = (mark.decided_through, mark.import_id)
+        else:
+            key = (None, None)
+        groups.setdefault(key, []).append(nis)
+    return groups
+
+
+def _tally(outcome: MunicipalityOutcome, kind: DocumentKind, decisions: Sequence[Decision]) -> None:
+    outcome.looked_at += 1
+    for decision in decisions:
+        if decision.reason is None:
+            outcome.letters[(kind, decision.stage, language_label(decision.languages))] += 1
+        else:
+            outcome.skipped[decision.reason.value] += 1
