@@ -10,9 +10,9 @@ import hashlib
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -34,6 +34,7 @@ DATABASE_URL_VARIABLE = "REMINDERS_DATABASE_URL"
 DEFAULT_DATABASE = "sqlite:///var/reminders.sqlite3"
 NIS_CODE = re.compile(r"^[1-9]\d{4}$")
 _POSTAL_CODE = re.compile(r"^[1-9]\d{3}$")
+_STAGE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")  # used in template file names and the log
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
@@ -96,7 +97,7 @@ class _Table:
         return f"{self.key}.{name}" if self.key else name
 
     def error(self, name: str, problem: str) -> ConfigError:
-        return ConfigError(self.path, problem, key=self._child(name))
+        return ConfigError(self.path, problem, key=self._child(name), value=self.data.get(name))
 
     def _get(self, name: str, expected: type, required: bool) -> Any:
         self._read.add(name)
@@ -158,12 +159,24 @@ def load_settings(path: Path, *, environ: Mapping[str, str] | None = None) -> Se
     except OSError as err:
         raise ConfigError(path, f"cannot be read: {err.strerror}") from err
     try:
-        document = tomllib.loads(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
+        document = tomllib.loads(text)
     except UnicodeDecodeError as err:
         raise ConfigError(path, "is not UTF-8 text") from err
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(path, f"not valid TOML: {err}") from err
+    try:
+        return _settings(path, raw, document, environ)
+    except ConfigError as err:
+        line = None if err.key is None else _line_of(text.splitlines(), err.key, err.value)
+        if line is None or err.line is not None:
+            raise
+        raise ConfigError(path, err.problem, key=err.key, line=line, value=err.value) from err
 
+
+def _settings(
+    path: Path, raw: bytes, document: dict[str, Any], environ: Mapping[str, str]
+) -> Settings:
     root = _Table(path, "", document)
     base = path.resolve().parent
     installation = root.table("installation")
@@ -205,7 +218,7 @@ def _checked_url(path: Path, key: str, value: str, base: Path) -> str:
     try:
         url: URL = make_url(value)
     except ArgumentError as err:
-        raise ConfigError(path, f"not a database URL: {value!r}", key=key) from err
+        raise ConfigError(path, f"not a database URL: {value!r}", key=key, value=value) from err
     backend = url.get_backend_name()
     if backend == "sqlite":
         database = url.database or ""
@@ -216,7 +229,9 @@ def _checked_url(path: Path, key: str, value: str, base: Path) -> str:
         if url.drivername == "postgresql":
             url = url.set(drivername="postgresql+psycopg")  # psycopg 3 is the driver we ship
         return url.render_as_string(hide_password=False)
-    raise ConfigError(path, f"expected a sqlite:/// or postgresql:// URL, got {backend!r}", key=key)
+    raise ConfigError(
+        path, f"expected a sqlite:/// or postgresql:// URL, got {backend!r}", key=key, value=value
+    )
 
 
 def _timezone(table: _Table) -> ZoneInfo:
@@ -342,10 +357,13 @@ def _stages(policy: _Table) -> tuple[Stage, ...]:
     if not entries:
         raise policy.error("stages", "at least one stage is needed")
     stages: list[Stage] = []
-    probe = date(2001, 1, 31)  # a month end: offsets are compared by where they land
     for index, entry in enumerate(entries):
         table = _Table(policy.path, f"{policy.key}.stages[{index}]", entry)
         name = table.required_text("name")
+        if not _STAGE_NAME.match(name):
+            raise table.error(
+                "name", f'expected a lower-case word like "first" or "expired", got {name!r}'
+            )
         if any(stage.name == name for stage in stages):
             raise table.error("name", f"stage name {name!r} is used twice")
         offset = _offset(table, "offset")
@@ -354,7 +372,7 @@ def _stages(policy: _Table) -> tuple[Stage, ...]:
             raise table.error("final_grace", "only the final stage may have a final_grace")
         if grace is not None and grace.amount < 0:
             raise table.error("final_grace", f"must not be negative, got {grace}")
-        if stages and offset.applied_to(probe) <= stages[-1].offset.applied_to(probe):
+        if stages and not _is_later(offset, stages[-1].offset):
             raise table.error(
                 "offset", f"stages must be in order: {offset} is not after {stages[-1].offset}"
             )
@@ -363,9 +381,73 @@ def _stages(policy: _Table) -> tuple[Stage, ...]:
     return tuple(stages)
 
 
+# Every day of a leap year and the next: "-1 month" and "-30 days" change places with the month,
+# so an order that holds only on some dates is refused rather than guessed.
+_ORDER_PROBES = tuple(date(2028, 1, 1) + timedelta(days=n) for n in range(731))
+
+
+def _is_later(offset: Offset, previous: Offset) -> bool:
+    """Whether ``offset`` lands strictly after ``previous`` whatever the expiry date."""
+    return all(offset.applied_to(day) > previous.applied_to(day) for day in _ORDER_PROBES)
+
+
 def _offset(table: _Table, name: str) -> Offset:
     text = table.required_text(name)
     try:
         return parse_offset(text)
     except InvalidOffsetError as err:
         raise table.error(name, str(err)) from err
+
+
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\s\"-]+?)\s*\]\]?")
+_SEGMENT = re.compile(r"^([A-Za-z0-9_-]+)(?:\[(\d+)\])?$")
+
+
+def _line_of(lines: Sequence[str], key: str, value: object) -> int | None:
+    """The line (1-based) where ``key`` (``municipalities[1].sender.postal_code``) holds
+    ``value``, when it can be told for sure; tomllib keeps no positions of its own."""
+    segments = [_SEGMENT.match(part) for part in key.split(".")]
+    if not all(segments):
+        return None
+    parts = [(match[1], int(match[2]) if match[2] else None) for match in segments if match]
+    headers = [
+        (number, match[1] == "[[", re.sub(r"[\s\"]", "", match[2]))
+        for number, line in enumerate(lines)
+        if (match := _HEADER.match(line)) and not line.lstrip().startswith("#")
+    ]
+    start, end = 0, headers[0][0] if headers else len(lines)
+    for depth in range(len(parts), 0, -1):
+        name = ".".join(part for part, _ in parts[:depth])
+        index = parts[depth - 1][1]
+        found = [number for number, is_array, header in headers if header == name]
+        if found and index is not None and index < len(found):
+            start = found[index]
+        elif found and index is None and len(found) == 1:
+            start = found[0]
+        else:
+            continue
+        end = next((number for number, _, _ in headers if number > start), len(lines))
+        if depth == len(parts):
+            return start + 1  # the key is the table itself: its header line
+        break
+    leaf = re.escape(parts[-1][0])
+    pattern = re.compile(rf"(?<![A-Za-z0-9_-]){leaf}\s*=\s*(.*)")
+    hits = []
+    for number in range(start, end):
+        match = pattern.search(lines[number])
+        if match and _holds(match[1], value):
+            hits.append(number + 1)
+    if not hits and value is None:
+        return start + 1 if start or headers else None  # a missing key: where its table starts
+    return hits[0] if len(hits) == 1 else None
+
+
+def _holds(text: str, value: object) -> bool:
+    """Whether the TOML text after ``key =`` starts with ``value`` (strings in either quote)."""
+    if isinstance(value, str):
+        return text.startswith((f'"{value}"', f"'{value}'"))
+    if isinstance(value, bool):
+        return text.startswith(str(value).lower())
+    if isinstance(value, int | float):
+        return text.startswith(str(value))
+    return True  # arrays and tables: the key is enough

@@ -24,9 +24,19 @@ class UsageError(RemindersError):
 class ConfigError(UsageError):
     """config.toml is missing, unreadable or inconsistent."""
 
-    def __init__(self, path: Path, problem: str, *, key: str | None = None) -> None:
-        super().__init__(f"{path}: {key}: {problem}" if key else f"{path}: {problem}")
-        self.path, self.key, self.problem = path, key, problem
+    def __init__(
+        self,
+        path: Path,
+        problem: str,
+        *,
+        key: str | None = None,
+        line: int | None = None,
+        value: object = None,
+    ) -> None:
+        where = f"{path}:{line}" if line is not None else f"{path}"
+        super().__init__(f"{where}: {key}: {problem}" if key else f"{where}: {problem}")
+        self.path, self.key, self.problem, self.line = path, key, problem, line
+        self.value = value  # the offending value as TOML read it, to find its line
 
 
 class InputFileError(UsageError):

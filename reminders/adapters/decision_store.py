@@ -175,7 +175,9 @@ class DecisionStore:
             yield from self._with_history(iter([facts]))
 
     def _streamed(self, query: Select[tuple[object, ...]]) -> Iterator[list[DocumentFacts]]:
-        result = self.connection.execution_options(yield_per=CHUNK).execute(query)
+        # On the statement, not the connection: Connection.execution_options() changes the
+        # connection itself, and a server-side cursor cannot run the later executemany.
+        result = self.connection.execute(query.execution_options(yield_per=CHUNK))
         for partition in result.partitions():
             yield [_facts(row) for row in partition]
 

@@ -260,6 +260,8 @@ def demo(config_path: Path, persons: int, seed: int, as_of: datetime | None) -> 
         )
         click.echo(f"      documents: {documents or 'none'}")
         click.echo(f"      active, expiring in the next 3 months: {expiring or 'none'}")
+    click.echo(f"\nTonight's decisions on the demo registry ({today:%Y-%m-%d}):")
+    _echo_run(result.run, settings)
     click.echo(f"\nRegistry extracts: {result.persons_csv} and {result.documents_csv}")
     click.echo(f"Demo database: {result.database_url} (the configured database is untouched)")
 

@@ -1,4 +1,5 @@
-"""`reminders demo`: a synthetic registry, imported through the real import, on SQLite.
+"""`reminders demo`: a synthetic registry, imported through the real import, on SQLite, and
+tonight's decisions made on it by the real nightly run.
 
 The demo never touches the configured database: it builds its own SQLite file under the
 output directory, so a newcomer can run it anywhere and run it again.
@@ -13,12 +14,20 @@ from pathlib import Path
 
 from dateutil.relativedelta import relativedelta
 
+from reminders import __version__
 from reminders.adapters.registry_overview import MunicipalityOverview, registry_overview
 from reminders.adapters.schema import upgrade_schema
-from reminders.bootstrap import import_registry_file, open_engine, store_transaction
+from reminders.bootstrap import (
+    decision_transaction,
+    import_registry_file,
+    open_engine,
+    store_transaction,
+    utc_now,
+)
 from reminders.config import Settings
 from reminders.domain.model import RegistryKind
 from reminders.services.import_registry import ImportReport, Rejected, rejected_rows
+from reminders.services.nightly_run import RunRequest, RunSummary, run_night
 from reminders.synthetic import (
     KNOWN_POSTAL_AREAS,
     SyntheticMunicipality,
@@ -41,6 +50,7 @@ class DemoResult:
     rejections: tuple[tuple[Rejected, ...], ...]  # per import; the demo has only a few
     as_of: date
     overview: dict[str, MunicipalityOverview]
+    run: RunSummary  # tonight's decisions on the demo registry
 
 
 def demo_directory(settings: Settings) -> Path:
@@ -108,6 +118,16 @@ def run_demo(
                 expiring_from=as_of,
                 expiring_until=as_of + relativedelta(months=3),
             )
+        progress(f"Deciding tonight's letters ({as_of:%Y-%m-%d})")
+        request = RunRequest(
+            as_of=as_of,
+            municipalities=settings.municipalities,
+            policies=settings.policies,
+            started_by="demo",
+            config_sha256=settings.sha256,
+            code_version=__version__,
+        )
+        summary = run_night(request, decision_transaction(engine), now=utc_now)
     finally:
         engine.dispose()
     return DemoResult(
@@ -119,4 +139,5 @@ def run_demo(
         rejections=rejections,
         as_of=as_of,
         overview=overview,
+        run=summary,
     )

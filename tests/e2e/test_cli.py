@@ -82,12 +82,12 @@ def test_import_before_init_asks_for_init(config_file: Path, database_url: str) 
 
 
 def test_a_bad_config_exits_2_naming_the_key(tmp_path: Path) -> None:
-    """Configuration errors name the file and key."""
+    """Configuration errors name the file, the line and the key."""
     config = tmp_path / "config.toml"
     config.write_text('[installation]\ntimezone = "Mars/Olympus"\n', encoding="utf-8")
     result = CliRunner().invoke(main, ["init", "--config", str(config)])
     assert result.exit_code == 2
-    assert f"Error: {config}: installation.timezone: unknown time zone 'Mars/Olympus'" in (
+    assert f"Error: {config}:2: installation.timezone: unknown time zone 'Mars/Olympus'" in (
         result.output
     )
 
@@ -111,5 +111,7 @@ def test_demo_builds_and_describes_a_registry(
     assert "21004 Bruxelles / Brussel:" in result.output
     assert "63023 Eupen:" in result.output
     assert (config_file.parent / "var/out/demo/reminders.sqlite3").exists()
+    assert "Tonight's decisions on the demo registry (2026-11-24):" in result.output
+    assert re.search(r"Total: [1-9][\d,]* letters, [\d,]+ skips\.", result.output)
     assert not NATIONAL_NUMBER.search(result.output)
     assert not any(NATIONAL_NUMBER.search(record.getMessage()) for record in caplog.records)

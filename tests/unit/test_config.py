@@ -74,6 +74,17 @@ def write(tmp_path: Path, old: str, new: str) -> Path:
          "municipalities[0].letter_language: citizen_or_bilingual needs two languages"),
         ('nis_code = "21004"', 'nis_code = "44021"',
          "municipalities[1].nis_code: NIS code '44021' is configured twice"),
+        ('{ name = "second",  offset = "-1 month" }',
+         '{ name = "Second",  offset = "-1 month" }',
+         "documents.driving_licence.stages[1].name: expected a lower-case word like \"first\" "
+         "or \"expired\", got 'Second'"),
+        ('{ name = "second",  offset = "-1 month" }',
+         '{ name = "second",  offset = "-89 days" }',
+         "documents.driving_licence.stages[1].offset: stages must be in order: -89 days is not "
+         "after -3 months"),
+        ('{ name = "expired", offset = "+14 days", final_grace = "60 days" }',
+         '{ name = "expired", offset = "+14 days", final_grace = 60 }',
+         "documents.driving_licence.stages[2].final_grace: expected a string, got an integer 60"),
         ('database = "sqlite:///var/reminders.sqlite3"', 'database = "mysql://x/y"',
          "installation.database: expected a sqlite:/// or postgresql:// URL, got 'mysql'"),
     ],
@@ -81,11 +92,16 @@ def write(tmp_path: Path, old: str, new: str) -> Path:
 def test_mistakes_are_reported_with_the_key_path(
     tmp_path: Path, old: str, new: str, message: str
 ) -> None:
-    """Each error names the file and the key path, and quotes the bad value."""
+    """Each error names the file, the line, the key path, and quotes the bad value."""
     path = write(tmp_path, old, new)
     with pytest.raises(ConfigError) as caught:
         load_settings(path, environ={})
-    assert str(caught.value).startswith(f"{path}: {message}")
+    error = caught.value
+    assert error.line is not None, str(error)
+    assert str(error).startswith(f"{path}:{error.line}: {message}")
+    assert error.key is not None
+    leaf = error.key.rsplit(".", 1)[-1].split("[")[0]
+    assert leaf in path.read_text(encoding="utf-8").splitlines()[error.line - 1]
 
 
 def test_toml_syntax_errors_give_the_line(tmp_path: Path) -> None:
@@ -99,3 +115,25 @@ def test_a_missing_file_is_a_config_error(tmp_path: Path) -> None:
     """No traceback for a mistyped --config."""
     with pytest.raises(ConfigError, match="no such file"):
         load_settings(tmp_path / "nope.toml", environ={})
+
+
+def test_a_missing_key_points_at_its_table(tmp_path: Path) -> None:
+    """A missing required key is reported at the header of the table that lacks it."""
+    path = write(tmp_path, 'name = "Eupen"\n', "")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, environ={})
+    assert caught.value.key == "municipalities[2].name"
+    assert caught.value.line is not None
+    assert path.read_text(encoding="utf-8").splitlines()[caught.value.line - 1] == (
+        "[[municipalities]]"
+    )
+
+
+def test_an_ambiguous_place_gives_no_line_rather_than_a_wrong_one(tmp_path: Path) -> None:
+    """Two stages holding the same bad value: the key path says which, no line is guessed."""
+    path = write(tmp_path, 'offset = "+14 days"', 'offset = "-1 month"')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, environ={})
+    assert caught.value.key == "documents.driving_licence.stages[2].offset"
+    assert caught.value.line is None
+    assert str(caught.value).startswith(f"{path}: documents.driving_licence.stages[2].offset: ")
