@@ -20,9 +20,23 @@ from reminders.domain.letter_language import language_label
 from reminders.domain.model import DocumentKind
 from reminders.domain.policy import ReminderPolicy
 from reminders.domain.scan_window import ScanWatermark, expiry_windows
+from reminders.errors import RemindersError
 from reminders.services.ports import DecisionStore, DecisionTransaction
 
 log = logging.getLogger(__name__)
+
+
+class RunFailedError(RemindersError):
+    """The run started but could not finish; none of its decisions was kept (exit 1)."""
+
+    def __init__(self, run_id: int | None, failure: str) -> None:
+        run = f"run {run_id}" if run_id is not None else "the dry run"
+        kept = " and is recorded as failed" if run_id is not None else ""
+        super().__init__(
+            f"{run} failed ({failure[:200]}){kept}; none of its decisions was kept, "
+            "so it can simply be run again"
+        )
+        self.run_id, self.failure = run_id, failure
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,12 +150,12 @@ def run_night(
                     skips=sum(summary.skipped.values()),
                 )
     except Exception as err:
+        failure = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
         if run_id is not None:
             with transaction() as store:
-                failure = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
                 store.finish_run(run_id, outcome="failed", finished_at=now(), failure=failure)
-            log.error("run %s failed: %s; nothing of it was recorded", run_id, type(err).__name__)
-        raise
+        log.error("run %s failed: %s; none of its decisions was kept", run_id, type(err).__name__)
+        raise RunFailedError(run_id, failure) from err
     log.info("run %s: %d letters, %d skips", run_id, summary.letters, sum(summary.skipped.values()))
     return summary
 

@@ -14,7 +14,8 @@ from sqlalchemy import Engine, Table, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from reminders.adapters.db import make_engine
-from reminders.adapters.orm import DecisionRow, DocumentRow
+from reminders.adapters.decision_store import DecisionStore
+from reminders.adapters.orm import DecisionRow, DocumentRow, NightlyRunRow
 from reminders.domain.registry_rows import PERSON_COLUMNS
 from reminders.synthetic import synthetic_national_number
 from tests.e2e.test_cli import NATIONAL_NUMBER, invoke
@@ -185,3 +186,36 @@ def test_bad_arguments_exit_2(
     result = invoke(registry, database_url, "run", *args)
     assert result.exit_code == 2
     assert message in result.output
+
+
+def test_a_failed_run_keeps_nothing_and_can_be_run_again(
+    registry: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run that breaks half-way exits 1, is recorded as failed with its reason, keeps none
+    of its decisions, and the same command then succeeds."""
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(DecisionStore, "save_watermark", broken)
+    result = invoke(registry, database_url, "run", "--date", "2027-02-28")
+    assert result.exit_code == 1
+    assert "run 1 failed (OSError: disk full) and is recorded as failed" in result.output
+    assert recorded(database_url) == []
+    monkeypatch.undo()
+
+    assert run(registry, database_url, "--date", "2027-02-28")["letters"] == 3
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            runs = connection.execute(
+                select(NightlyRunRow.id, NightlyRunRow.outcome, NightlyRunRow.failure).order_by(
+                    NightlyRunRow.id
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    assert [tuple(row) for row in runs] == [
+        (1, "failed", "OSError: disk full"),
+        (2, "succeeded", None),
+    ]
