@@ -1,15 +1,15 @@
 """The nightly decision's database side: candidates by expiry window, history, records.
 
-SQL only narrows (by the (kind, expires_on) index, by import for changed rows, by the few open
-skips); the rule in domain/due.py decides. Candidates come in chunks with their history, so a
-first run over a large registry streams instead of loading everything.
+SQL only narrows (by the (kind, expires_on) index, and by import for changed rows); the rule in
+domain/due.py decides. Candidates come in chunks with their history, so a first run over a
+large registry streams instead of loading everything.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Sequence
-from datetime import date, datetime
-from typing import cast
+from collections.abc import Collection, Iterator, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any, cast
 
 from sqlalchemy import (
     Connection,
@@ -39,7 +39,9 @@ from reminders.domain.letter_language import language_label
 from reminders.domain.model import DocumentKind, DocumentStatus, Language, PersonStatus
 from reminders.domain.scan_window import ExpiryWindow, ScanWatermark
 
-CHUNK = 900  # documents per history lookup; below SQLite's old 999-parameter limit
+CHUNK = 900  # documents per chunk, and ids per IN (...): below SQLite's old 999-parameter limit
+# Windows wider than this (a first run, or weeks of downtime) are streamed, not fetched at once.
+_STREAM_BEYOND = timedelta(days=62)
 
 _document = cast(Table, DocumentRow.__table__)
 _person = cast(Table, PersonRow.__table__)
@@ -52,7 +54,9 @@ _later = _document.alias("later")
 Candidate = tuple[DocumentFacts, tuple[Recorded, ...]]
 
 
-def _facts_query() -> Select[tuple[object, ...]]:
+def _facts_query(dialect: str) -> Select[tuple[object, ...]]:
+    """Documents with their holder's facts, whether a later document renews them, and their
+    recorded decisions as ``stage:reason,...`` (one query, no second round trip per chunk)."""
     renewed = (
         exists()
         .where(
@@ -62,6 +66,17 @@ def _facts_query() -> Select[tuple[object, ...]]:
             _later.c.expires_on > _document.c.expires_on,
         )
         .label("renewed")
+    )
+    # Stage names are lower-case words (config.py), so ":" and "," cannot occur in them.
+    entry = _decision.c.stage + ":" + func.coalesce(_decision.c.reason, "")
+    aggregate = (
+        func.string_agg(entry, ",") if dialect == "postgresql" else func.group_concat(entry, ",")
+    )
+    history = (
+        select(aggregate)
+        .where(_decision.c.document_id == _document.c.id)
+        .scalar_subquery()
+        .label("history")
     )
     return select(
         _document.c.id,
@@ -77,34 +92,43 @@ def _facts_query() -> Select[tuple[object, ...]]:
         _person.c.postal_code,
         _person.c.locality,
         _person.c.country,
+        history,
     ).select_from(_document.join(_person, _person.c.id == _document.c.person_id))
 
 
-_FACTS = _facts_query()
+# Enum lookups by value: a dict is several times faster than calling the enum, per row.
+_KINDS = {kind.value: kind for kind in DocumentKind}
+_DOCUMENT_STATUSES = {status.value: status for status in DocumentStatus}
+_PERSON_STATUSES = {status.value: status for status in PersonStatus}
+_LANGUAGES: dict[object, Language | None] = {lang.value: lang for lang in Language}
+_REASONS: dict[str, SkipReason | None] = {reason.value: reason for reason in SkipReason}
+_REASONS[""] = None  # a letter
 
 
-def _facts(row: Row[tuple[object, ...]]) -> DocumentFacts:
+def _candidate(row: Row[Any]) -> Candidate:
+    """One row of the facts query as the rule's input; called for every document looked at,
+    so it stays lean (no casts, enums by dict)."""
     (document_id, kind, expires_on, status, renewed, person_status, nis, language,
-     street, house_number, postal_code, locality, country) = row  # fmt: skip
-    return DocumentFacts(
-        document_id=cast(int, document_id),
-        kind=DocumentKind(kind),
-        expires_on=cast(date | None, expires_on),
-        status=DocumentStatus(status),
-        renewed_by_later=bool(renewed),
-        holder=Holder(
-            status=PersonStatus(person_status),
-            municipality_nis=cast(str, nis),
-            language=Language(language) if language else None,
-            has_address=is_usable_address(
-                street=cast(str | None, street),
-                house_number=cast(str | None, house_number),
-                postal_code=cast(str | None, postal_code),
-                locality=cast(str | None, locality),
-                country=cast(str, country),
-            ),
+     street, house_number, postal_code, locality, country, history) = row  # fmt: skip
+    holder = Holder(
+        _PERSON_STATUSES[person_status],
+        nis,
+        _LANGUAGES.get(language),
+        is_usable_address(
+            street=street,
+            house_number=house_number,
+            postal_code=postal_code,
+            locality=locality,
+            country=country,
         ),
     )
+    facts = DocumentFacts(
+        document_id, _KINDS[kind], expires_on, _DOCUMENT_STATUSES[status], bool(renewed), holder
+    )
+    if not history:
+        return facts, ()
+    entries = (entry.partition(":") for entry in history.split(","))
+    return facts, tuple(Recorded(stage, _REASONS[reason]) for stage, _, reason in entries)
 
 
 class DecisionStore:
@@ -148,9 +172,10 @@ class DecisionStore:
         changed_after_import: int | None,
     ) -> Iterator[list[Candidate]]:
         """Documents of ``kind`` held by residents of ``nis_codes`` that tonight's rule must
-        look at, in chunks with their recorded decisions: those expiring in ``windows``, those
-        whose document or holder an import changed after ``changed_after_import``, and those
-        with an open skip (no_address). Each document comes once; none without expiry date."""
+        look at, in chunks with their recorded decisions: those expiring in ``windows``, and
+        those whose document or holder an import changed after ``changed_after_import``. Each
+        document comes once; none without an expiry date."""
+        facts = _facts_query(self.connection.dialect.name)
         in_area = and_(
             _document.c.kind == kind.value,
             _document.c.expires_on.is_not(None),
@@ -160,76 +185,54 @@ class DecisionStore:
             bounds: list[ColumnElement[bool]] = [_document.c.expires_on <= window.last]
             if window.first is not None:
                 bounds.append(_document.c.expires_on >= window.first)
-            query = _FACTS.where(in_area, *bounds).order_by(_document.c.expires_on, _document.c.id)
-            yield from self._with_history(self._streamed(query))
-        others = self._changed_or_open(kind, nis_codes, changed_after_import)
-        outside = sorted(others)
-        for start in range(0, len(outside), CHUNK):
-            ids = outside[start : start + CHUNK]
-            rows = self.connection.execute(_FACTS.where(in_area, _document.c.id.in_(ids)))
-            facts = [
-                fact
-                for fact in map(_facts, rows)
-                if not any(fact.expires_on in window for window in windows)
+            query = facts.where(in_area, *bounds).order_by(_document.c.expires_on, _document.c.id)
+            if window.first is None or window.last - window.first > _STREAM_BEYOND:
+                # A first run: stream (a server-side cursor on PostgreSQL). On the statement,
+                # not the connection: Connection.execution_options() changes the connection
+                # itself, and a server-side cursor cannot run the later executemany.
+                result = self.connection.execute(query.execution_options(yield_per=CHUNK))
+                for partition in result.partitions():
+                    yield [_candidate(row) for row in partition]
+            else:  # a night's few days: one round trip beats a cursor's several
+                fetched = self.connection.execute(query).all()
+                for start in range(0, len(fetched), CHUNK):
+                    yield [_candidate(row) for row in fetched[start : start + CHUNK]]
+        if changed_after_import is None:
+            return
+        changed = sorted(self._changed_since(kind, changed_after_import))
+        for start in range(0, len(changed), CHUNK):
+            ids = changed[start : start + CHUNK]
+            rows = self.connection.execute(facts.where(in_area, _document.c.id.in_(ids)))
+            chunk = [
+                candidate
+                for candidate in map(_candidate, rows)
+                if not any(candidate[0].expires_on in window for window in windows)
             ]
-            yield from self._with_history(iter([facts]))
+            if chunk:
+                yield chunk
 
-    def _streamed(self, query: Select[tuple[object, ...]]) -> Iterator[list[DocumentFacts]]:
-        # On the statement, not the connection: Connection.execution_options() changes the
-        # connection itself, and a server-side cursor cannot run the later executemany.
-        result = self.connection.execute(query.execution_options(yield_per=CHUNK))
-        for partition in result.partitions():
-            yield [_facts(row) for row in partition]
-
-    def _changed_or_open(
-        self, kind: DocumentKind, nis_codes: Collection[str], changed_after_import: int | None
-    ) -> set[int]:
-        """Ids of documents changed since the watermark's import, or with an open skip."""
-        ids: set[int] = set(
+    def _changed_since(self, kind: DocumentKind, import_id: int) -> set[int]:
+        """Ids of documents of ``kind`` whose holder an import after ``import_id`` changed (an
+        address added, a death, a move into the municipality), or whose holder's documents of
+        this kind it changed: a new one renews the others, a corrected one is decided again."""
+        changed_holders = select(_document.c.person_id).where(
+            _document.c.kind == kind.value, _document.c.import_id > import_id
+        )
+        ids = set(
             self.connection.scalars(
-                select(_decision.c.document_id).where(
-                    _decision.c.document_kind == kind.value,
-                    _decision.c.municipality_nis.in_(list(nis_codes)),
-                    _decision.c.final.is_(False),
+                select(_document.c.id).where(
+                    _document.c.kind == kind.value, _document.c.person_id.in_(changed_holders)
                 )
             )
         )
-        if changed_after_import is not None:
-            ids.update(
-                self.connection.scalars(
-                    select(_document.c.id).where(
-                        _document.c.kind == kind.value,
-                        _document.c.import_id > changed_after_import,
-                    )
-                )
+        ids.update(
+            self.connection.scalars(
+                select(_document.c.id)
+                .join(_person, _person.c.id == _document.c.person_id)
+                .where(_document.c.kind == kind.value, _person.c.import_id > import_id)
             )
-            ids.update(
-                self.connection.scalars(
-                    select(_document.c.id)
-                    .join(_person, _person.c.id == _document.c.person_id)
-                    .where(
-                        _document.c.kind == kind.value,
-                        _person.c.import_id > changed_after_import,
-                    )
-                )
-            )
+        )
         return ids
-
-    def _with_history(self, chunks: Iterable[list[DocumentFacts]]) -> Iterator[list[Candidate]]:
-        for facts in chunks:
-            if not facts:
-                continue
-            history: dict[int, list[Recorded]] = {}
-            rows = self.connection.execute(
-                select(_decision.c.document_id, _decision.c.stage, _decision.c.reason).where(
-                    _decision.c.document_id.in_([fact.document_id for fact in facts])
-                )
-            )
-            for document_id, stage, reason in rows:
-                history.setdefault(document_id, []).append(
-                    Recorded(stage, SkipReason(reason) if reason else None)
-                )
-            yield [(fact, tuple(history.get(fact.document_id, ()))) for fact in facts]
 
     # -- writing ---------------------------------------------------------------------------
 

@@ -122,9 +122,10 @@ class DocumentRow(Base):
         UniqueConstraint("kind", "number"),
         CheckConstraint(_one_of("kind", DocumentKind), name="kind"),
         CheckConstraint(_one_of("status", DocumentStatus), name="status"),
-        # The nightly scan narrows by kind and expiry window; renewals are found per holder.
+        # The nightly scan narrows by kind and expiry window; renewals are found per holder,
+        # from the index alone (is there an active one of this kind expiring later?).
         Index("ix_document_kind_expires_on", "kind", "expires_on"),
-        Index("ix_document_person_id_kind", "person_id", "kind"),
+        Index("ix_document_renewal", "person_id", "kind", "status", "expires_on"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -179,8 +180,6 @@ class DecisionRow(Base):
             "OR (reason IS NOT NULL AND language IS NULL)",
             name="letter_has_language",
         ),
-        # Open skips (no_address) are looked up every night; there are few of them.
-        Index("ix_decision_open", "document_kind", "municipality_nis", "final"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

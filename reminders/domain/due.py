@@ -136,7 +136,8 @@ def due_on(stage: Stage, expires_on: date) -> date:
 def reached_stages(policy: ReminderPolicy, expires_on: date, *, as_of: date) -> list[Stage]:
     """The stages due on or before ``as_of``, in order; the last is the current stage."""
     # "<=" and not "==": after a night of downtime the next run still finds the stage.
-    return [stage for stage in policy.stages if due_on(stage, expires_on) <= as_of]
+    due = policy.due_dates(expires_on)
+    return [stage for stage, day in zip(policy.stages, due, strict=True) if day <= as_of]
 
 
 def skip_reason(document: DocumentFacts, jurisdiction: LetterJurisdiction) -> SkipReason | None:

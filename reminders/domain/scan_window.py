@@ -1,11 +1,13 @@
 """Which expiry dates a night must look at: the date windows the scan's SQL narrows by.
 
 A night's cost must follow what is due, not the registry's size. After a run that decided
-every day up to P under the same policy, the only documents whose decision can change by day D
-(registry changes aside: the scan finds those by import) are those with a stage due in (P, D]
-or whose final grace ended in (P, D]. Month offsets clamp and cannot be inverted (domain.md
-§7.3), but ``expires_on + offset`` never decreases as ``expires_on`` grows, so each window is
-found exactly by stepping from an estimate.
+every day up to P under the same policy, every stage due by P has a decision, so the only
+documents whose decision can change by day D are those with a stage due in (P, D], and those
+an import changed since (the scan finds those by import). A final grace ending in (P, D] needs
+no window of its own: its stage was due by P and so is decided, or only skipped for
+`no_address`, which comes before `too_late` and stays open until an import brings an address.
+Month offsets clamp and cannot be inverted (domain.md §7.3), but ``expires_on + offset`` never
+decreases as ``expires_on`` grows, so each window is found exactly by stepping from an estimate.
 
 >>> from reminders.domain.policy import parse_offset, ReminderPolicy, Stage
 >>> from reminders.domain.model import DocumentKind
@@ -57,11 +59,7 @@ def expiry_windows(
         return _under_way(policy, as_of)
     if decided_through >= as_of:
         return ()
-    moments = [_due(stage) for stage in policy.stages]
-    final = policy.stages[-1]
-    if final.final_grace is not None:
-        moments.append(_grace_end(final))
-    windows = (_expiring_between(moment, decided_through, as_of) for moment in moments)
+    windows = (_expiring_between(_due(stage), decided_through, as_of) for stage in policy.stages)
     return _merged(window for window in windows if window is not None)
 
 

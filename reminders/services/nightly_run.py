@@ -190,9 +190,12 @@ def _decided(
                     for nis, decisions in decided.items():
                         store.record(run_id, nis, kind, decisions, recorded_at)
             if run_id is not None:
-                mark = ScanWatermark(
-                    policy.digest, max(request.as_of, through or request.as_of), newest_import
-                )
+                if through is not None and import_id is not None and request.as_of < through:
+                    # A replay of an earlier night: the later night stays the watermark, and
+                    # so does its import, or documents imported since would fall between.
+                    mark = ScanWatermark(policy.digest, through, import_id)
+                else:
+                    mark = ScanWatermark(policy.digest, request.as_of, newest_import)
                 for nis in group:
                     store.save_watermark(nis, kind, mark, run_id)
     return RunSummary(run_id, request.as_of, request.dry_run, outcomes)

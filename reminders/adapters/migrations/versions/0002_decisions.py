@@ -5,7 +5,8 @@ Revises: 0001
 Create Date: 2026-11-24 12:45:50.990586
 
 The nightly decision (interfaces.md §3): runs, one decision per (document, stage) and reason,
-and how far each municipality has been decided; indexes to find registry rows changed by imports.
+and how far each municipality has been decided; indexes to find registry rows changed by imports
+and to check renewals from the index alone.
 """
 
 from __future__ import annotations
@@ -86,13 +87,15 @@ def upgrade() -> None:
         ),
     )
     with op.batch_alter_table("decision", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_decision_open", ["document_kind", "municipality_nis", "final"], unique=False
-        )
         batch_op.create_index(batch_op.f("ix_decision_run_id"), ["run_id"], unique=False)
 
     with op.batch_alter_table("document", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_document_import_id"), ["import_id"], unique=False)
+        # The renewal check reads (person, kind, status, expiry) from the index alone.
+        batch_op.drop_index("ix_document_person_id_kind")
+        batch_op.create_index(
+            "ix_document_renewal", ["person_id", "kind", "status", "expires_on"], unique=False
+        )
 
     with op.batch_alter_table("person", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_person_import_id"), ["import_id"], unique=False)
@@ -103,11 +106,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_person_import_id"))
 
     with op.batch_alter_table("document", schema=None) as batch_op:
+        batch_op.drop_index("ix_document_renewal")
+        batch_op.create_index("ix_document_person_id_kind", ["person_id", "kind"], unique=False)
         batch_op.drop_index(batch_op.f("ix_document_import_id"))
 
     with op.batch_alter_table("decision", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_decision_run_id"))
-        batch_op.drop_index("ix_decision_open")
 
     op.drop_table("decision")
     op.drop_table("scan_watermark")
