@@ -21,6 +21,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
     update,
 )
 from sqlalchemy.sql.elements import ColumnElement
@@ -175,7 +176,12 @@ class DecisionStore:
         look at, in chunks with their recorded decisions: those expiring in ``windows``, and
         those whose document or holder an import changed after ``changed_after_import``. Each
         document comes once; none without an expiry date."""
-        facts = _facts_query(self.connection.dialect.name)
+        dialect = self.connection.dialect.name
+        if dialect == "postgresql":
+            # A night reads a few thousand rows by index: starting parallel workers costs more
+            # than it saves (measured: a third of the query's time). This transaction only.
+            self.connection.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+        facts = _facts_query(dialect)
         in_area = and_(
             _document.c.kind == kind.value,
             _document.c.expires_on.is_not(None),
