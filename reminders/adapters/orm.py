@@ -122,9 +122,10 @@ class DocumentRow(Base):
         UniqueConstraint("kind", "number"),
         CheckConstraint(_one_of("kind", DocumentKind), name="kind"),
         CheckConstraint(_one_of("status", DocumentStatus), name="status"),
-        # The nightly scan narrows by kind and expiry window; renewals are found per holder,
-        # from the index alone (is there an active one of this kind expiring later?).
-        Index("ix_document_kind_expires_on", "kind", "expires_on"),
+        # The nightly scan narrows by kind and expiry window and reads the rest of what it
+        # needs from the index (SQLite: no row lookup); renewals are found per holder, from
+        # the index alone too (is there an active one of this kind expiring later?).
+        Index("ix_document_scan", "kind", "expires_on", "person_id", "status", "id"),
         Index("ix_document_renewal", "person_id", "kind", "status", "expires_on"),
     )
 

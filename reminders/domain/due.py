@@ -177,35 +177,34 @@ def decide(
     reached = reached_stages(policy, document.expires_on, as_of=as_of)
     if not reached:
         return []
-    closed = {entry.stage for entry in recorded if entry.is_final}
-    noted = {(entry.stage, entry.reason) for entry in recorded}
+    # Most documents of a night reach their first stage and have no history: no sets then.
+    closed = {entry.stage for entry in recorded if entry.is_final} if recorded else set()
+    noted = {(entry.stage, entry.reason) for entry in recorded} if recorded else set()
     standing = skip_reason(document, jurisdiction)
     decisions: list[Decision] = []
-
-    def note(stage: Stage, reason: SkipReason) -> None:
-        if (stage.name, reason) not in noted:  # a skip is not repeated every night
-            decisions.append(Decision(document.document_id, stage.name, reason))
-
     *earlier, current = reached
     for stage in earlier:
-        if stage.name not in closed:
-            note(stage, standing or SkipReason.SUPERSEDED)
+        reason = standing or SkipReason.SUPERSEDED
+        # A closed stage is never decided again; a skip is not repeated every night.
+        if stage.name not in closed and (stage.name, reason) not in noted:
+            decisions.append(Decision(document.document_id, stage.name, reason))
     if current.name in closed:
         return decisions
-    if standing is not None:
-        note(current, standing)
-    elif _grace_is_over(current, policy, document.expires_on, as_of):
-        note(current, SkipReason.TOO_LATE)
-    else:
+    current_due = policy.due_dates(document.expires_on)[len(reached) - 1]
+    if standing is None and _grace_is_over(current, policy, current_due, as_of):
+        standing = SkipReason.TOO_LATE
+    if standing is None:
         languages = letter_languages(
             jurisdiction.letter_language, jurisdiction.languages, document.holder.language
         )
         decisions.append(Decision(document.document_id, current.name, None, languages))
+    elif (current.name, standing) not in noted:
+        decisions.append(Decision(document.document_id, current.name, standing))
     return decisions
 
 
-def _grace_is_over(stage: Stage, policy: ReminderPolicy, expires_on: date, as_of: date) -> bool:
-    """Whether ``stage`` is the final stage and ``as_of`` is after its due date + grace."""
+def _grace_is_over(stage: Stage, policy: ReminderPolicy, due: date, as_of: date) -> bool:
+    """Whether ``stage`` is the final stage and ``as_of`` is after ``due`` + its grace."""
     if stage is not policy.stages[-1] or stage.final_grace is None:
         return False
-    return as_of > stage.final_grace.applied_to(due_on(stage, expires_on))
+    return as_of > stage.final_grace.applied_to(due)

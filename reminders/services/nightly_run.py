@@ -13,11 +13,12 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from reminders.domain.due import Decision, LetterJurisdiction, decide
 from reminders.domain.letter_language import language_label
-from reminders.domain.model import DocumentKind
+from reminders.domain.model import DocumentKind, Language
 from reminders.domain.policy import ReminderPolicy
 from reminders.domain.scan_window import ScanWatermark, expiry_windows
 from reminders.errors import RemindersError
@@ -224,6 +225,11 @@ def _tally(outcome: MunicipalityOutcome, kind: DocumentKind, decisions: Sequence
     outcome.looked_at += 1
     for decision in decisions:
         if decision.reason is None:
-            outcome.letters[(kind, decision.stage, language_label(decision.languages))] += 1
+            outcome.letters[(kind, decision.stage, _label(decision.languages))] += 1
         else:
             outcome.skipped[decision.reason.value] += 1
+
+
+@lru_cache(maxsize=16)
+def _label(languages: tuple[Language, ...]) -> str:
+    return language_label(languages)  # called per letter: a handful of distinct values

@@ -91,7 +91,11 @@ def upgrade() -> None:
 
     with op.batch_alter_table("document", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_document_import_id"), ["import_id"], unique=False)
-        # The renewal check reads (person, kind, status, expiry) from the index alone.
+        # The scan and the renewal check read what they need from these indexes alone.
+        batch_op.drop_index("ix_document_kind_expires_on")
+        batch_op.create_index(
+            "ix_document_scan", ["kind", "expires_on", "person_id", "status", "id"], unique=False
+        )
         batch_op.drop_index("ix_document_person_id_kind")
         batch_op.create_index(
             "ix_document_renewal", ["person_id", "kind", "status", "expires_on"], unique=False
@@ -108,6 +112,8 @@ def downgrade() -> None:
     with op.batch_alter_table("document", schema=None) as batch_op:
         batch_op.drop_index("ix_document_renewal")
         batch_op.create_index("ix_document_person_id_kind", ["person_id", "kind"], unique=False)
+        batch_op.drop_index("ix_document_scan")
+        batch_op.create_index("ix_document_kind_expires_on", ["kind", "expires_on"], unique=False)
         batch_op.drop_index(batch_op.f("ix_document_import_id"))
 
     with op.batch_alter_table("decision", schema=None) as batch_op:
