@@ -416,10 +416,11 @@ def _line_of(lines: Sequence[str], key: str, value: object) -> int | None:
         if (match := _HEADER.match(line)) and not line.lstrip().startswith("#")
     ]
     start, end = 0, headers[0][0] if headers else len(lines)
+    table_line: int | None = None  # the header of the table holding the key, if it has one
     for depth in range(len(parts), 0, -1):
         name = ".".join(part for part, _ in parts[:depth])
         index = parts[depth - 1][1]
-        found = [number for number, is_array, header in headers if header == name]
+        found = [number for number, _, header in headers if header == name]
         if found and index is not None and index < len(found):
             start = found[index]
         elif found and index is None and len(found) == 1:
@@ -429,6 +430,7 @@ def _line_of(lines: Sequence[str], key: str, value: object) -> int | None:
         end = next((number for number, _, _ in headers if number > start), len(lines))
         if depth == len(parts):
             return start + 1  # the key is the table itself: its header line
+        table_line = start + 1
         break
     leaf = re.escape(parts[-1][0])
     pattern = re.compile(rf"(?<![A-Za-z0-9_-]){leaf}\s*=\s*(.*)")
@@ -438,7 +440,7 @@ def _line_of(lines: Sequence[str], key: str, value: object) -> int | None:
         if match and _holds(match[1], value):
             hits.append(number + 1)
     if not hits and value is None:
-        return start + 1 if start or headers else None  # a missing key: where its table starts
+        return table_line  # a missing key: where its table starts (none for the root table)
     return hits[0] if len(hits) == 1 else None
 
 

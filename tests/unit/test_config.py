@@ -137,3 +137,14 @@ def test_an_ambiguous_place_gives_no_line_rather_than_a_wrong_one(tmp_path: Path
     assert caught.value.key == "documents.driving_licence.stages[2].offset"
     assert caught.value.line is None
     assert str(caught.value).startswith(f"{path}: documents.driving_licence.stages[2].offset: ")
+
+
+def test_a_missing_top_level_table_gives_no_line(tmp_path: Path) -> None:
+    """The root table has no header line: no line is named rather than a wrong one."""
+    path = tmp_path / "config.toml"
+    path.write_text('[installation]\ntimezone = "Europe/Brussels"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, environ={})
+    assert caught.value.key == "municipalities"
+    assert caught.value.line is None
+    assert str(caught.value) == f"{path}: municipalities: missing required key"
