@@ -127,12 +127,6 @@ class Decision:
         return self.reason is None or self.reason.is_final
 
 
-def due_on(stage: Stage, expires_on: date) -> date:
-    """The day ``stage`` is due for a document expiring on ``expires_on``; computed per
-    document, because month offsets clamp and cannot be inverted (domain.md §7.3)."""
-    return stage.offset.applied_to(expires_on)
-
-
 def reached_stages(policy: ReminderPolicy, expires_on: date, *, as_of: date) -> list[Stage]:
     """The stages due on or before ``as_of``, in order; the last is the current stage."""
     # "<=" and not "==": after a night of downtime the next run still finds the stage.

@@ -171,8 +171,9 @@ def _decided(
     outcomes = {nis: MunicipalityOutcome(nis) for nis in jurisdictions}
     newest_import = store.latest_import_id()
     for kind, policy in request.policies.items():
+        digest = policy.digest  # a SHA-256 of the stages: once per policy and run
         for (through, import_id), group in _by_watermark(
-            store.watermarks(kind, jurisdictions), policy, jurisdictions
+            store.watermarks(kind, jurisdictions), digest, jurisdictions
         ).items():
             for nis in group:
                 outcomes[nis].decided_since[kind] = through + timedelta(days=1) if through else None
@@ -194,9 +195,9 @@ def _decided(
                 if through is not None and import_id is not None and request.as_of < through:
                     # A replay of an earlier night: the later night stays the watermark, and
                     # so does its import, or documents imported since would fall between.
-                    mark = ScanWatermark(policy.digest, through, import_id)
+                    mark = ScanWatermark(digest, through, import_id)
                 else:
-                    mark = ScanWatermark(policy.digest, request.as_of, newest_import)
+                    mark = ScanWatermark(digest, request.as_of, newest_import)
                 for nis in group:
                     store.save_watermark(nis, kind, mark, run_id)
     return RunSummary(run_id, request.as_of, request.dry_run, outcomes)
@@ -204,7 +205,7 @@ def _decided(
 
 def _by_watermark(
     marks: Mapping[str, ScanWatermark],
-    policy: ReminderPolicy,
+    policy_digest: str,
     jurisdictions: Mapping[str, LetterJurisdiction],
 ) -> dict[tuple[date | None, int | None], list[str]]:
     """Municipalities grouped by how far they were decided, so each group is scanned once
@@ -213,7 +214,7 @@ def _by_watermark(
     groups: dict[tuple[date | None, int | None], list[str]] = {}
     for nis in jurisdictions:
         mark = marks.get(nis)
-        if mark is not None and mark.policy_digest == policy.digest:
+        if mark is not None and mark.policy_digest == policy_digest:
             key: tuple[date | None, int | None] = (mark.decided_through, mark.import_id)
         else:
             key = (None, None)

@@ -17,7 +17,6 @@ from reminders.domain.due import (
     Recorded,
     SkipReason,
     decide,
-    due_on,
     reached_stages,
     skip_reason,
 )
@@ -262,7 +261,8 @@ def test_a_final_stage_without_grace_is_never_too_late() -> None:
 )
 def test_due_dates_clamp_to_the_end_of_the_month(expires_on: date, offset: str, due: date) -> None:
     """domain.md §7.3's table, and the contract's examples: offsets clamp to the month's end."""
-    assert due_on(Stage("s", parse_offset(offset)), expires_on) == due
+    policy = ReminderPolicy(DocumentKind.EID, (Stage("s", parse_offset(offset)),))
+    assert policy.due_dates(expires_on) == (due,)
 
 
 @pytest.mark.parametrize(
