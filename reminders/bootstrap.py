@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import replace
+from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
 
@@ -15,13 +16,20 @@ from sqlalchemy.exc import OperationalError
 
 from reminders.adapters.db import make_engine
 from reminders.adapters.decision_store import DecisionStore
+from reminders.adapters.letter_store import LetterStore
+from reminders.adapters.pdf import LetterLayout
+from reminders.adapters.print_volume import VolumeFolder
 from reminders.adapters.registry_files import RegistryFile
 from reminders.adapters.registry_store import RegistryStore
 from reminders.adapters.schema import require_current_schema
-from reminders.domain.model import RegistryKind
+from reminders.adapters.text import LetterTemplates, lint_templates
+from reminders.config import Municipality, Settings
+from reminders.domain.letters import LetterSpec
+from reminders.domain.model import DocumentKind, Language, RegistryKind
 from reminders.domain.registry_rows import REGISTRY_FORMATS
-from reminders.errors import RemindersError
+from reminders.errors import ConfigError, RemindersError
 from reminders.services.import_registry import ImportReport, Progress, import_registry
+from reminders.services.nightly_run import Printing
 from reminders.services.ports import DecisionTransaction, StoreTransaction
 
 
@@ -104,5 +112,78 @@ def decision_transaction(engine: Engine) -> DecisionTransaction:
     def transaction() -> Iterator[DecisionStore]:
         with engine.begin() as connection:
             yield DecisionStore(connection)
+
+    return transaction
+
+
+def letter_templates(settings: Settings) -> LetterTemplates:
+    """The installation's letter templates (config: ``[letters] templates``)."""
+    return LetterTemplates(settings.templates_dir)
+
+
+def checked_templates(
+    settings: Settings, municipalities: Sequence[Municipality] | None = None
+) -> LetterTemplates:
+    """The templates, after checking every one the municipalities' letters may need: a run
+    stops here, before anything is decided or printed, rather than halfway through."""
+    templates = letter_templates(settings)
+    problems = lint_templates(
+        templates,
+        settings.municipalities if municipalities is None else municipalities,
+        settings.policies,
+        template_samples(),
+    )
+    if problems:
+        if len(problems) == 1:
+            raise problems[0]
+        listed = "\n  ".join(problem.message for problem in problems)
+        raise ConfigError(
+            settings.templates_dir, f"{len(problems)} letter templates cannot be used:\n  {listed}"
+        )
+    return templates
+
+
+def template_samples() -> tuple[LetterSpec, ...]:
+    """Letters the template check renders each template with: to an adult, to the parents of
+    a child, to an address abroad (synthetic names and addresses)."""
+    base = LetterSpec(
+        reference="00000-000000-000000",
+        municipality_nis="00000",
+        document_kind=DocumentKind.EID,
+        stage="",
+        stage_due_on=date(2027, 4, 1),
+        is_final_stage=False,
+        expires_on=date(2027, 6, 1),
+        letter_date=date(2027, 4, 1),
+        languages=(Language.NL,),
+        given_names="Sample",
+        family_name="Citizen",
+        to_parents=False,
+        address_lines=("Sample Citizen", "Samplestreet 1", "1000 SAMPLE"),
+    )
+    return (
+        base,
+        replace(base, to_parents=True, is_final_stage=True, letter_date=date(2027, 7, 1)),
+    )
+
+
+def printing(settings: Settings) -> Printing:
+    """How `run` prints: checked templates, the envelope's layout, the output directory."""
+    options = settings.print_options
+    return Printing(
+        municipalities=settings.municipalities,
+        texts=checked_templates(settings),
+        shop=VolumeFolder(LetterLayout(options.window), settings.output_dir, options),
+        split_by_language=options.split_by_language,
+    )
+
+
+def letter_transaction(engine: Engine) -> Callable[[], AbstractContextManager[LetterStore]]:
+    """One read-only transaction for a preview."""
+
+    @contextmanager
+    def transaction() -> Iterator[LetterStore]:
+        with engine.connect() as connection:
+            yield LetterStore(connection)
 
     return transaction

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 from pathlib import Path
+from types import UnionType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -36,6 +37,7 @@ NIS_CODE = re.compile(r"^[1-9]\d{4}$")
 _POSTAL_CODE = re.compile(r"^[1-9]\d{3}$")
 _STAGE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")  # used in template file names and the log
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+_WEB_ADDRESS = re.compile(r"^https?://\S+$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +51,32 @@ class Sender:
     locality: str
     phone: str | None = None
     email: str | None = None
+    appointment_url: str | None = None  # the online appointment page, printed in letters
+
+
+@dataclass(frozen=True, slots=True)
+class AddressWindow:
+    """Where the envelope's window shows the sheet: the recipient's address must fit inside.
+
+    Millimetres on the unfolded A4 sheet, from its left and top edges. The default is the
+    address field of DIN 5008 form B (DIN 676 B), which a DIN 680 left window on a DL or
+    C5/6 envelope shows after a fold at 105 and 210 mm (domain.md §4.5).
+    """
+
+    left_mm: float = 20.0
+    top_mm: float = 45.0
+    width_mm: float = 85.0
+    height_mm: float = 45.0
+
+
+@dataclass(frozen=True, slots=True)
+class PrintOptions:
+    """How a run's letters become print volumes (``[print]`` in config.toml)."""
+
+    volume_max_letters: int = 1000  # a volume stays small enough to reprint and to hold in memory
+    split_by_language: bool = False  # one volume series per letter language
+    duplex: bool = False  # printed on both sides: every letter starts on a recto
+    window: AddressWindow = AddressWindow()
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +102,8 @@ class Settings:
     nightly_at: time
     municipalities: tuple[Municipality, ...]
     policies: Mapping[DocumentKind, ReminderPolicy]
+    templates_dir: Path = Path("templates/letters")
+    print_options: PrintOptions = PrintOptions()
 
     def municipality(self, nis_code: str) -> Municipality:
         """The configured municipality with that NIS code, or a ConfigError naming it."""
@@ -99,14 +129,14 @@ class _Table:
     def error(self, name: str, problem: str) -> ConfigError:
         return ConfigError(self.path, problem, key=self._child(name), value=self.data.get(name))
 
-    def _get(self, name: str, expected: type, required: bool) -> Any:
+    def _get(self, name: str, expected: type | UnionType, required: bool) -> Any:
         self._read.add(name)
         if name not in self.data:
             if required:
                 raise ConfigError(self.path, "missing required key", key=self._child(name))
             return None
         value = self.data[name]
-        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+        if not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
             raise self.error(
                 name, f"expected {_type_name(expected)}, got {_type_name(value)} {value!r}"
             )
@@ -122,6 +152,17 @@ class _Table:
         value = self.text(name)
         assert value is not None  # noqa: S101 - required=True raised otherwise
         return value
+
+    def flag(self, name: str) -> bool | None:
+        value: bool | None = self._get(name, bool, False)
+        return value
+
+    def number(self, name: str, *, minimum: float, maximum: float) -> float | None:
+        value = self._get(name, int | float, False)
+        if value is not None and not minimum <= value <= maximum:
+            expected = f"a number from {minimum:g} to {maximum:g}"
+            raise self.error(name, f"expected {expected}, got {value}")
+        return None if value is None else float(value)
 
     def array(self, name: str, *, required: bool = True) -> list[Any] | None:
         value: list[Any] | None = self._get(name, list, required)
@@ -143,10 +184,11 @@ class _Table:
 
 
 def _type_name(value: object) -> str:
+    if isinstance(value, UnionType):
+        return "a number"  # int | float, the only union asked for
     kind = value if isinstance(value, type) else type(value)
-    return {str: "a string", int: "an integer", list: "an array", dict: "a table"}.get(
-        kind, kind.__name__
-    )
+    names = {str: "a string", int: "an integer", bool: "a boolean", list: "an array"}
+    return {**names, dict: "a table", float: "a number"}.get(kind, kind.__name__)
 
 
 def load_settings(path: Path, *, environ: Mapping[str, str] | None = None) -> Settings:
@@ -200,6 +242,12 @@ def _settings(
 
     municipalities = _municipalities(root)
     policies = _policies(root)
+    templates_dir = base / "templates/letters"
+    letters = root.table("letters", required=False)
+    if letters is not None:
+        templates_dir = base / (letters.text("templates", required=False) or "templates/letters")
+        letters.finish()
+    print_options = _print_options(root)
     root.finish()
     return Settings(
         path=path,
@@ -210,6 +258,8 @@ def _settings(
         nightly_at=nightly_at,
         municipalities=municipalities,
         policies=policies,
+        templates_dir=templates_dir,
+        print_options=print_options,
     )
 
 
@@ -327,9 +377,52 @@ def _sender(table: _Table) -> Sender:
         locality=sender.required_text("locality"),
         phone=sender.text("phone", required=False),
         email=sender.text("email", required=False),
+        appointment_url=sender.text("appointment_url", required=False),
     )
+    if result.appointment_url is not None and not _WEB_ADDRESS.match(result.appointment_url):
+        raise sender.error("appointment_url", "expected a web address starting with https://")
     sender.finish()
     return result
+
+
+def _print_options(root: _Table) -> PrintOptions:
+    table = root.table("print", required=False)
+    if table is None:
+        return PrintOptions()
+    defaults = PrintOptions()
+    largest = table.number("volume_max_letters", minimum=1, maximum=100_000)
+    if largest is not None and largest != int(largest):
+        raise table.error("volume_max_letters", f"expected a whole number, got {largest}")
+    window = defaults.window
+    window_table = table.table("window", required=False)
+    if window_table is not None:
+        window = AddressWindow(
+            *(
+                _millimetres(window_table, name, default, maximum)
+                for name, default, maximum in (
+                    ("left_mm", window.left_mm, 150.0),
+                    ("top_mm", window.top_mm, 200.0),
+                    ("width_mm", window.width_mm, 150.0),
+                    ("height_mm", window.height_mm, 100.0),
+                )
+            )
+        )
+        window_table.finish()
+        if window.left_mm + window.width_mm > 200 or window.height_mm < 25:
+            raise table.error("window", "the window must lie on the A4 sheet and hold 5 lines")
+    flags = {name: table.flag(name) for name in ("split_by_language", "duplex")}
+    table.finish()
+    return PrintOptions(
+        volume_max_letters=defaults.volume_max_letters if largest is None else int(largest),
+        split_by_language=bool(flags["split_by_language"]),
+        duplex=bool(flags["duplex"]),
+        window=window,
+    )
+
+
+def _millimetres(table: _Table, name: str, default: float, maximum: float) -> float:
+    value = table.number(name, minimum=0, maximum=maximum)
+    return default if value is None else value
 
 
 def _policies(root: _Table) -> dict[DocumentKind, ReminderPolicy]:

@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
+from reminders.adapters.letter_store import LetterStore
 from reminders.adapters.orm import (
     DecisionRow,
     DocumentRow,
@@ -137,6 +138,10 @@ class DecisionStore:
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
+
+    def letter_store(self) -> LetterStore:
+        """The printing step's store, in this same transaction."""
+        return LetterStore(self.connection)
 
     # -- reading ---------------------------------------------------------------------------
 

@@ -210,3 +210,37 @@ class ScanWatermarkRow(Base):
     decided_through: Mapped[date] = mapped_column(Date)
     import_id: Mapped[int] = mapped_column(Integer)  # the newest import the run had read
     run_id: Mapped[int] = mapped_column(ForeignKey("nightly_run.id"))
+
+
+class PrintVolumeRow(Base):
+    """A print-ready PDF of a run: one municipality (and language), at most N letters."""
+
+    __tablename__ = "print_volume"
+    __table_args__ = (UniqueConstraint("path"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("nightly_run.id"), index=True)
+    municipality_nis: Mapped[str] = mapped_column(String(5))
+    language: Mapped[str | None] = mapped_column(String(5))  # set when volumes split by language
+    sequence: Mapped[int] = mapped_column(Integer)  # the batch number within its series
+    path: Mapped[str] = mapped_column(String(1000))  # absolute, as `run --json` prints it
+    sha256: Mapped[str] = mapped_column(String(64))
+    letters: Mapped[int] = mapped_column(Integer)
+    pages: Mapped[int] = mapped_column(Integer)
+    written_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LetterRow(Base):
+    """A letter decision as it was printed: its reference, volume and pages, and the hashes of
+    the template sources and of the address block it was printed from."""
+
+    __tablename__ = "letter"
+
+    decision_id: Mapped[int] = mapped_column(ForeignKey("decision.id"), primary_key=True)
+    reference: Mapped[str] = mapped_column(String(40), unique=True)
+    volume_id: Mapped[int] = mapped_column(ForeignKey("print_volume.id"), index=True)
+    first_page: Mapped[int] = mapped_column(Integer)
+    page_count: Mapped[int] = mapped_column(Integer)
+    templates: Mapped[str] = mapped_column(String(200))  # "eid/first.fr.txt.j2+eid/first.nl..."
+    template_sha256: Mapped[str] = mapped_column(String(64))
+    address_sha256: Mapped[str] = mapped_column(String(64))

@@ -12,6 +12,8 @@ exceptions into reasons a clerk understands, and masks numbers for anything a hu
 
 from __future__ import annotations
 
+from datetime import date
+
 from stdnum.be import bis, nn
 from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidLength, ValidationError
 
@@ -74,3 +76,14 @@ def masked_national_number(value: str) -> str:
     compact = compact_national_number(value)
     check = compact[-2:] if len(compact) >= 11 and compact[-2:].isdigit() else "**"
     return f"**.**.**-***.{check}"
+
+
+def birth_date(compact: str) -> date | None:
+    """The birth date a valid number encodes, or None when it has 00 parts or is no real day
+    (domain.md §3.2); stdnum guesses the century from its check digits."""
+    module = bis if is_bis_number(compact) else nn
+    try:
+        born: date | None = module.get_birth_date(compact)
+    except (ValidationError, ValueError):
+        return None
+    return born

@@ -22,15 +22,18 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColu
 from reminders import __version__
 from reminders.adapters.schema import upgrade_schema
 from reminders.bootstrap import (
+    checked_templates,
     decision_transaction,
     import_registry_file,
+    letter_transaction,
     open_engine,
+    printing,
     store_transaction,
     utc_now,
 )
 from reminders.config import Settings, load_settings
-from reminders.domain.model import RegistryKind
-from reminders.errors import RemindersError
+from reminders.domain.model import DocumentKind, RegistryKind
+from reminders.errors import RemindersError, UsageError
 from reminders.services.import_registry import ImportReport, Rejected, rejected_rows
 from reminders.services.nightly_run import RunRequest, RunSummary, run_night
 
@@ -159,9 +162,11 @@ def _progress_bar(name: str) -> Iterator[Callable[[int, int], None] | None]:
 def run(
     config_path: Path, as_of: datetime | None, nis_code: str | None, dry_run: bool, as_json: bool
 ) -> None:
-    """The nightly job, once: decide which letters are due and record every decision."""
+    """The nightly job, once: decide which letters are due, record every decision, and print
+    the letters into volumes (a dry run only decides)."""
     settings = load_settings(config_path)
     municipalities = (settings.municipality(nis_code),) if nis_code else settings.municipalities
+    prints = None if dry_run else printing(settings)  # checks every template first
     request = RunRequest(
         as_of=as_of.date() if as_of else _today(settings),
         municipalities=municipalities,
@@ -173,7 +178,7 @@ def run(
     )
     engine = open_engine(settings.database_url)
     try:
-        summary = run_night(request, decision_transaction(engine), now=utc_now)
+        summary = run_night(request, decision_transaction(engine), now=utc_now, printing=prints)
     finally:
         engine.dispose()
     if as_json:
@@ -208,6 +213,110 @@ def _echo_run(summary: RunSummary, settings: Settings) -> None:
         click.echo(f"      looked at {outcome.looked_at:,} documents ({'; '.join(since)})")
     skipped_total = sum(summary.skipped.values())
     click.echo(f"Total: {summary.letters:,} letters, {skipped_total:,} skips.")
+    if summary.volumes:
+        click.echo(f"Print volumes ({len(summary.volumes)}), each with its manifest and SHA-256:")
+        for path in summary.volumes:
+            click.echo(f"  {path}")
+
+
+@main.command()
+@config_option
+@click.option(
+    "--document",
+    "document",
+    required=True,
+    metavar="KIND:NUMBER",
+    help="The document, e.g. driving_licence:B1234567.",
+)
+@click.option("--stage", default=None, help="The stage (default: the current one on --date).")
+@click.option(
+    "--date",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="The letter's date (default: today in the configured time zone).",
+)
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Where to write the PDF.",
+)
+@click.option("--png", is_flag=True, help="Also write the first page as FILE.png.")
+def preview(
+    config_path: Path,
+    document: str,
+    stage: str | None,
+    as_of: datetime | None,
+    out: Path,
+    png: bool,
+) -> None:
+    """One letter, rendered exactly as it would be printed; nothing is recorded."""
+    from reminders.adapters.pdf import LetterLayout
+    from reminders.adapters.print_volume import preview_pdf
+    from reminders.services.preview_letter import preview_letter
+
+    kind_text, _, number = document.partition(":")
+    kinds = ", ".join(kind.value for kind in DocumentKind)
+    if kind_text not in {kind.value for kind in DocumentKind} or not number:
+        raise UsageError(f"--document: expected KIND:NUMBER with KIND one of {kinds}")
+    settings = load_settings(config_path)
+    templates = checked_templates(settings)
+    layout = LetterLayout(settings.print_options.window)
+    engine = open_engine(settings.database_url)
+    try:
+        with letter_transaction(engine)() as store:
+            result = preview_letter(
+                DocumentKind(kind_text),
+                number.strip().upper(),
+                stage=stage,
+                as_of=as_of.date() if as_of else _today(settings),
+                municipalities=settings.municipalities,
+                policies=settings.policies,
+                store=store,
+                texts=templates,
+                render=lambda spec, texts, municipality: preview_pdf(
+                    layout, spec, texts, municipality
+                ),
+            )
+    finally:
+        engine.dispose()
+    out.write_bytes(result.pdf)
+    click.echo(f"Wrote {out} ({result.spec.stage}, {'+'.join(result.spec.languages)}).")
+    if png:
+        image = out.with_suffix(".png")
+        _first_page_png(result.pdf, image)
+        click.echo(f"Wrote {image}.")
+    if result.would_skip is not None:
+        click.echo(
+            f"Note: tonight's run would not send this letter (skip: {result.would_skip}).",
+            err=True,
+        )
+
+
+def _first_page_png(pdf: bytes, target: Path) -> None:
+    import pypdfium2  # type: ignore[import-untyped]  # only for --png
+
+    document = pypdfium2.PdfDocument(pdf)
+    try:
+        document[0].render(scale=150 / 72).to_pil().save(target)
+    finally:
+        document.close()
+
+
+@main.command()
+@config_option
+def check(config_path: Path) -> None:
+    """Check config.toml and every letter template each municipality may need."""
+    settings = load_settings(config_path)
+    templates = checked_templates(settings)
+    needed = sum(len(policy.stages) for policy in settings.policies.values())
+    click.echo(
+        f"{config_path}: {len(settings.municipalities)} municipalities, "
+        f"{len(settings.policies)} document policies ({needed} stages); "
+        f"every letter template in {templates.directory} renders."
+    )
 
 
 @main.command()
@@ -260,10 +369,12 @@ def demo(config_path: Path, persons: int, seed: int, as_of: datetime | None) -> 
         )
         click.echo(f"      documents: {documents or 'none'}")
         click.echo(f"      active, expiring in the next 3 months: {expiring or 'none'}")
-    click.echo(f"\nTonight's decisions on the demo registry ({today:%Y-%m-%d}):")
+    click.echo(f"\nTonight's letters on the demo registry ({today:%Y-%m-%d}):")
     _echo_run(result.run, settings)
     click.echo(f"\nRegistry extracts: {result.persons_csv} and {result.documents_csv}")
     click.echo(f"Demo database: {result.database_url} (the configured database is untouched)")
+    if result.run.volumes:
+        click.echo(f"Print volumes: {result.run.volumes[0].parent.parent.parent}")
 
 
 def _today(settings: Settings) -> date:

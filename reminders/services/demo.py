@@ -1,5 +1,5 @@
 """`reminders demo`: a synthetic registry, imported through the real import, on SQLite, and
-tonight's decisions made on it by the real nightly run.
+tonight's letters decided and printed on it by the real nightly run.
 
 The demo never touches the configured database: it builds its own SQLite file under the
 output directory, so a newcomer can run it anywhere and run it again.
@@ -7,8 +7,9 @@ output directory, so a newcomer can run it anywhere and run it again.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from reminders.bootstrap import (
     decision_transaction,
     import_registry_file,
     open_engine,
+    printing,
     store_transaction,
     utc_now,
 )
@@ -50,7 +52,7 @@ class DemoResult:
     rejections: tuple[tuple[Rejected, ...], ...]  # per import; the demo has only a few
     as_of: date
     overview: dict[str, MunicipalityOverview]
-    run: RunSummary  # tonight's decisions on the demo registry
+    run: RunSummary  # tonight's decisions on the demo registry, and its print volumes
 
 
 def demo_directory(settings: Settings) -> Path:
@@ -73,6 +75,9 @@ def run_demo(
     for stale in directory.glob("reminders.sqlite3*"):
         stale.unlink()  # a fresh registry every time: the demo is reproducible
     persons_csv, documents_csv = directory / "persons.csv", directory / "documents.csv"
+    volumes = directory / "volumes"
+    shutil.rmtree(volumes, ignore_errors=True)  # run ids restart with the fresh database
+    prints = printing(replace(settings, output_dir=volumes))  # checks the templates first
 
     progress(f"Writing a synthetic registry of {persons:,} persons (seed {seed})")
     municipalities = tuple(
@@ -118,7 +123,7 @@ def run_demo(
                 expiring_from=as_of,
                 expiring_until=as_of + relativedelta(months=3),
             )
-        progress(f"Deciding tonight's letters ({as_of:%Y-%m-%d})")
+        progress(f"Deciding and printing tonight's letters ({as_of:%Y-%m-%d})")
         request = RunRequest(
             as_of=as_of,
             municipalities=settings.municipalities,
@@ -127,7 +132,7 @@ def run_demo(
             config_sha256=settings.sha256,
             code_version=__version__,
         )
-        summary = run_night(request, decision_transaction(engine), now=utc_now)
+        summary = run_night(request, decision_transaction(engine), now=utc_now, printing=prints)
     finally:
         engine.dispose()
     return DemoResult(

@@ -1,9 +1,10 @@
-"""The nightly decision (interfaces.md §3): for a date, every (document, stage) that gets a
-letter or a skip, recorded so that nothing is ever decided twice.
+"""The nightly run (interfaces.md §3, §4): for a date, every (document, stage) that gets a
+letter or a skip, recorded so that nothing is ever decided twice, and the letters printed.
 
-The run is recorded as running in a transaction of its own, then all its decisions and its
-success are committed together: a failed run leaves no decisions behind, only its record
-with the reason, and can simply be run again.
+The run is recorded as running in a transaction of its own, then all its decisions, its
+printed letters and volumes and its success are committed together: a failed run leaves no
+decisions behind, only its record with the reason, and can simply be run again. Volumes are
+written under staged names and published only once that transaction is committed.
 """
 
 from __future__ import annotations
@@ -14,15 +15,18 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from reminders.domain.due import Decision, LetterJurisdiction, decide
 from reminders.domain.letter_language import language_label
+from reminders.domain.letters import LetterMunicipality
 from reminders.domain.model import DocumentKind, Language
 from reminders.domain.policy import ReminderPolicy
 from reminders.domain.scan_window import ScanWatermark, expiry_windows
 from reminders.errors import RemindersError
-from reminders.services.ports import DecisionStore, DecisionTransaction
+from reminders.services.ports import DecisionStore, DecisionTransaction, LetterTexts, PrintShop
+from reminders.services.print_letters import PrintOutcome, PrintRequest, print_letters
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +55,16 @@ class RunRequest:
     started_by: str = "cli"
     config_sha256: str = ""
     code_version: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Printing:
+    """How a run prints its letters; a run without it (tests, benchmarks) only decides."""
+
+    municipalities: Sequence[LetterMunicipality]  # every municipality the run may cover
+    texts: LetterTexts
+    shop: PrintShop
+    split_by_language: bool = False
 
 
 @dataclass(slots=True)
@@ -86,6 +100,7 @@ class RunSummary:
     as_of: date
     dry_run: bool
     municipalities: dict[str, MunicipalityOutcome]
+    volumes: tuple[Path, ...] = ()  # absolute paths of the print-ready PDFs
 
     @property
     def letters(self) -> int:
@@ -104,7 +119,7 @@ class RunSummary:
             "date": self.as_of.isoformat(),
             "letters": self.letters,
             "skipped": dict(sorted(self.skipped.items())),
-            "volumes": [],  # print volumes are written by the letters step (not built yet)
+            "volumes": [str(path) for path in self.volumes],
             "dry_run": self.dry_run,
             "municipalities": {
                 nis: outcome.as_json() for nis, outcome in sorted(self.municipalities.items())
@@ -123,9 +138,14 @@ def _grouped(
 
 
 def run_night(
-    request: RunRequest, transaction: DecisionTransaction, *, now: Callable[[], datetime]
+    request: RunRequest,
+    transaction: DecisionTransaction,
+    *,
+    now: Callable[[], datetime],
+    printing: Printing | None = None,
 ) -> RunSummary:
-    """Decide every (document, stage) for ``request.as_of`` and, unless a dry run, record it."""
+    """Decide every (document, stage) for ``request.as_of`` and, unless a dry run, record it
+    and print the letters (when ``printing`` says how)."""
     nis_codes = [m.nis_code for m in request.municipalities]
     run_id: int | None = None
     if not request.dry_run:
@@ -142,6 +162,8 @@ def run_night(
     try:
         with transaction() as store:
             summary = _decided(request, store, run_id, now)
+            if run_id is not None and printing is not None:
+                summary = _printed(request, summary, store, run_id, printing, now)
             if run_id is not None:
                 store.finish_run(
                     run_id,
@@ -151,14 +173,58 @@ def run_night(
                     skips=sum(summary.skipped.values()),
                 )
     except Exception as err:
+        if printing is not None:
+            printing.shop.discard()  # nothing of a failed run may reach the print room
         failure = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
         if run_id is not None:
             with transaction() as store:
                 store.finish_run(run_id, outcome="failed", finished_at=now(), failure=failure)
         log.error("run %s failed: %s; none of its decisions was kept", run_id, type(err).__name__)
         raise RunFailedError(run_id, failure) from err
-    log.info("run %s: %d letters, %d skips", run_id, summary.letters, sum(summary.skipped.values()))
+    if printing is not None:
+        printing.shop.publish()  # committed: the volumes take their final names
+    log.info(
+        "run %s: %d letters, %d skips, %d volumes",
+        run_id,
+        summary.letters,
+        sum(summary.skipped.values()),
+        len(summary.volumes),
+    )
     return summary
+
+
+def _printed(
+    request: RunRequest,
+    summary: RunSummary,
+    store: DecisionStore,
+    run_id: int,
+    printing: Printing,
+    now: Callable[[], datetime],
+) -> RunSummary:
+    """Print the run's letters; letters the re-check stopped count as skips instead."""
+    covered = {m.nis_code for m in request.municipalities}
+    outcome: PrintOutcome = print_letters(
+        PrintRequest(
+            run_id=run_id,
+            as_of=request.as_of,
+            municipalities=[m for m in printing.municipalities if m.nis_code in covered],
+            policies=request.policies,
+            split_by_language=printing.split_by_language,
+        ),
+        store.letter_store(),
+        printing.texts,
+        printing.shop,
+        now=now,
+    )
+    for (nis, kind, stage, label, reason), count in outcome.stopped.items():
+        municipality = summary.municipalities[nis]
+        municipality.letters[(kind, stage, label)] -= count
+        municipality.letters += Counter()  # drops counts that fell to zero
+        municipality.skipped[reason.value] += count
+    return RunSummary(
+        summary.run_id, summary.as_of, summary.dry_run, summary.municipalities,
+        tuple(outcome.volumes),
+    )  # fmt: skip
 
 
 def _decided(

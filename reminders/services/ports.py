@@ -8,8 +8,16 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from reminders.domain.due import Decision, DocumentFacts, Recorded
-from reminders.domain.model import DocumentKind, RegistryKind
+from reminders.domain.due import Decision, DocumentFacts, Recorded, SkipReason
+from reminders.domain.letters import (
+    LetterFacts,
+    LetterMunicipality,
+    LetterSpec,
+    LetterText,
+    PrintedLetter,
+    WrittenVolume,
+)
+from reminders.domain.model import DocumentKind, Language, RegistryKind
 from reminders.domain.registry_rows import MergeCounts, Rejection
 from reminders.domain.scan_window import ExpiryWindow, ScanWatermark
 
@@ -113,6 +121,70 @@ class DecisionStore(Protocol):
         skips: int = 0,
         failure: str | None = None,
     ) -> None: ...
+    def letter_store(self) -> LetterStore: ...
+
+
+class LetterStore(Protocol):
+    """The printing step's reads and writes, in the run's transaction (adapters/letter_store)."""
+
+    def letter_languages(self, run_id: int, municipality_nis: str) -> list[str]: ...
+    def letters(
+        self, run_id: int, municipality_nis: str, *, language: str | None = None
+    ) -> Iterator[list[LetterFacts]]: ...
+    def letter_for_document(self, kind: DocumentKind, number: str) -> LetterFacts | None: ...
+    def replace_with_skip(self, decision_id: int, reason: SkipReason) -> None: ...
+    def record_volume(
+        self,
+        *,
+        run_id: int,
+        municipality_nis: str,
+        language: str | None,
+        sequence: int,
+        path: str,
+        sha256: str,
+        letters: int,
+        pages: int,
+        written_at: datetime,
+    ) -> int: ...
+    def record_letters(self, volume_id: int, letters: Sequence[PrintedLetter]) -> None: ...
+
+
+class LetterTexts(Protocol):
+    """Letter texts from templates (adapters/text.LetterTemplates)."""
+
+    def text(
+        self, spec: LetterSpec, language: Language, municipality: LetterMunicipality
+    ) -> LetterText: ...
+    def name(self, kind: DocumentKind, stage: str, language: Language) -> str: ...
+    def source_sha256(self, kind: DocumentKind, stage: str, language: Language) -> str: ...
+    def country_name(self, code: str, language: Language) -> str: ...
+
+
+class VolumeSeries(Protocol):
+    """The volumes of one municipality (and language) of a run (adapters/print_volume)."""
+
+    def add(
+        self,
+        spec: LetterSpec,
+        texts: Sequence[LetterText],
+        *,
+        decision_id: int,
+        document_number: str,
+        postal_code: str,
+        templates: str,
+        template_sha256: str,
+    ) -> WrittenVolume | None: ...
+    def close(self) -> WrittenVolume | None: ...
+
+
+class PrintShop(Protocol):
+    """Where volumes are written: staged until the run is committed, then published."""
+
+    def series(
+        self, municipality: LetterMunicipality, run_id: int, as_of: date, language: str | None
+    ) -> VolumeSeries: ...
+    def publish(self) -> None: ...
+    def discard(self) -> None: ...
 
 
 # Opens a transaction and yields the decision store on it; commits on success.

@@ -1,0 +1,275 @@
+"""The printing step's database side: a run's letter decisions in mail-sorting order with what
+printing needs, read again at print time, and the record of volumes and letters as printed.
+
+Sorted for bpost presorted mail (domain.md §4.6): Belgian addresses by postal code, street,
+house number (numerically, then as text: 2 < 12 < 12A) and box; foreign ones after them. Text
+compares by code point on both engines (PostgreSQL's "C" collation is SQLite's default), so a
+run's order does not depend on the database's locale.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import (
+    Connection,
+    Integer,
+    Row,
+    Table,
+    case,
+    exists,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy import (
+    cast as sql_cast,
+)
+from sqlalchemy.sql.elements import ColumnElement
+
+from reminders.adapters.orm import (
+    DecisionRow,
+    DocumentRow,
+    LetterRow,
+    PersonRow,
+    PrintVolumeRow,
+)
+from reminders.domain.address import is_usable_address
+from reminders.domain.due import DocumentFacts, Holder, SkipReason
+from reminders.domain.letters import LetterFacts, PostalAddress, PrintedLetter
+from reminders.domain.model import DocumentKind, DocumentStatus, Language, PersonStatus
+from reminders.domain.national_number import birth_date
+
+CHUNK = 500
+
+_document = cast(Table, DocumentRow.__table__)
+_person = cast(Table, PersonRow.__table__)
+_decision = cast(Table, DecisionRow.__table__)
+_volume = cast(Table, PrintVolumeRow.__table__)
+_letter = cast(Table, LetterRow.__table__)
+_later = _document.alias("later")
+
+_KINDS = {kind.value: kind for kind in DocumentKind}
+_DOCUMENT_STATUSES = {status.value: status for status in DocumentStatus}
+_PERSON_STATUSES = {status.value: status for status in PersonStatus}
+_LANGUAGES: dict[object, Language | None] = {lang.value: lang for lang in Language}
+
+
+def _leading_number(column: ColumnElement[Any], dialect: str) -> ColumnElement[Any]:
+    """The number a house or box number starts with ("12A" → 12), for a numeric sort."""
+    if dialect == "postgresql":
+        digits = func.substring(column, "^[0-9]{1,9}")
+        return sql_cast(func.nullif(digits, ""), Integer)
+    return sql_cast(column, Integer)  # SQLite reads the leading digits, 0 when there are none
+
+
+def _text(column: ColumnElement[Any], dialect: str) -> ColumnElement[Any]:
+    return column.collate("C") if dialect == "postgresql" else column
+
+
+def _document_columns() -> list[ColumnElement[Any]]:
+    """A document and its holder as printing needs them, with whether a later one renews it."""
+    renewed = (
+        exists()
+        .where(
+            _later.c.person_id == _document.c.person_id,
+            _later.c.kind == _document.c.kind,
+            _later.c.status == DocumentStatus.ACTIVE.value,
+            _later.c.expires_on > _document.c.expires_on,
+        )
+        .label("renewed")
+    )
+    return [
+        _document.c.id,
+        _document.c.kind,
+        _document.c.number,
+        _document.c.expires_on,
+        _document.c.status,
+        renewed,
+        _person.c.status,
+        _person.c.municipality_nis,
+        _person.c.language,
+        _person.c.national_number,
+        _person.c.given_names,
+        _person.c.family_name,
+        _person.c.street,
+        _person.c.house_number,
+        _person.c.box,
+        _person.c.postal_code,
+        _person.c.locality,
+        _person.c.country,
+    ]
+
+
+_HOLDER = _document.join(_person, _person.c.id == _document.c.person_id)
+
+
+class LetterStore:
+    """Reads and writes of the printing step, on the run's connection and transaction."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def letter_languages(self, run_id: int, municipality_nis: str) -> list[str]:
+        """The language labels ("nl", "fr+nl") of a municipality's letters in a run."""
+        return list(
+            self.connection.scalars(
+                select(_decision.c.language)
+                .where(*self._run_letters(run_id, municipality_nis))
+                .distinct()
+                .order_by(_decision.c.language)
+            )
+        )
+
+    @staticmethod
+    def _run_letters(run_id: int, municipality_nis: str) -> list[ColumnElement[bool]]:
+        return [
+            _decision.c.run_id == run_id,
+            _decision.c.municipality_nis == municipality_nis,
+            _decision.c.reason.is_(None),
+        ]
+
+    def letters(
+        self, run_id: int, municipality_nis: str, *, language: str | None = None
+    ) -> Iterator[list[LetterFacts]]:
+        """The run's letter decisions for a municipality (and language label), in sorting
+        order, with the registry's facts as they are now, in chunks."""
+        dialect = self.connection.dialect.name
+        conditions = self._run_letters(run_id, municipality_nis)
+        if language is not None:
+            conditions.append(_decision.c.language == language)
+        foreign = case((_person.c.country == "BE", 0), else_=1)
+        query = (
+            select(_decision.c.id, _decision.c.stage, _decision.c.language, *_document_columns())
+            .select_from(_decision.join(_HOLDER, _document.c.id == _decision.c.document_id))
+            .where(*conditions)
+            .order_by(
+                foreign,
+                _text(_person.c.postal_code, dialect),
+                _text(_person.c.street, dialect),
+                _leading_number(_person.c.house_number, dialect),
+                _text(_person.c.house_number, dialect),
+                _leading_number(_person.c.box, dialect),
+                _text(_person.c.box, dialect),
+                _decision.c.id,
+            )
+        )
+        # Rows are read fully before the caller writes: a server-side cursor on PostgreSQL
+        # cannot stay open across the inserts of the letters printed so far.
+        rows = self.connection.execute(query).all()
+        for start in range(0, len(rows), CHUNK):
+            yield [_letter_facts(row) for row in rows[start : start + CHUNK]]
+
+    def letter_for_document(self, kind: DocumentKind, number: str) -> LetterFacts | None:
+        """A document as a letter would see it now (for previews); the stage and languages are
+        left for the caller to choose."""
+        row = self.connection.execute(
+            select(*_document_columns())
+            .select_from(_HOLDER)
+            .where(_document.c.kind == kind.value, _document.c.number == number)
+        ).first()
+        if row is None:
+            return None
+        return _letter_facts((0, "", "", *row))
+
+    def replace_with_skip(self, decision_id: int, reason: SkipReason) -> None:
+        """A letter the re-check stopped becomes a skip with its reason, in the same run."""
+        self.connection.execute(
+            update(_decision)
+            .where(_decision.c.id == decision_id)
+            .values(reason=reason.value, final=reason.is_final, language=None)
+        )
+
+    def record_volume(
+        self,
+        *,
+        run_id: int,
+        municipality_nis: str,
+        language: str | None,
+        sequence: int,
+        path: str,
+        sha256: str,
+        letters: int,
+        pages: int,
+        written_at: datetime,
+    ) -> int:
+        volume_id: int | None = self.connection.scalar(
+            insert(_volume)
+            .values(
+                run_id=run_id,
+                municipality_nis=municipality_nis,
+                language=language,
+                sequence=sequence,
+                path=path,
+                sha256=sha256,
+                letters=letters,
+                pages=pages,
+                written_at=written_at,
+            )
+            .returning(_volume.c.id)
+        )
+        assert volume_id is not None  # noqa: S101 - RETURNING gives the new key
+        return volume_id
+
+    def record_letters(self, volume_id: int, letters: Sequence[PrintedLetter]) -> None:
+        """Letters as printed in a volume, with the hashes of their texts and addresses."""
+        if letters:
+            self.connection.execute(
+                insert(_letter),
+                [
+                    {
+                        "decision_id": letter.decision_id,
+                        "reference": letter.reference,
+                        "volume_id": volume_id,
+                        "first_page": letter.first_page,
+                        "page_count": letter.page_count,
+                        "templates": letter.templates,
+                        "template_sha256": letter.template_sha256,
+                        "address_sha256": letter.address_sha256,
+                    }
+                    for letter in letters
+                ],
+            )
+
+    def volume_paths(self, run_id: int) -> list[str]:
+        return list(
+            self.connection.scalars(
+                select(_volume.c.path)
+                .where(_volume.c.run_id == run_id)
+                .order_by(_volume.c.municipality_nis, _volume.c.language, _volume.c.sequence)
+            )
+        )
+
+
+def _letter_facts(row: Row[Any] | tuple[Any, ...]) -> LetterFacts:
+    (decision_id, stage, language, document_id, kind, number, expires_on, status, renewed,
+     person_status, nis, person_language, national_number, given_names, family_name,
+     street, house_number, box, postal_code, locality, country) = row  # fmt: skip
+    usable = is_usable_address(
+        street=street,
+        house_number=house_number,
+        postal_code=postal_code,
+        locality=locality,
+        country=country,
+    )
+    holder = Holder(_PERSON_STATUSES[person_status], nis, _LANGUAGES.get(person_language), usable)
+    document = DocumentFacts(
+        document_id, _KINDS[kind], expires_on, _DOCUMENT_STATUSES[status], bool(renewed), holder
+    )
+    address = (
+        PostalAddress(street, house_number, box, postal_code, locality, country) if usable else None
+    )
+    return LetterFacts(
+        decision_id=decision_id,
+        document=document,
+        document_number=number,
+        stage=stage,
+        languages=tuple(Language(code) for code in language.split("+")) if language else (),
+        given_names=given_names,
+        family_name=family_name,
+        born_on=birth_date(national_number),
+        address=address,
+    )

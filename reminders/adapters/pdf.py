@@ -1,0 +1,367 @@
+"""Window-envelope letters on A4 with ReportLab's canvas (domain.md §4.5, house-style.md §2).
+
+The page follows DIN 5008 form B: letterhead above 45 mm (hidden in the envelope), the address
+field where the configured window shows it (default 20 mm from the left, 45 mm from the top,
+85 x 45 mm), the information block to its right, the subject at 98 mm, fold marks at 105 and
+210 mm and a punch mark at 148.5 mm. The address is set at 11 pt in a sans-serif font and only
+the municipality's name and department are printed above it: bpost wants nothing that looks like
+an address or a postal code in the window besides the recipient's (domain.md §4.1).
+
+Text is laid out here rather than with platypus: each letter is a handful of paragraphs, and a
+greedy line breaker with word widths cached across letters is several times faster. Pages are
+computed first, so the footer can say "page 1/2". Lines are encoded once per volume (most recur
+in every letter of a volume) and written as PDF text operators, the way ReportLab's ttfonts
+module documents for embedded fonts. Canvases are invariant (no timestamp, no random id) and
+fonts are embedded from the package: the same letters give the same bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from reportlab import rl_config
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.rl_accel import escapePDF
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+
+from reminders.adapters.text import long_date
+from reminders.config import AddressWindow
+from reminders.domain.letters import LetterMunicipality, LetterSpec, LetterText, Paragraph
+from reminders.domain.model import Language
+
+rl_config.useA85 = 0  # binary streams: ASCII85 costs time and a quarter more bytes
+
+MM = 72 / 25.4
+PAGE_WIDTH, PAGE_HEIGHT = A4
+REGULAR, BOLD = "LetterSans", "LetterSans-Bold"
+_FONTS = Path(__file__).resolve().parent.parent / "fonts"
+# DejaVu Sans: a Verdana-like sans serif (bpost accepts Arial, Helvetica, Verdana) that has
+# every letter of Belgian and European names (é ë ç ß Ø Ł ...). Embedded, so print shops need
+# nothing installed.
+_TRUETYPE = {
+    name: TTFont(name, str(_FONTS / file))
+    for name, file in ((REGULAR, "DejaVuSans.ttf"), (BOLD, "DejaVuSans-Bold.ttf"))
+}
+for _font in _TRUETYPE.values():
+    pdfmetrics.registerFont(_font)
+
+LEFT_MARGIN, RIGHT_MARGIN = 25 * MM, 20 * MM  # DIN 5008
+TEXT_WIDTH = PAGE_WIDTH - LEFT_MARGIN - RIGHT_MARGIN
+BODY_SIZE, BODY_LEADING = 10.0, 14.0
+SUBJECT_TOP = 98.5 * MM  # DIN 5008 B
+FLOW_BOTTOM = 272 * MM  # below it: the footer
+NEXT_PAGE_TOP = 27 * MM
+ADDRESS_SIZES = (11.0, 10.0, 9.0)  # bpost: 11-12 pt; smaller only when a line is too long
+INFO_LEFT = 125 * MM
+
+LABELS: dict[Language, dict[str, str]] = {
+    Language.NL: {"date": "Datum", "reference": "Referentie", "phone": "Telefoon",
+                  "email": "E-mail", "page": "pagina"},
+    Language.FR: {"date": "Date", "reference": "Référence", "phone": "Téléphone",
+                  "email": "Courriel", "page": "page"},
+    Language.DE: {"date": "Datum", "reference": "Referenz", "phone": "Telefon",
+                  "email": "E-Mail", "page": "Seite"},
+}  # fmt: skip
+
+
+def _label(languages: Sequence[Language], key: str) -> str:
+    """A label in the letter's language(s): "Date / Datum" on a bilingual letter."""
+    return " / ".join(dict.fromkeys(LABELS[language][key] for language in languages))
+
+
+class _Widths:
+    """String widths per font and size, cached across letters: most words recur."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[str, float], dict[str, float]] = {}
+
+    def of(self, text: str, font: str, size: float) -> float:
+        cache = self._cache.setdefault((font, size), {})
+        width = cache.get(text)
+        if width is None:
+            width = cache[text] = pdfmetrics.stringWidth(text, font, size)
+            if len(cache) > 50_000:
+                cache.clear()  # bounded: names and numbers are unique words
+        return width
+
+
+@dataclass(slots=True)
+class _Line:
+    text: str
+    font: str
+    size: float
+    indent: float = 0.0
+    space_before: float = 0.0
+    marker: str = ""  # a bullet, drawn in the indent
+    rule: bool = False  # a thin line between the languages of a bilingual letter
+
+
+@dataclass(slots=True)
+class _Page:
+    lines: list[tuple[float, _Line]] = field(default_factory=list)  # (baseline from top, line)
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedLetter:
+    """A letter's text laid out on pages, not yet drawn."""
+
+    pages: list[_Page]
+
+    @property
+    def page_count(self) -> int:
+        return len(self.pages)
+
+
+class _PageText:
+    """The text of one page as PDF operators: a single BT/ET block, lines placed with Tm."""
+
+    def __init__(self, encoder: _Encoder) -> None:
+        self._encoder = encoder
+        self._ops: list[str] = []
+        self._graphics: list[str] = []
+
+    def line(self, x: float, y_from_top: float, text: str, font: str, size: float) -> None:
+        if text:
+            encoded = self._encoder.encoded(text, font, size)
+            self._ops.append(f"1 0 0 1 {x:.2f} {PAGE_HEIGHT - y_from_top:.2f} Tm {encoded}")
+
+    def right_aligned(
+        self, right: float, y_from_top: float, text: str, font: str, size: float
+    ) -> None:
+        self.line(right - self._encoder.widths.of(text, font, size), y_from_top, text, font, size)
+
+    def rule(self, x1: float, x2: float, y_from_top: float, width: float) -> None:
+        y = PAGE_HEIGHT - y_from_top
+        self._graphics.append(f"{width:.2f} w {x1:.2f} {y:.2f} m {x2:.2f} {y:.2f} l S")
+
+    def draw(self, canvas: Canvas) -> None:
+        if self._graphics:
+            canvas.addLiteral("\n".join(self._graphics))
+        if self._ops:
+            canvas.addLiteral("BT\n" + "\n".join(self._ops) + "\nET")
+
+
+class _Encoder:
+    """Lines of text as PDF operators for one document (a font's subsets are per document)."""
+
+    def __init__(self, canvas: Canvas, widths: _Widths) -> None:
+        self.canvas, self.widths = canvas, widths
+        self._doc = canvas._doc  # type: ignore[attr-defined]  # what subsets are kept per
+        self._cache: dict[tuple[str, str, float], str] = {}
+
+    def encoded(self, text: str, font_name: str, size: float) -> str:
+        key = (text, font_name, size)
+        encoded = self._cache.get(key)
+        if encoded is None:
+            font = _TRUETYPE[font_name]
+            encoded = " ".join(
+                f"{font.getSubsetInternalName(subset, self._doc)} {size:g} Tf "
+                f"({escapePDF(chunk)}) Tj"
+                for subset, chunk in font.splitString(text, self._doc)
+            )
+            if len(self._cache) > 100_000:
+                self._cache.clear()  # names and addresses are unique: keep memory bounded
+            self._cache[key] = encoded
+        return encoded
+
+
+class LetterLayout:
+    """Draws letters (and volume cover sheets) on a canvas, one window-envelope stock."""
+
+    def __init__(self, window: AddressWindow | None = None) -> None:
+        self.window = window or AddressWindow()
+        self._widths = _Widths()
+        self._encoder: _Encoder | None = None
+
+    def canvas(self, target: str | BinaryIO, *, title: str) -> Canvas:
+        """A canvas whose bytes depend on what is drawn only (no date, no random id)."""
+        canvas = Canvas(target, pagesize=A4, invariant=True, pageCompression=1)
+        canvas.setTitle(title)
+        canvas.setCreator("reminders")
+        canvas.setAuthor("")
+        canvas.setSubject("")
+        return canvas
+
+    def _page(self, canvas: Canvas) -> _PageText:
+        if self._encoder is None or self._encoder.canvas is not canvas:
+            self._encoder = _Encoder(canvas, self._widths)
+        return _PageText(self._encoder)
+
+    def prepared(self, texts: Sequence[LetterText]) -> PreparedLetter:
+        """The letter's lines laid out on pages, ready to draw (so a volume knows its page
+        numbers before it draws its cover sheet)."""
+        return PreparedLetter(self._paginated(self._flow(texts)))
+
+    def draw_letter(
+        self,
+        canvas: Canvas,
+        spec: LetterSpec,
+        letter: PreparedLetter,
+        municipality: LetterMunicipality,
+    ) -> None:
+        """Draws one prepared letter from a new page on."""
+        pages = letter.pages
+        for number, lines in enumerate(pages, start=1):
+            page = self._page(canvas)
+            if number == 1:
+                self._head(page, spec, municipality)
+            for y, line in lines.lines:
+                if line.rule:
+                    page.rule(LEFT_MARGIN, PAGE_WIDTH - RIGHT_MARGIN, y, 0.4)
+                    continue
+                if line.marker:
+                    page.line(LEFT_MARGIN + 1 * MM, y, line.marker, line.font, line.size)
+                page.line(LEFT_MARGIN + line.indent, y, line.text, line.font, line.size)
+            self._footer(page, spec, number, len(pages))
+            page.draw(canvas)
+            canvas.showPage()
+
+    def draw_blank(self, canvas: Canvas) -> None:
+        """The empty back of a page in a duplex volume, so the next letter starts on a recto."""
+        canvas.showPage()
+
+    def draw_cover(self, canvas: Canvas, lines: Sequence[tuple[str, str]], title: str) -> None:
+        """A volume's cover sheet: a title and label/value lines for the print room."""
+        page = self._page(canvas)
+        page.line(LEFT_MARGIN, 40 * MM, title, BOLD, 18)
+        for number, (label, value) in enumerate(lines):
+            y = (55 + 7 * number) * MM
+            page.line(LEFT_MARGIN, y, label, REGULAR, 11)
+            page.line(LEFT_MARGIN + 55 * MM, y, value, BOLD, 11)
+        page.draw(canvas)
+        canvas.showPage()
+
+    # -- the flowing part: subject, salutation, body, closing --------------------------------
+
+    def _flow(self, texts: Sequence[LetterText]) -> list[_Line]:
+        lines: list[_Line] = []
+        for index, text in enumerate(texts):
+            if index:
+                lines.append(_Line("", REGULAR, BODY_SIZE, space_before=10, rule=True))
+            lines.extend(self._wrapped(text.subject, BOLD, BODY_SIZE + 1, TEXT_WIDTH, 0, 12))
+            lines.append(_Line(text.salutation, REGULAR, BODY_SIZE, space_before=14))
+            for paragraph in text.body:
+                lines.extend(self._paragraph(paragraph))
+            for number, closing in enumerate(text.closing):
+                space = 0.0 if number else 14.0  # the sign-off stands apart from the body
+                lines.append(_Line(closing, REGULAR, BODY_SIZE, space_before=space))
+        if lines:
+            lines[0].space_before = 0
+        return lines
+
+    def _paragraph(self, paragraph: Paragraph) -> list[_Line]:
+        if not paragraph.bullet:
+            return self._wrapped(paragraph.text, REGULAR, BODY_SIZE, TEXT_WIDTH, 0, 7)
+        indent = 5 * MM
+        lines = self._wrapped(paragraph.text, REGULAR, BODY_SIZE, TEXT_WIDTH - indent, indent, 3)
+        lines[0].marker = "•"
+        return lines
+
+    def _wrapped(
+        self, text: str, font: str, size: float, width: float, indent: float, space: float
+    ) -> list[_Line]:
+        """Greedy line breaking on spaces; a word longer than the line gets a line of its own."""
+        widths, space_width = self._widths, self._widths.of(" ", font, size)
+        lines: list[_Line] = []
+        current: list[str] = []
+        used = 0.0
+        for word in text.split():
+            word_width = widths.of(word, font, size)
+            if current and used + space_width + word_width > width:
+                lines.append(_Line(" ".join(current), font, size, indent))
+                current, used = [word], word_width
+            else:
+                used += word_width + (space_width if current else 0.0)
+                current.append(word)
+        lines.append(_Line(" ".join(current), font, size, indent))
+        lines[0].space_before = space
+        return lines
+
+    def _paginated(self, lines: Sequence[_Line]) -> list[_Page]:
+        pages = [_Page()]
+        y = SUBJECT_TOP
+        for line in lines:
+            advance = line.space_before + (BODY_LEADING if not line.rule else 0)
+            if y + advance > FLOW_BOTTOM:
+                pages.append(_Page())
+                y = NEXT_PAGE_TOP
+                advance = BODY_LEADING if not line.rule else 0
+                if line.rule:
+                    continue  # a separator at the top of a page separates nothing
+            y += advance
+            pages[-1].lines.append((y, line))
+        return pages
+
+    # -- the fixed part of the first page ----------------------------------------------------
+
+    def _head(self, page: _PageText, spec: LetterSpec, municipality: LetterMunicipality) -> None:
+        sender = municipality.sender
+        page.line(LEFT_MARGIN, 17 * MM, municipality.name, BOLD, 13)
+        for number, line in enumerate(
+            (
+                sender.department,
+                f"{sender.street} {sender.house_number}",
+                f"{sender.postal_code} {sender.locality}",
+            )
+        ):
+            page.line(LEFT_MARGIN, 23 * MM + number * 10.5, line, REGULAR, 8.5)
+        self._window(page, spec, municipality)
+        self._info(page, spec, municipality)
+        # Fold marks at 105 and 210 mm (DIN 676 B) and the punch mark at 148.5 mm.
+        for from_top, length in ((105, 5), (148.5, 7), (210, 5)):
+            page.rule(4 * MM, (4 + length) * MM, from_top * MM, 0.3)
+
+    def _window(self, page: _PageText, spec: LetterSpec, municipality: LetterMunicipality) -> None:
+        window, widths = self.window, self._widths
+        left = (window.left_mm + 5) * MM  # DIN 5008: the text sits 5 mm inside the field
+        usable = (window.width_mm - 10) * MM
+        sender_line = f"{municipality.name} · {municipality.sender.department}"
+        sender_size = 7.0
+        while widths.of(sender_line, REGULAR, sender_size) > usable and sender_size > 5:
+            sender_size -= 0.5
+        page.line(left, (window.top_mm + 5) * MM, sender_line, REGULAR, sender_size)
+        size = next(
+            (
+                size
+                for size in ADDRESS_SIZES
+                if max(widths.of(line, REGULAR, size) for line in spec.address_lines) <= usable
+            ),
+            ADDRESS_SIZES[-1],
+        )
+        leading = size * 1.2
+        # DIN 5008: the address zone starts 17.7 mm into the field; six lines start higher.
+        zone_top = (window.top_mm + min(17.7, window.height_mm * 0.39)) * MM
+        bottom = (window.top_mm + window.height_mm - 3) * MM
+        y = min(zone_top + size, bottom - leading * (len(spec.address_lines) - 1))
+        for line in spec.address_lines:
+            page.line(left, y, line, REGULAR, size)
+            y += leading
+
+    def _info(self, page: _PageText, spec: LetterSpec, municipality: LetterMunicipality) -> None:
+        languages = spec.languages
+        sender = municipality.sender
+        rows = [
+            (_label(languages, "date"), long_date(spec.letter_date, languages[0])),
+            (_label(languages, "reference"), spec.reference),
+        ]
+        if sender.phone:
+            rows.append((_label(languages, "phone"), sender.phone))
+        if sender.email:
+            rows.append((_label(languages, "email"), sender.email))
+        y = (self.window.top_mm + 8) * MM
+        for label, value in rows:
+            page.line(INFO_LEFT, y, label, REGULAR, 7.5)
+            page.line(INFO_LEFT, y + 10, value, REGULAR, 9)
+            y += 24
+
+    def _footer(self, page: _PageText, spec: LetterSpec, number: int, pages: int) -> None:
+        y = PAGE_HEIGHT - 12 * MM
+        reference = f"{_label(spec.languages, 'reference')} {spec.reference}"
+        page.line(LEFT_MARGIN, y, reference, REGULAR, 7.5)
+        page_number = f"{_label(spec.languages, 'page')} {number}/{pages}"
+        page.right_aligned(PAGE_WIDTH - RIGHT_MARGIN, y, page_number, REGULAR, 7.5)

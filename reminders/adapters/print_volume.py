@@ -1,0 +1,314 @@
+"""Print-ready volumes: a run's letters for one municipality (and language) in PDFs of at most
+N letters, each with a cover sheet, a manifest (CSV and JSON) and its SHA-256.
+
+Files are written under a hidden ``.part`` name and only renamed to their final name by
+`StagedFiles.publish`, after the run's records are committed: no half-written volume is ever
+visible under its real name, and a run that fails leaves nothing a print room could pick up.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+
+from reminders.adapters.pdf import LetterLayout, PreparedLetter
+from reminders.adapters.text import long_date
+from reminders.config import PrintOptions
+from reminders.domain.letters import (
+    LetterMunicipality,
+    LetterSpec,
+    LetterText,
+    PrintedLetter,
+    WrittenVolume,
+    address_sha256,
+)
+from reminders.domain.model import Language
+
+MANIFEST_COLUMNS = (
+    "reference",
+    "document_kind",
+    "document_number",
+    "stage",
+    "language",
+    "postal_code",
+    "first_page",
+    "page_count",
+)
+_COVER: dict[Language, dict[str, str]] = {
+    Language.NL: {"title": "Printvolume", "municipality": "Gemeente", "run": "Run",
+                  "volume": "Volume", "letters": "Brieven", "pages": "Pagina's van de brieven",
+                  "postal_codes": "Postcodes", "duplex": "Recto verso", "yes": "ja", "no": "nee",
+                  "language": "Taal"},
+    Language.FR: {"title": "Volume d'impression", "municipality": "Commune", "run": "Lot",
+                  "volume": "Volume", "letters": "Lettres", "pages": "Pages des lettres",
+                  "postal_codes": "Codes postaux", "duplex": "Recto verso", "yes": "oui",
+                  "no": "non", "language": "Langue"},
+    Language.DE: {"title": "Druckband", "municipality": "Gemeinde", "run": "Lauf",
+                  "volume": "Band", "letters": "Briefe", "pages": "Seiten der Briefe",
+                  "postal_codes": "Postleitzahlen", "duplex": "Beidseitig", "yes": "ja",
+                  "no": "nein", "language": "Sprache"},
+}  # fmt: skip
+
+
+@dataclass(slots=True)
+class StagedFiles:
+    """Files written under a hidden name, renamed into place together once the run is kept."""
+
+    staged: list[tuple[Path, Path]] = field(default_factory=list)  # (staged, final)
+
+    def write(self, final: Path, content: bytes) -> None:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        staged = final.with_name(f".{final.name}.part")
+        with staged.open("wb") as file:
+            file.write(content)
+            file.flush()
+            os.fsync(file.fileno())
+        self.staged.append((staged, final))
+
+    def publish(self) -> None:
+        """Rename every staged file to its final name (atomic per file on one file system)."""
+        directories = set()
+        for staged, final in self.staged:
+            os.replace(staged, final)
+            directories.add(final.parent)
+        for directory in directories:
+            descriptor = os.open(directory, os.O_RDONLY)
+            try:
+                os.fsync(descriptor)  # the renames themselves survive a power cut
+            finally:
+                os.close(descriptor)
+        self.staged.clear()
+
+    def discard(self) -> None:
+        for staged, _ in self.staged:
+            staged.unlink(missing_ok=True)
+        self.staged.clear()
+
+
+@dataclass(slots=True)
+class _Pending:
+    spec: LetterSpec
+    letter: PreparedLetter
+    document_number: str
+    postal_code: str
+    decision_id: int
+    templates: str
+    template_sha256: str
+
+
+class VolumeSeries:
+    """The volumes of one municipality (and language) in a run, filled in sorting order."""
+
+    def __init__(
+        self,
+        layout: LetterLayout,
+        files: StagedFiles,
+        *,
+        directory: Path,
+        municipality: LetterMunicipality,
+        run_id: int,
+        as_of: date,
+        language: str | None,
+        max_letters: int,
+        duplex: bool,
+    ) -> None:
+        self.layout, self.files, self.directory = layout, files, directory
+        self.municipality, self.run_id, self.as_of = municipality, run_id, as_of
+        self.language, self.max_letters, self.duplex = language, max_letters, duplex
+        self._pending: list[_Pending] = []
+        self._sequence = 0
+
+    def add(
+        self,
+        spec: LetterSpec,
+        texts: Sequence[LetterText],
+        *,
+        decision_id: int,
+        document_number: str,
+        postal_code: str,
+        templates: str,
+        template_sha256: str,
+    ) -> WrittenVolume | None:
+        """Adds a letter; returns the volume it completed, if it was the last that fits."""
+        self._pending.append(
+            _Pending(
+                spec,
+                self.layout.prepared(texts),
+                document_number,
+                postal_code,
+                decision_id,
+                templates,
+                template_sha256,
+            )
+        )
+        if len(self._pending) >= self.max_letters:
+            return self.close()
+        return None
+
+    def close(self) -> WrittenVolume | None:
+        """Writes the letters added since the last volume, if any, as the next volume."""
+        if not self._pending:
+            return None
+        self._sequence += 1
+        pending, self._pending = self._pending, []
+        name = (
+            f"volume-{self.language}-{self._sequence:03d}"
+            if self.language
+            else (f"volume-{self._sequence:03d}")
+        )
+        path = self.directory / f"{name}.pdf"
+        content, letters, pages = self._pdf(pending, path.name)
+        sha256 = hashlib.sha256(content).hexdigest()
+        volume = WrittenVolume(
+            path, self.municipality.nis_code, self._sequence, self.language, sha256, pages, letters
+        )
+        self.files.write(path, content)
+        self.files.write(path.with_suffix(".csv"), _manifest_csv(letters))
+        self.files.write(path.with_suffix(".json"), self._manifest_json(volume))
+        self.files.write(path.with_name(f"{path.name}.sha256"), f"{sha256}  {path.name}\n".encode())
+        return volume
+
+    def _pdf(
+        self, pending: Sequence[_Pending], file_name: str
+    ) -> tuple[bytes, tuple[PrintedLetter, ...], int]:
+        cover_pages = 2 if self.duplex else 1
+        page = cover_pages + 1
+        placed: list[PrintedLetter] = []
+        for item in pending:
+            count = item.letter.page_count
+            placed.append(
+                PrintedLetter(
+                    decision_id=item.decision_id,
+                    reference=item.spec.reference,
+                    document_kind=item.spec.document_kind.value,
+                    document_number=item.document_number,
+                    stage=item.spec.stage,
+                    language="+".join(language.value for language in item.spec.languages),
+                    postal_code=item.postal_code,
+                    first_page=page,
+                    page_count=count,
+                    templates=item.templates,
+                    template_sha256=item.template_sha256,
+                    address_sha256=address_sha256(item.spec.address_lines),
+                )
+            )
+            page += count + (count % 2 if self.duplex else 0)  # duplex: the next on a recto
+        last_page = page - 1
+        buffer = io.BytesIO()
+        canvas = self.layout.canvas(buffer, title=file_name)
+        self.layout.draw_cover(canvas, self._cover_lines(placed, cover_pages, last_page),
+                               self._cover_title())  # fmt: skip
+        if self.duplex:
+            self.layout.draw_blank(canvas)
+        for item in pending:
+            self.layout.draw_letter(canvas, item.spec, item.letter, self.municipality)
+            if self.duplex and item.letter.page_count % 2:
+                self.layout.draw_blank(canvas)
+        canvas.save()
+        return buffer.getvalue(), tuple(placed), last_page
+
+    def _cover_title(self) -> str:
+        labels = _COVER[self.municipality.languages[0]]
+        return f"{labels['title']} {self._sequence}"
+
+    def _cover_lines(
+        self, letters: Sequence[PrintedLetter], cover_pages: int, last_page: int
+    ) -> list[tuple[str, str]]:
+        language = self.municipality.languages[0]
+        labels = _COVER[language]
+        codes = [letter.postal_code for letter in letters]
+        lines = [
+            (labels["municipality"], f"{self.municipality.name} ({self.municipality.nis_code})"),
+            (labels["run"], f"{self.run_id} · {long_date(self.as_of, language)}"),
+            (labels["volume"], str(self._sequence)),
+            (labels["letters"], str(len(letters))),
+            (labels["pages"], f"{cover_pages + 1}-{last_page}"),
+            (labels["postal_codes"], f"{codes[0]} - {codes[-1]}"),
+            (labels["duplex"], labels["yes" if self.duplex else "no"]),
+        ]
+        if self.language:
+            lines.append((labels["language"], self.language))
+        return lines
+
+    def _manifest_json(self, volume: WrittenVolume) -> bytes:
+        document = {
+            "volume": volume.path.name,
+            "sha256": volume.sha256,
+            "municipality_nis": self.municipality.nis_code,
+            "municipality": self.municipality.name,
+            "run_id": self.run_id,
+            "date": self.as_of.isoformat(),
+            "sequence": volume.sequence,
+            "language": volume.language,
+            "duplex": self.duplex,
+            "letters": len(volume.letters),
+            "pages": volume.pages,
+            "letters_per_postal_code": dict(
+                sorted(Counter(letter.postal_code for letter in volume.letters).items())
+            ),
+            "entries": [
+                {column: asdict(letter)[column] for column in MANIFEST_COLUMNS}
+                for letter in volume.letters
+            ],
+        }
+        return (json.dumps(document, ensure_ascii=False, indent=1) + "\n").encode()
+
+
+def _manifest_csv(letters: Sequence[PrintedLetter]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(MANIFEST_COLUMNS)
+    for letter in letters:
+        writer.writerow([getattr(letter, column) for column in MANIFEST_COLUMNS])
+    return buffer.getvalue().encode()
+
+
+def preview_pdf(
+    layout: LetterLayout,
+    spec: LetterSpec,
+    texts: Sequence[LetterText],
+    municipality: LetterMunicipality,
+) -> bytes:
+    """One letter exactly as a volume prints it, without cover sheet, as PDF bytes."""
+    buffer = io.BytesIO()
+    canvas = layout.canvas(buffer, title=spec.reference)
+    layout.draw_letter(canvas, spec, layout.prepared(texts), municipality)
+    canvas.save()
+    return buffer.getvalue()
+
+
+class VolumeFolder:
+    """Writes a run's volumes under ``output_dir/<NIS>/<date>-run-<id>/`` (a PrintShop)."""
+
+    def __init__(self, layout: LetterLayout, output_dir: Path, options: PrintOptions) -> None:
+        self.layout, self.output_dir, self.options = layout, output_dir.resolve(), options
+        self.files = StagedFiles()
+
+    def series(
+        self, municipality: LetterMunicipality, run_id: int, as_of: date, language: str | None
+    ) -> VolumeSeries:
+        return VolumeSeries(
+            self.layout,
+            self.files,
+            directory=self.output_dir / municipality.nis_code / f"{as_of}-run-{run_id:06d}",
+            municipality=municipality,
+            run_id=run_id,
+            as_of=as_of,
+            language=language,
+            max_letters=self.options.volume_max_letters,
+            duplex=self.options.duplex,
+        )
+
+    def publish(self) -> None:
+        self.files.publish()
+
+    def discard(self) -> None:
+        self.files.discard()
