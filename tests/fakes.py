@@ -25,7 +25,7 @@ from reminders.domain.model import (
     PersonStatus,
 )
 from reminders.domain.scan_window import ExpiryWindow, ScanWatermark
-from reminders.services.ports import DecisionStore, DecisionTransaction
+from reminders.services.ports import DecisionStore, DecisionTransaction, LetterStore
 
 CHUNK = 5  # documents per chunk: small, so that chunking is exercised
 
@@ -340,6 +340,10 @@ class FakeDecisionStore:
             skips=skips,
             failure=failure,
         )
+
+    def letter_store(self) -> LetterStore:
+        """Printing is tested with its own fake (tests/service); runs on this store decide."""
+        raise NotImplementedError("FakeDecisionStore does not print: call run_night without it")
 
 
 def decision_transaction(store: FakeDecisionStore) -> DecisionTransaction:

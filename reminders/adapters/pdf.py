@@ -17,6 +17,7 @@ fonts are embedded from the package: the same letters give the same bytes.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,6 +100,22 @@ class _Line:
     space_before: float = 0.0
     marker: str = ""  # a bullet, drawn in the indent
     rule: bool = False  # a thin line between the languages of a bilingual letter
+
+
+@dataclass(slots=True)
+class _Block:
+    """Lines that belong together: a paragraph, a heading, a sign-off, a separator."""
+
+    lines: list[_Line]
+    keep_with_next: bool = False  # a heading: never last on a page
+    section_start: bool = False  # the separator before a bilingual letter's second language
+
+
+_KEEP_TOGETHER = 4  # paragraphs of up to this many lines are never split over two pages
+
+
+def _height(lines: Sequence[_Line]) -> float:
+    return sum(line.space_before + (0 if line.rule else BODY_LEADING) for line in lines)
 
 
 @dataclass(slots=True)
@@ -238,21 +255,26 @@ class LetterLayout:
 
     # -- the flowing part: subject, salutation, body, closing --------------------------------
 
-    def _flow(self, texts: Sequence[LetterText]) -> list[_Line]:
-        lines: list[_Line] = []
+    def _flow(self, texts: Sequence[LetterText]) -> list[_Block]:
+        blocks: list[_Block] = []
         for index, text in enumerate(texts):
-            if index:
-                lines.append(_Line("", REGULAR, BODY_SIZE, space_before=10, rule=True))
-            lines.extend(self._wrapped(text.subject, BOLD, BODY_SIZE + 1, TEXT_WIDTH, 0, 12))
-            lines.append(_Line(text.salutation, REGULAR, BODY_SIZE, space_before=14))
-            for paragraph in text.body:
-                lines.extend(self._paragraph(paragraph))
-            for number, closing in enumerate(text.closing):
-                space = 0.0 if number else 14.0  # the sign-off stands apart from the body
-                lines.append(_Line(closing, REGULAR, BODY_SIZE, space_before=space))
-        if lines:
-            lines[0].space_before = 0
-        return lines
+            if index:  # the next language of a bilingual letter
+                rule = _Line("", REGULAR, BODY_SIZE, space_before=10, rule=True)
+                blocks.append(_Block([rule], section_start=True))
+            heading = self._wrapped(text.subject, BOLD, BODY_SIZE + 1, TEXT_WIDTH, 0, 12)
+            heading.append(_Line(text.salutation, REGULAR, BODY_SIZE, space_before=14))
+            blocks.append(_Block(heading, keep_with_next=True))
+            blocks.extend(_Block(self._paragraph(paragraph)) for paragraph in text.body)
+            closing = [
+                # the sign-off stands apart from the body
+                _Line(line, REGULAR, BODY_SIZE, space_before=0.0 if number else 14.0)
+                for number, line in enumerate(text.closing)
+            ]
+            if closing:
+                blocks.append(_Block(closing))
+        if blocks:
+            blocks[0].lines[0].space_before = 0
+        return blocks
 
     def _paragraph(self, paragraph: Paragraph) -> list[_Line]:
         if not paragraph.bullet:
@@ -270,7 +292,7 @@ class LetterLayout:
         lines: list[_Line] = []
         current: list[str] = []
         used = 0.0
-        for word in text.split():
+        for word in filter(None, text.split(" ")):  # not str.split(): it breaks at no-break spaces
             word_width = widths.of(word, font, size)
             if current and used + space_width + word_width > width:
                 lines.append(_Line(" ".join(current), font, size, indent))
@@ -282,19 +304,41 @@ class LetterLayout:
         lines[0].space_before = space
         return lines
 
-    def _paginated(self, lines: Sequence[_Line]) -> list[_Page]:
+    def _paginated(self, blocks: Sequence[_Block]) -> list[_Page]:
+        """Lines on pages. A short paragraph, a heading with what follows it and, on bilingual
+        letters, a whole language section move to the next page rather than split."""
         pages = [_Page()]
         y = SUBJECT_TOP
-        for line in lines:
-            advance = line.space_before + (BODY_LEADING if not line.rule else 0)
-            if y + advance > FLOW_BOTTOM:
-                pages.append(_Page())
-                y = NEXT_PAGE_TOP
-                advance = BODY_LEADING if not line.rule else 0
-                if line.rule:
+        room = FLOW_BOTTOM - NEXT_PAGE_TOP  # what an empty next page holds
+
+        def new_page() -> None:
+            nonlocal y
+            pages.append(_Page())
+            y = NEXT_PAGE_TOP
+
+        for index, block in enumerate(blocks):
+            if block.section_start:
+                section = list(itertools.takewhile(lambda b: not b.section_start,
+                                                   blocks[index + 1 :]))  # fmt: skip
+                needed = sum(_height(b.lines) for b in section)
+                if y + _height(block.lines) + needed > FLOW_BOTTOM and needed <= room:
+                    new_page()
                     continue  # a separator at the top of a page separates nothing
-            y += advance
-            pages[-1].lines.append((y, line))
+            else:
+                needed = _height(block.lines)
+                if block.keep_with_next and index + 1 < len(blocks):
+                    needed += _height(blocks[index + 1].lines[:2])
+                short = len(block.lines) <= _KEEP_TOGETHER or block.keep_with_next
+                if y + needed > FLOW_BOTTOM and short and y > NEXT_PAGE_TOP and needed <= room:
+                    new_page()
+            for line in block.lines:
+                at_top = y == NEXT_PAGE_TOP
+                advance = (0 if at_top else line.space_before) + (0 if line.rule else BODY_LEADING)
+                if y + advance > FLOW_BOTTOM:
+                    new_page()
+                    advance = 0 if line.rule else BODY_LEADING
+                y += advance
+                pages[-1].lines.append((y, line))
         return pages
 
     # -- the fixed part of the first page ----------------------------------------------------

@@ -47,7 +47,7 @@ _COVER: dict[Language, dict[str, str]] = {
                   "volume": "Volume", "letters": "Brieven", "pages": "Pagina's van de brieven",
                   "postal_codes": "Postcodes", "duplex": "Recto verso", "yes": "ja", "no": "nee",
                   "language": "Taal"},
-    Language.FR: {"title": "Volume d'impression", "municipality": "Commune", "run": "Lot",
+    Language.FR: {"title": "Volume d'impression", "municipality": "Commune", "run": "Exécution",
                   "volume": "Volume", "letters": "Lettres", "pages": "Pages des lettres",
                   "postal_codes": "Codes postaux", "duplex": "Recto verso", "yes": "oui",
                   "no": "non", "language": "Langue"},

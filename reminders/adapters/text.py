@@ -35,6 +35,7 @@ from reminders.domain.letters import (
     LetterSender,
     LetterSpec,
     LetterText,
+    one_line,
     parsed_body,
 )
 from reminders.domain.model import DocumentKind, Language, LetterLanguageRule
@@ -111,7 +112,7 @@ class LetterTemplates:
             raise LetterTemplateError(self.directory / name, _problem(err)) from err
         return LetterText(
             language=language,
-            subject=" ".join(rendered["subject"].split()),
+            subject=one_line(rendered["subject"]),
             salutation=rendered["salutation"],
             body=parsed_body(rendered["body"]),
             closing=tuple(line.strip() for line in rendered["closing"].splitlines() if line),

@@ -35,7 +35,7 @@ TO_PARENTS = {Language.NL: "Aan de ouders van", Language.FR: "Aux parents de",
 ADULT_AGE = 18
 MAX_LINE_CHARACTERS = 40  # bpost: abbreviate only a line longer than this (domain.md §4.1)
 _FORBIDDEN = re.compile(r"[#&§()\"]")  # characters bpost's readers reject in an address
-_SPACES = re.compile(r"\s+")
+_SPACES = re.compile(r"[^\S\u00a0]+")  # white space, but a no-break space stays (1 600 €, « : »)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +142,10 @@ def letter_spec(
     expires_on, address = facts.document.expires_on, facts.address
     if expires_on is None or address is None:
         raise ValueError(f"decision {facts.decision_id} has no expiry date or no address")
-    index = next(i for i, stage in enumerate(policy.stages) if stage.name == facts.stage)
+    stages = [stage.name for stage in policy.stages]
+    if facts.stage not in stages:
+        raise ValueError(f"the {policy.kind} policy has no stage {facts.stage!r}")
+    index = stages.index(facts.stage)
     language = facts.languages[0]
     to_parents = writes_to_parents(facts.document.kind, facts.born_on, letter_date)
     names = recipient_lines(facts.given_names, facts.family_name, language, to_parents=to_parents)
@@ -253,6 +256,11 @@ Paragraph(text='bring a photo', bullet=True), Paragraph(text='bring the card', b
             lines.append(line)
     flush()
     return tuple(paragraphs)
+
+
+def one_line(text: str) -> str:
+    """Text on one line with single spaces; no-break spaces are kept."""
+    return _SPACES.sub(" ", text).strip()
 
 
 def _clean(text: str) -> str:

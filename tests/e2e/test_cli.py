@@ -111,7 +111,10 @@ def test_demo_builds_and_describes_a_registry(
     assert "21004 Bruxelles / Brussel:" in result.output
     assert "63023 Eupen:" in result.output
     assert (config_file.parent / "var/out/demo/reminders.sqlite3").exists()
-    assert "Tonight's decisions on the demo registry (2026-11-24):" in result.output
+    assert "Tonight's letters on the demo registry (2026-11-24):" in result.output
     assert re.search(r"Total: [1-9][\d,]* letters, [\d,]+ skips\.", result.output)
+    volumes = sorted((config_file.parent / "var/out/demo/volumes").glob("*/*/volume-*.pdf"))
+    assert {path.parts[-3] for path in volumes} == {"44021", "21004", "63023"}
+    assert all(f"  {path}" in result.output for path in volumes)
     assert not NATIONAL_NUMBER.search(result.output)
     assert not any(NATIONAL_NUMBER.search(record.getMessage()) for record in caplog.records)
