@@ -142,26 +142,34 @@ class LetterStore:
         if language is not None:
             conditions.append(_decision.c.language == language)
         foreign = case((_person.c.country == "BE", 0), else_=1)
-        query = (
-            select(_decision.c.id, _decision.c.stage, _decision.c.language, *_document_columns())
-            .select_from(_decision.join(_HOLDER, _document.c.id == _decision.c.document_id))
-            .where(*conditions)
-            .order_by(
-                foreign,
-                _text(_person.c.postal_code, dialect),
-                _text(_person.c.street, dialect),
-                _leading_number(_person.c.house_number, dialect),
-                _text(_person.c.house_number, dialect),
-                _leading_number(_person.c.box, dialect),
-                _text(_person.c.box, dialect),
-                _decision.c.id,
+        # The order first, as decision ids only (a few bytes per letter, even for a first night
+        # of hundreds of thousands), then the facts chunk by chunk: memory stays flat, and no
+        # cursor stays open while the caller writes on the same connection.
+        order = list(
+            self.connection.scalars(
+                select(_decision.c.id)
+                .select_from(_decision.join(_HOLDER, _document.c.id == _decision.c.document_id))
+                .where(*conditions)
+                .order_by(
+                    foreign,
+                    _text(_person.c.postal_code, dialect),
+                    _text(_person.c.street, dialect),
+                    _leading_number(_person.c.house_number, dialect),
+                    _text(_person.c.house_number, dialect),
+                    _leading_number(_person.c.box, dialect),
+                    _text(_person.c.box, dialect),
+                    _decision.c.id,
+                )
             )
         )
-        # Rows are read fully before the caller writes: a server-side cursor on PostgreSQL
-        # cannot stay open across the inserts of the letters printed so far.
-        rows = self.connection.execute(query).all()
-        for start in range(0, len(rows), CHUNK):
-            yield [_letter_facts(row) for row in rows[start : start + CHUNK]]
+        details = select(
+            _decision.c.id, _decision.c.stage, _decision.c.language, *_document_columns()
+        ).select_from(_decision.join(_HOLDER, _document.c.id == _decision.c.document_id))
+        for start in range(0, len(order), CHUNK):
+            ids = order[start : start + CHUNK]
+            chunk = self.connection.execute(details.where(_decision.c.id.in_(ids)))
+            rows = {row[0]: row for row in chunk}
+            yield [_letter_facts(rows[decision_id]) for decision_id in ids]
 
     def letter_for_document(self, kind: DocumentKind, number: str) -> LetterFacts | None:
         """A document as a letter would see it now (for previews); the stage and languages are

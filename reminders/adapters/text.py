@@ -10,7 +10,7 @@ renders a single letter (`LetterTemplateError`, `lint_templates`).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import date
 from functools import lru_cache
@@ -29,6 +29,7 @@ from jinja2 import (
     TemplateSyntaxError,
     UndefinedError,
 )
+from jinja2.runtime import Context
 
 from reminders.domain.letters import (
     LetterMunicipality,
@@ -76,6 +77,7 @@ class LetterTemplates:
         self._environments = {
             language: self._environment(language) for language in Language
         }  # one per language, so that ``|date`` writes that language's dates
+        self._blocks: dict[str, dict[str, Callable[[Context], Iterator[str]]]] = {}
 
     def _environment(self, language: Language) -> Environment:
         environment = Environment(  # noqa: S701 - plain text for PDFs, not HTML: no escaping
@@ -103,11 +105,14 @@ class LetterTemplates:
         values = _values(spec, language, municipality)
         try:
             context = template.new_context(values)
-            for _ in template.root_render_func(context):
-                pass  # runs imports and registers the base template's blocks
-            rendered = {
-                block: "".join(context.blocks[block][0](context)).strip() for block in _BLOCKS
-            }
+            blocks = self._blocks.get(name)
+            if blocks is None:
+                for _ in template.root_render_func(context):
+                    pass  # runs the extends: the base template's blocks join the context
+                blocks = self._blocks[name] = {b: context.blocks[b][0] for b in _BLOCKS}
+            # Each block alone: a whole render and then the blocks would cost twice as much.
+            # Macros are therefore imported inside the blocks (templates/letters/README.md).
+            rendered = {block: "".join(render(context)).strip() for block, render in blocks.items()}
         except (TemplateError, KeyError) as err:
             raise LetterTemplateError(self.directory / name, _problem(err)) from err
         return LetterText(

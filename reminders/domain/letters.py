@@ -243,7 +243,9 @@ Paragraph(text='bring a photo', bullet=True), Paragraph(text='bring the card', b
             lines.clear()
 
     for raw in text.splitlines():
-        line = _SPACES.sub(" ", raw).strip()
+        line = raw.strip()
+        if "  " in line or "\t" in line:  # the regular expression only where it is needed
+            line = _SPACES.sub(" ", line)
         if not line:
             flush()
         elif line.startswith("- "):
