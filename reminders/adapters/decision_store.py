@@ -17,7 +17,6 @@ from sqlalchemy import (
     Select,
     Table,
     and_,
-    exists,
     func,
     insert,
     select,
@@ -35,10 +34,17 @@ from reminders.adapters.orm import (
     RegistryImportRow,
     ScanWatermarkRow,
 )
+from reminders.adapters.registry_columns import (
+    DOCUMENT_STATUSES,
+    KINDS,
+    LANGUAGES,
+    PERSON_STATUSES,
+    renewed_by_later,
+)
 from reminders.domain.address import is_usable_address
 from reminders.domain.due import Decision, DocumentFacts, Holder, Recorded, SkipReason
 from reminders.domain.letter_language import language_label
-from reminders.domain.model import DocumentKind, DocumentStatus, Language, PersonStatus
+from reminders.domain.model import DocumentKind
 from reminders.domain.scan_window import ExpiryWindow, ScanWatermark
 
 CHUNK = 900  # documents per chunk, and ids per IN (...): below SQLite's old 999-parameter limit
@@ -51,7 +57,6 @@ _decision = cast(Table, DecisionRow.__table__)
 _run = cast(Table, NightlyRunRow.__table__)
 _watermark = cast(Table, ScanWatermarkRow.__table__)
 _import = cast(Table, RegistryImportRow.__table__)
-_later = _document.alias("later")
 
 Candidate = tuple[DocumentFacts, tuple[Recorded, ...]]
 
@@ -59,16 +64,7 @@ Candidate = tuple[DocumentFacts, tuple[Recorded, ...]]
 def _facts_query(dialect: str) -> Select[tuple[object, ...]]:
     """Documents with their holder's facts, whether a later document renews them, and their
     recorded decisions as ``stage:reason,...`` (one query, no second round trip per chunk)."""
-    renewed = (
-        exists()
-        .where(
-            _later.c.person_id == _document.c.person_id,
-            _later.c.kind == _document.c.kind,
-            _later.c.status == DocumentStatus.ACTIVE.value,
-            _later.c.expires_on > _document.c.expires_on,
-        )
-        .label("renewed")
-    )
+    renewed = renewed_by_later()
     # Stage names are lower-case words (config.py), so ":" and "," cannot occur in them.
     entry = _decision.c.stage + ":" + func.coalesce(_decision.c.reason, "")
     aggregate = (
@@ -98,11 +94,6 @@ def _facts_query(dialect: str) -> Select[tuple[object, ...]]:
     ).select_from(_document.join(_person, _person.c.id == _document.c.person_id))
 
 
-# Enum lookups by value: a dict is several times faster than calling the enum, per row.
-_KINDS = {kind.value: kind for kind in DocumentKind}
-_DOCUMENT_STATUSES = {status.value: status for status in DocumentStatus}
-_PERSON_STATUSES = {status.value: status for status in PersonStatus}
-_LANGUAGES: dict[object, Language | None] = {lang.value: lang for lang in Language}
 _REASONS: dict[str, SkipReason | None] = {reason.value: reason for reason in SkipReason}
 _REASONS[""] = None  # a letter
 
@@ -113,9 +104,9 @@ def _candidate(row: Row[Any]) -> Candidate:
     (document_id, kind, expires_on, status, renewed, person_status, nis, language,
      street, house_number, postal_code, locality, country, history) = row  # fmt: skip
     holder = Holder(
-        _PERSON_STATUSES[person_status],
+        PERSON_STATUSES[person_status],
         nis,
-        _LANGUAGES.get(language),
+        LANGUAGES.get(language),
         is_usable_address(
             street=street,
             house_number=house_number,
@@ -125,7 +116,7 @@ def _candidate(row: Row[Any]) -> Candidate:
         ),
     )
     facts = DocumentFacts(
-        document_id, _KINDS[kind], expires_on, _DOCUMENT_STATUSES[status], bool(renewed), holder
+        document_id, KINDS[kind], expires_on, DOCUMENT_STATUSES[status], bool(renewed), holder
     )
     if not history:
         return facts, ()

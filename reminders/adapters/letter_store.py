@@ -19,7 +19,6 @@ from sqlalchemy import (
     Row,
     Table,
     case,
-    exists,
     func,
     insert,
     select,
@@ -37,10 +36,17 @@ from reminders.adapters.orm import (
     PersonRow,
     PrintVolumeRow,
 )
+from reminders.adapters.registry_columns import (
+    DOCUMENT_STATUSES,
+    KINDS,
+    LANGUAGES,
+    PERSON_STATUSES,
+    renewed_by_later,
+)
 from reminders.domain.address import is_usable_address
 from reminders.domain.due import DocumentFacts, Holder, SkipReason
 from reminders.domain.letters import LetterFacts, PostalAddress, PrintedLetter
-from reminders.domain.model import DocumentKind, DocumentStatus, Language, PersonStatus
+from reminders.domain.model import DocumentKind, Language
 from reminders.domain.national_number import birth_date
 
 CHUNK = 500
@@ -50,12 +56,6 @@ _person = cast(Table, PersonRow.__table__)
 _decision = cast(Table, DecisionRow.__table__)
 _volume = cast(Table, PrintVolumeRow.__table__)
 _letter = cast(Table, LetterRow.__table__)
-_later = _document.alias("later")
-
-_KINDS = {kind.value: kind for kind in DocumentKind}
-_DOCUMENT_STATUSES = {status.value: status for status in DocumentStatus}
-_PERSON_STATUSES = {status.value: status for status in PersonStatus}
-_LANGUAGES: dict[object, Language | None] = {lang.value: lang for lang in Language}
 
 
 def _leading_number(column: ColumnElement[Any], dialect: str) -> ColumnElement[Any]:
@@ -72,23 +72,13 @@ def _text(column: ColumnElement[Any], dialect: str) -> ColumnElement[Any]:
 
 def _document_columns() -> list[ColumnElement[Any]]:
     """A document and its holder as printing needs them, with whether a later one renews it."""
-    renewed = (
-        exists()
-        .where(
-            _later.c.person_id == _document.c.person_id,
-            _later.c.kind == _document.c.kind,
-            _later.c.status == DocumentStatus.ACTIVE.value,
-            _later.c.expires_on > _document.c.expires_on,
-        )
-        .label("renewed")
-    )
     return [
         _document.c.id,
         _document.c.kind,
         _document.c.number,
         _document.c.expires_on,
         _document.c.status,
-        renewed,
+        renewed_by_later(),
         _person.c.status,
         _person.c.municipality_nis,
         _person.c.language,
@@ -263,9 +253,9 @@ def _letter_facts(row: Row[Any] | tuple[Any, ...]) -> LetterFacts:
         locality=locality,
         country=country,
     )
-    holder = Holder(_PERSON_STATUSES[person_status], nis, _LANGUAGES.get(person_language), usable)
+    holder = Holder(PERSON_STATUSES[person_status], nis, LANGUAGES.get(person_language), usable)
     document = DocumentFacts(
-        document_id, _KINDS[kind], expires_on, _DOCUMENT_STATUSES[status], bool(renewed), holder
+        document_id, KINDS[kind], expires_on, DOCUMENT_STATUSES[status], bool(renewed), holder
     )
     address = (
         PostalAddress(street, house_number, box, postal_code, locality, country) if usable else None
