@@ -144,8 +144,9 @@ def checked_templates(
 
 
 def template_samples() -> tuple[LetterSpec, ...]:
-    """Letters the template check renders each template with: to an adult, to the parents of
-    a child, to an address abroad (synthetic names and addresses)."""
+    """Letters the template check renders each template with, one for every branch a template
+    may take: to an adult or to the parents, before or after the expiry date, the last
+    reminder or not (synthetic names and addresses)."""
     base = LetterSpec(
         reference="00000-000000-000000",
         municipality_nis="00000",
@@ -161,9 +162,11 @@ def template_samples() -> tuple[LetterSpec, ...]:
         to_parents=False,
         address_lines=("Sample Citizen", "Samplestreet 1", "1000 SAMPLE"),
     )
-    return (
-        base,
-        replace(base, to_parents=True, is_final_stage=True, letter_date=date(2027, 7, 1)),
+    return tuple(
+        replace(base, to_parents=parents, letter_date=day, is_final_stage=final)
+        for parents in (False, True)
+        for day in (date(2027, 4, 1), date(2027, 7, 1))
+        for final in (False, True)
     )
 
 

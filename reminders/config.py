@@ -410,6 +410,8 @@ def _print_options(root: _Table) -> PrintOptions:
         window_table.finish()
         if window.left_mm + window.width_mm > 200 or window.height_mm < 25:
             raise table.error("window", "the window must lie on the A4 sheet and hold 5 lines")
+        if window.top_mm + window.height_mm > 95:
+            raise table.error("window", "the window must end above the subject line at 98.5 mm")
     flags = {name: table.flag(name) for name in ("split_by_language", "duplex")}
     table.finish()
     return PrintOptions(

@@ -59,15 +59,20 @@ _letter = cast(Table, LetterRow.__table__)
 
 
 def _leading_number(column: ColumnElement[Any], dialect: str) -> ColumnElement[Any]:
-    """The number a house or box number starts with ("12A" → 12), for a numeric sort."""
+    """The number a house or box number starts with ("12A" → 12; none, or no box: -1), for a
+    numeric sort; no NULLs, which the two engines sort at opposite ends."""
+    digits: ColumnElement[Any]
     if dialect == "postgresql":
-        digits = func.substring(column, "^[0-9]{1,9}")
-        return sql_cast(func.nullif(digits, ""), Integer)
-    return sql_cast(column, Integer)  # SQLite reads the leading digits, 0 when there are none
+        digits = sql_cast(func.substring(column, "^[0-9]{1,9}"), Integer)
+    else:  # SQLite's cast reads the leading digits
+        digits = case((func.substr(column, 1, 1).between("0", "9"), sql_cast(column, Integer)))
+    return func.coalesce(digits, -1)
 
 
 def _text(column: ColumnElement[Any], dialect: str) -> ColumnElement[Any]:
-    return column.collate("C") if dialect == "postgresql" else column
+    """Text compared by code point, an empty value first, on both engines."""
+    value = func.coalesce(column, "")
+    return value.collate("C") if dialect == "postgresql" else value
 
 
 def _document_columns() -> list[ColumnElement[Any]]:

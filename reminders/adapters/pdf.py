@@ -51,14 +51,15 @@ _TRUETYPE = {
 for _font in _TRUETYPE.values():
     pdfmetrics.registerFont(_font)
 
-LEFT_MARGIN, RIGHT_MARGIN = 25 * MM, 20 * MM  # DIN 5008
+LEFT_MARGIN_MM, INFO_LEFT_MM = 25, 125  # DIN 5008: text from 25 mm, information block at 125
+LEFT_MARGIN, RIGHT_MARGIN = LEFT_MARGIN_MM * MM, 20 * MM
 TEXT_WIDTH = PAGE_WIDTH - LEFT_MARGIN - RIGHT_MARGIN
 BODY_SIZE, BODY_LEADING = 10.0, 14.0
 SUBJECT_TOP = 98.5 * MM  # DIN 5008 B
 FLOW_BOTTOM = 272 * MM  # below it: the footer
 NEXT_PAGE_TOP = 27 * MM
 ADDRESS_SIZES = (11.0, 10.0, 9.0)  # bpost: 11-12 pt; smaller only when a line is too long
-INFO_LEFT = 125 * MM
+_LETTERHEAD_BOTTOM_MM = 34  # the letterhead's last line sits at 31 mm from the top
 
 LABELS: dict[Language, dict[str, str]] = {
     Language.NL: {"date": "Datum", "reference": "Referentie", "phone": "Telefoon",
@@ -112,6 +113,11 @@ class _Block:
 
 
 _KEEP_TOGETHER = 4  # paragraphs of up to this many lines are never split over two pages
+
+
+def _block(size: float, lines: Sequence[str]) -> float:
+    """The height of an address block from its first baseline to its last."""
+    return size * 1.2 * (len(lines) - 1)
 
 
 def _height(lines: Sequence[_Line]) -> float:
@@ -191,13 +197,28 @@ class LetterLayout:
     """Draws letters (and volume cover sheets) on a canvas, one window-envelope stock."""
 
     def __init__(self, window: AddressWindow | None = None) -> None:
-        self.window = window or AddressWindow()
+        self.window = window = window or AddressWindow()
         self._widths = _Widths()
         self._encoder: _Encoder | None = None
+        # The letterhead and the date/reference block go where the window does not show them:
+        # the letterhead top left unless a high window (DIN 676 form A) reaches it, the
+        # block right of a left window, left of a right-hand one.
+        left, right = window.left_mm, window.left_mm + window.width_mm
+        reaches_letterhead = window.top_mm < _LETTERHEAD_BOTTOM_MM and left < INFO_LEFT_MM
+        self._letterhead_left = (INFO_LEFT_MM if reaches_letterhead else LEFT_MARGIN_MM) * MM
+        self._info_left = (INFO_LEFT_MM if right <= INFO_LEFT_MM - 5 else LEFT_MARGIN_MM) * MM
 
     def canvas(self, target: str | BinaryIO, *, title: str) -> Canvas:
         """A canvas whose bytes depend on what is drawn only (no date, no random id)."""
-        canvas = Canvas(target, pagesize=A4, invariant=True, pageCompression=1)
+        canvas = Canvas(
+            target,
+            pagesize=A4,
+            invariant=True,
+            pageCompression=1,
+            # Else every page names Helvetica, which is not embedded. (The stub says float.)
+            initialFontName=REGULAR,  # type: ignore[arg-type]
+            initialFontSize=BODY_SIZE,
+        )
         canvas.setTitle(title)
         canvas.setCreator("reminders")
         canvas.setAuthor("")
@@ -345,7 +366,8 @@ class LetterLayout:
 
     def _head(self, page: _PageText, spec: LetterSpec, municipality: LetterMunicipality) -> None:
         sender = municipality.sender
-        page.line(LEFT_MARGIN, 17 * MM, municipality.name, BOLD, 13)
+        left = self._letterhead_left
+        page.line(left, 17 * MM, municipality.name, BOLD, 13)
         for number, line in enumerate(
             (
                 sender.department,
@@ -353,7 +375,7 @@ class LetterLayout:
                 f"{sender.postal_code} {sender.locality}",
             )
         ):
-            page.line(LEFT_MARGIN, 23 * MM + number * 10.5, line, REGULAR, 8.5)
+            page.line(left, 23 * MM + number * 10.5, line, REGULAR, 8.5)
         self._window(page, spec, municipality)
         self._info(page, spec, municipality)
         # Fold marks at 105 and 210 mm (DIN 676 B) and the punch mark at 148.5 mm.
@@ -368,21 +390,29 @@ class LetterLayout:
         sender_size = 7.0
         while widths.of(sender_line, REGULAR, sender_size) > usable and sender_size > 5:
             sender_size -= 0.5
-        page.line(left, (window.top_mm + 5) * MM, sender_line, REGULAR, sender_size)
+        lines = spec.address_lines
+        fitting = [
+            size
+            for size in ADDRESS_SIZES
+            if max(widths.of(line, REGULAR, size) for line in lines) <= usable
+        ] or [ADDRESS_SIZES[-1]]
+        top, bottom = window.top_mm * MM, (window.top_mm + window.height_mm - 3) * MM
+        below_sender = top + 7 * MM  # the sender line's baseline sits 5 mm into the window
+        # The largest size whose lines fit under the sender line; in a shallow window the
+        # sender line gives way, never the address.
         size = next(
-            (
-                size
-                for size in ADDRESS_SIZES
-                if max(widths.of(line, REGULAR, size) for line in spec.address_lines) <= usable
-            ),
-            ADDRESS_SIZES[-1],
+            (size for size in fitting if below_sender + size + _block(size, lines) <= bottom),
+            fitting[-1],
         )
+        with_sender = below_sender + size + _block(size, lines) <= bottom
+        if with_sender:
+            page.line(left, top + 5 * MM, sender_line, REGULAR, sender_size)
         leading = size * 1.2
-        # DIN 5008: the address zone starts 17.7 mm into the field; six lines start higher.
-        zone_top = (window.top_mm + min(17.7, window.height_mm * 0.39)) * MM
-        bottom = (window.top_mm + window.height_mm - 3) * MM
-        y = min(zone_top + size, bottom - leading * (len(spec.address_lines) - 1))
-        for line in spec.address_lines:
+        # DIN 5008: the address zone starts 17.7 mm into the field; more lines start higher.
+        zone_top = top + min(17.7, window.height_mm * 0.39) * MM
+        highest = (below_sender if with_sender else top + 3 * MM) + size
+        y = max(highest, min(zone_top + size, bottom - leading * (len(lines) - 1)))
+        for line in lines:
             page.line(left, y, line, REGULAR, size)
             y += leading
 
@@ -399,8 +429,8 @@ class LetterLayout:
             rows.append((_label(languages, "email"), sender.email))
         y = (self.window.top_mm + 8) * MM
         for label, value in rows:
-            page.line(INFO_LEFT, y, label, REGULAR, 7.5)
-            page.line(INFO_LEFT, y + 10, value, REGULAR, 9)
+            page.line(self._info_left, y, label, REGULAR, 7.5)
+            page.line(self._info_left, y + 10, value, REGULAR, 9)
             y += 24
 
     def _footer(self, page: _PageText, spec: LetterSpec, number: int, pages: int) -> None:
