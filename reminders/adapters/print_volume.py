@@ -15,7 +15,7 @@ import json
 import os
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -255,7 +255,7 @@ class VolumeSeries:
                 sorted(Counter(letter.postal_code for letter in volume.letters).items())
             ),
             "entries": [
-                {column: asdict(letter)[column] for column in MANIFEST_COLUMNS}
+                {column: getattr(letter, column) for column in MANIFEST_COLUMNS}
                 for letter in volume.letters
             ],
         }
