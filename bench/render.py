@@ -641,8 +641,8 @@ class PeerResult:
 
 
 def peer_job(job: PeerJob, results: Queue[PeerResult]) -> None:
-    from weasyprint import CSS, HTML  # type: ignore[import-untyped]  # the peer only
-    from weasyprint.text.fonts import FontConfiguration  # type: ignore[import-untyped]
+    from weasyprint import CSS, HTML  # the peer only (untyped: see the mypy overrides)
+    from weasyprint.text.fonts import FontConfiguration
 
     settings = load_settings(REPO / "config.toml", environ={})
     templates = checked_templates(settings)
