@@ -116,17 +116,12 @@ def decision_transaction(engine: Engine) -> DecisionTransaction:
     return transaction
 
 
-def letter_templates(settings: Settings) -> LetterTemplates:
-    """The installation's letter templates (config: ``[letters] templates``)."""
-    return LetterTemplates(settings.templates_dir)
-
-
 def checked_templates(
     settings: Settings, municipalities: Sequence[Municipality] | None = None
 ) -> LetterTemplates:
     """The templates, after checking every one the municipalities' letters may need: a run
     stops here, before anything is decided or printed, rather than halfway through."""
-    templates = letter_templates(settings)
+    templates = LetterTemplates(settings.templates_dir)
     problems = lint_templates(
         templates,
         settings.municipalities if municipalities is None else municipalities,

@@ -45,8 +45,9 @@ from reminders.adapters.registry_columns import (
 )
 from reminders.domain.address import is_usable_address
 from reminders.domain.due import DocumentFacts, Holder, SkipReason
+from reminders.domain.letter_language import parsed_language_label
 from reminders.domain.letters import LetterFacts, PostalAddress, PrintedLetter
-from reminders.domain.model import DocumentKind, Language
+from reminders.domain.model import DocumentKind
 from reminders.domain.national_number import birth_date
 
 CHUNK = 500
@@ -270,7 +271,7 @@ def _letter_facts(row: Row[Any] | tuple[Any, ...]) -> LetterFacts:
         document=document,
         document_number=number,
         stage=stage,
-        languages=tuple(Language(code) for code in language.split("+")) if language else (),
+        languages=parsed_language_label(language or ""),
         given_names=given_names,
         family_name=family_name,
         born_on=birth_date(national_number),

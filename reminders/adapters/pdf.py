@@ -120,8 +120,13 @@ def _block(size: float, lines: Sequence[str]) -> float:
     return size * 1.2 * (len(lines) - 1)
 
 
+def _advance(line: _Line, *, at_top: bool = False) -> float:
+    """How far a line moves down the page; its space before is dropped at the top of one."""
+    return (0 if at_top else line.space_before) + (0 if line.rule else BODY_LEADING)
+
+
 def _height(lines: Sequence[_Line]) -> float:
-    return sum(line.space_before + (0 if line.rule else BODY_LEADING) for line in lines)
+    return sum(_advance(line) for line in lines)
 
 
 @dataclass(slots=True)
@@ -353,11 +358,10 @@ class LetterLayout:
                 if y + needed > FLOW_BOTTOM and short and y > NEXT_PAGE_TOP and needed <= room:
                     new_page()
             for line in block.lines:
-                at_top = y == NEXT_PAGE_TOP
-                advance = (0 if at_top else line.space_before) + (0 if line.rule else BODY_LEADING)
+                advance = _advance(line, at_top=y == NEXT_PAGE_TOP)
                 if y + advance > FLOW_BOTTOM:
                     new_page()
-                    advance = 0 if line.rule else BODY_LEADING
+                    advance = _advance(line, at_top=True)
                 y += advance
                 pages[-1].lines.append((y, line))
         return pages

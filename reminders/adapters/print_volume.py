@@ -22,6 +22,7 @@ from pathlib import Path
 from reminders.adapters.pdf import LetterLayout, PreparedLetter
 from reminders.adapters.text import long_date
 from reminders.config import PrintOptions
+from reminders.domain.letter_language import language_label
 from reminders.domain.letters import (
     LetterMunicipality,
     LetterSpec,
@@ -159,11 +160,8 @@ class VolumeSeries:
             return None
         self._sequence += 1
         pending, self._pending = self._pending, []
-        name = (
-            f"volume-{self.language}-{self._sequence:03d}"
-            if self.language
-            else (f"volume-{self._sequence:03d}")
-        )
+        series = f"volume-{self.language}" if self.language else "volume"
+        name = f"{series}-{self._sequence:03d}"
         path = self.directory / f"{name}.pdf"
         content, letters, pages = self._pdf(pending, path.name)
         sha256 = hashlib.sha256(content).hexdigest()
@@ -191,7 +189,7 @@ class VolumeSeries:
                     document_kind=item.spec.document_kind.value,
                     document_number=item.document_number,
                     stage=item.spec.stage,
-                    language="+".join(language.value for language in item.spec.languages),
+                    language=language_label(item.spec.languages),
                     postal_code=item.postal_code,
                     first_page=page,
                     page_count=count,
@@ -255,7 +253,7 @@ class VolumeSeries:
                 sorted(Counter(letter.postal_code for letter in volume.letters).items())
             ),
             "entries": [
-                {column: getattr(letter, column) for column in MANIFEST_COLUMNS}
+                dict(zip(MANIFEST_COLUMNS, _manifest_row(letter), strict=True))
                 for letter in volume.letters
             ],
         }
@@ -266,9 +264,13 @@ def _manifest_csv(letters: Sequence[PrintedLetter]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(MANIFEST_COLUMNS)
-    for letter in letters:
-        writer.writerow([getattr(letter, column) for column in MANIFEST_COLUMNS])
+    writer.writerows(_manifest_row(letter) for letter in letters)
     return buffer.getvalue().encode()
+
+
+def _manifest_row(letter: PrintedLetter) -> list[object]:
+    """A letter's manifest fields, in MANIFEST_COLUMNS order (the CSV's and the JSON's)."""
+    return [getattr(letter, column) for column in MANIFEST_COLUMNS]
 
 
 def preview_pdf(

@@ -31,6 +31,7 @@ from jinja2 import (
 )
 from jinja2.runtime import Context
 
+from reminders.domain.letter_language import possible_letter_languages
 from reminders.domain.letters import (
     LetterMunicipality,
     LetterSender,
@@ -39,7 +40,7 @@ from reminders.domain.letters import (
     one_line,
     parsed_body,
 )
-from reminders.domain.model import DocumentKind, Language, LetterLanguageRule
+from reminders.domain.model import DocumentKind, Language
 from reminders.domain.policy import ReminderPolicy
 from reminders.errors import ConfigError
 
@@ -208,13 +209,6 @@ def _values(
     }
 
 
-def needed_languages(municipality: LetterMunicipality) -> tuple[Language, ...]:
-    """The languages a municipality's letters can be written in under its rule."""
-    if municipality.letter_language is LetterLanguageRule.MUNICIPALITY:
-        return tuple(municipality.languages[:1])
-    return tuple(municipality.languages)
-
-
 def lint_templates(
     templates: LetterTemplates,
     municipalities: Iterable[LetterMunicipality],
@@ -227,7 +221,9 @@ def lint_templates(
     for municipality in municipalities:
         for kind, policy in policies.items():
             for stage in policy.stages:
-                for language in needed_languages(municipality):
+                for language in possible_letter_languages(
+                    municipality.letter_language, municipality.languages
+                ):
                     for spec in sample:
                         probe = _as_probe(spec, kind, stage.name, municipality.nis_code)
                         try:

@@ -9,6 +9,8 @@ citizen's language is used, and an unknown language gives one letter in both.
 (<Language.FR: 'fr'>, <Language.NL: 'nl'>)
 >>> language_label((Language.FR, Language.NL))
 'fr+nl'
+>>> parsed_language_label("fr+nl") == (Language.FR, Language.NL)
+True
 """
 
 from __future__ import annotations
@@ -35,3 +37,18 @@ def letter_languages(
 def language_label(languages: Sequence[Language]) -> str:
     """``nl``, or ``fr+nl`` for a bilingual letter: the form the dispatch log exports."""
     return "+".join(language.value for language in languages)
+
+
+def parsed_language_label(label: str) -> tuple[Language, ...]:
+    """The languages a label such as ``fr+nl`` stands for, first language first."""
+    return tuple(Language(code) for code in label.split("+")) if label else ()
+
+
+def possible_letter_languages(
+    rule: LetterLanguageRule, official: Sequence[Language]
+) -> tuple[Language, ...]:
+    """Every language a municipality's letters can be written in under ``rule``, whatever
+    the citizen's language: the templates it needs."""
+    citizens: tuple[Language | None, ...] = (None, *Language)
+    possible = (lang for c in citizens for lang in letter_languages(rule, official, c))
+    return tuple(dict.fromkeys(possible))

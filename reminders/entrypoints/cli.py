@@ -32,6 +32,7 @@ from reminders.bootstrap import (
     utc_now,
 )
 from reminders.config import Settings, load_settings
+from reminders.domain.letter_language import language_label
 from reminders.domain.model import DocumentKind, RegistryKind
 from reminders.errors import RemindersError, UsageError
 from reminders.services.import_registry import ImportReport, Rejected, rejected_rows
@@ -283,7 +284,7 @@ def preview(
     finally:
         engine.dispose()
     out.write_bytes(result.pdf)
-    click.echo(f"Wrote {out} ({result.spec.stage}, {'+'.join(result.spec.languages)}).")
+    click.echo(f"Wrote {out} ({result.spec.stage}, {language_label(result.spec.languages)}).")
     if png:
         image = out.with_suffix(".png")
         _first_page_png(result.pdf, image)

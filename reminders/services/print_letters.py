@@ -17,6 +17,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from reminders.domain.due import SkipReason, skip_reason
+from reminders.domain.letter_language import language_label
 from reminders.domain.letters import LetterFacts, LetterMunicipality, WrittenVolume, letter_spec
 from reminders.domain.model import DocumentKind, Language
 from reminders.domain.policy import ReminderPolicy
@@ -80,7 +81,7 @@ def print_letters(
                     if reason is not None or facts.address is None:
                         reason = reason or SkipReason.NO_ADDRESS
                         store.replace_with_skip(facts.decision_id, reason)
-                        label = "+".join(language.value for language in facts.languages)
+                        label = language_label(facts.languages)
                         outcome.stopped[(nis, facts.document.kind, facts.stage, label, reason)] += 1
                         continue
                     printed += 1

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from reminders.adapters.text import LetterTemplateError, LetterTemplates, needed_languages
+from reminders.adapters.text import LetterTemplateError, LetterTemplates
 from reminders.bootstrap import checked_templates, template_samples
 from reminders.config import Settings, load_settings
+from reminders.domain.letter_language import possible_letter_languages
 from reminders.domain.letters import LetterSpec
 from reminders.domain.model import DocumentKind, Language
 from reminders.errors import ConfigError
@@ -59,7 +60,9 @@ def test_every_template_the_example_config_needs_renders(config_file: Path) -> N
     for municipality in settings.municipalities:
         for kind, policy in settings.policies.items():
             for stage in policy.stages:
-                for language in needed_languages(municipality):
+                for language in possible_letter_languages(
+                    municipality.letter_language, municipality.languages
+                ):
                     for on in (date(2027, 4, 1), date(2027, 7, 1)):
                         for to_parents in (False, True):
                             spec = replace(
