@@ -16,12 +16,14 @@ from sqlalchemy.exc import OperationalError
 
 from reminders.adapters.db import make_engine
 from reminders.adapters.decision_store import DecisionStore
+from reminders.adapters.dispatch_log_store import DispatchLogStore
 from reminders.adapters.letter_store import LetterStore
 from reminders.adapters.pdf import LetterLayout
 from reminders.adapters.print_volume import VolumeFolder
 from reminders.adapters.registry_files import RegistryFile
 from reminders.adapters.registry_store import RegistryStore
 from reminders.adapters.schema import require_current_schema
+from reminders.adapters.signing_key import load_signing_key
 from reminders.adapters.text import LetterTemplates, lint_templates
 from reminders.config import Municipality, Settings
 from reminders.domain.letters import LetterSpec
@@ -30,7 +32,7 @@ from reminders.domain.registry_rows import REGISTRY_FORMATS
 from reminders.errors import ConfigError, RemindersError
 from reminders.services.import_registry import ImportReport, Progress, import_registry
 from reminders.services.nightly_run import Printing
-from reminders.services.ports import DecisionTransaction, StoreTransaction
+from reminders.services.ports import DecisionTransaction, LogTransaction, StoreTransaction
 
 
 class DatabaseUnavailableError(RemindersError):
@@ -166,12 +168,14 @@ def template_samples() -> tuple[LetterSpec, ...]:
 
 
 def printing(settings: Settings) -> Printing:
-    """How `run` prints: checked templates, the envelope's layout, the output directory."""
+    """How `run` prints and seals: checked templates, the envelope's layout, the output
+    directory, the dispatch log's signing key."""
     options = settings.print_options
     return Printing(
         municipalities=settings.municipalities,
         texts=checked_templates(settings),
         shop=VolumeFolder(LetterLayout(options.window), settings.output_dir, options),
+        signer=load_signing_key(settings.audit.signing_key, settings.audit.key_name),
         split_by_language=options.split_by_language,
     )
 
@@ -183,5 +187,16 @@ def letter_transaction(engine: Engine) -> Callable[[], AbstractContextManager[Le
     def transaction() -> Iterator[LetterStore]:
         with engine.connect() as connection:
             yield LetterStore(connection)
+
+    return transaction
+
+
+def log_transaction(engine: Engine) -> LogTransaction:
+    """One transaction per call on the dispatch log (reads for auditors, or a reveal)."""
+
+    @contextmanager
+    def transaction() -> Iterator[DispatchLogStore]:
+        with engine.begin() as connection:
+            yield DispatchLogStore(connection)
 
     return transaction

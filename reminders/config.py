@@ -33,6 +33,7 @@ from reminders.errors import ConfigError
 
 DATABASE_URL_VARIABLE = "REMINDERS_DATABASE_URL"
 DEFAULT_DATABASE = "sqlite:///var/reminders.sqlite3"
+DEFAULT_SIGNING_KEY = "var/keys/dispatch-log.key"  # relative to config.toml, like the database
 NIS_CODE = re.compile(r"^[1-9]\d{4}$")
 _POSTAL_CODE = re.compile(r"^[1-9]\d{3}$")
 _STAGE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")  # used in template file names and the log
@@ -80,6 +81,16 @@ class PrintOptions:
 
 
 @dataclass(frozen=True, slots=True)
+class AuditOptions:
+    """The dispatch log's signing key (``[audit]`` in config.toml): the private key signs
+    each run's checkpoint; auditors verify with the public key alone."""
+
+    signing_key: Path  # Ed25519, PKCS#8 PEM; `reminders init` makes one when none exists
+    public_key: Path  # its public half (PEM), the file an auditor is given
+    key_name: str = "reminders"  # the signer's name in the signed checkpoints
+
+
+@dataclass(frozen=True, slots=True)
 class Municipality:
     """A municipality served by this installation, identified by its NIS (REFNIS) code."""
 
@@ -104,6 +115,9 @@ class Settings:
     policies: Mapping[DocumentKind, ReminderPolicy]
     templates_dir: Path = Path("templates/letters")
     print_options: PrintOptions = PrintOptions()
+    audit: AuditOptions = AuditOptions(
+        Path("var/keys/dispatch-log.key"), Path("var/keys/dispatch-log.pub")
+    )
 
     def municipality(self, nis_code: str) -> Municipality:
         """The configured municipality with that NIS code, or a ConfigError naming it."""
@@ -248,6 +262,7 @@ def _settings(
         templates_dir = base / (letters.text("templates", required=False) or "templates/letters")
         letters.finish()
     print_options = _print_options(root)
+    audit = _audit_options(root, base)
     root.finish()
     return Settings(
         path=path,
@@ -260,6 +275,7 @@ def _settings(
         policies=policies,
         templates_dir=templates_dir,
         print_options=print_options,
+        audit=audit,
     )
 
 
@@ -383,6 +399,24 @@ def _sender(table: _Table) -> Sender:
         raise sender.error("appointment_url", "expected a web address starting with https://")
     sender.finish()
     return result
+
+
+def _audit_options(root: _Table, base: Path) -> AuditOptions:
+    table = root.table("audit", required=False)
+    signing_key, public_key, key_name = DEFAULT_SIGNING_KEY, None, "reminders"
+    if table is not None:
+        signing_key = table.text("signing_key", required=False) or signing_key
+        public_key = table.text("public_key", required=False)
+        key_name = table.text("key_name", required=False) or key_name
+        if not key_name.isprintable() or " " in key_name or "+" in key_name:
+            raise table.error("key_name", "expected one word without spaces or '+'")
+        table.finish()
+    private = base / signing_key
+    # By default the public key sits beside the private one: dispatch-log.key -> .pub
+    public = base / public_key if public_key else private.with_suffix(".pub")
+    if public == private:
+        raise ConfigError(root.path, "must differ from audit.signing_key", key="audit.public_key")
+    return AuditOptions(private, public, key_name)
 
 
 def _print_options(root: _Table) -> PrintOptions:

@@ -25,7 +25,12 @@ from reminders.domain.model import (
     PersonStatus,
 )
 from reminders.domain.scan_window import ExpiryWindow, ScanWatermark
-from reminders.services.ports import DecisionStore, DecisionTransaction, LetterStore
+from reminders.services.ports import (
+    DecisionStore,
+    DecisionTransaction,
+    DispatchLogStore,
+    LetterStore,
+)
 
 CHUNK = 5  # documents per chunk: small, so that chunking is exercised
 
@@ -344,6 +349,10 @@ class FakeDecisionStore:
     def letter_store(self) -> LetterStore:
         """Printing is tested with its own fake (tests/service); runs on this store decide."""
         raise NotImplementedError("FakeDecisionStore does not print: call run_night without it")
+
+    def dispatch_log(self) -> DispatchLogStore:
+        """Only printed runs are sealed into the log; runs on this store only decide."""
+        raise NotImplementedError("FakeDecisionStore does not seal: call run_night without it")
 
 
 def decision_transaction(store: FakeDecisionStore) -> DecisionTransaction:

@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
+from reminders.adapters.dispatch_log_store import DispatchLogStore
 from reminders.adapters.letter_store import LetterStore
 from reminders.adapters.orm import (
     DecisionRow,
@@ -133,6 +134,10 @@ class DecisionStore:
     def letter_store(self) -> LetterStore:
         """The printing step's store, in this same transaction."""
         return LetterStore(self.connection)
+
+    def dispatch_log(self) -> DispatchLogStore:
+        """The dispatch log's store, in this same transaction: a run is sealed with it."""
+        return DispatchLogStore(self.connection)
 
     # -- reading ---------------------------------------------------------------------------
 

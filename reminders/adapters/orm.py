@@ -10,6 +10,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -244,3 +245,64 @@ class LetterRow(Base):
     templates: Mapped[str] = mapped_column(String(200))  # "eid/first.fr.txt.j2+eid/first.nl..."
     template_sha256: Mapped[str] = mapped_column(String(64))
     address_sha256: Mapped[str] = mapped_column(String(64))
+
+
+class AuditEntryRow(Base):
+    """An entry of a municipality's dispatch log (domain/dispatch_log.py): append-only, the
+    database refuses UPDATE and DELETE (migration 0004). Times are ISO text so the canonical
+    form reads back byte for byte on both engines; no foreign keys, so the log stands alone."""
+
+    __tablename__ = "audit_entry"
+    __table_args__ = (
+        CheckConstraint(
+            "event IN ('run', 'skip', 'volume', 'letter', 'sealed', 'revealed')", name="event"
+        ),
+        Index("ix_audit_entry_run", "run_id", "municipality_nis"),
+        Index("ix_audit_entry_document", "document_kind", "document_number"),
+        Index("ix_audit_entry_reference", "reference"),
+    )
+
+    municipality_nis: Mapped[str] = mapped_column(String(5), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    run_id: Mapped[int | None] = mapped_column(Integer)
+    event: Mapped[str] = mapped_column(String(16))
+    recorded_at: Mapped[str] = mapped_column(String(32))
+    document_kind: Mapped[str | None] = mapped_column(String(20))
+    document_number: Mapped[str | None] = mapped_column(String(40))
+    stage: Mapped[str | None] = mapped_column(String(40))
+    reason: Mapped[str | None] = mapped_column(String(20))
+    language: Mapped[str | None] = mapped_column(String(5))
+    reference: Mapped[str | None] = mapped_column(String(40))
+    details: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditSubjectRow(Base):
+    """The holder an entry's commitment stands for: shown only to who may see it, erasable
+    at the end of the retention period while the chain stays verifiable."""
+
+    __tablename__ = "audit_subject"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["municipality_nis", "seq"], ["audit_entry.municipality_nis", "audit_entry.seq"]
+        ),
+    )
+
+    municipality_nis: Mapped[str] = mapped_column(String(5), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    national_number: Mapped[str] = mapped_column(String(11))
+    salt: Mapped[str] = mapped_column(String(32))  # hex
+
+
+class AuditCheckpointRow(Base):
+    """A signed checkpoint of a municipality's log, with the tree's frontier so the next run
+    appends without reading the log again."""
+
+    __tablename__ = "audit_checkpoint"
+
+    municipality_nis: Mapped[str] = mapped_column(String(5), primary_key=True)
+    tree_size: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    run_id: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str] = mapped_column(Text)  # the signed note, as written to the files
+    frontier: Mapped[str] = mapped_column(Text)  # hex hashes of the perfect subtrees

@@ -300,7 +300,7 @@ class VolumeFolder:
         return VolumeSeries(
             self.layout,
             self.files,
-            directory=self.output_dir / municipality.nis_code / f"{as_of}-run-{run_id:06d}",
+            directory=self.run_directory(municipality.nis_code, run_id, as_of),
             municipality=municipality,
             run_id=run_id,
             as_of=as_of,
@@ -308,6 +308,18 @@ class VolumeFolder:
             max_letters=self.options.volume_max_letters,
             duplex=self.options.duplex,
         )
+
+    def run_directory(self, municipality_nis: str, run_id: int, as_of: date) -> Path:
+        return self.output_dir / municipality_nis / f"{as_of}-run-{run_id:06d}"
+
+    def write_checkpoint(
+        self, municipality_nis: str, run_id: int, as_of: date, tree_size: int, note: str
+    ) -> Path:
+        """The run's signed checkpoint beside its volumes (staged like them), for auditors
+        to keep outside the database."""
+        path = self.run_directory(municipality_nis, run_id, as_of) / f"checkpoint-{tree_size}.txt"
+        self.files.write(path, note.encode())
+        return path
 
     def publish(self) -> None:
         self.files.publish()

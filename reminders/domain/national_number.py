@@ -87,3 +87,10 @@ def birth_date(compact: str) -> date | None:
     except (ValidationError, ValueError):
         return None
     return born
+
+
+def formatted_national_number(compact: str) -> str:
+    """The number as people write it, ``85.07.30-033.28``: only where a role may see it."""
+    if len(compact) != 11:
+        return compact
+    return f"{compact[0:2]}.{compact[2:4]}.{compact[4:6]}-{compact[6:9]}.{compact[9:11]}"

@@ -11,9 +11,9 @@ import logging
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -21,6 +21,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColu
 
 from reminders import __version__
 from reminders.adapters.schema import upgrade_schema
+from reminders.adapters.signing_key import create_key_pair
 from reminders.bootstrap import (
     checked_templates,
     decision_transaction,
@@ -34,45 +35,20 @@ from reminders.bootstrap import (
 from reminders.config import Settings, load_settings
 from reminders.domain.letter_language import language_label
 from reminders.domain.model import DocumentKind, RegistryKind
-from reminders.errors import RemindersError, UsageError
+from reminders.entrypoints.audit_cli import audit
+from reminders.entrypoints.options import ReportingGroup, config_option, today_in
+from reminders.errors import UsageError
 from reminders.services.import_registry import ImportReport, Rejected, rejected_rows
 from reminders.services.nightly_run import RunRequest, RunSummary, run_night
 
-F = TypeVar("F", bound=Callable[..., Any])
+if TYPE_CHECKING:
+    from reminders.services.demo import DemoResult  # imported by `demo` only: the generator
+
 DEFAULT_DEMO_PERSONS = 5_000
 DEFAULT_DEMO_SEED = 20261124
 
 
-def _reported(error: RemindersError) -> click.ClickException:
-    """click's exception with our message and exit status."""
-    reported = click.ClickException(error.message)
-    reported.exit_code = error.exit_code  # type: ignore[misc]  # click reads it per instance
-    return reported
-
-
-class _Group(click.Group):
-    """Turns our errors into click's, with our exit status."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except RemindersError as err:
-            raise _reported(err) from err
-
-
-def config_option(command: F) -> F:
-    """``--config PATH``, taken by every command (interfaces.md §4)."""
-    return click.option(
-        "--config",
-        "config_path",
-        type=click.Path(path_type=Path, dir_okay=False),
-        default=Path("config.toml"),
-        show_default=True,
-        help="The installation's configuration file.",
-    )(command)
-
-
-@click.group(cls=_Group)
+@click.group(cls=ReportingGroup)
 @click.version_option(__version__, prog_name="reminders")
 @click.option("-v", "--verbose", is_flag=True, help="Log progress (never personal data).")
 def main(verbose: bool) -> None:
@@ -87,7 +63,7 @@ def main(verbose: bool) -> None:
 @main.command()
 @config_option
 def init(config_path: Path) -> None:
-    """Create or upgrade the database schema."""
+    """Create or upgrade the database schema; make the dispatch log's signing key if none."""
     settings = load_settings(config_path)
     engine = open_engine(settings.database_url, require_schema=False)
     try:
@@ -98,6 +74,14 @@ def init(config_path: Path) -> None:
         click.echo(f"Database schema is up to date (revision {after}).")
     else:
         click.echo(f"Database schema upgraded from {before or 'empty'} to revision {after}.")
+    keys = settings.audit
+    if create_key_pair(keys.signing_key, keys.public_key):
+        click.echo(
+            f"Made the dispatch log's signing key {keys.signing_key} (keep it private) and its "
+            f"public key {keys.public_key} (give it to your auditors)."
+        )
+    else:
+        click.echo(f"Dispatch log signing key: {keys.signing_key} (kept).")
 
 
 @main.command(name="import")
@@ -169,7 +153,7 @@ def run(
     municipalities = (settings.municipality(nis_code),) if nis_code else settings.municipalities
     prints = None if dry_run else printing(settings)  # checks every template first
     request = RunRequest(
-        as_of=as_of.date() if as_of else _today(settings),
+        as_of=as_of.date() if as_of else today_in(settings),
         municipalities=municipalities,
         policies=settings.policies,
         dry_run=dry_run,
@@ -272,7 +256,7 @@ def preview(
                 DocumentKind(kind_text),
                 number.strip().upper(),
                 stage=stage,
-                as_of=as_of.date() if as_of else _today(settings),
+                as_of=as_of.date() if as_of else today_in(settings),
                 municipalities=settings.municipalities,
                 policies=settings.policies,
                 store=store,
@@ -348,7 +332,7 @@ def demo(config_path: Path, persons: int, seed: int, as_of: datetime | None) -> 
     from reminders.services.demo import run_demo  # the generator is only needed here
 
     settings = load_settings(config_path)
-    today = as_of.date() if as_of else _today(settings)
+    today = as_of.date() if as_of else today_in(settings)
     result = run_demo(
         settings,
         as_of=today,
@@ -376,8 +360,25 @@ def demo(config_path: Path, persons: int, seed: int, as_of: datetime | None) -> 
     click.echo(f"Demo database: {result.database_url} (the configured database is untouched)")
     if result.run.volumes:
         click.echo(f"Print volumes: {result.run.volumes[0].parent.parent.parent}")
+    _echo_demo_log(result)
 
 
-def _today(settings: Settings) -> date:
-    """Today in the installation's time zone (not the machine's)."""
-    return datetime.now(settings.timezone).date()
+def _echo_demo_log(result: DemoResult) -> None:
+    """The demo's dispatch log, verified, and how to look at it with the audit commands."""
+    logs = ", ".join(
+        f"{v.municipality_nis} {'intact' if v.intact else 'BROKEN'} ({v.entries:,} entries)"
+        for v in result.verdicts
+    )
+    click.echo(f"\nDispatch log, verified after the run: {logs}")
+    click.echo(f"Auditor's report on run {result.run.run_id}: {result.audit_report}")
+    key = result.public_key
+    click.echo("Inspect the log (the demo has its own database and signing key):")
+    click.echo(f"  export REMINDERS_DATABASE_URL={result.database_url}")
+    click.echo(f"  reminders audit verify --public-key {key}")
+    click.echo(f"  reminders audit export --run {result.run.run_id} --format jsonl")
+    if result.sample_letter:
+        click.echo(f"  reminders audit prove --letter {result.sample_letter} --out proof.json")
+        click.echo(f"  reminders audit check-proof proof.json --public-key {key}")
+
+
+main.add_command(audit)

@@ -1,8 +1,9 @@
-"""`reminders demo`: a synthetic registry, imported through the real import, on SQLite, and
-tonight's letters decided and printed on it by the real nightly run.
+"""`reminders demo`: a synthetic registry, imported through the real import, on SQLite,
+tonight's letters decided, printed and sealed into the dispatch log by the real nightly run,
+and the log verified with an auditor's report on the run.
 
-The demo never touches the configured database: it builds its own SQLite file under the
-output directory, so a newcomer can run it anywhere and run it again.
+The demo never touches the configured database or signing key: it builds its own SQLite file
+and key pair under the output directory, so a newcomer can run it anywhere and run it again.
 """
 
 from __future__ import annotations
@@ -16,18 +17,23 @@ from pathlib import Path
 from dateutil.relativedelta import relativedelta
 
 from reminders import __version__
+from reminders.adapters.audit_report_pdf import audit_report_pdf
 from reminders.adapters.registry_overview import MunicipalityOverview, registry_overview
 from reminders.adapters.schema import upgrade_schema
+from reminders.adapters.signing_key import create_key_pair, load_public_key
 from reminders.bootstrap import (
     decision_transaction,
     import_registry_file,
+    log_transaction,
     open_engine,
     printing,
     store_transaction,
     utc_now,
 )
-from reminders.config import Settings
+from reminders.config import AuditOptions, Settings
+from reminders.domain.dispatch_log import LogVerdict
 from reminders.domain.model import RegistryKind
+from reminders.services.audit import ReportedMunicipality, export_rows, run_report, verify_logs
 from reminders.services.import_registry import ImportReport, Rejected, rejected_rows
 from reminders.services.nightly_run import RunRequest, RunSummary, run_night
 from reminders.synthetic import (
@@ -53,6 +59,10 @@ class DemoResult:
     as_of: date
     overview: dict[str, MunicipalityOverview]
     run: RunSummary  # tonight's decisions on the demo registry, and its print volumes
+    verdicts: tuple[LogVerdict, ...]  # the dispatch log, verified after the run
+    public_key: Path  # the demo's own key, to verify with
+    audit_report: Path  # the auditor's report on the run (PDF)
+    sample_letter: str | None  # a letter's reference, to show `audit prove` with
 
 
 def demo_directory(settings: Settings) -> Path:
@@ -75,9 +85,15 @@ def run_demo(
     for stale in directory.glob("reminders.sqlite3*"):
         stale.unlink()  # a fresh registry every time: the demo is reproducible
     persons_csv, documents_csv = directory / "persons.csv", directory / "documents.csv"
-    volumes = directory / "volumes"
-    shutil.rmtree(volumes, ignore_errors=True)  # run ids restart with the fresh database
-    prints = printing(replace(settings, output_dir=volumes))  # checks the templates first
+    volumes, keys = directory / "volumes", directory / "keys"
+    for stale_directory in (volumes, keys):  # run ids and the log restart with the database
+        shutil.rmtree(stale_directory, ignore_errors=True)
+    audit = AuditOptions(
+        keys / "dispatch-log.key", keys / "dispatch-log.pub", settings.audit.key_name
+    )
+    create_key_pair(audit.signing_key, audit.public_key)
+    demo_settings = replace(settings, output_dir=volumes, audit=audit)
+    prints = printing(demo_settings)  # checks the templates first
 
     progress(f"Writing a synthetic registry of {persons:,} persons (seed {seed})")
     municipalities = tuple(
@@ -133,6 +149,21 @@ def run_demo(
             code_version=__version__,
         )
         summary = run_night(request, decision_transaction(engine), now=utc_now, printing=prints)
+        progress("Verifying the dispatch log and writing the auditor's report")
+        public_key = load_public_key(audit.public_key)
+        with log_transaction(engine)() as store:
+            verdicts = verify_logs(store, public_key)
+            known = {
+                m.nis_code: ReportedMunicipality(m.name, m.languages[0])
+                for m in settings.municipalities
+            }
+            run_id = summary.run_id
+            assert run_id is not None  # noqa: S101 - not a dry run
+            report = directory / f"audit-report-run-{run_id:06d}.pdf"
+            reported = run_report(store, public_key, run_id, known, now=utc_now)
+            report.write_bytes(audit_report_pdf(reported))
+            letters = export_rows(store, [v.municipality_nis for v in verdicts], run_id=run_id)
+            sample = next((row["reference"] for row in letters if row["event"] == "letter"), None)
     finally:
         engine.dispose()
     return DemoResult(
@@ -145,4 +176,8 @@ def run_demo(
         as_of=as_of,
         overview=overview,
         run=summary,
+        verdicts=tuple(verdicts),
+        public_key=audit.public_key,
+        audit_report=report,
+        sample_letter=sample,
     )

@@ -1,8 +1,10 @@
 """The nightly run (interfaces.md §3, §4): for a date, every (document, stage) that gets a
-letter or a skip, recorded so that nothing is ever decided twice, and the letters printed.
+letter or a skip, recorded so that nothing is ever decided twice, the letters printed, and
+all of it sealed into the dispatch log.
 
 The run is recorded as running in a transaction of its own, then all its decisions, its
-printed letters and volumes and its success are committed together: a failed run leaves no
+printed letters and volumes, its log entries and checkpoints and its success are committed
+together: a failed run leaves no
 decisions behind, only its record with the reason, and can simply be run again. Volumes are
 written under staged names and published only once that transaction is committed.
 """
@@ -25,8 +27,15 @@ from reminders.domain.model import DocumentKind, Language
 from reminders.domain.policy import ReminderPolicy
 from reminders.domain.scan_window import ScanWatermark, expiry_windows
 from reminders.errors import RemindersError
-from reminders.services.ports import DecisionStore, DecisionTransaction, LetterTexts, PrintShop
+from reminders.services.ports import (
+    CheckpointSigner,
+    DecisionStore,
+    DecisionTransaction,
+    LetterTexts,
+    PrintShop,
+)
 from reminders.services.print_letters import PrintOutcome, PrintRequest, print_letters
+from reminders.services.seal_log import SealedLog, seal_run
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +73,7 @@ class Printing:
     municipalities: Sequence[LetterMunicipality]  # every municipality the run may cover
     texts: LetterTexts
     shop: PrintShop
+    signer: CheckpointSigner  # seals the run into the dispatch log
     split_by_language: bool = False
 
 
@@ -101,6 +111,7 @@ class RunSummary:
     dry_run: bool
     municipalities: dict[str, MunicipalityOutcome]
     volumes: tuple[Path, ...] = ()  # absolute paths of the print-ready PDFs
+    sealed: tuple[SealedLog, ...] = ()  # each municipality's log, checkpointed after the run
 
     @property
     def letters(self) -> int:
@@ -121,6 +132,14 @@ class RunSummary:
             "skipped": dict(sorted(self.skipped.items())),
             "volumes": [str(path) for path in self.volumes],
             "dry_run": self.dry_run,
+            "checkpoints": {
+                sealed.municipality_nis: {
+                    "tree_size": sealed.checkpoint.checkpoint.tree_size,
+                    "root_hash": sealed.checkpoint.checkpoint.root_hash.hex(),
+                    "file": str(sealed.file) if sealed.file else None,
+                }
+                for sealed in self.sealed
+            },
             "municipalities": {
                 nis: outcome.as_json() for nis, outcome in sorted(self.municipalities.items())
             },
@@ -201,7 +220,8 @@ def _printed(
     printing: Printing,
     now: Callable[[], datetime],
 ) -> RunSummary:
-    """Print the run's letters; letters the re-check stopped count as skips instead."""
+    """Print the run's letters (letters the re-check stopped count as skips instead), then
+    seal the run into each municipality's dispatch log."""
     covered = {m.nis_code for m in request.municipalities}
     outcome: PrintOutcome = print_letters(
         PrintRequest(
@@ -221,9 +241,18 @@ def _printed(
         municipality.letters[(kind, stage, label)] -= count
         municipality.letters += Counter()  # drops counts that fell to zero
         municipality.skipped[reason.value] += count
+    sealed = seal_run(
+        run_id,
+        request.as_of,
+        [m.nis_code for m in request.municipalities],
+        store.dispatch_log(),
+        printing.signer,
+        printing.shop,
+        now=now,
+    )
     return RunSummary(
         summary.run_id, summary.as_of, summary.dry_run, summary.municipalities,
-        tuple(outcome.volumes),
+        tuple(outcome.volumes), tuple(sealed),
     )  # fmt: skip
 
 

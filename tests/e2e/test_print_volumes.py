@@ -256,11 +256,15 @@ def test_every_letter_is_in_exactly_one_volume_under_its_final_name(
         str(out / nis / run_folder / "volume-001.pdf") for nis in ("44021", "21004", "63023")
     ]
     assert all(Path(path).is_absolute() for path in summary["volumes"])
+    sizes = {nis: sealed["tree_size"] for nis, sealed in summary["checkpoints"].items()}
     assert [path.relative_to(out).as_posix() for path in output_files(registry)] == sorted(
-        f"{nis}/{run_folder}/volume-001{suffix}"
-        for nis in ("44021", "21004", "63023")
-        for suffix in (".csv", ".json", ".pdf", ".pdf.sha256")
-    )  # no .part file, nothing hidden
+        [
+            f"{nis}/{run_folder}/volume-001{suffix}"
+            for nis in ("44021", "21004", "63023")
+            for suffix in (".csv", ".json", ".pdf", ".pdf.sha256")
+        ]
+        + [f"{nis}/{run_folder}/checkpoint-{size}.txt" for nis, size in sizes.items()]
+    )  # no .part file, nothing hidden; the signed checkpoint beside the volumes
 
     found = volumes(summary)
     references = [entry["reference"] for volume in found for entry in volume.entries]

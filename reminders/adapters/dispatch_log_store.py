@@ -1,0 +1,395 @@
+"""The dispatch log's database side: what a run recorded, turned into log entries; the log's
+entries, holders and checkpoints written and read back in order.
+
+Reads are chunked by key (keyset pagination), so a run of hundreds of thousands of letters is
+logged with flat memory and no cursor stays open while entries are written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any, cast
+
+from sqlalchemy import Connection, Row, Table, and_, func, insert, select
+
+from reminders.adapters.orm import (
+    AuditCheckpointRow,
+    AuditEntryRow,
+    AuditSubjectRow,
+    DecisionRow,
+    DocumentRow,
+    LetterRow,
+    NightlyRunRow,
+    PersonRow,
+    PrintVolumeRow,
+    RegistryImportRow,
+)
+from reminders.domain.dispatch_log import LogEntry, LogEvent, LogSubject, NewEntry, log_timestamp
+
+CHUNK = 2_000
+
+_entry = cast(Table, AuditEntryRow.__table__)
+_subject = cast(Table, AuditSubjectRow.__table__)
+_checkpoint = cast(Table, AuditCheckpointRow.__table__)
+_run = cast(Table, NightlyRunRow.__table__)
+_import = cast(Table, RegistryImportRow.__table__)
+_decision = cast(Table, DecisionRow.__table__)
+_document = cast(Table, DocumentRow.__table__)
+_person = cast(Table, PersonRow.__table__)
+_volume = cast(Table, PrintVolumeRow.__table__)
+_letter = cast(Table, LetterRow.__table__)
+
+_ENTRY_COLUMNS = (
+    _entry.c.municipality_nis, _entry.c.seq, _entry.c.run_id, _entry.c.event,
+    _entry.c.recorded_at, _entry.c.document_kind, _entry.c.document_number, _entry.c.stage,
+    _entry.c.reason, _entry.c.language, _entry.c.reference, _entry.c.details,
+    _entry.c.prev_hash, _entry.c.entry_hash,
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class StoredHead:
+    """Where a municipality's log ends, and its newest checkpoint."""
+
+    size: int  # entries stored (the last seq + 1)
+    last_hash: str | None  # the last entry's hash; None for an empty log
+    checkpoint_size: int | None  # the newest checkpoint's tree size
+    frontier: str | None  # its tree frontier
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCheckpoint:
+    municipality_nis: str
+    tree_size: int
+    run_id: int | None
+    note: str
+
+
+class DispatchLogStore:
+    """The log's reads and writes on one connection (the run's transaction when sealing)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    # -- appending -------------------------------------------------------------------------
+
+    def head(self, municipality_nis: str) -> StoredHead:
+        last = self.connection.execute(
+            select(_entry.c.seq, _entry.c.entry_hash)
+            .where(_entry.c.municipality_nis == municipality_nis)
+            .order_by(_entry.c.seq.desc())
+            .limit(1)
+        ).first()
+        newest = self.connection.execute(
+            select(_checkpoint.c.tree_size, _checkpoint.c.frontier)
+            .where(_checkpoint.c.municipality_nis == municipality_nis)
+            .order_by(_checkpoint.c.tree_size.desc())
+            .limit(1)
+        ).first()
+        return StoredHead(
+            size=0 if last is None else last.seq + 1,
+            last_hash=None if last is None else last.entry_hash,
+            checkpoint_size=None if newest is None else newest.tree_size,
+            frontier=None if newest is None else newest.frontier,
+        )
+
+    def append(self, entries: Sequence[tuple[LogEntry, LogSubject | None]]) -> None:
+        if not entries:
+            return
+        self.connection.execute(
+            insert(_entry),
+            [
+                {column.name: getattr(entry, column.name) for column in _ENTRY_COLUMNS}
+                for entry, _ in entries
+            ],
+        )
+        subjects = [
+            {
+                "municipality_nis": entry.municipality_nis,
+                "seq": subject.seq,
+                "national_number": subject.national_number,
+                "salt": subject.salt.hex(),
+            }
+            for entry, subject in entries
+            if subject is not None
+        ]
+        if subjects:
+            self.connection.execute(insert(_subject), subjects)
+
+    def save_checkpoint(
+        self, municipality_nis: str, tree_size: int, run_id: int | None, note: str, frontier: str
+    ) -> None:
+        self.connection.execute(
+            insert(_checkpoint).values(
+                municipality_nis=municipality_nis,
+                tree_size=tree_size,
+                run_id=run_id,
+                note=note,
+                frontier=frontier,
+            )
+        )
+
+    # -- reading the log -------------------------------------------------------------------
+
+    def municipalities(self) -> list[str]:
+        """Every municipality that has a log (entries or checkpoints)."""
+        logged = select(_entry.c.municipality_nis).union(select(_checkpoint.c.municipality_nis))
+        return sorted(self.connection.scalars(logged))
+
+    def entries(
+        self, municipality_nis: str, *, run_id: int | None = None
+    ) -> Iterator[tuple[LogEntry, LogSubject | None]]:
+        """A municipality's entries in log order (or one run's), each with its holder."""
+        query = (
+            select(*_ENTRY_COLUMNS, _subject.c.seq, _subject.c.national_number, _subject.c.salt)
+            .select_from(
+                _entry.outerjoin(
+                    _subject,
+                    and_(
+                        _subject.c.municipality_nis == _entry.c.municipality_nis,
+                        _subject.c.seq == _entry.c.seq,
+                    ),
+                )
+            )
+            .where(_entry.c.municipality_nis == municipality_nis)
+            .order_by(_entry.c.seq)
+            .limit(CHUNK)
+        )
+        if run_id is not None:
+            query = query.where(_entry.c.run_id == run_id)
+        after = -1
+        while True:
+            rows = self.connection.execute(query.where(_entry.c.seq > after)).all()
+            for row in rows:
+                yield _log_entry(row), _log_subject(row)
+            if len(rows) < CHUNK:
+                return
+            after = rows[-1].seq
+
+    def checkpoints(self, municipality_nis: str) -> list[StoredCheckpoint]:
+        rows = self.connection.execute(
+            select(_checkpoint.c.tree_size, _checkpoint.c.run_id, _checkpoint.c.note)
+            .where(_checkpoint.c.municipality_nis == municipality_nis)
+            .order_by(_checkpoint.c.tree_size)
+        )
+        return [StoredCheckpoint(municipality_nis, *row) for row in rows]
+
+    def letter_entry(self, reference: str) -> LogEntry | None:
+        row = self.connection.execute(
+            select(*_ENTRY_COLUMNS).where(
+                _entry.c.reference == reference, _entry.c.event == LogEvent.LETTER.value
+            )
+        ).first()
+        return None if row is None else _log_entry(row)
+
+    def leaf_entries(self, municipality_nis: str, size: int) -> Iterator[LogEntry]:
+        """The first ``size`` entries, for an inclusion proof."""
+        for entry, _ in self.entries(municipality_nis):
+            if entry.seq >= size:
+                return
+            yield entry
+
+    def run_municipalities(self, run_id: int) -> list[str]:
+        return sorted(
+            self.connection.scalars(
+                select(_entry.c.municipality_nis).where(_entry.c.run_id == run_id).distinct()
+            )
+        )
+
+    # -- what a run recorded, as new entries -------------------------------------------------
+
+    def run_entries(
+        self, run_id: int, municipality_nis: str, recorded_at: str
+    ) -> Iterator[list[NewEntry]]:
+        """A run's records for one municipality as entries, in log order: the run, its skips,
+        each volume followed by its letters, and the seal with the counts."""
+        yield [self._run_entry(run_id, municipality_nis, recorded_at)]
+        skips = 0
+        for chunk in self._skip_rows(run_id, municipality_nis):
+            skips += len(chunk)
+            yield [_skip_entry(run_id, row, recorded_at) for row in chunk]
+        volumes = self.connection.execute(
+            select(_volume)
+            .where(_volume.c.run_id == run_id, _volume.c.municipality_nis == municipality_nis)
+            .order_by(_volume.c.id)
+        ).all()
+        letters = 0
+        for volume in volumes:
+            in_volume = _letter_query().where(_letter.c.volume_id == volume.id)
+            rows = self.connection.execute(in_volume.order_by(_letter.c.first_page)).all()
+            letters += len(rows)
+            yield [
+                _volume_entry(run_id, volume, recorded_at),
+                *(_letter_entry(run_id, volume.path, row, recorded_at) for row in rows),
+            ]
+        yield [
+            NewEntry(
+                run_id, LogEvent.SEALED, recorded_at,
+                {"letters": letters, "skips": skips, "volumes": len(volumes)},
+            )
+        ]  # fmt: skip
+
+    def _run_entry(self, run_id: int, municipality_nis: str, recorded_at: str) -> NewEntry:
+        run = self.connection.execute(select(_run).where(_run.c.id == run_id)).one()
+        newest = (
+            select(_import.c.kind, func.max(_import.c.id).label("id"))
+            .group_by(_import.c.kind)
+            .subquery()
+        )
+        imports = self.connection.execute(
+            select(_import).join(newest, newest.c.id == _import.c.id).order_by(_import.c.id)
+        ).all()
+        return NewEntry(
+            run_id,
+            LogEvent.RUN,
+            recorded_at,
+            {
+                "as_of": run.as_of.isoformat(),
+                "started_at": log_timestamp(_aware(run.started_at)),
+                "started_by": run.started_by,
+                "config_sha256": run.config_sha256,
+                "code_version": run.code_version,
+                "municipalities": run.municipalities.split(","),
+                "registry": [
+                    {
+                        "import_id": row.id,
+                        "kind": row.kind,
+                        "file_name": row.file_name,
+                        "file_sha256": row.file_sha256,
+                        "finished_at": log_timestamp(_aware(row.finished_at)),
+                    }
+                    for row in imports
+                ],
+            },
+        )
+
+    def _skip_rows(self, run_id: int, municipality_nis: str) -> Iterator[Sequence[Row[Any]]]:
+        query = (
+            select(
+                _decision.c.id, _decision.c.stage, _decision.c.reason, _decision.c.final,
+                _document.c.kind, _document.c.number, _document.c.expires_on,
+                _document.c.import_id.label("document_import_id"),
+                _person.c.national_number, _person.c.import_id.label("person_import_id"),
+            )
+            .select_from(
+                _decision.join(_document, _document.c.id == _decision.c.document_id).join(
+                    _person, _person.c.id == _document.c.person_id
+                )
+            )
+            .where(
+                _decision.c.run_id == run_id,
+                _decision.c.municipality_nis == municipality_nis,
+                _decision.c.reason.is_not(None),
+            )
+            .order_by(_decision.c.id)
+            .limit(CHUNK)
+        )  # fmt: skip
+        after = 0
+        while True:
+            rows = self.connection.execute(query.where(_decision.c.id > after)).all()
+            if rows:
+                yield rows
+            if len(rows) < CHUNK:
+                return
+            after = rows[-1].id
+
+
+def _letter_query() -> Any:
+    return select(
+        _letter.c.reference, _letter.c.first_page, _letter.c.page_count, _letter.c.templates,
+        _letter.c.template_sha256, _letter.c.address_sha256, _decision.c.stage,
+        _decision.c.language, _document.c.kind, _document.c.number, _document.c.expires_on,
+        _document.c.import_id.label("document_import_id"), _person.c.national_number,
+        _person.c.language.label("citizen_language"),
+        _person.c.import_id.label("person_import_id"),
+    ).select_from(
+        _letter.join(_decision, _decision.c.id == _letter.c.decision_id)
+        .join(_document, _document.c.id == _decision.c.document_id)
+        .join(_person, _person.c.id == _document.c.person_id)
+    )  # fmt: skip
+
+
+def _skip_entry(run_id: int, row: Row[Any], recorded_at: str) -> NewEntry:
+    return NewEntry(
+        run_id,
+        LogEvent.SKIP,
+        recorded_at,
+        {
+            "final": bool(row.final),  # a no_address skip is decided again later
+            "expires_on": _day(row.expires_on),
+            "document_import_id": row.document_import_id,
+            "person_import_id": row.person_import_id,
+        },
+        document_kind=row.kind,
+        document_number=row.number,
+        stage=row.stage,
+        reason=row.reason,
+        holder=row.national_number,
+    )
+
+
+def _volume_entry(run_id: int, volume: Row[Any], recorded_at: str) -> NewEntry:
+    return NewEntry(
+        run_id,
+        LogEvent.VOLUME,
+        recorded_at,
+        {
+            "path": volume.path,
+            "sha256": volume.sha256,
+            "letters": volume.letters,
+            "pages": volume.pages,
+            "sequence": volume.sequence,
+            "language": volume.language,
+        },
+    )
+
+
+def _letter_entry(run_id: int, volume_path: str, row: Row[Any], recorded_at: str) -> NewEntry:
+    return NewEntry(
+        run_id,
+        LogEvent.LETTER,
+        recorded_at,
+        {
+            "volume": volume_path,
+            "page": row.first_page,
+            "pages": row.page_count,
+            "templates": row.templates,
+            "template_sha256": row.template_sha256,
+            "address_sha256": row.address_sha256,
+            "expires_on": _day(row.expires_on),
+            "citizen_language": row.citizen_language,  # with the config's rule: why this one
+            "document_import_id": row.document_import_id,
+            "person_import_id": row.person_import_id,
+        },
+        document_kind=row.kind,
+        document_number=row.number,
+        stage=row.stage,
+        language=row.language,
+        reference=row.reference,
+        holder=row.national_number,
+    )
+
+
+def _log_entry(row: Row[Any]) -> LogEntry:
+    return LogEntry(*row[: len(_ENTRY_COLUMNS)])
+
+
+def _log_subject(row: Row[Any]) -> LogSubject | None:
+    seq, number, salt = row[len(_ENTRY_COLUMNS) :]
+    if seq is None:
+        return None
+    try:
+        return LogSubject(seq, number, bytes.fromhex(salt))
+    except ValueError:  # an altered salt: verification reports the mismatch
+        return LogSubject(seq, number, b"")
+
+
+def _day(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive times; every stored time is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

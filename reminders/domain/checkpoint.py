@@ -1,0 +1,145 @@
+"""Signed checkpoints of a dispatch log: tree size and Merkle root, signed with Ed25519.
+
+The text follows the transparency-log conventions of C2SP (tlog-checkpoint inside a
+signed-note): an origin line naming the log, the tree size, the root hash in base64, extension
+lines (when, which run), a blank line, and one signature line per signer:
+
+    reminders/dispatch-log/21004
+    1234
+    Hq5N...base64...=
+    time 2026-11-25T00:31:02Z
+    run 42
+
+    — reminders AbCd...base64(key id || signature)...
+
+An auditor keeps these files; with the public key alone they prove that the log held exactly
+these entries at that size, and that nothing of them was changed or removed since.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+_ORIGIN_PREFIX = "reminders/dispatch-log/"
+_SIGNATURE_PREFIX = "— "  # an em dash and a space (signed-note)
+_ED25519 = b"\x01"  # signed-note's signature type for Ed25519
+
+
+class CheckpointFormatError(ValueError):
+    """The text is not a signed checkpoint; the message says what is wrong."""
+
+
+def log_origin(municipality_nis: str) -> str:
+    """The name of a municipality's log: a checkpoint of one log never passes for another's."""
+    return f"{_ORIGIN_PREFIX}{municipality_nis}"
+
+
+def key_id(key_name: str, public_key: Ed25519PublicKey) -> bytes:
+    """signed-note's key hash: the first 4 bytes of SHA-256(name, newline, type, key)."""
+    raw = public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return hashlib.sha256(key_name.encode() + b"\n" + _ED25519 + raw).digest()[:4]
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """What is signed: a municipality's log had ``tree_size`` entries with this root."""
+
+    municipality_nis: str
+    tree_size: int
+    root_hash: bytes
+    signed_at: datetime  # aware
+    run_id: int | None = None
+
+    def body(self) -> str:
+        stamp = self.signed_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        lines = [
+            log_origin(self.municipality_nis),
+            str(self.tree_size),
+            base64.b64encode(self.root_hash).decode(),
+            f"time {stamp}",
+        ]
+        if self.run_id is not None:
+            lines.append(f"run {self.run_id}")
+        return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True, slots=True)
+class SignedCheckpoint:
+    """A checkpoint with its signature, as kept in the database and in files."""
+
+    checkpoint: Checkpoint
+    key_name: str
+    key_id: bytes  # 4 bytes
+    signature: bytes  # 64 bytes, Ed25519 over the body's UTF-8 bytes
+
+    def note(self) -> str:
+        """The text written to checkpoint files (signed-note format)."""
+        signed = base64.b64encode(self.key_id + self.signature).decode()
+        return f"{self.checkpoint.body()}\n{_SIGNATURE_PREFIX}{self.key_name} {signed}\n"
+
+    def signed_by(self, public_key: Ed25519PublicKey) -> bool:
+        """True when the signature is this key's over exactly this checkpoint's text."""
+        if self.key_id != key_id(self.key_name, public_key):
+            return False
+        try:
+            public_key.verify(self.signature, self.checkpoint.body().encode())
+        except InvalidSignature:
+            return False
+        return True
+
+
+def signed_checkpoint(
+    checkpoint: Checkpoint, private_key: Ed25519PrivateKey, key_name: str
+) -> SignedCheckpoint:
+    """Sign a checkpoint's text."""
+    return SignedCheckpoint(
+        checkpoint,
+        key_name,
+        key_id(key_name, private_key.public_key()),
+        private_key.sign(checkpoint.body().encode()),
+    )
+
+
+def parsed_checkpoint(text: str) -> SignedCheckpoint:
+    """A signed checkpoint read back from its text (a file or the database); its signature
+    is not checked here (see `SignedCheckpoint.signed_by`)."""
+    body, separator, signatures = text.partition("\n\n")
+    if not separator:
+        raise CheckpointFormatError("no blank line between the checkpoint and its signature")
+    lines = body.split("\n")
+    if len(lines) < 4 or not lines[0].startswith(_ORIGIN_PREFIX):
+        raise CheckpointFormatError(f"not a dispatch-log checkpoint (origin {lines[0]!r})")
+    try:
+        tree_size = int(lines[1])
+        root_hash = base64.b64decode(lines[2], validate=True)
+    except (ValueError, binascii.Error) as err:
+        raise CheckpointFormatError(f"bad tree size or root hash: {err}") from err
+    extensions = dict(line.partition(" ")[::2] for line in lines[3:])
+    try:
+        signed_at = datetime.strptime(extensions["time"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        run_id = int(extensions["run"]) if "run" in extensions else None
+    except (KeyError, ValueError) as err:
+        raise CheckpointFormatError(f"bad or missing time or run line: {err}") from err
+    nis = lines[0].removeprefix(_ORIGIN_PREFIX)
+    checkpoint = Checkpoint(nis, tree_size, root_hash, signed_at, run_id)
+    if checkpoint.body() != body + "\n" or len(root_hash) != 32:  # SHA-256
+        raise CheckpointFormatError("the checkpoint's text is not in its canonical form")
+    first = signatures.strip("\n").split("\n")[0]
+    name, _, encoded = first.removeprefix(_SIGNATURE_PREFIX).partition(" ")
+    if not first.startswith(_SIGNATURE_PREFIX) or not name or not encoded:
+        raise CheckpointFormatError("no signature line")
+    try:
+        signed = base64.b64decode(encoded, validate=True)
+    except binascii.Error as err:
+        raise CheckpointFormatError(f"the signature is not base64: {err}") from err
+    if len(signed) != 4 + 64:  # key id and Ed25519 signature
+        raise CheckpointFormatError("the signature has the wrong length for Ed25519")
+    return SignedCheckpoint(checkpoint, name, signed[:4], signed[4:])

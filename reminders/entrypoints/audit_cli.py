@@ -1,0 +1,301 @@
+"""`reminders audit ...`: the dispatch log for auditors (verify, prove, check a proof, export,
+report, checkpoint). Verification failures exit 1 and name the first broken entry."""
+
+from __future__ import annotations
+
+import csv
+import getpass
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+import click
+
+from reminders.adapters.signing_key import load_public_key, load_signing_key
+from reminders.bootstrap import log_transaction, open_engine, utc_now
+from reminders.config import Settings, load_settings
+from reminders.domain.dispatch_log import LogEvent, LogVerdict, NewEntry, log_timestamp
+from reminders.entrypoints.options import ReportingGroup, config_option
+from reminders.services.audit import (
+    EXPORT_FIELDS,
+    ReportedMunicipality,
+    check_proof,
+    export_rows,
+    outside_checkpoint,
+    prove_letter,
+    run_report,
+    verification_statement,
+    verify_logs,
+)
+from reminders.services.ports import DispatchLogStore
+from reminders.services.seal_log import append_and_seal
+
+
+@click.group(cls=ReportingGroup)
+def audit() -> None:
+    """The dispatch log: verify it, prove a letter is in it, export it, report on a run."""
+
+
+@contextmanager
+def _log_store(settings: Settings) -> Iterator[DispatchLogStore]:
+    engine = open_engine(settings.database_url)
+    try:
+        with log_transaction(engine)() as store:
+            yield store
+    finally:
+        engine.dispose()
+
+
+def _public_key_option(command: Any) -> Any:
+    return click.option(
+        "--public-key",
+        "public_key_path",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        help="The public key to verify with (default: audit.public_key of the config).",
+    )(command)
+
+
+@audit.command()
+@config_option
+@click.option("--municipality", "nis_code", default=None, help="Only this NIS code's log.")
+@click.option(
+    "--checkpoint",
+    "checkpoint_files",
+    multiple=True,
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="A checkpoint file kept outside the database (repeatable): finds a truncated log.",
+)
+@_public_key_option
+@click.option("--json", "as_json", is_flag=True, help="Print the verdicts as one JSON object.")
+def verify(
+    config_path: Path,
+    nis_code: str | None,
+    checkpoint_files: tuple[Path, ...],
+    public_key_path: Path | None,
+    as_json: bool,
+) -> None:
+    """Recompute the dispatch log and check it against its signed checkpoints; exit 1 and
+    the first broken entry when it was altered."""
+    settings = load_settings(config_path)
+    public_key = load_public_key(public_key_path or settings.audit.public_key)
+    outside = [
+        outside_checkpoint(path.name, path.read_text(encoding="utf-8", errors="replace"))
+        for path in checkpoint_files
+    ]
+    with _log_store(settings) as store:
+        verdicts = verify_logs(
+            store,
+            public_key,
+            municipalities=[nis_code] if nis_code else None,
+            outside=outside,
+        )
+    if as_json:
+        click.echo(json.dumps({"logs": [_verdict_json(v) for v in verdicts]}))
+    else:
+        for verdict in verdicts:
+            _echo_verdict(verdict)
+        if not verdicts:
+            click.echo("The dispatch log is empty: no run has been sealed yet.")
+    if not all(verdict.intact for verdict in verdicts):
+        sys.exit(1)
+
+
+def _echo_verdict(verdict: LogVerdict) -> None:
+    status = "intact" if verdict.intact else "BROKEN"
+    click.echo(f"{verdict.municipality_nis}: {status}")
+    for line in verification_statement(verdict):
+        click.echo(f"  {line}")
+
+
+def _verdict_json(verdict: LogVerdict) -> dict[str, Any]:
+    first = verdict.first_problem
+    latest = verdict.latest.checkpoint if verdict.latest else None
+    return {
+        "municipality_nis": verdict.municipality_nis,
+        "intact": verdict.intact,
+        "entries": verdict.entries,
+        "checkpoints": verdict.checkpoints,
+        "latest_checkpoint": (
+            {"tree_size": latest.tree_size, "root_hash": latest.root_hash.hex()} if latest else None
+        ),
+        "first_broken_entry": first.seq if first else None,
+        "problems": [problem.message for problem in verdict.problems],
+    }
+
+
+@audit.command()
+@config_option
+@click.option("--letter", "reference", required=True, help="The letter's reference.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False, writable=True),
+    default=None,
+    help="Write the proof here (default: standard output).",
+)
+def prove(config_path: Path, reference: str, out: Path | None) -> None:
+    """An inclusion proof that a letter is in the dispatch log, checkable with the public key
+    alone (`reminders audit check-proof`)."""
+    settings = load_settings(config_path)
+    with _log_store(settings) as store:
+        proof = prove_letter(store, reference.strip())
+    text = json.dumps(proof.as_json(), ensure_ascii=False, indent=2) + "\n"
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        click.echo(f"Wrote the proof for {reference} to {out}.", err=True)
+
+
+@audit.command(name="check-proof")
+@click.argument("proof_file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option(
+    "--public-key",
+    "public_key_path",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The installation's public key (PEM).",
+)
+def check_proof_command(proof_file: Path, public_key_path: Path) -> None:
+    """Check an inclusion proof with the public key alone (no database, no configuration);
+    exit 1 when it does not hold."""
+    result = check_proof(proof_file.read_text(encoding="utf-8"), load_public_key(public_key_path))
+    entry = result.entry
+    what = f"{entry.get('reference')} ({entry.get('document_kind')} {entry.get('stage')})"
+    if result.valid and result.checkpoint is not None:
+        checkpoint = result.checkpoint.checkpoint
+        click.echo(
+            f"Valid: letter {what} is entry {entry.get('seq')} of the dispatch log of "
+            f"{checkpoint.municipality_nis}, under the checkpoint of {checkpoint.tree_size} "
+            f"entries signed at {checkpoint.signed_at:%Y-%m-%d %H:%M:%S} UTC."
+        )
+        return
+    click.echo(f"INVALID proof for letter {what}:")
+    for problem in result.problems:
+        click.echo(f"  {problem}")
+    sys.exit(1)
+
+
+@audit.command()
+@config_option
+@click.option("--run", "run_id", type=int, default=None, help="Only this run's entries.")
+@click.option("--municipality", "nis_code", default=None, help="Only this NIS code's log.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True
+)
+@click.option(
+    "--reveal",
+    is_flag=True,
+    help="Show national numbers in full (the reveal itself is written to the log).",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False, writable=True),
+    default=None,
+    help="Write here (default: standard output).",
+)
+def export(
+    config_path: Path,
+    run_id: int | None,
+    nis_code: str | None,
+    fmt: str,
+    reveal: bool,
+    out: Path | None,
+) -> None:
+    """The dispatch log, one line per letter or skip; national numbers masked to their check
+    digits unless --reveal."""
+    settings = load_settings(config_path)
+    if nis_code:
+        settings.municipality(nis_code)  # an unknown NIS code is bad usage, not an empty file
+    with _log_store(settings) as store:
+        municipalities = [nis_code] if nis_code else store.municipalities()
+        if reveal:
+            _log_reveal(settings, store, municipalities, run_id, fmt)
+        with _output(out) as stream:
+            rows = export_rows(store, municipalities, run_id=run_id, reveal=reveal)
+            if fmt == "jsonl":
+                for row in rows:
+                    stream.write(json.dumps(row, ensure_ascii=False) + "\n")
+            else:
+                writer = csv.DictWriter(stream, fieldnames=EXPORT_FIELDS, lineterminator="\n")
+                writer.writeheader()
+                writer.writerows(rows)
+
+
+def _log_reveal(
+    settings: Settings,
+    store: DispatchLogStore,
+    municipalities: list[str],
+    run_id: int | None,
+    fmt: str,
+) -> None:
+    """Record who saw national numbers in full, and of what, before showing them
+    (domain.md §6.3); sealed with a checkpoint like a run."""
+    signer = load_signing_key(settings.audit.signing_key, settings.audit.key_name)
+    stamp = log_timestamp(utc_now())
+    for nis in municipalities:
+        entry = NewEntry(
+            None,
+            LogEvent.REVEALED,
+            stamp,
+            {"by": getpass.getuser(), "run_id": run_id, "format": fmt, "command": "audit export"},
+        )
+        append_and_seal(nis, [[entry]], store, signer, now=utc_now)
+
+
+@contextmanager
+def _output(out: Path | None) -> Iterator[IO[str]]:
+    if out is None:
+        yield sys.stdout
+        return
+    with out.open("w", encoding="utf-8", newline="") as stream:
+        yield stream
+
+
+@audit.command()
+@config_option
+@click.option("--run", "run_id", type=int, required=True, help="The run to report on.")
+@click.option("--municipality", "nis_code", default=None, help="Only this NIS code.")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False, writable=True),
+    help="Where to write the PDF.",
+)
+def report(config_path: Path, run_id: int, nis_code: str | None, out: Path) -> None:
+    """The auditor's report on one run (PDF): counts per stage, language and skip reason,
+    volumes with their hashes, the signed checkpoint, and a verification statement."""
+    from reminders.adapters.audit_report_pdf import audit_report_pdf  # ReportLab: only here
+
+    settings = load_settings(config_path)
+    public_key = load_public_key(settings.audit.public_key)
+    known = {
+        m.nis_code: ReportedMunicipality(m.name, m.languages[0]) for m in settings.municipalities
+    }
+    with _log_store(settings) as store:
+        result = run_report(store, public_key, run_id, known, only=nis_code, now=utc_now)
+    out.write_bytes(audit_report_pdf(result))
+    verified = all(section.verified for section in result.municipalities)
+    click.echo(
+        f"Wrote {out}: run {run_id}, {len(result.municipalities)} municipalities, "
+        f"log {'verified' if verified else 'BROKEN'}."
+    )
+    if not verified:
+        sys.exit(1)
+
+
+@audit.command()
+@config_option
+@click.option("--municipality", "nis_code", default=None, help="Only this NIS code's log.")
+def checkpoint(config_path: Path, nis_code: str | None) -> None:
+    """Print the newest signed checkpoint of each log, to keep outside the database."""
+    settings = load_settings(config_path)
+    with _log_store(settings) as store:
+        municipalities = [nis_code] if nis_code else store.municipalities()
+        newest = [store.checkpoints(nis)[-1:] for nis in municipalities]
+    for stored in newest:
+        for kept in stored:
+            click.echo(kept.note)

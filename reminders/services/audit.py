@@ -1,0 +1,395 @@
+"""What auditors do with the dispatch log: verify it, prove that one letter is in it, check
+such a proof with the public key alone, export it, and report on one run.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from reminders.domain.audit_report import (
+    MunicipalityRunReport,
+    ReportImport,
+    ReportVolume,
+    RunAuditReport,
+)
+from reminders.domain.checkpoint import CheckpointFormatError, SignedCheckpoint, parsed_checkpoint
+from reminders.domain.dispatch_log import (
+    KnownCheckpoint,
+    LogEntry,
+    LogEvent,
+    LogProblem,
+    LogVerdict,
+    entry_details,
+    verify_log,
+)
+from reminders.domain.merkle import inclusion_proof, leaf_hash, root_from_inclusion_proof
+from reminders.domain.model import Language
+from reminders.domain.national_number import formatted_national_number, masked_national_number
+from reminders.errors import RemindersError, UsageError
+from reminders.services.ports import DispatchLogStore
+
+PROOF_FORMAT = "reminders-inclusion-proof/1"
+LISTED_PROBLEMS = 10  # a rewritten log breaks every entry after the change: say so, briefly
+EXPORT_FIELDS = (
+    "run_id", "municipality_nis", "event", "document_kind", "document_number", "stage",
+    "reason", "language", "volume", "page", "recorded_at", "entry_hash", "national_number",
+    "reference", "seq", "pages", "templates", "template_sha256", "address_sha256", "expires_on",
+)  # fmt: skip
+
+
+class NotInLogError(RemindersError):
+    """The letter or run asked about is not in the dispatch log (exit 1)."""
+
+
+# -- verify ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OutsideCheckpoint:
+    """A checkpoint file an auditor kept, read back."""
+
+    source: str  # the file's name, for messages
+    signed: SignedCheckpoint
+
+
+def verify_logs(
+    store: DispatchLogStore,
+    public_key: Ed25519PublicKey,
+    *,
+    municipalities: Sequence[str] | None = None,
+    outside: Sequence[OutsideCheckpoint] = (),
+) -> list[LogVerdict]:
+    """Recompute each municipality's log and check it against its stored checkpoints and any
+    kept outside; one verdict per municipality."""
+    if municipalities is None:
+        logged = set(store.municipalities())
+        logged.update(o.signed.checkpoint.municipality_nis for o in outside)
+        municipalities = sorted(logged)
+    return [_verified(store, public_key, nis, outside) for nis in municipalities]
+
+
+def _verified(
+    store: DispatchLogStore,
+    public_key: Ed25519PublicKey,
+    nis: str,
+    outside: Sequence[OutsideCheckpoint],
+) -> LogVerdict:
+    known: list[KnownCheckpoint] = []
+    unreadable: list[LogProblem] = []
+    stored_sizes: list[int] = []
+    for stored in store.checkpoints(nis):
+        source = f"the stored checkpoint at size {stored.tree_size}" + (
+            f" (run {stored.run_id})" if stored.run_id is not None else ""
+        )
+        try:
+            signed = parsed_checkpoint(stored.note)
+        except CheckpointFormatError as err:
+            unreadable.append(LogProblem(None, f"{source} cannot be read: {err}"))
+            continue
+        if signed.checkpoint.tree_size != stored.tree_size:
+            unreadable.append(
+                LogProblem(None, f"{source} holds a checkpoint of size "
+                           f"{signed.checkpoint.tree_size}: altered")
+            )  # fmt: skip
+            continue
+        stored_sizes.append(stored.tree_size)
+        known.append(KnownCheckpoint(signed, source, signed.signed_by(public_key)))
+    for kept in outside:
+        if kept.signed.checkpoint.municipality_nis == nis:
+            valid = kept.signed.signed_by(public_key)
+            known.append(KnownCheckpoint(kept.signed, kept.source, valid))
+    verdict = verify_log(nis, store.entries(nis), known, stored_sizes=stored_sizes)
+    verdict.problems.extend(unreadable)
+    valid_stored = [k for k in known if k.valid_signature and k.source.startswith("the stored")]
+    newest = max(valid_stored, key=lambda k: k.signed.checkpoint.tree_size, default=None)
+    verdict.latest = newest.signed if newest else None
+    return verdict
+
+
+def outside_checkpoint(name: str, text: str) -> OutsideCheckpoint:
+    """A checkpoint file's text, read; a file that is no checkpoint is bad input (exit 2)."""
+    try:
+        return OutsideCheckpoint(name, parsed_checkpoint(text))
+    except CheckpointFormatError as err:
+        raise UsageError(f"{name}: not a dispatch-log checkpoint: {err}") from err
+
+
+# -- inclusion proofs ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LetterProof:
+    """That one letter's entry is in its municipality's log, as a signed checkpoint has it."""
+
+    entry: LogEntry
+    tree_size: int
+    audit_path: tuple[bytes, ...]
+    checkpoint_note: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "format": PROOF_FORMAT,
+            "reference": self.entry.reference,
+            "municipality_nis": self.entry.municipality_nis,
+            "leaf_index": self.entry.seq,
+            "tree_size": self.tree_size,
+            "entry": self.entry.canonical().decode(),
+            "audit_path": [node.hex() for node in self.audit_path],
+            "checkpoint": self.checkpoint_note,
+        }
+
+
+def prove_letter(store: DispatchLogStore, reference: str) -> LetterProof:
+    """An RFC 6962 inclusion proof of a letter's entry under its log's newest checkpoint."""
+    entry = store.letter_entry(reference)
+    if entry is None:
+        raise NotInLogError(f"no letter with reference {reference!r} in the dispatch log")
+    nis = entry.municipality_nis
+    covering = [c for c in store.checkpoints(nis) if c.tree_size > entry.seq]
+    if not covering:
+        raise NotInLogError(f"letter {reference} is in no signed checkpoint of the log of {nis}")
+    newest = max(covering, key=lambda c: c.tree_size)
+    leaves = [e.leaf() for e in store.leaf_entries(nis, newest.tree_size)]
+    if len(leaves) != newest.tree_size:
+        raise NotInLogError(
+            f"the log of {nis} has {len(leaves)} entries, its checkpoint {newest.tree_size}: "
+            "run `reminders audit verify`"
+        )
+    path = inclusion_proof(entry.seq, leaves)
+    return LetterProof(entry, newest.tree_size, tuple(path), newest.note)
+
+
+@dataclass(frozen=True, slots=True)
+class ProofCheck:
+    """The outcome of checking a proof: the entry it is about, and what failed if anything."""
+
+    entry: Mapping[str, Any]
+    problems: tuple[str, ...]
+    checkpoint: SignedCheckpoint | None
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+
+def check_proof(text: str, public_key: Ed25519PublicKey) -> ProofCheck:
+    """Check a proof with nothing but the public key: the checkpoint's signature, then the
+    audit path from the entry's leaf hash up to the checkpoint's root."""
+    try:
+        proof = json.loads(text)
+        if proof.get("format") != PROOF_FORMAT:
+            raise ValueError(f"expected format {PROOF_FORMAT!r}")
+        entry_text, index, size = proof["entry"], proof["leaf_index"], proof["tree_size"]
+        path = [bytes.fromhex(node) for node in proof["audit_path"]]
+        signed = parsed_checkpoint(proof["checkpoint"])
+        entry = json.loads(entry_text)
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        raise UsageError(f"not an inclusion proof of `reminders audit prove`: {err}") from err
+    problems = []
+    checkpoint = signed.checkpoint
+    if not signed.signed_by(public_key):
+        problems.append("the checkpoint is not signed by this public key (forged or altered)")
+    if checkpoint.tree_size != size or entry.get("seq") != index:
+        problems.append("the proof's tree size or leaf index differs from its checkpoint's")
+    if entry.get("municipality_nis") != checkpoint.municipality_nis:
+        problems.append("the entry belongs to another municipality's log than the checkpoint")
+    try:
+        reached = root_from_inclusion_proof(index, size, leaf_hash(entry_text.encode()), path)
+    except ValueError as err:
+        problems.append(f"the audit path does not fit the tree: {err}")
+    else:
+        if reached != checkpoint.root_hash:
+            problems.append("the entry and audit path do not lead to the checkpoint's root")
+    return ProofCheck(entry, tuple(problems), signed)
+
+
+# -- export ----------------------------------------------------------------------------------
+
+
+def export_rows(
+    store: DispatchLogStore,
+    municipalities: Sequence[str],
+    *,
+    run_id: int | None = None,
+    reveal: bool = False,
+) -> Iterator[dict[str, Any]]:
+    """One row per letter or skip (interfaces.md §4), national numbers masked to their check
+    digits unless ``reveal``; holders erased under retention export empty."""
+    for nis in municipalities:
+        for entry, subject in store.entries(nis, run_id=run_id):
+            if entry.event not in (LogEvent.LETTER, LogEvent.SKIP):
+                continue
+            details = entry_details(entry)
+            number = None
+            if subject is not None:
+                compact = subject.national_number
+                shown = formatted_national_number if reveal else masked_national_number
+                number = shown(compact)
+            yield {
+                "run_id": entry.run_id,
+                "municipality_nis": entry.municipality_nis,
+                "event": entry.event,
+                "document_kind": entry.document_kind,
+                "document_number": entry.document_number,
+                "stage": entry.stage,
+                "reason": entry.reason,
+                "language": entry.language,
+                "volume": details.get("volume"),
+                "page": details.get("page"),
+                "recorded_at": entry.recorded_at,
+                "entry_hash": entry.entry_hash,
+                "national_number": number,
+                "reference": entry.reference,
+                "seq": entry.seq,
+                "pages": details.get("pages"),
+                "templates": details.get("templates"),
+                "template_sha256": details.get("template_sha256"),
+                "address_sha256": details.get("address_sha256"),
+                "expires_on": details.get("expires_on"),
+            }
+
+
+# -- the auditor's report on a run ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReportedMunicipality:
+    """What the report needs from the configuration about a municipality."""
+
+    name: str
+    language: Language
+
+
+def run_report(
+    store: DispatchLogStore,
+    public_key: Ed25519PublicKey,
+    run_id: int,
+    municipalities: Mapping[str, ReportedMunicipality],
+    *,
+    only: str | None = None,
+    now: Callable[[], datetime],
+) -> RunAuditReport:
+    """The report on one run, from the log's own entries, with each log verified now."""
+    covered = [nis for nis in store.run_municipalities(run_id) if only in (None, nis)]
+    if not covered:
+        where = f" for {only}" if only else ""
+        raise NotInLogError(f"run {run_id} is not in the dispatch log{where}")
+    sections = []
+    for nis in covered:
+        verdict = _verified(store, public_key, nis, ())
+        checkpoint = next((c for c in store.checkpoints(nis) if c.run_id == run_id), None)
+        if checkpoint is None:
+            raise NotInLogError(f"run {run_id} has no checkpoint in the log of {nis}")
+        known = municipalities.get(nis, ReportedMunicipality(nis, Language.NL))
+        sections.append(
+            _section(store, run_id, nis, known, parsed_checkpoint(checkpoint.note), verdict)
+        )
+    return RunAuditReport(run_id, now(), tuple(sections))
+
+
+def _section(
+    store: DispatchLogStore,
+    run_id: int,
+    nis: str,
+    known: ReportedMunicipality,
+    signed: SignedCheckpoint,
+    verdict: LogVerdict,
+) -> MunicipalityRunReport:
+    by_stage: Counter[str] = Counter()
+    by_language: Counter[str] = Counter()
+    by_reason: Counter[str] = Counter()
+    volumes: list[ReportVolume] = []
+    header: dict[str, Any] = {}
+    first_seq: int | None = None
+    last_seq = 0
+    for entry, _ in store.entries(nis, run_id=run_id):
+        first_seq = entry.seq if first_seq is None else first_seq
+        last_seq = entry.seq
+        details = entry_details(entry)
+        if entry.event == LogEvent.RUN:
+            header = details
+        elif entry.event == LogEvent.LETTER:
+            by_stage[f"{entry.document_kind}/{entry.stage}"] += 1
+            by_language[entry.language or ""] += 1
+        elif entry.event == LogEvent.SKIP:
+            by_reason[entry.reason or ""] += 1
+        elif entry.event == LogEvent.VOLUME:
+            volumes.append(
+                ReportVolume(
+                    details.get("path", ""), details.get("sha256", ""), details.get("letters", 0),
+                    details.get("pages", 0), details.get("language"),
+                )
+            )  # fmt: skip
+    checkpoint = signed.checkpoint
+    return MunicipalityRunReport(
+        nis_code=nis,
+        name=known.name,
+        language=known.language,
+        run_id=run_id,
+        as_of=date.fromisoformat(header.get("as_of", "1970-01-01")),
+        started_at=header.get("started_at", ""),
+        started_by=header.get("started_by", ""),
+        config_sha256=header.get("config_sha256", ""),
+        code_version=header.get("code_version", ""),
+        imports=tuple(
+            ReportImport(
+                i["import_id"], i["kind"], i["file_name"], i["file_sha256"], i["finished_at"]
+            )
+            for i in header.get("registry", ())
+        ),
+        first_seq=first_seq or 0,
+        last_seq=last_seq,
+        letters_by_stage=tuple(sorted(by_stage.items())),
+        letters_by_language=tuple(sorted(by_language.items())),
+        skips_by_reason=tuple(sorted(by_reason.items())),
+        volumes=tuple(volumes),
+        checkpoint_note=signed.note(),
+        checkpoint_size=checkpoint.tree_size,
+        checkpoint_root=checkpoint.root_hash.hex(),
+        checkpoint_signed_at=checkpoint.signed_at.isoformat().replace("+00:00", "Z"),
+        key_id=signed.key_id.hex(),
+        verified=verdict.intact,
+        verification=verification_statement(verdict),
+    )
+
+
+def verification_statement(verdict: LogVerdict) -> tuple[str, ...]:
+    """What verification established, in sentences for a report or a terminal."""
+    nis = verdict.municipality_nis
+    if verdict.intact:
+        lines = [
+            f"The dispatch log of {nis} was recomputed entry by entry: {verdict.entries:,} "
+            "entries, each matching its hash and following the one before it.",
+            f"{_counted(verdict.checkpoints, 'signed checkpoint')} checked against the public "
+            "key: each matches the Merkle root of the entries it covers.",
+        ]
+        if verdict.latest is not None:
+            lines.append(
+                f"The newest checkpoint covers all {verdict.latest.checkpoint.tree_size:,} "
+                f"entries (root {verdict.latest.checkpoint.root_hash.hex()})."
+            )
+        if verdict.erased_subjects:
+            lines.append(
+                f"{verdict.erased_subjects:,} holders were erased; their commitments stay."
+            )
+        return tuple(lines)
+    first = verdict.first_problem
+    lines = [f"The dispatch log of {nis} is BROKEN: {_counted(len(verdict.problems), 'problem')}."]
+    if first is not None:
+        lines.append(f"First: {first.message}.")
+    others = [p for p in verdict.problems if p is not first]
+    lines.extend(p.message + "." for p in others[:LISTED_PROBLEMS])
+    if len(others) > LISTED_PROBLEMS:
+        lines.append(f"... and {len(others) - LISTED_PROBLEMS:,} more (see --json).")
+    return tuple(lines)
+
+
+def _counted(count: int, noun: str) -> str:
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
