@@ -129,6 +129,8 @@ def parsed_checkpoint(text: str) -> SignedCheckpoint:
     except (KeyError, ValueError) as err:
         raise CheckpointFormatError(f"bad or missing time or run line: {err}") from err
     nis = lines[0].removeprefix(_ORIGIN_PREFIX)
+    if not (nis.isdigit() and len(nis) == 5) or tree_size < 0:  # a NIS code has 5 digits
+        raise CheckpointFormatError(f"bad origin or tree size ({lines[0]!r}, {lines[1]!r})")
     checkpoint = Checkpoint(nis, tree_size, root_hash, signed_at, run_id)
     if checkpoint.body() != body + "\n" or len(root_hash) != 32:  # SHA-256
         raise CheckpointFormatError("the checkpoint's text is not in its canonical form")
@@ -138,7 +140,7 @@ def parsed_checkpoint(text: str) -> SignedCheckpoint:
         raise CheckpointFormatError("no signature line")
     try:
         signed = base64.b64decode(encoded, validate=True)
-    except binascii.Error as err:
+    except ValueError as err:  # binascii.Error, or a character outside ASCII
         raise CheckpointFormatError(f"the signature is not base64: {err}") from err
     if len(signed) != 4 + 64:  # key id and Ed25519 signature
         raise CheckpointFormatError("the signature has the wrong length for Ed25519")

@@ -325,23 +325,31 @@ def _check_entries(
 ) -> None:
     frontier = TreeFrontier()
     expected_prev = genesis_hash(verdict.municipality_nis)
+    expected_seq = 0
     for entry, subject in entries:
-        if entry.seq != frontier.size:
-            missing = _span(frontier.size, entry.seq - 1)
+        place = frontier.size  # problems are located by place: the seq column may be forged
+        if entry.seq > expected_seq:
+            missing = _span(expected_seq, entry.seq - 1)
             verdict.problems.append(
-                LogProblem(frontier.size, f"{missing} missing: deleted from the log")
+                LogProblem(expected_seq, f"{missing} missing: deleted from the log")
             )
+        elif entry.seq < expected_seq:
+            verdict.problems.append(
+                LogProblem(place, f"the entry after entry {expected_seq - 1} is numbered "
+                           f"{entry.seq}: renumbered or moved")
+            )  # fmt: skip
+        expected_seq = max(entry.seq, expected_seq) + 1
         leaf = entry.leaf()
         if entry.municipality_nis != verdict.municipality_nis or (
             chained_hash(entry.prev_hash, leaf) != entry.entry_hash
         ):
             verdict.problems.append(
-                LogProblem(entry.seq, f"{entry.described()} was altered: its content no "
+                LogProblem(place, f"{entry.described()} was altered: its content no "
                            "longer matches its hash")
             )  # fmt: skip
         elif entry.prev_hash != expected_prev:
             verdict.problems.append(
-                LogProblem(entry.seq, f"{entry.described()} does not follow the entry before "
+                LogProblem(place, f"{entry.described()} does not follow the entry before "
                            "it: an entry was inserted, deleted or moved here")
             )  # fmt: skip
         _check_subject(verdict, entry, subject)

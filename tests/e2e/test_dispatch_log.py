@@ -304,6 +304,7 @@ def test_a_deleted_and_renumbered_entry_is_detected(
     rechain: bool,
 ) -> None:
     seq = first_letter_seq(database_url)
+
     def delete(entries: list[tuple[LogEntry, LogSubject | None]]) -> None:
         del entries[seq]
 
