@@ -8,10 +8,13 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import pdfplumber
 import pypdfium2  # type: ignore[import-untyped]
 from pdfplumber.pdf import PDF
+from pypdf import PdfReader
+from pypdf.generic import DictionaryObject
 
 from reminders.config import AddressWindow
 
@@ -127,3 +130,25 @@ def line_words(words: Sequence[Word], line: str) -> list[Word]:
         if texts[start : start + len(wanted)] == wanted:
             return list(words[start : start + len(wanted)])
     raise AssertionError(f"the line {line!r} is not on the page: {' '.join(texts)[:2000]}")
+
+
+def page_fonts(pdf: bytes) -> list[DictionaryObject]:
+    """The font dictionaries every page names in its resources."""
+    fonts: list[DictionaryObject] = []
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        resources = cast(DictionaryObject, page["/Resources"].get_object())
+        named = cast(DictionaryObject, resources["/Font"].get_object())
+        fonts.extend(cast(DictionaryObject, font.get_object()) for font in named.values())
+    return fonts
+
+
+def font_files(font: DictionaryObject) -> set[str]:
+    """The font programs embedded for a font (its own or its descendants' descriptors)."""
+    descendants = cast(Sequence[Any], font.get("/DescendantFonts", []))
+    files: set[str] = set()
+    for candidate in [font, *(cast(DictionaryObject, d.get_object()) for d in descendants)]:
+        descriptor = candidate.get("/FontDescriptor")
+        if descriptor is not None:
+            keys = cast(DictionaryObject, descriptor.get_object()).keys()
+            files |= {str(key) for key in keys if str(key).startswith("/FontFile")}
+    return files

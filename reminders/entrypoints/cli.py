@@ -202,6 +202,12 @@ def _echo_run(summary: RunSummary, settings: Settings) -> None:
         click.echo(f"Print volumes ({len(summary.volumes)}), each with its manifest and SHA-256:")
         for path in summary.volumes:
             click.echo(f"  {path}")
+    for sealed in summary.sealed:
+        size = sealed.checkpoint.checkpoint.tree_size
+        click.echo(
+            f"Dispatch log of {sealed.municipality_nis}: entries {sealed.first_seq}-{size - 1} "
+            f"added, signed checkpoint {sealed.file or ''}"
+        )
 
 
 @main.command()

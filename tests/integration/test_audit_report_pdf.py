@@ -9,13 +9,11 @@ import hashlib
 import io
 from dataclasses import replace
 from datetime import UTC, date, datetime
-from typing import Any, cast
 
 import pdfplumber
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pypdf import PdfReader
-from pypdf.generic import DictionaryObject
 
 from reminders.adapters.audit_report_pdf import audit_report_pdf
 from reminders.domain.audit_report import (
@@ -26,7 +24,7 @@ from reminders.domain.audit_report import (
 )
 from reminders.domain.checkpoint import Checkpoint, signed_checkpoint
 from reminders.domain.model import Language
-from tests.pdf_reading import A4_WIDTH_MM, MM, flat, page_texts
+from tests.pdf_reading import A4_WIDTH_MM, MM, flat, font_files, page_fonts, page_texts
 
 RUN_ID = 12
 SIGNED_AT = datetime(2027, 3, 1, 2, 14, 5, tzinfo=UTC)
@@ -281,24 +279,9 @@ def test_the_same_report_gives_the_same_bytes(pdf: bytes) -> None:
     assert audit_report_pdf(report(GENT, NAMUR, replace(EUPEN, verified=True))) != pdf
 
 
-def _font_files(font: DictionaryObject) -> set[str]:
-    descendants = cast(list[Any], font.get("/DescendantFonts", []))
-    files: set[str] = set()
-    for candidate in [font, *(cast(DictionaryObject, d.get_object()) for d in descendants)]:
-        descriptor = candidate.get("/FontDescriptor")
-        if descriptor is not None:
-            keys = cast(DictionaryObject, descriptor.get_object()).keys()
-            files |= {str(key) for key in keys if str(key).startswith("/FontFile")}
-    return files
-
-
 def test_every_font_is_embedded(pdf: bytes) -> None:
-    fonts: list[DictionaryObject] = []
-    for page in PdfReader(io.BytesIO(pdf)).pages:
-        resources = cast(DictionaryObject, page["/Resources"].get_object())
-        named = cast(DictionaryObject, resources["/Font"].get_object())
-        fonts.extend(cast(DictionaryObject, font.get_object()) for font in named.values())
+    fonts = page_fonts(pdf)
     assert fonts
     names = {str(font["/BaseFont"]).lstrip("/").split("+")[-1] for font in fonts}
     assert names == {"DejaVuSans", "DejaVuSans-Bold"}
-    assert all("/FontFile2" in _font_files(font) for font in fonts)
+    assert all("/FontFile2" in font_files(font) for font in fonts)

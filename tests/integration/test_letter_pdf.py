@@ -9,17 +9,15 @@ import io
 import os
 import subprocess
 import sys
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pdfplumber
 import pypdfium2  # type: ignore[import-untyped]
 import pytest
 from pypdf import PdfReader
-from pypdf.generic import DictionaryObject
 
 from reminders.adapters.pdf import LetterLayout
 from reminders.adapters.print_volume import VolumeFolder, preview_pdf
@@ -35,7 +33,9 @@ from tests.pdf_reading import (
     Box,
     Word,
     flat,
+    font_files,
     line_words,
+    page_fonts,
     page_texts,
     page_words,
 )
@@ -432,28 +432,6 @@ def test_the_rendered_page_shows_the_address_in_the_window_and_empty_margins(
 # -- (g) fonts -------------------------------------------------------------------------------
 
 
-def _page_fonts(pdf: bytes) -> list[DictionaryObject]:
-    """The font dictionaries every page names in its resources."""
-    fonts: list[DictionaryObject] = []
-    for page in PdfReader(io.BytesIO(pdf)).pages:
-        resources = cast(DictionaryObject, page["/Resources"].get_object())
-        named = cast(DictionaryObject, resources["/Font"].get_object())
-        fonts.extend(cast(DictionaryObject, font.get_object()) for font in named.values())
-    return fonts
-
-
-def _font_files(font: DictionaryObject) -> set[str]:
-    """The font programs embedded for a font (its own or its descendants' descriptors)."""
-    descendants = cast(Sequence[Any], font.get("/DescendantFonts", []))
-    files: set[str] = set()
-    for candidate in [font, *(cast(DictionaryObject, d.get_object()) for d in descendants)]:
-        descriptor = candidate.get("/FontDescriptor")
-        if descriptor is not None:
-            keys = cast(DictionaryObject, descriptor.get_object()).keys()
-            files |= {str(key) for key in keys if str(key).startswith("/FontFile")}
-    return files
-
-
 def test_the_fonts_the_text_is_set_in_are_embedded(
     settings: Settings, templates: LetterTemplates
 ) -> None:
@@ -462,8 +440,8 @@ def test_the_fonts_the_text_is_set_in_are_embedded(
     _, pdf = rendered(CASES["fr+nl"], settings, templates)
     embedded = {
         str(font["/BaseFont"]).lstrip("/")
-        for font in _page_fonts(pdf)
-        if "/FontFile2" in _font_files(font)
+        for font in page_fonts(pdf)
+        if "/FontFile2" in font_files(font)
     }
     assert {name.split("+")[-1] for name in embedded} == {"DejaVuSans", "DejaVuSans-Bold"}
     with pdfplumber.open(io.BytesIO(pdf)) as document:
@@ -477,6 +455,6 @@ def test_no_page_names_a_font_that_is_not_embedded(
     """A print room's preflight (PDF/X, "all fonts embedded") checks every font a page
     names, used or not: none may be left to the printer's own fonts."""
     _, pdf = rendered(CASES["nl"], settings, templates)
-    fonts = _page_fonts(pdf)
-    missing = sorted({str(font["/BaseFont"]) for font in fonts if not _font_files(font)})
+    fonts = page_fonts(pdf)
+    missing = sorted({str(font["/BaseFont"]) for font in fonts if not font_files(font)})
     assert not missing, f"fonts named but not embedded: {missing}"
