@@ -116,7 +116,7 @@ class Settings:
     templates_dir: Path = Path("templates/letters")
     print_options: PrintOptions = PrintOptions()
     audit: AuditOptions = AuditOptions(
-        Path("var/keys/dispatch-log.key"), Path("var/keys/dispatch-log.pub")
+        Path(DEFAULT_SIGNING_KEY), Path(DEFAULT_SIGNING_KEY).with_suffix(".pub")
     )
 
     def municipality(self, nis_code: str) -> Municipality:
