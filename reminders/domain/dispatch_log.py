@@ -26,8 +26,7 @@ from enum import StrEnum
 from typing import Any
 
 from reminders.domain.checkpoint import SignedCheckpoint
-from reminders.domain.merkle import leaf_hash, node_hash
-from reminders.domain.merkle import root as merkle_root
+from reminders.domain.merkle import TreeFrontier, leaf_hash
 
 
 class LogEvent(StrEnum):
@@ -141,44 +140,6 @@ class LogSubject:
 
 def chained_hash(prev_hash: str, leaf: bytes) -> str:
     return hashlib.sha256(bytes.fromhex(prev_hash) + leaf).hexdigest()
-
-
-@dataclass(slots=True)
-class TreeFrontier:
-    """The log's Merkle tree kept as its perfect subtrees (one per set bit of the size), so a
-    run appends and computes the new root without reading the log again."""
-
-    size: int = 0
-    subtrees: list[bytes] = field(default_factory=list)  # largest first
-
-    def add(self, leaf: bytes) -> None:
-        digest, size = leaf, self.size
-        while size & 1:  # every trailing one bit is a perfect subtree that now merges
-            digest = node_hash(self.subtrees.pop(), digest)
-            size >>= 1
-        self.subtrees.append(digest)
-        self.size += 1
-
-    def root(self) -> bytes:
-        return merkle_root(()) if not self.subtrees else _folded(self.subtrees)
-
-    def encoded(self) -> str:
-        return ",".join(digest.hex() for digest in self.subtrees)
-
-    @classmethod
-    def decoded(cls, size: int, text: str) -> TreeFrontier:
-        subtrees = [bytes.fromhex(part) for part in text.split(",") if part]
-        if len(subtrees) != size.bit_count():
-            expected = size.bit_count()
-            raise ValueError(f"a tree of {size} needs {expected} subtrees, got {len(subtrees)}")
-        return cls(size, subtrees)
-
-
-def _folded(subtrees: Sequence[bytes]) -> bytes:
-    digest = subtrees[-1]
-    for left in reversed(subtrees[:-1]):
-        digest = node_hash(left, digest)
-    return digest
 
 
 @dataclass(slots=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
 HASH_SIZE = 32
 
@@ -29,24 +30,51 @@ def node_hash(left: bytes, right: bytes) -> bytes:
 
 
 def root(leaf_hashes: Iterable[bytes]) -> bytes:
-    """MTH of the leaves, streaming: keeps one hash per level (log n of them), not the tree.
-
-    Perfect subtrees are merged as soon as they are complete; at the end the remaining ones
-    are folded right to left, which is exactly RFC 6962's split at the largest power of two.
-    """
-    stack: list[tuple[int, bytes]] = []  # (size of the perfect subtree, its hash)
+    """MTH of the leaves, streaming: keeps one hash per level (log n of them), not the tree."""
+    frontier = TreeFrontier()
     for leaf in leaf_hashes:
-        size, digest = 1, leaf
-        while stack and stack[-1][0] == size:
-            _, left = stack.pop()
-            size, digest = size * 2, node_hash(left, digest)
-        stack.append((size, digest))
-    if not stack:
-        return hashlib.sha256(b"").digest()  # the empty tree
-    digest = stack[-1][1]
-    for _, left in reversed(stack[:-1]):
-        digest = node_hash(left, digest)
-    return digest
+        frontier.add(leaf)
+    return frontier.root()
+
+
+@dataclass(slots=True)
+class TreeFrontier:
+    """A tree kept as its perfect subtrees, one per set bit of its size, largest first: a log
+    appends and computes its new root without reading its old leaves again.
+
+    Perfect subtrees merge as soon as they are complete; the root folds the remaining ones
+    right to left, which is exactly RFC 6962's split at the largest power of two.
+    """
+
+    size: int = 0
+    subtrees: list[bytes] = field(default_factory=list)
+
+    def add(self, leaf: bytes) -> None:
+        digest, size = leaf, self.size
+        while size & 1:  # every trailing one bit is a perfect subtree that now merges
+            digest = node_hash(self.subtrees.pop(), digest)
+            size >>= 1
+        self.subtrees.append(digest)
+        self.size += 1
+
+    def root(self) -> bytes:
+        if not self.subtrees:
+            return hashlib.sha256(b"").digest()  # the empty tree
+        digest = self.subtrees[-1]
+        for left in reversed(self.subtrees[:-1]):
+            digest = node_hash(left, digest)
+        return digest
+
+    def encoded(self) -> str:
+        return ",".join(digest.hex() for digest in self.subtrees)
+
+    @classmethod
+    def decoded(cls, size: int, text: str) -> TreeFrontier:
+        subtrees = [bytes.fromhex(part) for part in text.split(",") if part]
+        if len(subtrees) != size.bit_count():
+            expected = size.bit_count()
+            raise ValueError(f"a tree of {size} needs {expected} subtrees, got {len(subtrees)}")
+        return cls(size, subtrees)
 
 
 def inclusion_proof(index: int, leaf_hashes: Sequence[bytes]) -> list[bytes]:

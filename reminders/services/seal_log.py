@@ -14,7 +14,8 @@ from datetime import date, datetime
 from pathlib import Path
 
 from reminders.domain.checkpoint import Checkpoint, SignedCheckpoint, parsed_checkpoint
-from reminders.domain.dispatch_log import LogAppender, NewEntry, TreeFrontier, log_timestamp
+from reminders.domain.dispatch_log import LogAppender, NewEntry, log_timestamp
+from reminders.domain.merkle import TreeFrontier
 from reminders.errors import RemindersError
 from reminders.services.ports import CheckpointSigner, DispatchLogStore, PrintShop
 

@@ -25,7 +25,6 @@ from reminders.domain.dispatch_log import (
     LogSubject,
     LogVerdict,
     NewEntry,
-    TreeFrontier,
     canonical_json,
     chained_hash,
     entry_details,
@@ -34,7 +33,7 @@ from reminders.domain.dispatch_log import (
     log_timestamp,
     verify_log,
 )
-from reminders.domain.merkle import leaf_hash
+from reminders.domain.merkle import TreeFrontier, leaf_hash
 from reminders.domain.merkle import root as merkle_root
 
 Row = tuple[LogEntry, LogSubject | None]
