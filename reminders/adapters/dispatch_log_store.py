@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Row, Table, and_, func, insert, select
+from sqlalchemy import Column, Connection, Row, Select, Table, and_, func, insert, select
 
 from reminders.adapters.orm import (
     AuditCheckpointRow,
@@ -40,6 +40,10 @@ _document = cast(Table, DocumentRow.__table__)
 _person = cast(Table, PersonRow.__table__)
 _volume = cast(Table, PrintVolumeRow.__table__)
 _letter = cast(Table, LetterRow.__table__)
+# A decision with its document and the document's holder.
+_DECIDED = _decision.join(_document, _document.c.id == _decision.c.document_id).join(
+    _person, _person.c.id == _document.c.person_id
+)
 
 _ENTRY_COLUMNS = (
     _entry.c.municipality_nis, _entry.c.seq, _entry.c.run_id, _entry.c.event,
@@ -57,6 +61,7 @@ class StoredHead:
     last_hash: str | None  # the last entry's hash; None for an empty log
     checkpoint_size: int | None  # the newest checkpoint's tree size
     frontier: str | None  # its tree frontier
+    checkpoint_note: str | None  # and its signed note
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +88,7 @@ class DispatchLogStore:
             .limit(1)
         ).first()
         newest = self.connection.execute(
-            select(_checkpoint.c.tree_size, _checkpoint.c.frontier)
+            select(_checkpoint.c.tree_size, _checkpoint.c.frontier, _checkpoint.c.note)
             .where(_checkpoint.c.municipality_nis == municipality_nis)
             .order_by(_checkpoint.c.tree_size.desc())
             .limit(1)
@@ -93,6 +98,7 @@ class DispatchLogStore:
             last_hash=None if last is None else last.entry_hash,
             checkpoint_size=None if newest is None else newest.tree_size,
             frontier=None if newest is None else newest.frontier,
+            checkpoint_note=None if newest is None else newest.note,
         )
 
     def append(self, entries: Sequence[tuple[LogEntry, LogSubject | None]]) -> None:
@@ -159,14 +165,9 @@ class DispatchLogStore:
         )
         if run_id is not None:
             query = query.where(_entry.c.run_id == run_id)
-        after = -1
-        while True:
-            rows = self.connection.execute(query.where(_entry.c.seq > after)).all()
+        for rows in _keyset_chunks(self.connection, query, _entry.c.seq):
             for row in rows:
                 yield _log_entry(row), _log_subject(row)
-            if len(rows) < CHUNK:
-                return
-            after = rows[-1].seq
 
     def checkpoints(self, municipality_nis: str) -> list[StoredCheckpoint]:
         rows = self.connection.execute(
@@ -273,11 +274,7 @@ class DispatchLogStore:
                 _document.c.import_id.label("document_import_id"),
                 _person.c.national_number, _person.c.import_id.label("person_import_id"),
             )
-            .select_from(
-                _decision.join(_document, _document.c.id == _decision.c.document_id).join(
-                    _person, _person.c.id == _document.c.person_id
-                )
-            )
+            .select_from(_DECIDED)
             .where(
                 _decision.c.run_id == run_id,
                 _decision.c.municipality_nis == municipality_nis,
@@ -286,14 +283,22 @@ class DispatchLogStore:
             .order_by(_decision.c.id)
             .limit(CHUNK)
         )  # fmt: skip
-        after = 0
-        while True:
-            rows = self.connection.execute(query.where(_decision.c.id > after)).all()
-            if rows:
-                yield rows
-            if len(rows) < CHUNK:
-                return
-            after = rows[-1].id
+        yield from _keyset_chunks(self.connection, query, _decision.c.id)
+
+
+def _keyset_chunks(
+    connection: Connection, query: Select[Any], key: Column[Any]
+) -> Iterator[Sequence[Row[Any]]]:
+    """The rows of ``query`` (ordered by ``key`` and limited to CHUNK) chunk after chunk, each
+    read after the last key seen: memory stays flat and no cursor stays open between chunks."""
+    after = -1
+    while True:
+        rows = connection.execute(query.where(key > after)).all()
+        if rows:
+            yield rows
+        if len(rows) < CHUNK:
+            return
+        after = getattr(rows[-1], key.name)
 
 
 def _letter_query() -> Any:
@@ -304,11 +309,7 @@ def _letter_query() -> Any:
         _document.c.import_id.label("document_import_id"), _person.c.national_number,
         _person.c.language.label("citizen_language"),
         _person.c.import_id.label("person_import_id"),
-    ).select_from(
-        _letter.join(_decision, _decision.c.id == _letter.c.decision_id)
-        .join(_document, _document.c.id == _decision.c.document_id)
-        .join(_person, _person.c.id == _document.c.person_id)
-    )  # fmt: skip
+    ).select_from(_letter.join(_DECIDED, _decision.c.id == _letter.c.decision_id))  # fmt: skip
 
 
 def _skip_entry(run_id: int, row: Row[Any], recorded_at: str) -> NewEntry:

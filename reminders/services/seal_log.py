@@ -93,19 +93,19 @@ def _appender(
     head = store.head(municipality_nis)
     if head.size == 0 and head.checkpoint_size is None:
         return LogAppender.empty(municipality_nis, salt)
-    if head.checkpoint_size != head.size or head.frontier is None or head.last_hash is None:
+    if (
+        head.checkpoint_size != head.size
+        or head.frontier is None
+        or head.checkpoint_note is None
+        or head.last_hash is None
+    ):
         raise LogNotSealedError(
             f"the dispatch log of {municipality_nis} has {head.size} entries but its newest "
             f"checkpoint covers {head.checkpoint_size or 0}: nothing is added to it until "
             "`reminders audit verify` has been run and the difference explained"
         )
     frontier = TreeFrontier.decoded(head.size, head.frontier)
-    newest = next(
-        stored.note
-        for stored in store.checkpoints(municipality_nis)
-        if stored.tree_size == head.checkpoint_size
-    )
-    if parsed_checkpoint(newest).checkpoint.root_hash != frontier.root():
+    if parsed_checkpoint(head.checkpoint_note).checkpoint.root_hash != frontier.root():
         raise LogNotSealedError(
             f"the dispatch log of {municipality_nis}: the newest checkpoint does not match its "
             "stored tree; run `reminders audit verify`"
