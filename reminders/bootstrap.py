@@ -30,6 +30,7 @@ from reminders.domain.letters import LetterSpec
 from reminders.domain.model import DocumentKind, Language, RegistryKind
 from reminders.domain.registry_rows import REGISTRY_FORMATS
 from reminders.errors import ConfigError, RemindersError
+from reminders.services.audit import ReportedMunicipality
 from reminders.services.import_registry import ImportReport, Progress, import_registry
 from reminders.services.nightly_run import Printing
 from reminders.services.ports import DecisionTransaction, LogTransaction, StoreTransaction
@@ -200,3 +201,11 @@ def log_transaction(engine: Engine) -> LogTransaction:
             yield DispatchLogStore(connection)
 
     return transaction
+
+
+def reported_municipalities(settings: Settings) -> dict[str, ReportedMunicipality]:
+    """What an auditor's report says of each configured municipality: its name, and its
+    first official language, which the report is written in."""
+    return {
+        m.nis_code: ReportedMunicipality(m.name, m.languages[0]) for m in settings.municipalities
+    }

@@ -334,7 +334,7 @@ def _span(first: int, last: int) -> str:
 
 
 def _check_subject(verdict: LogVerdict, entry: LogEntry, subject: LogSubject | None) -> None:
-    holder = _details(entry).get("holder")
+    holder = entry_details(entry).get("holder")
     if holder is None:
         if subject is not None:
             verdict.problems.append(
@@ -353,14 +353,10 @@ def _check_subject(verdict: LogVerdict, entry: LogEntry, subject: LogSubject | N
         )
 
 
-def _details(entry: LogEntry) -> dict[str, Any]:
+def entry_details(entry: LogEntry) -> dict[str, Any]:
+    """The event's facts of an entry (empty when its details are not JSON)."""
     try:
         parsed = json.loads(entry.details)
     except ValueError:
         return {}
     return parsed if isinstance(parsed, dict) else {}
-
-
-def entry_details(entry: LogEntry) -> dict[str, Any]:
-    """The event's facts of an entry (empty when its details are not JSON)."""
-    return _details(entry)

@@ -15,13 +15,12 @@ from typing import IO, Any
 import click
 
 from reminders.adapters.signing_key import load_public_key, load_signing_key
-from reminders.bootstrap import log_transaction, open_engine, utc_now
+from reminders.bootstrap import log_transaction, open_engine, reported_municipalities, utc_now
 from reminders.config import Settings, load_settings
 from reminders.domain.dispatch_log import LogEvent, LogVerdict, NewEntry, log_timestamp
 from reminders.entrypoints.options import ReportingGroup, config_option
 from reminders.services.audit import (
     EXPORT_FIELDS,
-    ReportedMunicipality,
     check_proof,
     export_rows,
     outside_checkpoint,
@@ -272,11 +271,11 @@ def report(config_path: Path, run_id: int, nis_code: str | None, out: Path) -> N
 
     settings = load_settings(config_path)
     public_key = load_public_key(settings.audit.public_key)
-    known = {
-        m.nis_code: ReportedMunicipality(m.name, m.languages[0]) for m in settings.municipalities
-    }
     with _log_store(settings) as store:
-        result = run_report(store, public_key, run_id, known, only=nis_code, now=utc_now)
+        result = run_report(
+            store, public_key, run_id, reported_municipalities(settings), only=nis_code,
+            now=utc_now,
+        )  # fmt: skip
     out.write_bytes(audit_report_pdf(result))
     verified = all(section.verified for section in result.municipalities)
     click.echo(

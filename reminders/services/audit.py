@@ -81,34 +81,38 @@ def _verified(
     nis: str,
     outside: Sequence[OutsideCheckpoint],
 ) -> LogVerdict:
-    known: list[KnownCheckpoint] = []
+    stored: list[KnownCheckpoint] = []
     unreadable: list[LogProblem] = []
-    stored_sizes: list[int] = []
-    for stored in store.checkpoints(nis):
-        source = f"the stored checkpoint at size {stored.tree_size}" + (
-            f" (run {stored.run_id})" if stored.run_id is not None else ""
+    for row in store.checkpoints(nis):
+        source = f"the stored checkpoint at size {row.tree_size}" + (
+            f" (run {row.run_id})" if row.run_id is not None else ""
         )
         try:
-            signed = parsed_checkpoint(stored.note)
+            signed = parsed_checkpoint(row.note)
         except CheckpointFormatError as err:
             unreadable.append(LogProblem(None, f"{source} cannot be read: {err}"))
             continue
-        if signed.checkpoint.tree_size != stored.tree_size:
+        if signed.checkpoint.tree_size != row.tree_size:
             unreadable.append(
                 LogProblem(None, f"{source} holds a checkpoint of size "
                            f"{signed.checkpoint.tree_size}: altered")
             )  # fmt: skip
             continue
-        stored_sizes.append(stored.tree_size)
-        known.append(KnownCheckpoint(signed, source, signed.signed_by(public_key)))
-    for kept in outside:
-        if kept.signed.checkpoint.municipality_nis == nis:
-            valid = kept.signed.signed_by(public_key)
-            known.append(KnownCheckpoint(kept.signed, kept.source, valid))
-    verdict = verify_log(nis, store.entries(nis), known, stored_sizes=stored_sizes)
+        stored.append(KnownCheckpoint(signed, source, signed.signed_by(public_key)))
+    kept = [
+        KnownCheckpoint(o.signed, o.source, o.signed.signed_by(public_key))
+        for o in outside
+        if o.signed.checkpoint.municipality_nis == nis
+    ]
+    verdict = verify_log(
+        nis,
+        store.entries(nis),
+        [*stored, *kept],
+        stored_sizes=[k.signed.checkpoint.tree_size for k in stored],
+    )
     verdict.problems.extend(unreadable)
-    valid_stored = [k for k in known if k.valid_signature and k.source.startswith("the stored")]
-    newest = max(valid_stored, key=lambda k: k.signed.checkpoint.tree_size, default=None)
+    valid = [k for k in stored if k.valid_signature]
+    newest = max(valid, key=lambda k: k.signed.checkpoint.tree_size, default=None)
     verdict.latest = newest.signed if newest else None
     return verdict
 

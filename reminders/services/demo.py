@@ -27,13 +27,14 @@ from reminders.bootstrap import (
     log_transaction,
     open_engine,
     printing,
+    reported_municipalities,
     store_transaction,
     utc_now,
 )
 from reminders.config import AuditOptions, Settings
 from reminders.domain.dispatch_log import LogVerdict
 from reminders.domain.model import RegistryKind
-from reminders.services.audit import ReportedMunicipality, export_rows, run_report, verify_logs
+from reminders.services.audit import export_rows, run_report, verify_logs
 from reminders.services.import_registry import ImportReport, Rejected, rejected_rows
 from reminders.services.nightly_run import RunRequest, RunSummary, run_night
 from reminders.synthetic import (
@@ -153,14 +154,12 @@ def run_demo(
         public_key = load_public_key(audit.public_key)
         with log_transaction(engine)() as store:
             verdicts = verify_logs(store, public_key)
-            known = {
-                m.nis_code: ReportedMunicipality(m.name, m.languages[0])
-                for m in settings.municipalities
-            }
             run_id = summary.run_id
             assert run_id is not None  # noqa: S101 - not a dry run
             report = directory / f"audit-report-run-{run_id:06d}.pdf"
-            reported = run_report(store, public_key, run_id, known, now=utc_now)
+            reported = run_report(
+                store, public_key, run_id, reported_municipalities(settings), now=utc_now
+            )
             report.write_bytes(audit_report_pdf(reported))
             letters = export_rows(store, [v.municipality_nis for v in verdicts], run_id=run_id)
             sample = next((row["reference"] for row in letters if row["event"] == "letter"), None)
