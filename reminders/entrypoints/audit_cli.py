@@ -294,7 +294,7 @@ def checkpoint(config_path: Path, nis_code: str | None) -> None:
     settings = load_settings(config_path)
     with _log_store(settings) as store:
         municipalities = [nis_code] if nis_code else store.municipalities()
-        newest = [store.checkpoints(nis)[-1:] for nis in municipalities]
-    for stored in newest:
-        for kept in stored:
-            click.echo(kept.note)
+        notes = [store.head(nis).checkpoint_note for nis in municipalities]
+    for note in notes:
+        if note is not None:
+            click.echo(note)

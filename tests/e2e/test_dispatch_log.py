@@ -616,3 +616,17 @@ def test_checkpoint_time_is_utc(sealed: dict[str, Any]) -> None:
     note = parsed_checkpoint(Path(sealed["checkpoints"][GENT]["file"]).read_text())
     assert note.checkpoint.signed_at.tzinfo == UTC
     assert note.checkpoint.signed_at <= datetime.now(UTC)
+
+
+def test_audit_checkpoint_prints_each_logs_newest_signed_checkpoint(
+    registry: Path,  # noqa: F811 - the fixture
+    database_url: str,
+    sealed: dict[str, Any],
+) -> None:
+    later = run(registry, database_url, "--date", LATER_DATE)
+    result = cli(registry, database_url, "checkpoint")
+    assert result.exit_code == 0, result.output
+    for expected in later["checkpoints"].values():
+        assert Path(expected["file"]).read_text(encoding="utf-8") in result.output
+    for earlier in sealed["checkpoints"].values():
+        assert Path(earlier["file"]).read_text(encoding="utf-8") not in result.output
