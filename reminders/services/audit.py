@@ -156,18 +156,18 @@ def prove_letter(store: DispatchLogStore, reference: str) -> LetterProof:
     if entry is None:
         raise NotInLogError(f"no letter with reference {reference!r} in the dispatch log")
     nis = entry.municipality_nis
-    covering = [c for c in store.checkpoints(nis) if c.tree_size > entry.seq]
-    if not covering:
+    head = store.head(nis)
+    size, note = head.checkpoint_size, head.checkpoint_note
+    if size is None or note is None or size <= entry.seq:
         raise NotInLogError(f"letter {reference} is in no signed checkpoint of the log of {nis}")
-    newest = max(covering, key=lambda c: c.tree_size)
-    leaves = [e.leaf() for e in store.leaf_entries(nis, newest.tree_size)]
-    if len(leaves) != newest.tree_size:
+    leaves = [e.leaf() for e in store.leaf_entries(nis, size)]
+    if len(leaves) != size:
         raise NotInLogError(
-            f"the log of {nis} has {len(leaves)} entries, its checkpoint {newest.tree_size}: "
+            f"the log of {nis} has {len(leaves)} entries, its checkpoint {size}: "
             "run `reminders audit verify`"
         )
     path = inclusion_proof(entry.seq, leaves)
-    return LetterProof(entry, newest.tree_size, tuple(path), newest.note)
+    return LetterProof(entry, size, tuple(path), note)
 
 
 @dataclass(frozen=True, slots=True)
