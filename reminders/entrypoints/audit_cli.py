@@ -48,6 +48,14 @@ def _log_store(settings: Settings) -> Iterator[DispatchLogStore]:
         engine.dispose()
 
 
+def _chosen(settings: Settings, nis_code: str | None) -> list[str] | None:
+    """``--municipality``: that one (an unknown NIS code is bad usage, exit 2, not an empty
+    log), or None for every municipality in the log."""
+    if nis_code is None:
+        return None
+    return [settings.municipality(nis_code).nis_code]
+
+
 def _public_key_option(command: Any) -> Any:
     return click.option(
         "--public-key",
@@ -89,7 +97,7 @@ def verify(
         verdicts = verify_logs(
             store,
             public_key,
-            municipalities=[nis_code] if nis_code else None,
+            municipalities=_chosen(settings, nis_code),
             outside=outside,
         )
     if as_json:
@@ -207,10 +215,8 @@ def export(
     """The dispatch log, one line per letter or skip; national numbers masked to their check
     digits unless --reveal."""
     settings = load_settings(config_path)
-    if nis_code:
-        settings.municipality(nis_code)  # an unknown NIS code is bad usage, not an empty file
     with _log_store(settings) as store:
-        municipalities = [nis_code] if nis_code else store.municipalities()
+        municipalities = _chosen(settings, nis_code) or store.municipalities()
         if reveal:
             _log_reveal(settings, store, municipalities, run_id, fmt)
         with _output(out) as stream:
@@ -270,6 +276,7 @@ def report(config_path: Path, run_id: int, nis_code: str | None, out: Path) -> N
     from reminders.adapters.audit_report_pdf import audit_report_pdf  # ReportLab: only here
 
     settings = load_settings(config_path)
+    _chosen(settings, nis_code)  # an unknown NIS code exits 2 before anything is read
     public_key = load_public_key(settings.audit.public_key)
     with _log_store(settings) as store:
         result = run_report(
@@ -293,7 +300,7 @@ def checkpoint(config_path: Path, nis_code: str | None) -> None:
     """Print the newest signed checkpoint of each log, to keep outside the database."""
     settings = load_settings(config_path)
     with _log_store(settings) as store:
-        municipalities = [nis_code] if nis_code else store.municipalities()
+        municipalities = _chosen(settings, nis_code) or store.municipalities()
         notes = [store.head(nis).checkpoint_note for nis in municipalities]
     for note in notes:
         if note is not None:

@@ -630,3 +630,18 @@ def test_audit_checkpoint_prints_each_logs_newest_signed_checkpoint(
         assert Path(expected["file"]).read_text(encoding="utf-8") in result.output
     for earlier in sealed["checkpoints"].values():
         assert Path(earlier["file"]).read_text(encoding="utf-8") not in result.output
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("verify",), ("export",), ("checkpoint",), ("report", "--run", "1", "--out", "r.pdf")],
+)
+def test_an_unknown_municipality_is_bad_usage_not_an_empty_log(
+    registry: Path,  # noqa: F811 - the fixture
+    database_url: str,
+    sealed: dict[str, Any],
+    command: tuple[str, ...],
+) -> None:
+    result = cli(registry, database_url, *command, "--municipality", "99999")
+    assert result.exit_code == 2, result.output
+    assert "no municipality with NIS code '99999'" in result.output
