@@ -390,7 +390,8 @@ def render_job(job: RenderJob, barrier: Barrier, results: Queue[RenderResult]) -
             count += 1
     if series is not None:
         keep(series.close())
-    folder.publish()
+    for path in written:
+        folder.publish_volume(str(path))
     finished, cpu = time.perf_counter(), time.process_time() - cpu
     profile = ""
     if profiler:

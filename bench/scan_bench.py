@@ -54,7 +54,8 @@ from reminders.adapters.orm import RegistryImportRow  # noqa: E402 - after the p
 from reminders.adapters.schema import upgrade_schema  # noqa: E402
 from reminders.bootstrap import decision_transaction, open_engine  # noqa: E402
 from reminders.config import Settings, load_settings  # noqa: E402
-from reminders.services.nightly_run import RunRequest, RunSummary, run_night  # noqa: E402
+from reminders.services.nightly_run import RunRequest, run_night  # noqa: E402
+from reminders.services.run_summary import RunSummary  # noqa: E402
 
 PG_ADMIN = os.environ.get("REMINDERS_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
 PG_DATABASE = "reminders_scan_bench"

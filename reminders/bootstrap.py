@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
@@ -14,6 +16,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
+from reminders import __version__
 from reminders.adapters.db import make_engine
 from reminders.adapters.decision_store import DecisionStore
 from reminders.adapters.dispatch_log_store import DispatchLogStore
@@ -22,18 +25,22 @@ from reminders.adapters.pdf import LetterLayout
 from reminders.adapters.print_volume import VolumeFolder
 from reminders.adapters.registry_files import RegistryFile
 from reminders.adapters.registry_store import RegistryStore
+from reminders.adapters.run_lock import RunLocks
 from reminders.adapters.schema import require_current_schema
-from reminders.adapters.signing_key import load_signing_key
+from reminders.adapters.signing_key import load_public_key, load_signing_key
 from reminders.adapters.text import LetterTemplates, lint_templates
 from reminders.config import Municipality, Settings
 from reminders.domain.letters import LetterSpec
 from reminders.domain.model import DocumentKind, Language, RegistryKind
 from reminders.domain.registry_rows import REGISTRY_FORMATS
 from reminders.errors import ConfigError, RemindersError
-from reminders.services.audit import ReportedMunicipality
+from reminders.services.audit import ReportedMunicipality, record_verdicts, verify_logs
+from reminders.services.complete_run import Printing
 from reminders.services.import_registry import ImportReport, Progress, import_registry
-from reminders.services.nightly_run import Printing
+from reminders.services.nightly_run import NightOutcome, RunRequest
+from reminders.services.nightly_run import nightly_job as run_nightly_job
 from reminders.services.ports import DecisionTransaction, LogTransaction, StoreTransaction
+from reminders.services.run_control import RunControl, StopSignal
 
 
 class DatabaseUnavailableError(RemindersError):
@@ -209,3 +216,82 @@ def reported_municipalities(settings: Settings) -> dict[str, ReportedMunicipalit
     return {
         m.nis_code: ReportedMunicipality(m.name, m.languages[0]) for m in settings.municipalities
     }
+
+
+def worker_name() -> str:
+    """This process, as runs record who ran them: host and process id."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def run_request(
+    settings: Settings,
+    *,
+    as_of: date,
+    nis_codes: Sequence[str] | None,
+    started_by: str,
+    dry_run: bool = False,
+) -> RunRequest:
+    """A run of ``as_of`` for those municipalities (all configured when None)."""
+    municipalities = (
+        tuple(settings.municipality(nis) for nis in nis_codes)
+        if nis_codes
+        else settings.municipalities
+    )
+    return RunRequest(
+        as_of=as_of,
+        municipalities=municipalities,
+        policies=settings.policies,
+        dry_run=dry_run,
+        started_by=started_by,
+        worker=worker_name(),
+        config_sha256=settings.sha256,
+        code_version=__version__,
+    )
+
+
+def nightly_job(
+    settings: Settings,
+    *,
+    as_of: date,
+    nis_codes: Sequence[str] | None,
+    started_by: str,
+    stop: StopSignal | None = None,
+    wait_seconds: float = 0.0,
+    skip_if_done: bool = False,
+) -> NightOutcome:
+    """The night of ``as_of``, as `run` and the scheduler start it: locked per municipality,
+    unfinished runs resumed first. ``REMINDERS_KILL_AT`` (crash tests) is read here."""
+    control = RunControl.from_environment(os.environ, stop)
+    prints = printing(settings)  # checks every template and the key before anything else
+    request = run_request(settings, as_of=as_of, nis_codes=nis_codes, started_by=started_by)
+    engine = open_engine(settings.database_url)
+    try:
+        return run_nightly_job(
+            request,
+            decision_transaction(engine),
+            RunLocks(engine, wait_seconds=wait_seconds),
+            prints,
+            now=utc_now,
+            control=control,
+            skip_if_done=skip_if_done,
+        )
+    finally:
+        engine.dispose()
+
+
+def verify_job(
+    settings: Settings, *, nis_codes: Sequence[str] | None, verified_by: str
+) -> dict[str, bool]:
+    """Verify each municipality's dispatch log (every one logged, when None) and keep the
+    verdicts; returns whether each is intact."""
+    public_key = load_public_key(settings.audit.public_key)
+    engine = open_engine(settings.database_url)
+    try:
+        with log_transaction(engine)() as store:
+            verdicts = verify_logs(
+                store, public_key, municipalities=list(nis_codes) if nis_codes else None
+            )
+            record_verdicts(store, verdicts, verified_at=utc_now(), verified_by=verified_by)
+    finally:
+        engine.dispose()
+    return {verdict.municipality_nis: verdict.intact for verdict in verdicts}

@@ -114,6 +114,7 @@ class Settings:
     municipalities: tuple[Municipality, ...]
     policies: Mapping[DocumentKind, ReminderPolicy]
     templates_dir: Path = Path("templates/letters")
+    jobs_dir: Path = Path("jobs")  # the scheduler's jobs, one TOML file each
     print_options: PrintOptions = PrintOptions()
     audit: AuditOptions = AuditOptions(
         Path(DEFAULT_SIGNING_KEY), Path(DEFAULT_SIGNING_KEY).with_suffix(".pub")
@@ -249,9 +250,11 @@ def _settings(
     installation.finish()
 
     nightly_at = time(1, 30)  # outside 02:00-03:00, the hour DST skips or repeats (domain.md §7.1)
+    jobs_dir = base / "jobs"
     schedule = root.table("schedule", required=False)
     if schedule is not None:
         nightly_at = _clock(schedule, "nightly_at") or nightly_at
+        jobs_dir = base / (schedule.text("jobs", required=False) or "jobs")
         schedule.finish()
 
     municipalities = _municipalities(root)
@@ -274,6 +277,7 @@ def _settings(
         municipalities=municipalities,
         policies=policies,
         templates_dir=templates_dir,
+        jobs_dir=jobs_dir,
         print_options=print_options,
         audit=audit,
     )

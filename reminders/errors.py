@@ -54,3 +54,9 @@ class InputFileError(UsageError):
 
 class DatabaseNotReadyError(UsageError):
     """The database has no schema, or an older one: `reminders init` must run first."""
+
+
+class MunicipalityBusyError(RemindersError):
+    """Another run holds a municipality; nothing was done (exit 3)."""
+
+    exit_code = 3

@@ -13,6 +13,7 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from typing import Any
 
 from reminders.domain.address import is_usable_address
 from reminders.domain.due import Decision, DocumentFacts, Holder, Recorded, SkipReason
@@ -30,6 +31,7 @@ from reminders.services.ports import (
     DecisionTransaction,
     DispatchLogStore,
     LetterStore,
+    RunLedger,
 )
 
 CHUNK = 5  # documents per chunk: small, so that chunking is exercised
@@ -109,6 +111,7 @@ class FakeRun:
     municipalities: tuple[str, ...]
     started_at: datetime
     outcome: str = "running"
+    step: str = "started"
     finished_at: datetime | None = None
     letters: int = 0
     skips: int = 0
@@ -286,6 +289,7 @@ class FakeDecisionStore:
         as_of: date,
         municipalities: Sequence[str],
         started_by: str,
+        worker: str,
         config_sha256: str,
         code_version: str,
         started_at: datetime,
@@ -293,6 +297,9 @@ class FakeDecisionStore:
         run_id = max(self.runs, default=0) + 1
         self.runs[run_id] = FakeRun(as_of, tuple(municipalities), started_at)
         return run_id
+
+    def mark_decided(self, run_id: int, *, tally: dict[str, Any], missed_nights: str) -> None:
+        self.runs[run_id] = replace(self.runs[run_id], step="decided")
 
     def record(
         self,
@@ -353,6 +360,10 @@ class FakeDecisionStore:
     def dispatch_log(self) -> DispatchLogStore:
         """Only printed runs are sealed into the log; runs on this store only decide."""
         raise NotImplementedError("FakeDecisionStore does not seal: call run_night without it")
+
+    def run_ledger(self) -> RunLedger:
+        """Only printed runs are resumed; runs on this store decide in one step."""
+        raise NotImplementedError("FakeDecisionStore does not resume: call run_night without it")
 
 
 def decision_transaction(store: FakeDecisionStore) -> DecisionTransaction:

@@ -42,6 +42,7 @@ from reminders.adapters.registry_columns import (
     PERSON_STATUSES,
     renewed_by_later,
 )
+from reminders.adapters.run_ledger import RunLedger
 from reminders.domain.address import is_usable_address
 from reminders.domain.due import Decision, DocumentFacts, Holder, Recorded, SkipReason
 from reminders.domain.letter_language import language_label
@@ -138,6 +139,10 @@ class DecisionStore:
     def dispatch_log(self) -> DispatchLogStore:
         """The dispatch log's store, in this same transaction: a run is sealed with it."""
         return DispatchLogStore(self.connection)
+
+    def run_ledger(self) -> RunLedger:
+        """The record of runs and attempts, in this same transaction."""
+        return RunLedger(self.connection)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -249,28 +254,25 @@ class DecisionStore:
         as_of: date,
         municipalities: Sequence[str],
         started_by: str,
+        worker: str,
         config_sha256: str,
         code_version: str,
         started_at: datetime,
     ) -> int:
-        """Record a run as running; returns its id."""
-        run_id: int | None = self.connection.scalar(
-            insert(_run)
-            .values(
-                as_of=as_of,
-                municipalities=",".join(municipalities),
-                started_by=started_by,
-                config_sha256=config_sha256,
-                code_version=code_version,
-                started_at=started_at,
-                outcome="running",
-                letters=0,
-                skips=0,
-            )
-            .returning(_run.c.id)
+        """Record a run as running, with its first attempt; returns its id."""
+        return self.run_ledger().start_run(
+            as_of=as_of,
+            municipalities=municipalities,
+            started_by=started_by,
+            worker=worker,
+            config_sha256=config_sha256,
+            code_version=code_version,
+            started_at=started_at,
         )
-        assert run_id is not None  # noqa: S101 - RETURNING gives the new key
-        return run_id
+
+    def mark_decided(self, run_id: int, *, tally: dict[str, Any], missed_nights: str) -> None:
+        """The run's decisions are in: the next step prints them (committed with them)."""
+        self.run_ledger().mark_decided(run_id, tally=tally, missed_nights=missed_nights)
 
     def record(
         self,
@@ -337,14 +339,11 @@ class DecisionStore:
         failure: str | None = None,
     ) -> None:
         """Close a run's record: succeeded with its counts, or failed with its reason."""
-        self.connection.execute(
-            update(_run)
-            .where(_run.c.id == run_id)
-            .values(
-                outcome=outcome,
-                finished_at=finished_at,
-                letters=letters,
-                skips=skips,
-                failure=failure[:500] if failure else None,
-            )
+        self.run_ledger().finish(
+            run_id,
+            outcome=outcome,
+            finished_at=finished_at,
+            letters=letters,
+            skips=skips,
+            failure=failure,
         )

@@ -7,6 +7,7 @@ logged with flat memory and no cursor stays open while entries are written.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -18,6 +19,7 @@ from reminders.adapters.orm import (
     AuditCheckpointRow,
     AuditEntryRow,
     AuditSubjectRow,
+    AuditVerificationRow,
     DecisionRow,
     DocumentRow,
     LetterRow,
@@ -25,6 +27,7 @@ from reminders.adapters.orm import (
     PersonRow,
     PrintVolumeRow,
     RegistryImportRow,
+    RunAttemptRow,
 )
 from reminders.domain.dispatch_log import LogEntry, LogEvent, LogSubject, NewEntry, log_timestamp
 
@@ -40,6 +43,8 @@ _document = cast(Table, DocumentRow.__table__)
 _person = cast(Table, PersonRow.__table__)
 _volume = cast(Table, PrintVolumeRow.__table__)
 _letter = cast(Table, LetterRow.__table__)
+_verification = cast(Table, AuditVerificationRow.__table__)
+_attempt = cast(Table, RunAttemptRow.__table__)
 # A decision with its document and the document's holder.
 _DECIDED = _decision.join(_document, _document.c.id == _decision.c.document_id).join(
     _person, _person.c.id == _document.c.person_id
@@ -134,6 +139,30 @@ class DispatchLogStore:
                 run_id=run_id,
                 note=note,
                 frontier=frontier,
+            )
+        )
+
+    def record_verification(
+        self,
+        municipality_nis: str,
+        *,
+        verified_at: datetime,
+        verified_by: str,
+        tree_size: int,
+        root_hash: str | None,
+        intact: bool,
+        problem: str | None,
+    ) -> None:
+        """A verification's verdict (not part of the log: a verdict is not evidence)."""
+        self.connection.execute(
+            insert(_verification).values(
+                municipality_nis=municipality_nis,
+                verified_at=verified_at,
+                verified_by=verified_by[:40],
+                tree_size=tree_size,
+                root_hash=root_hash,
+                intact=intact,
+                problem=problem[:500] if problem else None,
             )
         )
 
@@ -234,11 +263,15 @@ class DispatchLogStore:
 
     def _run_entry(self, run_id: int, municipality_nis: str, recorded_at: str) -> NewEntry:
         run = self.connection.execute(select(_run).where(_run.c.id == run_id)).one()
-        newest = (
-            select(_import.c.kind, func.max(_import.c.id).label("id"))
-            .group_by(_import.c.kind)
-            .subquery()
-        )
+        tally = json.loads(run.tally) if run.tally else {}
+        read = select(_import.c.kind, func.max(_import.c.id).label("id"))
+        if "newest_import" in tally:  # the imports the decisions were taken on, not later ones
+            read = read.where(_import.c.id <= tally["newest_import"])
+        newest = read.group_by(_import.c.kind).subquery()
+        missed = json.loads(run.missed_nights).get(municipality_nis) if run.missed_nights else None
+        attempts = self.connection.execute(
+            select(_attempt).where(_attempt.c.run_id == run_id).order_by(_attempt.c.attempt)
+        ).all()
         imports = self.connection.execute(
             select(_import).join(newest, newest.c.id == _import.c.id).order_by(_import.c.id)
         ).all()
@@ -262,6 +295,19 @@ class DispatchLogStore:
                         "finished_at": log_timestamp(_aware(row.finished_at)),
                     }
                     for row in imports
+                ],
+                "missed_nights": missed,  # [first, last]: downtime this run caught up on
+                "attempts": [
+                    {
+                        "attempt": row.attempt,
+                        "started_by": row.started_by,
+                        "worker": row.worker,
+                        "started_at": log_timestamp(_aware(row.started_at)),
+                        "outcome": row.outcome,
+                        "step": row.step,
+                        "failure": row.failure,
+                    }
+                    for row in attempts
                 ],
             },
         )

@@ -9,7 +9,7 @@ run's order does not depend on the database's locale.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -49,8 +49,6 @@ from reminders.domain.letter_language import parsed_language_label
 from reminders.domain.letters import LetterFacts, PostalAddress, PrintedLetter
 from reminders.domain.model import DocumentKind
 from reminders.domain.national_number import birth_date
-
-CHUNK = 500
 
 _document = cast(Table, DocumentRow.__table__)
 _person = cast(Table, PersonRow.__table__)
@@ -128,24 +126,23 @@ class LetterStore:
             _decision.c.reason.is_(None),
         ]
 
-    def letters(
+    def letter_order(
         self, run_id: int, municipality_nis: str, *, language: str | None = None
-    ) -> Iterator[list[LetterFacts]]:
-        """The run's letter decisions for a municipality (and language label), in sorting
-        order, with the registry's facts as they are now, in chunks."""
+    ) -> list[int]:
+        """The run's letter decisions for a municipality (and language label) not printed yet,
+        in sorting order, as decision ids: a few bytes per letter, even for a first night of
+        hundreds of thousands. Printing fetches their facts chunk by chunk (`letter_facts`)."""
         dialect = self.connection.dialect.name
         conditions = self._run_letters(run_id, municipality_nis)
         if language is not None:
             conditions.append(_decision.c.language == language)
+        printed = select(_letter.c.decision_id).where(_letter.c.decision_id == _decision.c.id)
         foreign = case((_person.c.country == "BE", 0), else_=1)
-        # The order first, as decision ids only (a few bytes per letter, even for a first night
-        # of hundreds of thousands), then the facts chunk by chunk: memory stays flat, and no
-        # cursor stays open while the caller writes on the same connection.
-        order = list(
+        return list(
             self.connection.scalars(
                 select(_decision.c.id)
                 .select_from(_decision.join(_HOLDER, _document.c.id == _decision.c.document_id))
-                .where(*conditions)
+                .where(*conditions, ~printed.exists())
                 .order_by(
                     foreign,
                     _text(_person.c.postal_code, dialect),
@@ -158,14 +155,44 @@ class LetterStore:
                 )
             )
         )
+
+    def letter_facts(self, decision_ids: Sequence[int]) -> list[LetterFacts]:
+        """Letter decisions with the registry's facts as they are now, in the given order."""
         details = select(
             _decision.c.id, _decision.c.stage, _decision.c.language, *_document_columns()
         ).select_from(_decision.join(_HOLDER, _document.c.id == _decision.c.document_id))
-        for start in range(0, len(order), CHUNK):
-            ids = order[start : start + CHUNK]
-            chunk = self.connection.execute(details.where(_decision.c.id.in_(ids)))
-            rows = {row[0]: row for row in chunk}
-            yield [_letter_facts(rows[decision_id]) for decision_id in ids]
+        rows = {
+            row[0]: row
+            for row in self.connection.execute(details.where(_decision.c.id.in_(decision_ids)))
+        }
+        return [_letter_facts(rows[decision_id]) for decision_id in decision_ids]
+
+    def printed_count(self, run_id: int, municipality_nis: str) -> int:
+        """Letters of the run already printed for a municipality: the next reference follows."""
+        return int(
+            self.connection.scalar(
+                select(func.count())
+                .select_from(_letter.join(_volume, _volume.c.id == _letter.c.volume_id))
+                .where(_volume.c.run_id == run_id, _volume.c.municipality_nis == municipality_nis)
+            )
+            or 0
+        )
+
+    def volume_count(self, run_id: int, municipality_nis: str, language: str | None) -> int:
+        """Volumes of the run already recorded for a series: the next one follows them."""
+        series = (
+            _volume.c.language.is_(None) if language is None else _volume.c.language == language
+        )
+        return int(
+            self.connection.scalar(
+                select(func.count()).where(
+                    _volume.c.run_id == run_id,
+                    _volume.c.municipality_nis == municipality_nis,
+                    series,
+                )
+            )
+            or 0
+        )
 
     def letter_for_document(self, kind: DocumentKind, number: str) -> LetterFacts | None:
         """A document as a letter would see it now (for previews); the stage and languages are
@@ -238,12 +265,13 @@ class LetterStore:
                 ],
             )
 
-    def volume_paths(self, run_id: int) -> list[str]:
+    def volume_paths(self, run_id: int, municipality_nis: str) -> list[str]:
+        """The recorded volumes of a run for a municipality, in the order they were written."""
         return list(
             self.connection.scalars(
                 select(_volume.c.path)
-                .where(_volume.c.run_id == run_id)
-                .order_by(_volume.c.municipality_nis, _volume.c.language, _volume.c.sequence)
+                .where(_volume.c.run_id == run_id, _volume.c.municipality_nis == municipality_nis)
+                .order_by(_volume.c.id)
             )
         )
 

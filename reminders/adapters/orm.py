@@ -9,13 +9,16 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
+    Unicode,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -140,16 +143,24 @@ class DocumentRow(Base):
     import_id: Mapped[int] = mapped_column(ForeignKey("registry_import.id"), index=True)
 
 
+RUN_STEPS = ("started", "decided", "printed", "sealed", "published")
+
+
 class NightlyRunRow(Base):
     """One `reminders run` (or scheduled night): for which date, when, by whom, and how it ended.
 
-    Recorded in its own transaction before the decisions, so a run that fails stays visible
-    with its reason; its decisions are committed together with its success, or not at all.
+    Recorded in its own transaction before the decisions. Each step (decide, print, seal,
+    publish) commits on its own and moves ``step`` on, so a run stopped at any moment is
+    resumed from there; ``outcome`` says whether its latest attempt is running, failed or
+    finished the whole run.
     """
 
     __tablename__ = "nightly_run"
     __table_args__ = (
         CheckConstraint("outcome IN ('running', 'succeeded', 'failed')", name="outcome"),
+        CheckConstraint(
+            "step IN (" + ", ".join(f"'{step}'" for step in RUN_STEPS) + ")", name="step"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -164,6 +175,30 @@ class NightlyRunRow(Base):
     letters: Mapped[int] = mapped_column(Integer, default=0)
     skips: Mapped[int] = mapped_column(Integer, default=0)
     failure: Mapped[str | None] = mapped_column(String(500))  # no personal data, ever
+    step: Mapped[str] = mapped_column(String(16), server_default="started")
+    # JSON {NIS: [first, last]}: the nights before this one that no run decided
+    missed_nights: Mapped[str | None] = mapped_column(Text)
+    # JSON: per NIS code, what deciding looked at (for the summary of a resumed run)
+    tally: Mapped[str | None] = mapped_column(Text)
+
+
+class RunAttemptRow(Base):
+    """One attempt at a run: the first, and each resumption after a failure or a kill."""
+
+    __tablename__ = "run_attempt"
+    __table_args__ = (
+        CheckConstraint("outcome IN ('running', 'succeeded', 'failed')", name="outcome"),
+    )
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("nightly_run.id"), primary_key=True)
+    attempt: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    started_by: Mapped[str] = mapped_column(String(40))
+    worker: Mapped[str] = mapped_column(String(200))  # host:pid
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str] = mapped_column(String(16))
+    step: Mapped[str] = mapped_column(String(16))  # the step it was at when it ended
+    failure: Mapped[str | None] = mapped_column(String(500))
 
 
 class DecisionRow(Base):
@@ -306,3 +341,30 @@ class AuditCheckpointRow(Base):
     run_id: Mapped[int | None] = mapped_column(Integer)
     note: Mapped[str] = mapped_column(Text)  # the signed note, as written to the files
     frontier: Mapped[str] = mapped_column(Text)  # hex hashes of the perfect subtrees
+
+
+class AuditVerificationRow(Base):
+    """A verification of a municipality's dispatch log and its verdict (`reminders status`
+    shows the newest)."""
+
+    __tablename__ = "audit_verification"
+    __table_args__ = (Index("ix_audit_verification_latest", "municipality_nis", "verified_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality_nis: Mapped[str] = mapped_column(String(5))
+    verified_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    verified_by: Mapped[str] = mapped_column(String(40))
+    tree_size: Mapped[int] = mapped_column(Integer)
+    root_hash: Mapped[str | None] = mapped_column(String(64))  # hex; None for an empty log
+    intact: Mapped[bool] = mapped_column(Boolean)
+    problem: Mapped[str | None] = mapped_column(String(500))
+
+
+class SchedulerJobRow(Base):
+    """APScheduler's SQLAlchemyJobStore table, declared here so migrations create it."""
+
+    __tablename__ = "scheduler_job"
+
+    id: Mapped[str] = mapped_column(Unicode(191), primary_key=True)
+    next_run_time: Mapped[float | None] = mapped_column(Float(25), index=True)  # UNIX time
+    job_state: Mapped[bytes] = mapped_column(LargeBinary)

@@ -1,9 +1,12 @@
 """Print-ready volumes: a run's letters for one municipality (and language) in PDFs of at most
 N letters, each with a cover sheet, a manifest (CSV and JSON) and its SHA-256.
 
-Files are written under a hidden ``.part`` name and only renamed to their final name by
-`StagedFiles.publish`, after the run's records are committed: no half-written volume is ever
-visible under its real name, and a run that fails leaves nothing a print room could pick up.
+A volume's files are written under hidden staged names (``.<name>.part``, synced to disk)
+before the volume is recorded, and renamed to their final names only once the run is sealed
+into the dispatch log (`VolumeFolder.publish_volume`): no half-written volume, and no volume
+whose letters are not logged, is ever visible under a real name. The database says which
+staged files belong to a run, so a run stopped in between is finished by renaming them, and
+staged files it never recorded are deleted (`VolumeFolder.forget_unrecorded`).
 """
 
 from __future__ import annotations
@@ -14,8 +17,8 @@ import io
 import json
 import os
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -32,6 +35,7 @@ from reminders.domain.letters import (
     address_sha256,
 )
 from reminders.domain.model import Language
+from reminders.errors import RemindersError
 
 MANIFEST_COLUMNS = (
     "reference",
@@ -59,39 +63,47 @@ _COVER: dict[Language, dict[str, str]] = {
 }  # fmt: skip
 
 
-@dataclass(slots=True)
-class StagedFiles:
-    """Files written under a hidden name, renamed into place together once the run is kept."""
+def staged_name(final: Path) -> Path:
+    """Where a file waits, hidden from the print room, until it is published."""
+    return final.with_name(f".{final.name}.part")
 
-    staged: list[tuple[Path, Path]] = field(default_factory=list)  # (staged, final)
 
-    def write(self, final: Path, content: bytes) -> None:
-        final.parent.mkdir(parents=True, exist_ok=True)
-        staged = final.with_name(f".{final.name}.part")
-        with staged.open("wb") as file:
-            file.write(content)
-            file.flush()
-            os.fsync(file.fileno())
-        self.staged.append((staged, final))
+def volume_files(pdf: Path) -> tuple[Path, ...]:
+    """A volume's files: the PDF, its manifests and its checksum."""
+    return (pdf, pdf.with_suffix(".csv"), pdf.with_suffix(".json"),
+            pdf.with_name(f"{pdf.name}.sha256"))  # fmt: skip
 
-    def publish(self) -> None:
-        """Rename every staged file to its final name (atomic per file on one file system)."""
-        directories = set()
-        for staged, final in self.staged:
+
+def write_staged(final: Path, content: bytes) -> None:
+    """Write ``content`` under the staged name of ``final``, synced to disk."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    with staged_name(final).open("wb") as file:
+        file.write(content)
+        file.flush()
+        os.fsync(file.fileno())
+
+
+def publish_files(finals: Sequence[Path]) -> None:
+    """Rename staged files to their final names (atomic per file on one file system), then
+    sync the directories so the renames survive a power cut. A file already renamed (by an
+    attempt that stopped half-way) is left as it is; one that is neither staged nor final was
+    lost, and publishing stops there."""
+    for final in finals:
+        staged = staged_name(final)
+        if staged.exists():
             os.replace(staged, final)
-            directories.add(final.parent)
-        for directory in directories:
-            descriptor = os.open(directory, os.O_RDONLY)
-            try:
-                os.fsync(descriptor)  # the renames themselves survive a power cut
-            finally:
-                os.close(descriptor)
-        self.staged.clear()
+        elif not final.exists():
+            raise VolumeMissingError(f"{final}: neither the file nor its staged copy exists")
+    for directory in {final.parent for final in finals}:
+        descriptor = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
 
-    def discard(self) -> None:
-        for staged, _ in self.staged:
-            staged.unlink(missing_ok=True)
-        self.staged.clear()
+
+class VolumeMissingError(RemindersError):
+    """A recorded volume's file is gone from the output directory (exit 1)."""
 
 
 @dataclass(slots=True)
@@ -111,7 +123,6 @@ class VolumeSeries:
     def __init__(
         self,
         layout: LetterLayout,
-        files: StagedFiles,
         *,
         directory: Path,
         municipality: LetterMunicipality,
@@ -120,12 +131,13 @@ class VolumeSeries:
         language: str | None,
         max_letters: int,
         duplex: bool,
+        volumes_before: int = 0,
     ) -> None:
-        self.layout, self.files, self.directory = layout, files, directory
+        self.layout, self.directory = layout, directory
         self.municipality, self.run_id, self.as_of = municipality, run_id, as_of
         self.language, self.max_letters, self.duplex = language, max_letters, duplex
         self._pending: list[_Pending] = []
-        self._sequence = 0
+        self._sequence = volumes_before  # a resumed run continues its series
 
     def add(
         self,
@@ -168,10 +180,11 @@ class VolumeSeries:
         volume = WrittenVolume(
             path, self.municipality.nis_code, self._sequence, self.language, sha256, pages, letters
         )
-        self.files.write(path, content)
-        self.files.write(path.with_suffix(".csv"), _manifest_csv(letters))
-        self.files.write(path.with_suffix(".json"), self._manifest_json(volume))
-        self.files.write(path.with_name(f"{path.name}.sha256"), f"{sha256}  {path.name}\n".encode())
+        pdf, csv_file, json_file, checksum = volume_files(path)
+        write_staged(pdf, content)
+        write_staged(csv_file, _manifest_csv(letters))
+        write_staged(json_file, self._manifest_json(volume))
+        write_staged(checksum, f"{sha256}  {path.name}\n".encode())
         return volume
 
     def _pdf(
@@ -292,14 +305,18 @@ class VolumeFolder:
 
     def __init__(self, layout: LetterLayout, output_dir: Path, options: PrintOptions) -> None:
         self.layout, self.output_dir, self.options = layout, output_dir.resolve(), options
-        self.files = StagedFiles()
 
     def series(
-        self, municipality: LetterMunicipality, run_id: int, as_of: date, language: str | None
+        self,
+        municipality: LetterMunicipality,
+        run_id: int,
+        as_of: date,
+        language: str | None,
+        *,
+        volumes_before: int = 0,
     ) -> VolumeSeries:
         return VolumeSeries(
             self.layout,
-            self.files,
             directory=self.run_directory(municipality.nis_code, run_id, as_of),
             municipality=municipality,
             run_id=run_id,
@@ -307,22 +324,36 @@ class VolumeFolder:
             language=language,
             max_letters=self.options.volume_max_letters,
             duplex=self.options.duplex,
+            volumes_before=volumes_before,
         )
 
     def run_directory(self, municipality_nis: str, run_id: int, as_of: date) -> Path:
         return self.output_dir / municipality_nis / f"{as_of}-run-{run_id:06d}"
 
+    def forget_unrecorded(
+        self, municipality_nis: str, run_id: int, as_of: date, recorded: Collection[str]
+    ) -> int:
+        """Delete the staged files of volumes a stopped attempt wrote but never recorded;
+        returns how many. The staged files of recorded volumes wait to be published."""
+        directory = self.run_directory(municipality_nis, run_id, as_of)
+        if not directory.is_dir():
+            return 0
+        kept = {staged_name(file) for path in recorded for file in volume_files(Path(path))}
+        orphans = [staged for staged in directory.glob(".*.part") if staged not in kept]
+        for staged in orphans:
+            staged.unlink()
+        return len(orphans)
+
+    def publish_volume(self, path: str) -> None:
+        """Give a recorded volume's files their final names (the run is sealed)."""
+        publish_files(volume_files(Path(path)))
+
     def write_checkpoint(
         self, municipality_nis: str, run_id: int, as_of: date, tree_size: int, note: str
     ) -> Path:
-        """The run's signed checkpoint beside its volumes (staged like them), for auditors
-        to keep outside the database."""
+        """The run's signed checkpoint beside its volumes, for auditors to keep outside the
+        database; written again, identically, by an attempt that resumes publishing."""
         path = self.run_directory(municipality_nis, run_id, as_of) / f"checkpoint-{tree_size}.txt"
-        self.files.write(path, note.encode())
+        write_staged(path, note.encode())
+        publish_files([path])
         return path
-
-    def publish(self) -> None:
-        self.files.publish()
-
-    def discard(self) -> None:
-        self.files.discard()

@@ -25,6 +25,7 @@ from reminders.services.audit import (
     export_rows,
     outside_checkpoint,
     prove_letter,
+    record_verdicts,
     run_report,
     verification_statement,
     verify_logs,
@@ -100,6 +101,7 @@ def verify(
             municipalities=_chosen(settings, nis_code),
             outside=outside,
         )
+        record_verdicts(store, verdicts, verified_at=utc_now(), verified_by="cli")
     if as_json:
         click.echo(json.dumps({"logs": [_verdict_json(v) for v in verdicts]}))
     else:

@@ -27,8 +27,9 @@ from reminders.bootstrap import (
     decision_transaction,
     import_registry_file,
     letter_transaction,
+    nightly_job,
     open_engine,
-    printing,
+    run_request,
     store_transaction,
     utc_now,
 )
@@ -37,9 +38,11 @@ from reminders.domain.letter_language import language_label
 from reminders.domain.model import DocumentKind, RegistryKind
 from reminders.entrypoints.audit_cli import audit
 from reminders.entrypoints.options import ReportingGroup, config_option, today_in
+from reminders.entrypoints.signals import stop_on_signals
 from reminders.errors import UsageError
 from reminders.services.import_registry import ImportReport, Rejected, rejected_rows
-from reminders.services.nightly_run import RunRequest, RunSummary, run_night
+from reminders.services.nightly_run import run_night
+from reminders.services.run_summary import RunSummary
 
 if TYPE_CHECKING:
     from reminders.services.demo import DemoResult  # imported by `demo` only: the generator
@@ -144,28 +147,56 @@ def _progress_bar(name: str) -> Iterator[Callable[[int, int], None] | None]:
 @click.option("--municipality", "nis_code", default=None, help="Only this NIS code.")
 @click.option("--dry-run", is_flag=True, help="Decide and print; record nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@click.option(
+    "--wait",
+    "wait_seconds",
+    type=click.FloatRange(min=0),
+    default=0,
+    show_default=True,
+    help="Seconds to wait for a run holding a municipality; then exit 3.",
+)
 def run(
-    config_path: Path, as_of: datetime | None, nis_code: str | None, dry_run: bool, as_json: bool
+    config_path: Path,
+    as_of: datetime | None,
+    nis_code: str | None,
+    dry_run: bool,
+    as_json: bool,
+    wait_seconds: float,
 ) -> None:
     """The nightly job, once: decide which letters are due, record every decision, and print
-    the letters into volumes (a dry run only decides)."""
+    the letters into volumes (a dry run only decides). An unfinished earlier run of these
+    municipalities is completed first. SIGTERM or Ctrl-C stops it at the next safe point."""
     settings = load_settings(config_path)
-    municipalities = (settings.municipality(nis_code),) if nis_code else settings.municipalities
-    prints = None if dry_run else printing(settings)  # checks every template first
-    request = RunRequest(
-        as_of=as_of.date() if as_of else today_in(settings),
-        municipalities=municipalities,
-        policies=settings.policies,
-        dry_run=dry_run,
-        started_by="cli",
-        config_sha256=settings.sha256,
-        code_version=__version__,
-    )
-    engine = open_engine(settings.database_url)
-    try:
-        summary = run_night(request, decision_transaction(engine), now=utc_now, printing=prints)
-    finally:
-        engine.dispose()
+    day = as_of.date() if as_of else today_in(settings)
+    nis_codes = [settings.municipality(nis_code).nis_code] if nis_code else None
+    if dry_run:
+        request = run_request(settings, as_of=day, nis_codes=nis_codes, started_by="cli",
+                              dry_run=True)  # fmt: skip
+        engine = open_engine(settings.database_url)
+        try:
+            summary = run_night(request, decision_transaction(engine), now=utc_now)
+        finally:
+            engine.dispose()
+        _report_run(summary, settings, as_json)
+        return
+    with stop_on_signals() as stop:
+        outcome = nightly_job(
+            settings,
+            as_of=day,
+            nis_codes=nis_codes,
+            started_by="cli",
+            stop=stop,
+            wait_seconds=wait_seconds,
+        )
+    if not as_json:
+        for run_id in outcome.resumed:
+            if outcome.summary is None or run_id != outcome.summary.run_id:
+                click.echo(f"Run {run_id}, left unfinished earlier, was completed first.")
+    assert outcome.summary is not None  # noqa: S101 - only skip_if_done leaves it out
+    _report_run(outcome.summary, settings, as_json)
+
+
+def _report_run(summary: RunSummary, settings: Settings, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(summary.as_json(), ensure_ascii=False))
     else:
@@ -176,12 +207,17 @@ def _echo_run(summary: RunSummary, settings: Settings) -> None:
     """The run's outcome for a person reading a terminal or a cron mail."""
     if summary.dry_run:
         click.echo(f"Dry run for {summary.as_of:%Y-%m-%d}: nothing was recorded.")
+    elif summary.attempts > 1:
+        click.echo(
+            f"Run {summary.run_id} for {summary.as_of:%Y-%m-%d}: completed "
+            f"in {summary.attempts} attempts (resumed where it had stopped)."
+        )
     else:
         click.echo(f"Run {summary.run_id} for {summary.as_of:%Y-%m-%d}: decisions recorded.")
     names = {m.nis_code: m.name for m in settings.municipalities}
     verb = "would get" if summary.dry_run else "get"
     for nis_code, outcome in sorted(summary.municipalities.items()):
-        details = outcome.as_json()
+        details = outcome.as_json(summary.as_of)
         click.echo(f"  {nis_code} {names.get(nis_code, '')}:")
         by_stage = ", ".join(f"{n:,} {key}" for key, n in details["letters_by_stage"].items())
         by_language = ", ".join(f"{n:,} {key}" for key, n in details["letters_by_language"].items())
@@ -196,6 +232,9 @@ def _echo_run(summary: RunSummary, settings: Settings) -> None:
             for kind, day in details["decided_since"].items()
         ]
         click.echo(f"      looked at {outcome.looked_at:,} documents ({'; '.join(since)})")
+        if details["missed_nights"]:
+            first, last = details["missed_nights"]
+            click.echo(f"      caught up on nights no run decided: {first} to {last}")
     skipped_total = sum(summary.skipped.values())
     click.echo(f"Total: {summary.letters:,} letters, {skipped_total:,} skips.")
     if summary.volumes:

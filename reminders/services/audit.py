@@ -75,6 +75,28 @@ def verify_logs(
     return [_verified(store, public_key, nis, outside) for nis in municipalities]
 
 
+def record_verdicts(
+    store: DispatchLogStore,
+    verdicts: Sequence[LogVerdict],
+    *,
+    verified_at: datetime,
+    verified_by: str,
+) -> None:
+    """Keep each verdict, so `reminders status` can say when each log was last verified."""
+    for verdict in verdicts:
+        latest = verdict.latest.checkpoint if verdict.latest else None
+        first = verdict.first_problem
+        store.record_verification(
+            verdict.municipality_nis,
+            verified_at=verified_at,
+            verified_by=verified_by,
+            tree_size=verdict.entries,
+            root_hash=latest.root_hash.hex() if latest else None,
+            intact=verdict.intact,
+            problem=first.message if first else None,
+        )
+
+
 def _verified(
     store: DispatchLogStore,
     public_key: Ed25519PublicKey,

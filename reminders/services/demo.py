@@ -16,7 +16,6 @@ from pathlib import Path
 
 from dateutil.relativedelta import relativedelta
 
-from reminders import __version__
 from reminders.adapters.audit_report_pdf import audit_report_pdf
 from reminders.adapters.registry_overview import MunicipalityOverview, registry_overview
 from reminders.adapters.schema import upgrade_schema
@@ -28,6 +27,7 @@ from reminders.bootstrap import (
     open_engine,
     printing,
     reported_municipalities,
+    run_request,
     store_transaction,
     utc_now,
 )
@@ -36,7 +36,8 @@ from reminders.domain.dispatch_log import LogVerdict
 from reminders.domain.model import RegistryKind
 from reminders.services.audit import export_rows, run_report, verify_logs
 from reminders.services.import_registry import ImportReport, Rejected, rejected_rows
-from reminders.services.nightly_run import RunRequest, RunSummary, run_night
+from reminders.services.nightly_run import run_night
+from reminders.services.run_summary import RunSummary
 from reminders.synthetic import (
     KNOWN_POSTAL_AREAS,
     SyntheticMunicipality,
@@ -141,14 +142,7 @@ def run_demo(
                 expiring_until=as_of + relativedelta(months=3),
             )
         progress(f"Deciding and printing tonight's letters ({as_of:%Y-%m-%d})")
-        request = RunRequest(
-            as_of=as_of,
-            municipalities=settings.municipalities,
-            policies=settings.policies,
-            started_by="demo",
-            config_sha256=settings.sha256,
-            code_version=__version__,
-        )
+        request = run_request(settings, as_of=as_of, nis_codes=None, started_by="demo")
         summary = run_night(request, decision_transaction(engine), now=utc_now, printing=prints)
         progress("Verifying the dispatch log and writing the auditor's report")
         public_key = load_public_key(audit.public_key)

@@ -1,56 +1,64 @@
 """The nightly run (interfaces.md §3, §4): for a date, every (document, stage) that gets a
-letter or a skip, recorded so that nothing is ever decided twice, the letters printed, and
-all of it sealed into the dispatch log.
+letter or a skip, recorded so that nothing is ever decided twice, then the letters printed,
+sealed into the dispatch log and published (services/complete_run.py).
 
-The run is recorded as running in a transaction of its own, then all its decisions, its
-printed letters and volumes, its log entries and checkpoints and its success are committed
-together: a failed run leaves no
-decisions behind, only its record with the reason, and can simply be run again. Volumes are
-written under staged names and published only once that transaction is committed.
+A run is a series of steps, each committed on its own (decide, print, seal, publish), not one
+long transaction. The decide step commits every decision of the night at once, so a run
+stopped before it kept nothing and the next run simply decides again; a run stopped after it
+is resumed, under its own id and date, before anything new is decided for its municipalities.
+`nightly_job` does that under a lock per municipality: one run at a time, whichever machine
+or scheduler starts it.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
-from pathlib import Path
-from typing import Any
+from typing import Literal, Protocol
 
 from reminders.domain.due import Decision, LetterJurisdiction, decide
 from reminders.domain.letter_language import language_label
-from reminders.domain.letters import LetterMunicipality
 from reminders.domain.model import DocumentKind, Language
 from reminders.domain.policy import ReminderPolicy
 from reminders.domain.scan_window import ScanWatermark, expiry_windows
+from reminders.errors import MunicipalityBusyError as MunicipalityBusyError  # raised by locks
 from reminders.errors import RemindersError
-from reminders.services.ports import (
-    CheckpointSigner,
-    DecisionStore,
-    DecisionTransaction,
-    LetterTexts,
-    PrintShop,
-)
-from reminders.services.print_letters import PrintOutcome, PrintRequest, print_letters
-from reminders.services.seal_log import SealedLog, seal_run
+from reminders.services.complete_run import Printing, complete_run
+from reminders.services.ports import DecisionStore, DecisionTransaction, StoredRun
+from reminders.services.run_control import RunControl, StopRequestedError
+from reminders.services.run_summary import MunicipalityOutcome, RunSummary
 
 log = logging.getLogger(__name__)
 
 
 class RunFailedError(RemindersError):
-    """The run started but could not finish; none of its decisions was kept (exit 1)."""
+    """The run started but could not finish; it is recorded as failed (exit 1)."""
 
-    def __init__(self, run_id: int | None, failure: str) -> None:
+    def __init__(self, run_id: int | None, failure: str, *, resumable: bool = False) -> None:
         run = f"run {run_id}" if run_id is not None else "the dry run"
-        kept = " and is recorded as failed" if run_id is not None else ""
-        super().__init__(
-            f"{run} failed ({failure[:200]}){kept}; none of its decisions was kept, "
-            "so it can simply be run again"
-        )
-        self.run_id, self.failure = run_id, failure
+        if run_id is None:
+            what_now = ""
+        elif resumable:
+            what_now = (
+                " and is recorded as failed; its decisions are kept and the next run or "
+                "scheduler start resumes it from where it stopped"
+            )
+        else:
+            what_now = (
+                " and is recorded as failed; none of its decisions was kept, so it can "
+                "simply be run again"
+            )
+        super().__init__(f"{run} failed ({failure[:200]}){what_now}")
+        self.run_id, self.failure, self.resumable = run_id, failure, resumable
+
+
+class RunInterruptedError(RunFailedError):
+    """The run was asked to stop (SIGTERM, SIGINT) and stopped at a safe point."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,98 +70,93 @@ class RunRequest:
     policies: Mapping[DocumentKind, ReminderPolicy]
     dry_run: bool = False
     started_by: str = "cli"
+    worker: str = ""  # host:pid of the process running it
     config_sha256: str = ""
     code_version: str = ""
 
 
 @dataclass(frozen=True, slots=True)
-class Printing:
-    """How a run prints its letters; a run without it (tests, benchmarks) only decides."""
+class NightOutcome:
+    """What `nightly_job` did: ran (or completed) the night, or found it already done."""
 
-    municipalities: Sequence[LetterMunicipality]  # every municipality the run may cover
-    texts: LetterTexts
-    shop: PrintShop
-    signer: CheckpointSigner  # seals the run into the dispatch log
-    split_by_language: bool = False
+    status: Literal["ran", "already_done"]
+    summary: RunSummary | None  # the night's run; None when already done
+    resumed: tuple[int, ...] = ()  # unfinished runs completed first
 
 
-@dataclass(slots=True)
-class MunicipalityOutcome:
-    """What a run decided for one municipality."""
+class MunicipalityLocks(Protocol):
+    """Holds the run lock of each municipality named, for the duration of the block; raises
+    MunicipalityBusyError when one stays held by another run (adapters/run_lock.py)."""
 
-    nis_code: str
-    # The first night this run caught up on, per kind; None: never decided before, so every
-    # document whose stages are under way was looked at.
-    decided_since: dict[DocumentKind, date | None] = field(default_factory=dict)
-    letters: Counter[tuple[DocumentKind, str, str]] = field(default_factory=Counter)
-    skipped: Counter[str] = field(default_factory=Counter)
-    looked_at: int = 0  # documents the rule was applied to
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "letters": sum(self.letters.values()),
-            "skipped": dict(sorted(self.skipped.items())),
-            "letters_by_stage": _grouped(self.letters, lambda key: f"{key[0]}/{key[1]}"),
-            "letters_by_language": _grouped(self.letters, lambda key: key[2]),
-            "decided_since": {
-                kind.value: since.isoformat() if since else None
-                for kind, since in self.decided_since.items()
-            },
-        }
+    def __call__(self, nis_codes: Collection[str]) -> AbstractContextManager[None]: ...
 
 
-@dataclass(frozen=True, slots=True)
-class RunSummary:
-    """The outcome of a run, as `run --json` prints it (interfaces.md §4)."""
-
-    run_id: int | None  # None for a dry run: nothing was recorded
-    as_of: date
-    dry_run: bool
-    municipalities: dict[str, MunicipalityOutcome]
-    volumes: tuple[Path, ...] = ()  # absolute paths of the print-ready PDFs
-    sealed: tuple[SealedLog, ...] = ()  # each municipality's log, checkpointed after the run
-
-    @property
-    def letters(self) -> int:
-        return sum(sum(m.letters.values()) for m in self.municipalities.values())
-
-    @property
-    def skipped(self) -> Counter[str]:
-        total: Counter[str] = Counter()
-        for outcome in self.municipalities.values():
-            total.update(outcome.skipped)
-        return total
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "run_id": self.run_id,
-            "date": self.as_of.isoformat(),
-            "letters": self.letters,
-            "skipped": dict(sorted(self.skipped.items())),
-            "volumes": [str(path) for path in self.volumes],
-            "dry_run": self.dry_run,
-            "checkpoints": {
-                sealed.municipality_nis: {
-                    "tree_size": sealed.checkpoint.checkpoint.tree_size,
-                    "root_hash": sealed.checkpoint.checkpoint.root_hash.hex(),
-                    "file": str(sealed.file) if sealed.file else None,
-                }
-                for sealed in self.sealed
-            },
-            "municipalities": {
-                nis: outcome.as_json() for nis, outcome in sorted(self.municipalities.items())
-            },
-        }
+def nightly_job(
+    request: RunRequest,
+    transaction: DecisionTransaction,
+    locks: MunicipalityLocks,
+    printing: Printing,
+    *,
+    now: Callable[[], datetime],
+    control: RunControl,
+    skip_if_done: bool = False,
+) -> NightOutcome:
+    """The night for ``request``, one run at a time per municipality: first every unfinished
+    run of these municipalities is completed (or closed, if it kept nothing), then, unless
+    ``skip_if_done`` finds the night already run (a second scheduler, a repeated hour), the
+    night itself is run."""
+    nis_codes = [m.nis_code for m in request.municipalities]
+    with locks(nis_codes):
+        with transaction() as store:
+            unfinished = store.run_ledger().unfinished(nis_codes)
+        others = {nis for run in unfinished for nis in run.municipalities} - set(nis_codes)
+        with locks(others) if others else nullcontext():
+            resumed = [
+                summary
+                for run in unfinished
+                if (summary := _resumed(run, request, transaction, printing, now, control))
+            ]
+        ids = tuple(summary.run_id for summary in resumed if summary.run_id is not None)
+        for summary in resumed:  # the night's own run, stopped earlier and now completed
+            if summary.as_of == request.as_of and set(nis_codes) <= set(summary.municipalities):
+                return NightOutcome("ran", summary, ids)
+        if skip_if_done:
+            with transaction() as store:
+                done = store.run_ledger().succeeded_for(request.as_of, nis_codes)
+            if done is not None:
+                log.info("night %s already run by run %s", request.as_of, done)
+                return NightOutcome("already_done", None, ids)
+        summary = run_night(request, transaction, now=now, printing=printing, control=control)
+        return NightOutcome("ran", summary, ids)
 
 
-def _grouped(
-    letters: Counter[tuple[DocumentKind, str, str]],
-    key: Callable[[tuple[DocumentKind, str, str]], str],
-) -> dict[str, int]:
-    grouped: Counter[str] = Counter()
-    for letter, count in letters.items():
-        grouped[key(letter)] += count
-    return dict(sorted(grouped.items()))
+def _resumed(
+    run: StoredRun,
+    request: RunRequest,
+    transaction: DecisionTransaction,
+    printing: Printing,
+    now: Callable[[], datetime],
+    control: RunControl,
+) -> RunSummary | None:
+    """Complete an unfinished run from the step it reached; None if it kept nothing."""
+    with transaction() as store:
+        ledger = store.run_ledger()
+        ledger.close_abandoned(run.run_id, at=now())
+        if run.step == "started":
+            return None
+        attempt = ledger.start_attempt(
+            run.run_id, started_by=request.started_by, worker=request.worker, at=now()
+        )
+    log.info("run %s: resuming at step %s (attempt %d)", run.run_id, run.step, attempt)
+    return _guarded(
+        run.run_id,
+        transaction,
+        now,
+        lambda: complete_run(
+            run, request.policies, transaction, printing, now=now, control=control
+        ),
+        decided=lambda: True,
+    )
 
 
 def run_night(
@@ -162,28 +165,43 @@ def run_night(
     *,
     now: Callable[[], datetime],
     printing: Printing | None = None,
+    control: RunControl | None = None,
 ) -> RunSummary:
-    """Decide every (document, stage) for ``request.as_of`` and, unless a dry run, record it
-    and print the letters (when ``printing`` says how)."""
+    """Decide every (document, stage) for ``request.as_of`` and, unless a dry run, record it,
+    then print, seal and publish the letters (when ``printing`` says how). Callers that may
+    meet an unfinished run use `nightly_job`, which holds the locks and resumes first."""
+    control = control or RunControl()
     nis_codes = [m.nis_code for m in request.municipalities]
-    run_id: int | None = None
-    if not request.dry_run:
+    if request.dry_run:
         with transaction() as store:
-            run_id = store.start_run(
-                as_of=request.as_of,
-                municipalities=nis_codes,
-                started_by=request.started_by,
-                config_sha256=request.config_sha256,
-                code_version=request.code_version,
-                started_at=now(),
-            )
+            return _decided(request, store, None, now, store.latest_import_id())
+    with transaction() as store:
+        run_id = store.start_run(
+            as_of=request.as_of,
+            municipalities=nis_codes,
+            started_by=request.started_by,
+            worker=request.worker,
+            config_sha256=request.config_sha256,
+            code_version=request.code_version,
+            started_at=now(),
+        )
     log.info("run %s: deciding %s for %s", run_id, request.as_of, ",".join(nis_codes))
-    try:
+
+    committed = False
+
+    def steps() -> RunSummary:
+        nonlocal committed
         with transaction() as store:
-            summary = _decided(request, store, run_id, now)
-            if run_id is not None and printing is not None:
-                summary = _printed(request, summary, store, run_id, printing, now)
-            if run_id is not None:
+            newest_import = store.latest_import_id()
+            summary = _decided(request, store, run_id, now, newest_import)
+            control.reached("decide:recorded")
+            tally = {nis: outcome.tally() for nis, outcome in summary.municipalities.items()}
+            store.mark_decided(
+                run_id,
+                tally={"newest_import": newest_import, "municipalities": tally},
+                missed_nights=json.dumps(_missed(summary), sort_keys=True),
+            )
+            if printing is None:  # deciding only: nothing further to resume
                 store.finish_run(
                     run_id,
                     outcome="succeeded",
@@ -191,17 +209,15 @@ def run_night(
                     letters=summary.letters,
                     skips=sum(summary.skipped.values()),
                 )
-    except Exception as err:
-        if printing is not None:
-            printing.shop.discard()  # nothing of a failed run may reach the print room
-        failure = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
-        if run_id is not None:
-            with transaction() as store:
-                store.finish_run(run_id, outcome="failed", finished_at=now(), failure=failure)
-        log.error("run %s failed: %s; none of its decisions was kept", run_id, type(err).__name__)
-        raise RunFailedError(run_id, failure) from err
-    if printing is not None:
-        printing.shop.publish()  # committed: the volumes take their final names
+        committed = True
+        control.reached("decide:committed")
+        if printing is None:
+            return summary
+        with transaction() as store:
+            run = store.run_ledger().run(run_id)
+        return complete_run(run, request.policies, transaction, printing, now=now, control=control)
+
+    summary = _guarded(run_id, transaction, now, steps, decided=lambda: committed)
     log.info(
         "run %s: %d letters, %d skips, %d volumes",
         run_id,
@@ -212,48 +228,38 @@ def run_night(
     return summary
 
 
-def _printed(
-    request: RunRequest,
-    summary: RunSummary,
-    store: DecisionStore,
+def _guarded(
     run_id: int,
-    printing: Printing,
+    transaction: DecisionTransaction,
     now: Callable[[], datetime],
+    steps: Callable[[], RunSummary],
+    *,
+    decided: Callable[[], bool],
 ) -> RunSummary:
-    """Print the run's letters (letters the re-check stopped count as skips instead), then
-    seal the run into each municipality's dispatch log."""
-    covered = {m.nis_code for m in request.municipalities}
-    outcome: PrintOutcome = print_letters(
-        PrintRequest(
-            run_id=run_id,
-            as_of=request.as_of,
-            municipalities=[m for m in printing.municipalities if m.nis_code in covered],
-            policies=request.policies,
-            split_by_language=printing.split_by_language,
-        ),
-        store.letter_store(),
-        printing.texts,
-        printing.shop,
-        now=now,
-    )
-    for (nis, kind, stage, label, reason), count in outcome.stopped.items():
-        municipality = summary.municipalities[nis]
-        municipality.letters[(kind, stage, label)] -= count
-        municipality.letters += Counter()  # drops counts that fell to zero
-        municipality.skipped[reason.value] += count
-    sealed = seal_run(
-        run_id,
-        request.as_of,
-        [m.nis_code for m in request.municipalities],
-        store.dispatch_log(),
-        printing.signer,
-        printing.shop,
-        now=now,
-    )
-    return RunSummary(
-        summary.run_id, summary.as_of, summary.dry_run, summary.municipalities,
-        tuple(outcome.volumes), tuple(sealed),
-    )  # fmt: skip
+    """Run a run's steps; a failure is recorded with its reason, and the run is resumed
+    next time if its decisions were committed."""
+    try:
+        return steps()
+    except Exception as err:
+        if isinstance(err, StopRequestedError):
+            failure = f"stopped on request at {err.point}"
+        else:
+            failure = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+        with transaction() as store:
+            store.finish_run(run_id, outcome="failed", finished_at=now(), failure=failure)
+        log.error("run %s failed: %s", run_id, failure if decided() else type(err).__name__)
+        error = RunInterruptedError if isinstance(err, StopRequestedError) else RunFailedError
+        raise error(run_id, failure, resumable=decided()) from err
+
+
+def _missed(summary: RunSummary) -> dict[str, list[str]]:
+    """Per municipality, the nights before this one no run decided: [first, last]."""
+    missed = {}
+    for nis, outcome in summary.municipalities.items():
+        nights = outcome.missed_nights(summary.as_of)
+        if nights is not None:
+            missed[nis] = [day.isoformat() for day in nights]
+    return missed
 
 
 def _decided(
@@ -261,10 +267,10 @@ def _decided(
     store: DecisionStore,
     run_id: int | None,
     now: Callable[[], datetime],
+    newest_import: int,
 ) -> RunSummary:
     jurisdictions = {m.nis_code: m for m in request.municipalities}
     outcomes = {nis: MunicipalityOutcome(nis) for nis in jurisdictions}
-    newest_import = store.latest_import_id()
     for kind, policy in request.policies.items():
         digest = policy.digest  # a SHA-256 of the stages: once per policy and run
         for (through, import_id), group in _by_watermark(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import date, datetime
@@ -98,10 +99,12 @@ class DecisionStore(Protocol):
         as_of: date,
         municipalities: Sequence[str],
         started_by: str,
+        worker: str,
         config_sha256: str,
         code_version: str,
         started_at: datetime,
     ) -> int: ...
+    def mark_decided(self, run_id: int, *, tally: dict[str, Any], missed_nights: str) -> None: ...
     def record(
         self,
         run_id: int,
@@ -125,15 +128,20 @@ class DecisionStore(Protocol):
     ) -> None: ...
     def letter_store(self) -> LetterStore: ...
     def dispatch_log(self) -> DispatchLogStore: ...
+    def run_ledger(self) -> RunLedger: ...
 
 
 class LetterStore(Protocol):
     """The printing step's reads and writes, in the run's transaction (adapters/letter_store)."""
 
     def letter_languages(self, run_id: int, municipality_nis: str) -> list[str]: ...
-    def letters(
+    def letter_order(
         self, run_id: int, municipality_nis: str, *, language: str | None = None
-    ) -> Iterator[list[LetterFacts]]: ...
+    ) -> list[int]: ...
+    def letter_facts(self, decision_ids: Sequence[int]) -> list[LetterFacts]: ...
+    def printed_count(self, run_id: int, municipality_nis: str) -> int: ...
+    def volume_count(self, run_id: int, municipality_nis: str, language: str | None) -> int: ...
+    def volume_paths(self, run_id: int, municipality_nis: str) -> list[str]: ...
     def letter_for_document(self, kind: DocumentKind, number: str) -> LetterFacts | None: ...
     def replace_with_skip(self, decision_id: int, reason: SkipReason) -> None: ...
     def record_volume(
@@ -181,17 +189,28 @@ class VolumeSeries(Protocol):
 
 
 class PrintShop(Protocol):
-    """Where volumes are written: staged until the run is committed, then published."""
+    """Where volumes are written: staged until the run is sealed, then published."""
 
     def series(
-        self, municipality: LetterMunicipality, run_id: int, as_of: date, language: str | None
+        self,
+        municipality: LetterMunicipality,
+        run_id: int,
+        as_of: date,
+        language: str | None,
+        *,
+        volumes_before: int = 0,
     ) -> VolumeSeries: ...
+    def forget_unrecorded(
+        self, municipality_nis: str, run_id: int, as_of: date, recorded: Collection[str]
+    ) -> int: ...
+    def publish_volume(self, path: str) -> None: ...
     def write_checkpoint(
         self, municipality_nis: str, run_id: int, as_of: date, tree_size: int, note: str
     ) -> Path: ...
-    def publish(self) -> None: ...
-    def discard(self) -> None: ...
 
+
+# Opens a transaction and yields the printing step's store on it; commits on success.
+LetterTransaction = Callable[[], AbstractContextManager[LetterStore]]
 
 # Opens a transaction and yields the decision store on it; commits on success.
 DecisionTransaction = Callable[[], AbstractContextManager[DecisionStore]]
@@ -242,6 +261,75 @@ class DispatchLogStore(Protocol):
     def run_entries(
         self, run_id: int, municipality_nis: str, recorded_at: str
     ) -> Iterator[list[NewEntry]]: ...
+    def record_verification(
+        self,
+        municipality_nis: str,
+        *,
+        verified_at: datetime,
+        verified_by: str,
+        tree_size: int,
+        root_hash: str | None,
+        intact: bool,
+        problem: str | None,
+    ) -> None: ...
+
+
+class StoredRun(Protocol):
+    """A run as recorded (adapters/run_ledger.StoredRun)."""
+
+    @property
+    def run_id(self) -> int: ...
+    @property
+    def as_of(self) -> date: ...
+    @property
+    def municipalities(self) -> tuple[str, ...]: ...
+    @property
+    def step(self) -> str: ...
+    @property
+    def outcome(self) -> str: ...
+
+
+class RunCounts(Protocol):
+    @property
+    def letters(self) -> dict[str, Counter[tuple[DocumentKind, str, str]]]: ...
+    @property
+    def skipped(self) -> dict[str, Counter[str]]: ...
+    @property
+    def tally(self) -> dict[str, Any]: ...
+
+
+class RunCheckpoint(Protocol):
+    @property
+    def municipality_nis(self) -> str: ...
+    @property
+    def first_seq(self) -> int: ...
+    @property
+    def note(self) -> str: ...
+
+
+class RunLedger(Protocol):
+    """Runs and their attempts (adapters/run_ledger.py)."""
+
+    def start_attempt(self, run_id: int, *, started_by: str, worker: str, at: datetime) -> int: ...
+    def set_step(self, run_id: int, step: str) -> None: ...
+    def finish(
+        self,
+        run_id: int,
+        *,
+        outcome: str,
+        finished_at: datetime,
+        letters: int = 0,
+        skips: int = 0,
+        failure: str | None = None,
+    ) -> None: ...
+    def unfinished(self, nis_codes: Collection[str]) -> Sequence[StoredRun]: ...
+    def close_abandoned(self, run_id: int, *, at: datetime) -> None: ...
+    def succeeded_for(self, as_of: date, nis_codes: Collection[str]) -> int | None: ...
+    def run(self, run_id: int) -> StoredRun: ...
+    def counts(self, run_id: int) -> RunCounts: ...
+    def attempt_count(self, run_id: int) -> int: ...
+    def volume_paths(self, run_id: int) -> list[str]: ...
+    def checkpoints(self, run_id: int) -> Sequence[RunCheckpoint]: ...
 
 
 class CheckpointSigner(Protocol):

@@ -1,27 +1,30 @@
 """A run's letters, printed: each letter decision checked again, written by its templates,
 laid out and placed in print volumes in mail-sorting order, and recorded as printed.
 
-Runs inside the run's transaction, after the decisions. The re-check (interfaces.md §3,
-domain.md §8.2 and §8.4) turns a letter into a skip when the holder died, left, or lost their
-address since the decision was taken: a letter to a dead person, or to the old address of
-someone the new municipality is now competent for, is never printed.
+The printing step of a run, after its decisions were committed. Each volume is committed on
+its own, with the letters in it and the letters the re-check stopped since the last one: a run
+stopped half-way keeps the volumes it recorded and is resumed with the letters that have none.
+The re-check (interfaces.md §3, domain.md §8.2 and §8.4) turns a letter into a skip when the
+holder died, left, or lost their address since the decision was taken: a letter to a dead
+person, or to the old address of someone the new municipality is now competent for, is never
+printed.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path
 
 from reminders.domain.due import SkipReason, skip_reason
-from reminders.domain.letter_language import language_label
 from reminders.domain.letters import LetterFacts, LetterMunicipality, WrittenVolume, letter_spec
 from reminders.domain.model import DocumentKind, Language
 from reminders.domain.policy import ReminderPolicy
-from reminders.services.ports import LetterStore, LetterTexts, PrintShop
+from reminders.services.ports import LetterTexts, LetterTransaction, PrintShop, VolumeSeries
+from reminders.services.run_control import RunControl
+
+CHUNK = 500  # letters whose facts are read at a time
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,115 +36,163 @@ class PrintRequest:
     split_by_language: bool = False
 
 
-@dataclass(slots=True)
-class PrintOutcome:
-    """What printing did: the volumes, and the letters the re-check turned into skips."""
-
-    volumes: list[Path] = field(default_factory=list)  # in the order they were written
-    letters: Counter[str] = field(default_factory=Counter)  # per NIS code
-    # (NIS code, document kind, stage, language label, reason) of each letter stopped
-    stopped: Counter[tuple[str, DocumentKind, str, str, SkipReason]] = field(
-        default_factory=Counter
-    )
-
-
 def print_letters(
     request: PrintRequest,
-    store: LetterStore,
+    transaction: LetterTransaction,
     texts: LetterTexts,
     shop: PrintShop,
     *,
     now: Callable[[], datetime],
-) -> PrintOutcome:
-    """Print every letter the run decided, municipality by municipality."""
-    outcome = PrintOutcome()
-    sources: dict[tuple[DocumentKind, str, tuple[Language, ...]], tuple[str, str]] = {}
-
-    def template_of(facts: LetterFacts) -> tuple[str, str]:
-        """The templates' names and one hash over their sources, per kind, stage, languages."""
-        key = (facts.document.kind, facts.stage, facts.languages)
-        if key not in sources:
-            names = [texts.name(key[0], key[1], language) for language in key[2]]
-            digests = [texts.source_sha256(key[0], key[1], language) for language in key[2]]
-            combined = digests[0] if len(digests) == 1 else _combined(digests)
-            sources[key] = ("+".join(names), combined)
-        return sources[key]
-
+    control: RunControl,
+) -> int:
+    """Print every letter of the run not printed yet, municipality by municipality; returns
+    how many were printed (by this attempt)."""
+    templates = _Templates(texts)
+    printed = 0
     for municipality in request.municipalities:
         nis = municipality.nis_code
-        printed = 0
-        series_keys: Sequence[str | None] = (
-            store.letter_languages(request.run_id, nis) if request.split_by_language else [None]
-        )
+        with transaction() as letters:
+            recorded = letters.volume_paths(request.run_id, nis)
+            references = letters.printed_count(request.run_id, nis)
+            series_keys: Sequence[str | None] = (
+                letters.letter_languages(request.run_id, nis)
+                if request.split_by_language
+                else [None]
+            )
+        shop.forget_unrecorded(nis, request.run_id, request.as_of, recorded)
         for language in series_keys:
-            series = shop.series(municipality, request.run_id, request.as_of, language)
-            for chunk in store.letters(request.run_id, nis, language=language):
+            series = _Series(
+                request, municipality, language, transaction, shop, templates, now, control
+            )
+            for chunk in series.letter_chunks():
                 for facts in chunk:
                     reason = skip_reason(facts.document, municipality)
                     if reason is not None or facts.address is None:
-                        reason = reason or SkipReason.NO_ADDRESS
-                        store.replace_with_skip(facts.decision_id, reason)
-                        label = language_label(facts.languages)
-                        outcome.stopped[(nis, facts.document.kind, facts.stage, label, reason)] += 1
+                        series.stopped(facts.decision_id, reason or SkipReason.NO_ADDRESS)
                         continue
-                    printed += 1
-                    policy = request.policies[facts.document.kind]
-                    spec = letter_spec(
-                        facts,
-                        policy,
-                        reference=f"{nis}-{request.run_id:06d}-{printed:06d}",
-                        municipality_nis=nis,
-                        letter_date=request.as_of,
-                        country_name=(
-                            texts.country_name(facts.address.country, facts.languages[0])
-                            if facts.address.is_foreign
-                            else None
-                        ),
-                    )
-                    names, digest = template_of(facts)
-                    _keep(
-                        store,
-                        outcome,
-                        request.run_id,
-                        now(),
-                        series.add(
-                            spec,
-                            [texts.text(spec, lang, municipality) for lang in spec.languages],
-                            decision_id=facts.decision_id,
-                            document_number=facts.document_number,
-                            postal_code=facts.address.postal_code or "",
-                            templates=names,
-                            template_sha256=digest,
-                        ),
-                    )
-            _keep(store, outcome, request.run_id, now(), series.close())
-        outcome.letters[nis] = printed
-    return outcome
+                    references += 1
+                    series.add(facts, f"{nis}-{request.run_id:06d}-{references:06d}")
+            printed += series.close()
+    return printed
 
 
-def _keep(
-    store: LetterStore,
-    outcome: PrintOutcome,
-    run_id: int,
-    written_at: datetime,
-    volume: WrittenVolume | None,
-) -> None:
-    """Records a completed volume at once, so a run's memory stays flat."""
-    if volume is None:
-        return
-    outcome.volumes.append(volume.path)
-    volume_id = store.record_volume(
-        run_id=run_id,
-        municipality_nis=volume.municipality_nis,
-        language=volume.language,
-        sequence=volume.sequence,
-        path=str(volume.path),
-        sha256=volume.sha256,
-        letters=len(volume.letters),
-        pages=volume.pages,
-        written_at=written_at,
-    )
-    store.record_letters(volume_id, volume.letters)
+class _Templates:
+    """The templates' names and one hash over their sources, per kind, stage and languages."""
+
+    def __init__(self, texts: LetterTexts) -> None:
+        self.texts = texts
+        self.sources: dict[tuple[DocumentKind, str, tuple[Language, ...]], tuple[str, str]] = {}
+
+    def of(self, facts: LetterFacts) -> tuple[str, str]:
+        key = (facts.document.kind, facts.stage, facts.languages)
+        if key not in self.sources:
+            names = [self.texts.name(key[0], key[1], language) for language in key[2]]
+            digests = [self.texts.source_sha256(key[0], key[1], language) for language in key[2]]
+            combined = digests[0] if len(digests) == 1 else _combined(digests)
+            self.sources[key] = ("+".join(names), combined)
+        return self.sources[key]
+
+
+class _Series:
+    """One series of volumes (a municipality, or one of its languages) being printed: each
+    completed volume is committed with the letters stopped since the previous one."""
+
+    def __init__(
+        self,
+        request: PrintRequest,
+        municipality: LetterMunicipality,
+        language: str | None,
+        transaction: LetterTransaction,
+        shop: PrintShop,
+        templates: _Templates,
+        now: Callable[[], datetime],
+        control: RunControl,
+    ) -> None:
+        self.request, self.municipality, self.templates = request, municipality, templates
+        self.transaction, self.now, self.control = transaction, now, control
+        with transaction() as letters:
+            self.order = letters.letter_order(
+                request.run_id, municipality.nis_code, language=language
+            )
+            before = letters.volume_count(request.run_id, municipality.nis_code, language)
+        self.volumes: VolumeSeries = shop.series(
+            municipality, request.run_id, request.as_of, language, volumes_before=before
+        )
+        self.stops: list[tuple[int, SkipReason]] = []
+        self.printed = 0
+
+    def letter_chunks(self) -> Iterator[list[LetterFacts]]:
+        """The letters to print, with the registry's facts as they are now, chunk by chunk
+        (each read in a short transaction of its own)."""
+        for start in range(0, len(self.order), CHUNK):
+            with self.transaction() as letters:
+                yield letters.letter_facts(self.order[start : start + CHUNK])
+
+    def stopped(self, decision_id: int, reason: SkipReason) -> None:
+        self.stops.append((decision_id, reason))
+
+    def add(self, facts: LetterFacts, reference: str) -> None:
+        assert facts.address is not None  # noqa: S101 - the re-check stopped those without
+        texts, municipality = self.templates.texts, self.municipality
+        spec = letter_spec(
+            facts,
+            self.request.policies[facts.document.kind],
+            reference=reference,
+            municipality_nis=municipality.nis_code,
+            letter_date=self.request.as_of,
+            country_name=(
+                texts.country_name(facts.address.country, facts.languages[0])
+                if facts.address.is_foreign
+                else None
+            ),
+        )
+        names, digest = self.templates.of(facts)
+        self._keep(
+            self.volumes.add(
+                spec,
+                [texts.text(spec, language, municipality) for language in spec.languages],
+                decision_id=facts.decision_id,
+                document_number=facts.document_number,
+                postal_code=facts.address.postal_code or "",
+                templates=names,
+                template_sha256=digest,
+            )
+        )
+
+    def close(self) -> int:
+        """Write the last volume; returns the letters this series printed."""
+        self._keep(self.volumes.close())
+        if self.stops:  # stopped letters after the last volume
+            self._keep(None)
+        return self.printed
+
+    def _keep(self, volume: WrittenVolume | None) -> None:
+        """Record a completed volume (its files are staged) with the letters stopped since
+        the previous one, in one transaction of its own."""
+        if volume is None and not self.stops:
+            return
+        if volume is not None:
+            self.control.reached("print:volume-staged")
+        with self.transaction() as letters:
+            for decision_id, reason in self.stops:
+                letters.replace_with_skip(decision_id, reason)
+            if volume is not None:
+                volume_id = letters.record_volume(
+                    run_id=self.request.run_id,
+                    municipality_nis=volume.municipality_nis,
+                    language=volume.language,
+                    sequence=volume.sequence,
+                    path=str(volume.path),
+                    sha256=volume.sha256,
+                    letters=len(volume.letters),
+                    pages=volume.pages,
+                    written_at=self.now(),
+                )
+                letters.record_letters(volume_id, volume.letters)
+        self.stops = []
+        if volume is not None:
+            self.printed += len(volume.letters)
+            self.control.reached("print:volume-recorded")
 
 
 def _combined(digests: Sequence[str]) -> str:

@@ -1,7 +1,7 @@
 """Sealing a run into the dispatch log: per municipality, the run's records appended as
-entries, then a signed checkpoint over the whole log, kept in the database and written beside
-the volumes. Runs in the run's transaction, so a run is logged and sealed entirely or not at
-all, and the log never holds entries that no checkpoint covers.
+entries, then a signed checkpoint over the whole log, kept in the database (publishing writes
+it beside the volumes). Runs in one transaction of its own, so a run is logged and sealed
+entirely or not at all, and the log never holds entries that no checkpoint covers.
 """
 
 from __future__ import annotations
@@ -10,14 +10,14 @@ import logging
 import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
 from reminders.domain.checkpoint import Checkpoint, SignedCheckpoint, parsed_checkpoint
 from reminders.domain.dispatch_log import LogAppender, NewEntry, log_timestamp
 from reminders.domain.merkle import TreeFrontier
 from reminders.errors import RemindersError
-from reminders.services.ports import CheckpointSigner, DispatchLogStore, PrintShop
+from reminders.services.ports import CheckpointSigner, DispatchLogStore
 
 log = logging.getLogger(__name__)
 
@@ -40,16 +40,14 @@ class SealedLog:
     municipality_nis: str
     first_seq: int
     checkpoint: SignedCheckpoint
-    file: Path | None  # where the checkpoint was written beside the volumes
+    file: Path | None  # where the checkpoint was written beside the volumes, once published
 
 
 def seal_run(
     run_id: int,
-    as_of: date,
     municipalities: Sequence[str],
     store: DispatchLogStore,
     signer: CheckpointSigner,
-    shop: PrintShop,
     *,
     now: Callable[[], datetime],
     salt: Callable[[], bytes] = new_salt,
@@ -62,8 +60,7 @@ def seal_run(
         first = appender.size
         _append_all(store, appender, store.run_entries(run_id, nis, recorded_at))
         signed = _checkpointed(store, appender, signer, run_id, now())
-        file = shop.write_checkpoint(nis, run_id, as_of, signed.checkpoint.tree_size, signed.note())
-        sealed.append(SealedLog(nis, first, signed, file))
+        sealed.append(SealedLog(nis, first, signed, None))
         log.info("run %s: log of %s sealed at %d entries", run_id, nis, appender.size)
     return sealed
 

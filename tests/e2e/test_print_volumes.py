@@ -12,7 +12,8 @@ import json
 import random
 import re
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -36,6 +37,7 @@ from reminders.domain.registry_rows import PERSON_COLUMNS
 from reminders.entrypoints.cli import main
 from reminders.services.ports import LetterStore
 from reminders.services.print_letters import PrintRequest, print_letters
+from reminders.services.run_control import RunControl
 from reminders.synthetic import synthetic_national_number
 from tests.conftest import REPO
 from tests.e2e.test_cli import NATIONAL_NUMBER, invoke
@@ -458,11 +460,12 @@ def test_a_dry_run_writes_no_volume(registry: Path, database_url: str) -> None:
     assert table_counts(database_url)["decision"] == 0
 
 
-def test_a_failed_run_leaves_no_volume_behind(
+def test_a_failed_run_publishes_nothing_and_is_completed_by_the_next(
     registry: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A run that breaks while recording its letters exits 1 and leaves no file, staged or
-    final, that a print room could pick up; run again, it prints every letter."""
+    """A run that breaks while recording its letters exits 1, is recorded as failed with its
+    decisions kept, and leaves no file under a final name that a print room could pick up;
+    the next run completes that same run, and every letter is printed once."""
 
     def broken(*_args: object, **_kwargs: object) -> None:
         raise OSError("disk full")
@@ -470,10 +473,14 @@ def test_a_failed_run_leaves_no_volume_behind(
     monkeypatch.setattr(SqlLetterStore, "record_letters", broken)
     result = invoke(registry, database_url, "run", "--date", RUN_DATE)
     assert result.exit_code == 1, result.output
-    assert output_files(registry) == []
+    assert "the next run or scheduler start resumes it" in result.output
+    assert [path for path in output_files(registry) if not path.name.endswith(".part")] == []
     assert table_counts(database_url)["letter"] == 0
     monkeypatch.undo()
-    assert run(registry, database_url, "--date", RUN_DATE)["letters"] == 21
+    summary = run(registry, database_url, "--date", RUN_DATE)
+    assert (summary["run_id"], summary["letters"], summary["attempts"]) == (1, 21, 2)
+    assert [path for path in output_files(registry) if path.name.endswith(".part")] == []
+    assert table_counts(database_url)["letter"] == 21
 
 
 def test_preview_writes_a_pdf_and_a_png_and_records_nothing(
@@ -564,14 +571,29 @@ class RecordingLetterStore:
     def letter_languages(self, run_id: int, municipality_nis: str) -> list[str]:
         return sorted({"+".join(language.value for language in f.languages) for f in self.facts})
 
-    def letters(
+    def letter_order(
         self, run_id: int, municipality_nis: str, *, language: str | None = None
-    ) -> Iterator[list[LetterFacts]]:
-        yield [
-            facts
+    ) -> list[int]:
+        printed = {letter.decision_id for letter in self.printed}
+        return [
+            facts.decision_id
             for facts in self.facts
-            if language is None or "+".join(lang.value for lang in facts.languages) == language
+            if (language is None or "+".join(lang.value for lang in facts.languages) == language)
+            and facts.decision_id not in printed
         ]
+
+    def letter_facts(self, decision_ids: Sequence[int]) -> list[LetterFacts]:
+        by_id = {facts.decision_id: facts for facts in self.facts}
+        return [by_id[decision_id] for decision_id in decision_ids]
+
+    def printed_count(self, run_id: int, municipality_nis: str) -> int:
+        return len(self.printed)
+
+    def volume_count(self, run_id: int, municipality_nis: str, language: str | None) -> int:
+        return len(self.volumes)
+
+    def volume_paths(self, run_id: int, municipality_nis: str) -> list[str]:
+        return list(self.volumes)
 
     def letter_for_document(self, kind: DocumentKind, number: str) -> LetterFacts | None:
         return None
@@ -658,23 +680,23 @@ def test_the_recheck_turns_a_letter_into_a_skip(
     )
     port: LetterStore = store  # the fake implements the port
     shop = VolumeFolder(LetterLayout(), tmp_path / "out", PrintOptions())
-    outcome = print_letters(
+    printed = print_letters(
         PrintRequest(
             run_id=9, as_of=date(2027, 3, 1), municipalities=[gent], policies=settings.policies
         ),
-        port,
+        lambda: nullcontext(port),
         LetterTemplates(settings.templates_dir),
         shop,
         now=lambda: datetime(2027, 3, 1, 1, 30, tzinfo=UTC),
+        control=RunControl(),
     )
-    shop.publish()
+    (volume_path,) = store.volumes
+    shop.publish_volume(volume_path)
+    volume = Path(volume_path)
     assert store.skips == [(2, reason)]
-    assert outcome.stopped == {("44021", DocumentKind.EID, "first", "nl", reason): 1}
-    assert outcome.letters == {"44021": 2}
+    assert printed == 2
     assert [letter.document_number for letter in store.printed] == ["E1", "E3"]
     assert [letter.decision_id for letter in store.printed] == [1, 3]
-    (volume,) = outcome.volumes
-    assert store.volumes == [str(volume)]
     manifest = json.loads(volume.with_suffix(".json").read_text(encoding="utf-8"))
     assert [entry["document_number"] for entry in manifest["entries"]] == ["E1", "E3"]
     pages = sum(entry["page_count"] for entry in manifest["entries"])

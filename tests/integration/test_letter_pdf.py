@@ -378,7 +378,7 @@ def test_a_volume_written_twice_has_the_same_bytes_and_hash(
             )
         volume = series.close()
         assert volume is not None
-        shop.publish()
+        shop.publish_volume(str(volume.path))
         written.append((volume.path.read_bytes(), volume.sha256))
     assert written[0] == written[1]
 

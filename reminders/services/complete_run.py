@@ -1,0 +1,179 @@
+"""A run after its decisions: printed, sealed into the dispatch log, published. Each step
+commits on its own and records that it is done, so a run stopped at any moment (a kill, a
+power cut, a full disk, SIGTERM) is completed from the step it reached by the next start,
+under the same run id (services/nightly_run.py resumes it).
+
+    decided ──print──▶ printed ──seal──▶ sealed ──publish──▶ published (succeeded)
+
+- print: one transaction per volume; staged files of a volume never recorded are deleted
+  when printing resumes, and letters already in a recorded volume are not printed again;
+- seal: one transaction for the whole log of every municipality of the run;
+- publish: renaming the staged files is idempotent; the checkpoint files are written from
+  the database; only then is the run recorded as succeeded.
+So every letter ends up in exactly one recorded volume, logged once, and no volume reaches
+its final name before its letters are in the signed log.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from reminders.domain.checkpoint import parsed_checkpoint
+from reminders.domain.letters import LetterMunicipality
+from reminders.domain.model import DocumentKind
+from reminders.domain.policy import ReminderPolicy
+from reminders.services.ports import (
+    CheckpointSigner,
+    DecisionTransaction,
+    LetterStore,
+    LetterTexts,
+    LetterTransaction,
+    PrintShop,
+    StoredRun,
+)
+from reminders.services.print_letters import PrintRequest, print_letters
+from reminders.services.run_control import RunControl
+from reminders.services.run_summary import MunicipalityOutcome, RunSummary
+from reminders.services.seal_log import SealedLog, seal_run
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Printing:
+    """How a run prints its letters; a run without it (tests, benchmarks) only decides."""
+
+    municipalities: Sequence[LetterMunicipality]  # every municipality the run may cover
+    texts: LetterTexts
+    shop: PrintShop
+    signer: CheckpointSigner  # seals the run into the dispatch log
+    split_by_language: bool = False
+
+
+def complete_run(
+    run: StoredRun,
+    policies: Mapping[DocumentKind, ReminderPolicy],
+    transaction: DecisionTransaction,
+    printing: Printing,
+    *,
+    now: Callable[[], datetime],
+    control: RunControl,
+) -> RunSummary:
+    """Take a run whose decisions are committed through its remaining steps."""
+    step = run.step
+    if step == "decided":
+        covered = set(run.municipalities)
+        printed = print_letters(
+            PrintRequest(
+                run_id=run.run_id,
+                as_of=run.as_of,
+                municipalities=[m for m in printing.municipalities if m.nis_code in covered],
+                policies=policies,
+                split_by_language=printing.split_by_language,
+            ),
+            _letter_transaction(transaction),
+            printing.texts,
+            printing.shop,
+            now=now,
+            control=control,
+        )
+        with transaction() as store:
+            store.run_ledger().set_step(run.run_id, "printed")
+        log.info("run %s: %d letters printed", run.run_id, printed)
+        step = "printed"
+    if step == "printed":
+        with transaction() as store:
+            sealed = seal_run(
+                run.run_id, run.municipalities, store.dispatch_log(), printing.signer, now=now
+            )
+            control.reached("seal:appended")
+            store.run_ledger().set_step(run.run_id, "sealed")
+        control.reached("seal:committed")
+        log.info("run %s: sealed into %d logs", run.run_id, len(sealed))
+    files = _published(run, transaction, printing.shop, control)
+    control.reached("publish:done")
+    summary = stored_summary(run, transaction, files)
+    with transaction() as store:
+        ledger = store.run_ledger()
+        ledger.set_step(run.run_id, "published")
+        ledger.finish(
+            run.run_id,
+            outcome="succeeded",
+            finished_at=now(),
+            letters=summary.letters,
+            skips=sum(summary.skipped.values()),
+        )
+    return summary
+
+
+def _letter_transaction(transaction: DecisionTransaction) -> LetterTransaction:
+    @contextmanager
+    def letters() -> Iterator[LetterStore]:
+        with transaction() as store:
+            yield store.letter_store()
+
+    return letters
+
+
+def _published(
+    run: StoredRun, transaction: DecisionTransaction, shop: PrintShop, control: RunControl
+) -> dict[str, Path]:
+    """Give the run's volumes their final names and write its checkpoints beside them;
+    returns each checkpoint file per municipality."""
+    with transaction() as store:
+        ledger = store.run_ledger()
+        volumes = ledger.volume_paths(run.run_id)
+        checkpoints = ledger.checkpoints(run.run_id)
+    for path in volumes:
+        shop.publish_volume(path)
+        control.reached("publish:renamed")
+    files = {}
+    for checkpoint in checkpoints:
+        size = parsed_checkpoint(checkpoint.note).checkpoint.tree_size
+        files[checkpoint.municipality_nis] = shop.write_checkpoint(
+            checkpoint.municipality_nis, run.run_id, run.as_of, size, checkpoint.note
+        )
+    log.info("run %s: %d volumes published", run.run_id, len(volumes))
+    return files
+
+
+def stored_summary(
+    run: StoredRun, transaction: DecisionTransaction, files: Mapping[str, Path] | None = None
+) -> RunSummary:
+    """A recorded run's summary, from what the database holds: the same whether the run went
+    through in one attempt or was resumed."""
+    with transaction() as store:
+        ledger = store.run_ledger()
+        counts = ledger.counts(run.run_id)
+        volumes = tuple(Path(path) for path in ledger.volume_paths(run.run_id))
+        checkpoints = ledger.checkpoints(run.run_id)
+        attempts = ledger.attempt_count(run.run_id)
+    outcomes = {}
+    for nis in run.municipalities:
+        tally = counts.tally.get("municipalities", {}).get(nis, {})
+        outcomes[nis] = MunicipalityOutcome(
+            nis,
+            decided_since={
+                DocumentKind(kind): date.fromisoformat(day) if day else None
+                for kind, day in tally.get("decided_since", {}).items()
+            },
+            letters=counts.letters.get(nis, Counter()),
+            skipped=counts.skipped.get(nis, Counter()),
+            looked_at=int(tally.get("looked_at", 0)),
+        )
+    sealed = tuple(
+        SealedLog(
+            checkpoint.municipality_nis,
+            checkpoint.first_seq,
+            parsed_checkpoint(checkpoint.note),
+            (files or {}).get(checkpoint.municipality_nis),
+        )
+        for checkpoint in checkpoints
+    )
+    return RunSummary(run.run_id, run.as_of, False, outcomes, volumes, sealed, attempts)

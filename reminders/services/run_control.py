@@ -1,0 +1,78 @@
+"""Where a run may be stopped: on request (SIGTERM to the scheduler), at the next safe point,
+or, for the crash tests, killed outright at a named point.
+
+The points are the boundaries between a run's committed steps, and inside them where a kill
+is most likely to break something (files written, not yet recorded; recorded, not yet
+renamed). ``REMINDERS_KILL_AT="<point>"`` or ``"<point>#<n>"`` makes the process SIGKILL
+itself the n-th time it reaches that point: no handler, no cleanup, as a power cut would.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from reminders.errors import RemindersError
+
+KILL_AT_VARIABLE = "REMINDERS_KILL_AT"
+KILL_POINTS = (
+    "decide:recorded",  # decisions written, the decide transaction not committed
+    "decide:committed",
+    "print:volume-staged",  # a volume's files staged, its rows not committed (#n: n-th volume)
+    "print:volume-recorded",  # after a volume's commit
+    "seal:appended",  # log entries and checkpoints written, not committed
+    "seal:committed",  # nothing renamed yet
+    "publish:renamed",  # one volume's files renamed (#n)
+    "publish:done",  # every file renamed, the success not yet recorded
+)
+
+
+class StopSignal(Protocol):
+    """A request to stop (threading.Event fits)."""
+
+    def is_set(self) -> bool: ...
+
+
+class StopRequestedError(Exception):
+    """Raised at a point when a stop was requested; the run records it and ends."""
+
+    def __init__(self, point: str) -> None:
+        super().__init__(f"stopped on request at {point}")
+        self.point = point
+
+
+@dataclass(slots=True)
+class RunControl:
+    """Checked by a run at each of its points: stop when asked, die when told to (tests)."""
+
+    stop: StopSignal | None = None
+    kill_at: tuple[str, int] | None = None
+    _reached: Counter[str] = field(default_factory=Counter)
+
+    @classmethod
+    def from_environment(
+        cls, environ: Mapping[str, str], stop: StopSignal | None = None
+    ) -> RunControl:
+        value = environ.get(KILL_AT_VARIABLE, "").strip()
+        if not value:
+            return cls(stop)
+        point, _, nth = value.partition("#")
+        if point not in KILL_POINTS or (nth and not nth.isdigit()):
+            raise RemindersError(
+                f"{KILL_AT_VARIABLE}={value!r}: expected one of {', '.join(KILL_POINTS)}, "
+                "optionally followed by #<n>"
+            )
+        return cls(stop, (point, int(nth or 1)))
+
+    def reached(self, point: str) -> None:
+        """Called at each point: SIGKILLs the process if told to, and stops the run if a stop
+        was requested (every point is a safe place to stop)."""
+        self._reached[point] += 1
+        if self.kill_at == (point, self._reached[point]):
+            os.kill(os.getpid(), signal.SIGKILL)
+        if self.stop is not None and self.stop.is_set():
+            raise StopRequestedError(point)
