@@ -14,9 +14,11 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000  # a second writer waits for the first instead o
 def make_engine(url: str) -> Engine:
     """An engine for ``url`` with the settings this project relies on."""
     parsed = make_url(url)
+    # Statement parameters never reach an error message or a log: they can hold a national
+    # number, and error messages end up in run records, cron mail and the scheduler's log.
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
-    engine = create_engine(url)
+        return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+    engine = create_engine(url, hide_parameters=True)
     event.listen(engine, "connect", _configure_sqlite_connection)
     # pysqlite's own transaction handling defers BEGIN and ignores it for DDL; we hand
     # control to SQLAlchemy so transactions, savepoints and rollbacks mean what they say.

@@ -1,0 +1,95 @@
+"""`reminders run` killed with SIGKILL at any moment and simply run again, on SQLite and
+PostgreSQL: every due letter ends up exactly once, in exactly one complete volume on disk, each
+logged once in a log that verifies, with no staged or unrecorded file left in the print room;
+the killed attempt stays recorded as failed (issue 7, "exactly once under crashes").
+
+The run kills itself at a named point (``REMINDERS_KILL_AT``, "<point>#<n>": the n-th time it
+gets there) or is killed from outside after a delay; the registry has some 2,000 due letters
+in about nine volumes. Each test compares with a clean, never-killed run on the same registry.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.run_checks import (
+    Night,
+    check_invariants,
+    clean_run,
+    finish,
+    killed_at,
+    prepared_night,
+    running_attempts,
+    start_run,
+    stop_runs,
+)
+
+# Every kill point of the run (plan of issue 7), in the order a run reaches them. A volume
+# point with #n kills at the n-th volume, so some volumes are behind the kill and some ahead.
+KILL_POINTS = (
+    "decide:recorded",  # decisions written, not committed: nothing is kept
+    "decide:committed",
+    "print:volume-staged#3",  # two volumes recorded, the third's files staged only
+    "print:volume-recorded#2",
+    "seal:appended",
+    "seal:committed",
+    "publish:renamed#2",
+    "publish:done",
+)
+
+
+@pytest.fixture
+def night(request: pytest.FixtureRequest, database_url: str, tmp_path: Path) -> Iterator[Night]:
+    night = prepared_night(request, database_url, tmp_path)
+    yield night
+    stop_runs(night)
+
+
+@pytest.mark.parametrize("point", KILL_POINTS)
+def test_a_run_killed_at_a_named_point_and_run_again_sends_each_letter_once(
+    night: Night, point: str
+) -> None:
+    """Killed at ``point``, then run again without the kill: exactly the letters of a clean
+    run, each once, in complete volumes, logged once; one failed attempt on record."""
+    killed_at(night, point)
+    clean_run(night)
+    check_invariants(night, failed_attempts=1)
+
+
+@pytest.mark.parametrize("fraction", [0.3, 0.6], ids=lambda f: f"after-{f:.0%}")
+def test_a_run_killed_after_a_delay_and_run_again_sends_each_letter_once(
+    night: Night, fraction: float
+) -> None:
+    """SIGKILL from outside at a fraction of a clean run's duration, wherever the run then
+    is (on the machine this was written on: deciding, printing, near the end of printing);
+    run again, the same invariants hold. The kill must land before the run ends."""
+    delay = fraction * night.reference.seconds
+    ended = finish(start_run(night), kill_after=delay)
+    assert ended.returncode == -signal.SIGKILL, (
+        f"the run ended (exit {ended.returncode}) before the kill after {delay:.2f} s "
+        f"(a clean run took {night.reference.seconds:.2f} s)\n{ended.stderr}"
+    )
+    # The killed attempt is still marked running until the next run closes it as failed;
+    # killed while starting up, before it recorded anything, it left no attempt at all.
+    killed = running_attempts(night.database_url)
+    assert killed <= 1
+    clean_run(night)
+    check_invariants(night, failed_attempts=killed)
+
+
+def test_a_run_killed_again_while_resuming_still_sends_each_letter_once(night: Night) -> None:
+    """Killed while printing, killed again further on while resuming, then run cleanly: one
+    run, three failed attempts, every letter once."""
+    killed_at(night, "print:volume-recorded#2")
+    killed_at(night, "print:volume-staged#2")  # the resumed attempt's second volume
+    killed_at(night, "publish:renamed#1")
+    clean_run(night)
+    observed = check_invariants(night, failed_attempts=3)
+    first = next(run for run in observed.runs if run["id"] == 1)
+    assert (first["outcome"], first["step"]) == ("succeeded", "published")
+    outcomes = sorted((a["attempt"], a["outcome"]) for a in observed.attempts if a["run_id"] == 1)
+    assert outcomes == [(1, "failed"), (2, "failed"), (3, "failed"), (4, "succeeded")]
