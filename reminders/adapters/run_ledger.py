@@ -219,10 +219,11 @@ class RunLedger:
             self.finish(run_id, outcome="failed", finished_at=at, failure=failure)
 
     def succeeded_for(self, as_of: date, nis_codes: Collection[str]) -> int | None:
-        """The newest run for ``as_of`` that succeeded and covered every one of ``nis_codes``."""
+        """The newest succeeded run for ``as_of`` or a later night that covered every one of
+        ``nis_codes``: such a night is done (a later night's run decided it too)."""
         rows = self.connection.execute(
             select(_run.c.id, _run.c.municipalities)
-            .where(_run.c.as_of == as_of, _run.c.outcome == "succeeded")
+            .where(_run.c.as_of >= as_of, _run.c.outcome == "succeeded")
             .order_by(_run.c.id.desc())
         )
         wanted = set(nis_codes)

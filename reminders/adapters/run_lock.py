@@ -25,7 +25,7 @@ from reminders.errors import MunicipalityBusyError
 
 # The advisory lock's first key: "REM", so our locks don't collide with another application's
 # on a shared server; the second key is the NIS code.
-_LOCK_SPACE = 0x52454D
+LOCK_SPACE = 0x52454D
 _POLL_SECONDS = 0.2
 _run = cast(Table, NightlyRunRow.__table__)
 _attempt = cast(Table, RunAttemptRow.__table__)
@@ -124,12 +124,12 @@ def _advisory_lock(connection: Connection, nis: str) -> bool:
     return bool(
         connection.scalar(
             text("SELECT pg_try_advisory_lock(:space, :key)"),
-            {"space": _LOCK_SPACE, "key": int(nis)},
+            {"space": LOCK_SPACE, "key": int(nis)},
         )
     )
 
 
 def _advisory_unlock(connection: Connection, nis: str) -> None:
     connection.execute(
-        text("SELECT pg_advisory_unlock(:space, :key)"), {"space": _LOCK_SPACE, "key": int(nis)}
+        text("SELECT pg_advisory_unlock(:space, :key)"), {"space": LOCK_SPACE, "key": int(nis)}
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -38,7 +39,9 @@ from reminders.domain.letter_language import language_label
 from reminders.domain.model import DocumentKind, RegistryKind
 from reminders.entrypoints.audit_cli import audit
 from reminders.entrypoints.options import ReportingGroup, config_option, today_in
+from reminders.entrypoints.scheduler_cli import scheduler
 from reminders.entrypoints.signals import stop_on_signals
+from reminders.entrypoints.status_cli import status
 from reminders.errors import UsageError
 from reminders.services.import_registry import ImportReport, Rejected, rejected_rows
 from reminders.services.nightly_run import run_night
@@ -179,7 +182,8 @@ def run(
             engine.dispose()
         _report_run(summary, settings, as_json)
         return
-    with stop_on_signals() as stop:
+    stop = threading.Event()
+    with stop_on_signals(stop):
         outcome = nightly_job(
             settings,
             as_of=day,
@@ -427,3 +431,5 @@ def _echo_demo_log(result: DemoResult) -> None:
 
 
 main.add_command(audit)
+main.add_command(scheduler)
+main.add_command(status)
