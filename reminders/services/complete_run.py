@@ -28,6 +28,7 @@ from reminders.domain.checkpoint import parsed_checkpoint
 from reminders.domain.letters import LetterMunicipality
 from reminders.domain.model import DocumentKind
 from reminders.domain.policy import ReminderPolicy
+from reminders.errors import UsageError
 from reminders.services.ports import (
     CheckpointSigner,
     DecisionTransaction,
@@ -67,6 +68,12 @@ def complete_run(
 ) -> RunSummary:
     """Take a run whose decisions are committed through its remaining steps."""
     step = run.step
+    configured = {m.nis_code for m in printing.municipalities}
+    if missing := sorted(set(run.municipalities) - configured):
+        raise UsageError(
+            f"run {run.run_id} covers {', '.join(missing)}, which config.toml no longer "
+            "configures: add it back to finish the run's letters"
+        )
     if step == "decided":
         covered = set(run.municipalities)
         printed = print_letters(

@@ -116,8 +116,12 @@ def once(config: Path, database_url: str, name: str = "once") -> tuple[int, list
     return start(config, database_url, "--once", "--now", NOW, name=name).finish()
 
 
-def messages(lines: list[dict[str, Any]], logger: str = "reminders.scheduler") -> list[str]:
-    return [line["message"] for line in lines if line["logger"] == logger]
+SCHEDULER_LOGGERS = ("reminders.scheduler", "reminders.signals")
+
+
+def messages(lines: list[dict[str, Any]]) -> list[str]:
+    """What the scheduler itself logged (and the signal watcher it starts)."""
+    return [line["message"] for line in lines if line["logger"] in SCHEDULER_LOGGERS]
 
 
 def runs(database_url: str) -> list[tuple[str, str]]:
