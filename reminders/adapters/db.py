@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -38,3 +39,9 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: ConnectionPoolE
         cursor.execute("PRAGMA cache_size = -16384")
     finally:
         cursor.close()
+
+
+def stored_utc(moment: datetime) -> datetime:
+    """A stored ``*_at`` as an aware UTC time: SQLite gives timestamps back naive, and every
+    one is stored in UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any, cast
 
 from sqlalchemy import Column, Connection, Row, Select, Table, and_, func, insert, select
 
+from reminders.adapters.db import stored_utc
 from reminders.adapters.orm import (
     AuditCheckpointRow,
     AuditEntryRow,
@@ -27,8 +28,8 @@ from reminders.adapters.orm import (
     PersonRow,
     PrintVolumeRow,
     RegistryImportRow,
-    RunAttemptRow,
 )
+from reminders.adapters.run_ledger import RunLedger
 from reminders.domain.dispatch_log import LogEntry, LogEvent, LogSubject, NewEntry, log_timestamp
 
 CHUNK = 2_000
@@ -44,7 +45,6 @@ _person = cast(Table, PersonRow.__table__)
 _volume = cast(Table, PrintVolumeRow.__table__)
 _letter = cast(Table, LetterRow.__table__)
 _verification = cast(Table, AuditVerificationRow.__table__)
-_attempt = cast(Table, RunAttemptRow.__table__)
 # A decision with its document and the document's holder.
 _DECIDED = _decision.join(_document, _document.c.id == _decision.c.document_id).join(
     _person, _person.c.id == _document.c.person_id
@@ -269,9 +269,7 @@ class DispatchLogStore:
             read = read.where(_import.c.id <= tally["newest_import"])
         newest = read.group_by(_import.c.kind).subquery()
         missed = json.loads(run.missed_nights).get(municipality_nis) if run.missed_nights else None
-        attempts = self.connection.execute(
-            select(_attempt).where(_attempt.c.run_id == run_id).order_by(_attempt.c.attempt)
-        ).all()
+        attempts = RunLedger(self.connection).attempts(run_id)
         imports = self.connection.execute(
             select(_import).join(newest, newest.c.id == _import.c.id).order_by(_import.c.id)
         ).all()
@@ -281,7 +279,7 @@ class DispatchLogStore:
             recorded_at,
             {
                 "as_of": run.as_of.isoformat(),
-                "started_at": log_timestamp(_aware(run.started_at)),
+                "started_at": log_timestamp(stored_utc(run.started_at)),
                 "started_by": run.started_by,
                 "config_sha256": run.config_sha256,
                 "code_version": run.code_version,
@@ -292,20 +290,20 @@ class DispatchLogStore:
                         "kind": row.kind,
                         "file_name": row.file_name,
                         "file_sha256": row.file_sha256,
-                        "finished_at": log_timestamp(_aware(row.finished_at)),
+                        "finished_at": log_timestamp(stored_utc(row.finished_at)),
                     }
                     for row in imports
                 ],
                 "missed_nights": missed,  # [first, last]: downtime this run caught up on
                 "attempts": [
                     {
-                        "attempt": row.attempt,
-                        "started_by": row.started_by,
-                        "worker": row.worker,
-                        "started_at": log_timestamp(_aware(row.started_at)),
-                        "outcome": row.outcome,
-                        "step": row.step,
-                        "failure": row.failure,
+                        "attempt": row["attempt"],
+                        "started_by": row["started_by"],
+                        "worker": row["worker"],
+                        "started_at": log_timestamp(stored_utc(row["started_at"])),
+                        "outcome": row["outcome"],
+                        "step": row["step"],
+                        "failure": row["failure"],
                     }
                     for row in attempts
                 ],
@@ -435,8 +433,3 @@ def _log_subject(row: Row[Any]) -> LogSubject | None:
 
 def _day(value: date | None) -> str | None:
     return None if value is None else value.isoformat()
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands back naive times; every stored time is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

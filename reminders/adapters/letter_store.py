@@ -265,15 +265,13 @@ class LetterStore:
                 ],
             )
 
-    def volume_paths(self, run_id: int, municipality_nis: str) -> list[str]:
-        """The recorded volumes of a run for a municipality, in the order they were written."""
-        return list(
-            self.connection.scalars(
-                select(_volume.c.path)
-                .where(_volume.c.run_id == run_id, _volume.c.municipality_nis == municipality_nis)
-                .order_by(_volume.c.id)
-            )
-        )
+    def volume_paths(self, run_id: int, municipality_nis: str | None = None) -> list[str]:
+        """The recorded volumes of a run (for one municipality, or all), in the order they
+        were written."""
+        query = select(_volume.c.path).where(_volume.c.run_id == run_id)
+        if municipality_nis is not None:
+            query = query.where(_volume.c.municipality_nis == municipality_nis)
+        return list(self.connection.scalars(query.order_by(_volume.c.id)))
 
 
 def _letter_facts(row: Row[Any] | tuple[Any, ...]) -> LetterFacts:

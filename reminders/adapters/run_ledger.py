@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, Row, Table, and_, func, insert, or_, select, update
 
+from reminders.adapters.letter_store import LetterStore
 from reminders.adapters.orm import (
     AuditCheckpointRow,
     AuditEntryRow,
     DecisionRow,
     NightlyRunRow,
-    PrintVolumeRow,
     RunAttemptRow,
 )
 from reminders.domain.model import DocumentKind
@@ -29,7 +29,6 @@ from reminders.domain.model import DocumentKind
 _run = cast(Table, NightlyRunRow.__table__)
 _attempt = cast(Table, RunAttemptRow.__table__)
 _decision = cast(Table, DecisionRow.__table__)
-_volume = cast(Table, PrintVolumeRow.__table__)
 _checkpoint = cast(Table, AuditCheckpointRow.__table__)
 _entry = cast(Table, AuditEntryRow.__table__)
 
@@ -62,6 +61,17 @@ class RunCheckpoint:
     municipality_nis: str
     first_seq: int
     note: str
+
+
+_STORED_RUN = select(
+    _run.c.id, _run.c.as_of, _run.c.municipalities, _run.c.step, _run.c.outcome,
+    _run.c.started_by,
+)  # fmt: skip
+
+
+def _stored_run(row: Row[Any]) -> StoredRun:
+    run_id, as_of, municipalities, step, outcome, started_by = row
+    return StoredRun(run_id, as_of, tuple(municipalities.split(",")), step, outcome, started_by)
 
 
 class RunLedger:
@@ -185,25 +195,15 @@ class RunLedger:
         closed (marked running), oldest first. Only called while those municipalities are
         locked, so a run still marked running is one whose process died."""
         rows = self.connection.execute(
-            select(
-                _run.c.id, _run.c.as_of, _run.c.municipalities, _run.c.step, _run.c.outcome,
-                _run.c.started_by,
-            )
-            .where(
+            _STORED_RUN.where(
                 or_(
                     _run.c.outcome == "running",
                     and_(_run.c.outcome == "failed", _run.c.step != "started"),
                 )
-            )
-            .order_by(_run.c.id)
-        )  # fmt: skip
+            ).order_by(_run.c.id)
+        )
         wanted = set(nis_codes)
-        runs = []
-        for run_id, as_of, municipalities, step, outcome, started_by in rows:
-            covered = tuple(municipalities.split(","))
-            if wanted.intersection(covered):
-                runs.append(StoredRun(run_id, as_of, covered, step, outcome, started_by))
-        return runs
+        return [run for run in map(_stored_run, rows) if wanted.intersection(run.municipalities)]
 
     def close_abandoned(self, run_id: int, *, at: datetime) -> None:
         """A run still marked running whose process died is recorded as failed where it
@@ -250,13 +250,7 @@ class RunLedger:
     # -- what a run did ----------------------------------------------------------------------
 
     def run(self, run_id: int) -> StoredRun:
-        row = self.connection.execute(
-            select(
-                _run.c.id, _run.c.as_of, _run.c.municipalities, _run.c.step, _run.c.outcome,
-                _run.c.started_by,
-            ).where(_run.c.id == run_id)
-        ).one()  # fmt: skip
-        return StoredRun(row[0], row[1], tuple(row[2].split(",")), row[3], row[4], row[5])
+        return _stored_run(self.connection.execute(_STORED_RUN.where(_run.c.id == run_id)).one())
 
     def counts(self, run_id: int) -> RunCounts:
         """Letters per (kind, stage, language) and skips per reason, per municipality."""
@@ -284,11 +278,7 @@ class RunLedger:
 
     def volume_paths(self, run_id: int) -> list[str]:
         """The run's volumes in the order they were written."""
-        return list(
-            self.connection.scalars(
-                select(_volume.c.path).where(_volume.c.run_id == run_id).order_by(_volume.c.id)
-            )
-        )
+        return LetterStore(self.connection).volume_paths(run_id)
 
     def checkpoints(self, run_id: int) -> list[RunCheckpoint]:
         """The checkpoints a run signed, with the first entry it added to each log."""

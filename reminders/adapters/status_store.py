@@ -11,6 +11,7 @@ from typing import cast
 
 from sqlalchemy import Connection, Table, func, select, text
 
+from reminders.adapters.db import stored_utc
 from reminders.adapters.orm import (
     AuditCheckpointRow,
     AuditVerificationRow,
@@ -50,8 +51,9 @@ def municipality_states(
                 continue
             if state.last_run is None:
                 state.last_run = LastRun(
-                    row.id, row.as_of, row.outcome, row.step, _aware(row.started_at),
-                    _aware(row.finished_at) if row.finished_at else None, row.letters, row.failure,
+                    row.id, row.as_of, row.outcome, row.step, stored_utc(row.started_at),
+                    stored_utc(row.finished_at) if row.finished_at else None, row.letters,
+                    row.failure,
                 )  # fmt: skip
             if row.outcome == "succeeded" and (
                 state.last_night is None or row.as_of > state.last_night
@@ -89,7 +91,7 @@ def municipality_states(
     for row in connection.execute(verifications):
         if row.municipality_nis in states:
             states[row.municipality_nis].verification = LastVerification(
-                _aware(row.verified_at), row.verified_by, row.tree_size, row.intact, row.problem
+                stored_utc(row.verified_at), row.verified_by, row.tree_size, row.intact, row.problem
             )
     return states
 
@@ -107,11 +109,6 @@ def _signed_at(note: str) -> datetime | None:
         return parsed_checkpoint(note).checkpoint.signed_at
     except CheckpointFormatError:
         return None  # verification reports it; status only shows what it can read
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite gives back naive datetimes; every stored time is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def run_alive(connection: Connection, run_id: int) -> bool | None:
