@@ -57,20 +57,22 @@ sys.path.insert(0, str(REPO))
 from reminders.adapters.pdf import LABELS, LetterLayout, PreparedLetter  # noqa: E402
 from reminders.adapters.print_volume import VolumeFolder  # noqa: E402
 from reminders.adapters.text import LetterTemplates, long_date  # noqa: E402
+from reminders.adapters.volume_render import VolumeRenderer, print_options_key  # noqa: E402
 from reminders.bootstrap import checked_templates  # noqa: E402
 from reminders.config import Municipality, Settings, load_settings  # noqa: E402
 from reminders.domain.letter_language import letter_languages  # noqa: E402
 from reminders.domain.letters import (  # noqa: E402
+    LetterMunicipality,
     LetterSpec,
     LetterText,
     PostalAddress,
-    WrittenVolume,
     address_block,
     recipient_lines,
     writes_to_parents,
 )
 from reminders.domain.model import DocumentKind, Language  # noqa: E402
 from reminders.domain.policy import Offset  # noqa: E402
+from reminders.domain.volume_job import LetterToPrint, VolumeJob, combined_sha256  # noqa: E402
 from reminders.synthetic import KNOWN_POSTAL_AREAS  # noqa: E402
 from reminders.synthetic.names import (  # noqa: E402
     DUTCH_LOCALITY_NAMES,
@@ -283,7 +285,7 @@ def _templates_of(
     if found is None:
         names = [templates.name(key[0], key[1], language) for language in key[2]]
         digests = [templates.source_sha256(key[0], key[1], language) for language in key[2]]
-        found = cache[key] = ("+".join(names), "+".join(digests))
+        found = cache[key] = ("+".join(names), combined_sha256(digests))
     return found
 
 
@@ -302,6 +304,22 @@ class TimedLayout(LetterLayout):
         letter = super().prepared(texts)
         self.seconds += time.perf_counter() - started
         return letter
+
+
+class TimedTemplates(LetterTemplates):
+    """The engine's templates, with the time spent writing letter texts summed."""
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__(directory)
+        self.seconds = 0.0
+
+    def text(
+        self, spec: LetterSpec, language: Language, municipality: LetterMunicipality
+    ) -> LetterText:
+        started = time.perf_counter()
+        text = super().text(spec, language, municipality)
+        self.seconds += time.perf_counter() - started
+        return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,9 +350,12 @@ class RenderResult:
 def render_job(job: RenderJob, barrier: Barrier, results: Queue[RenderResult]) -> None:
     """One process's share: set up as a run does (templates checked first), then render."""
     settings = load_settings(REPO / "config.toml", environ={})
-    templates = checked_templates(settings)
-    layout = TimedLayout(settings.print_options.window)
-    folder = VolumeFolder(layout, job.output_dir, settings.print_options)
+    checked_templates(settings)  # as a run does before it renders
+    templates = TimedTemplates(settings.templates_dir)
+    options = settings.print_options
+    renderer = VolumeRenderer(templates, options)
+    layout = renderer.layout = TimedLayout(options.window)
+    folder = VolumeFolder(job.output_dir)
     segments = plan(settings, job.total)
     stream = letters(
         settings, segments, (i for first, stop in job.ranges for i in range(first, stop))
@@ -342,21 +363,30 @@ def render_job(job: RenderJob, barrier: Barrier, results: Queue[RenderResult]) -
     sources: dict[tuple[Any, ...], tuple[str, str]] = {}
     written: list[Path] = []  # as a run records a volume and lets it go: memory stays flat
     pages = 0
+    pending: list[LetterToPrint] = []
+    sequence = 0
 
-    def keep(volume: WrittenVolume | None) -> None:
-        nonlocal pages
-        if volume is not None:
-            written.append(volume.path)
-            pages += sum(letter.page_count for letter in volume.letters)
+    def cut(municipality: Municipality) -> None:
+        """Render, stage and let go of the pending letters as one volume (as a run does)."""
+        nonlocal pages, sequence, pending
+        if not pending:
+            return
+        sequence += 1
+        volume_job = VolumeJob(
+            RUN_ID, AS_OF, municipality, None, sequence, print_options_key(options), tuple(pending)
+        )
+        volume = folder.stage(volume_job, renderer.render(volume_job))
+        written.append(volume.path)
+        pages += sum(letter.page_count for letter in volume.letters)
+        pending = []
 
-    made = texts_seconds = 0.0
+    made = 0.0
     count = 0
     profiler = cProfile.Profile() if job.profile else None
     barrier.wait()
     started, cpu = time.perf_counter(), time.process_time()
     if profiler:
         profiler.enable()
-    series = None
     current: Municipality | None = None
     while True:
         making = time.perf_counter()
@@ -366,20 +396,14 @@ def render_job(job: RenderJob, barrier: Barrier, results: Queue[RenderResult]) -
             break
         for letter in chunk:
             if letter.municipality is not current:
-                if series is not None:
-                    keep(series.close())
-                current = letter.municipality
-                series = folder.series(current, RUN_ID, AS_OF, None)
-            assert series is not None  # noqa: S101 - set above
+                if current is not None:
+                    cut(current)
+                current, sequence = letter.municipality, 0
             spec = letter.spec
-            texting = time.perf_counter()
             names, digest = _templates_of(templates, spec, sources)
-            texts = [templates.text(spec, language, current) for language in spec.languages]
-            texts_seconds += time.perf_counter() - texting
-            keep(
-                series.add(
+            pending.append(
+                LetterToPrint(
                     spec,
-                    texts,
                     decision_id=letter.decision_id,
                     document_number=letter.document_number,
                     postal_code=letter.postal_code,
@@ -387,9 +411,11 @@ def render_job(job: RenderJob, barrier: Barrier, results: Queue[RenderResult]) -
                     template_sha256=digest,
                 )
             )
+            if len(pending) >= options.volume_max_letters:
+                cut(current)
             count += 1
-    if series is not None:
-        keep(series.close())
+    if current is not None:
+        cut(current)
     for path in written:
         folder.publish_volume(str(path))
     finished, cpu = time.perf_counter(), time.process_time() - cpu
@@ -414,7 +440,7 @@ def render_job(job: RenderJob, barrier: Barrier, results: Queue[RenderResult]) -
             finished=finished,
             made_seconds=made,
             cpu_seconds=cpu,
-            texts_seconds=texts_seconds,
+            texts_seconds=templates.seconds,
             layout_seconds=layout.seconds,
             volumes=len(written),
             pages=pages,

@@ -21,14 +21,15 @@ from reminders.adapters.db import make_engine
 from reminders.adapters.decision_store import DecisionStore
 from reminders.adapters.dispatch_log_store import DispatchLogStore
 from reminders.adapters.letter_store import LetterStore
-from reminders.adapters.pdf import LetterLayout
 from reminders.adapters.print_volume import VolumeFolder
 from reminders.adapters.registry_files import RegistryFile
 from reminders.adapters.registry_store import RegistryStore
+from reminders.adapters.render_pool import LocalRendering
 from reminders.adapters.run_lock import RunLocks
 from reminders.adapters.schema import require_current_schema
 from reminders.adapters.signing_key import load_public_key, load_signing_key
 from reminders.adapters.text import LetterTemplates, lint_templates
+from reminders.adapters.volume_render import print_options_key
 from reminders.config import Municipality, Settings
 from reminders.domain.letters import LetterSpec
 from reminders.domain.model import DocumentKind, Language, RegistryKind
@@ -179,12 +180,16 @@ def printing(settings: Settings) -> Printing:
     """How `run` prints and seals: checked templates, the envelope's layout, the output
     directory, the dispatch log's signing key."""
     options = settings.print_options
+    templates = checked_templates(settings)
     return Printing(
         municipalities=settings.municipalities,
-        texts=checked_templates(settings),
-        shop=VolumeFolder(LetterLayout(options.window), settings.output_dir, options),
+        texts=templates,
+        shop=VolumeFolder(settings.output_dir),
+        rendering=LocalRendering(templates, options, options.workers),
         signer=load_signing_key(settings.audit.signing_key, settings.audit.key_name),
         split_by_language=options.split_by_language,
+        volume_max_letters=options.volume_max_letters,
+        print_options=print_options_key(options),
     )
 
 

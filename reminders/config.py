@@ -78,6 +78,7 @@ class PrintOptions:
     split_by_language: bool = False  # one volume series per letter language
     duplex: bool = False  # printed on both sides: every letter starts on a recto
     window: AddressWindow = AddressWindow()
+    workers: int = 0  # processes rendering a run's volumes; 0: one per core, 1: the run's own
 
 
 @dataclass(frozen=True, slots=True)
@@ -451,12 +452,16 @@ def _print_options(root: _Table) -> PrintOptions:
         if window.top_mm + window.height_mm > 95:
             raise table.error("window", "the window must end above the subject line at 98.5 mm")
     flags = {name: table.flag(name) for name in ("split_by_language", "duplex")}
+    workers = table.number("workers", minimum=0, maximum=256)
+    if workers is not None and workers != int(workers):
+        raise table.error("workers", f"expected a whole number, got {workers}")
     table.finish()
     return PrintOptions(
         volume_max_letters=defaults.volume_max_letters if largest is None else int(largest),
         split_by_language=bool(flags["split_by_language"]),
         duplex=bool(flags["duplex"]),
         window=window,
+        workers=defaults.workers if workers is None else int(workers),
     )
 
 

@@ -1,5 +1,5 @@
-"""Print-ready volumes: a run's letters for one municipality (and language) in PDFs of at most
-N letters, each with a cover sheet, a manifest (CSV and JSON) and its SHA-256.
+"""Print-ready volumes on disk: a run's rendered volumes (reminders/adapters/volume_render.py)
+written under the output directory, each PDF with its manifests (CSV and JSON) and SHA-256.
 
 A volume's files are written under hidden staged names (``.<name>.part``, synced to disk)
 before the volume is recorded, and renamed to their final names only once the run is sealed
@@ -11,56 +11,16 @@ staged files it never recorded are deleted (`VolumeFolder.forget_unrecorded`).
 
 from __future__ import annotations
 
-import csv
-import hashlib
 import io
-import json
 import os
-from collections import Counter
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from reminders.adapters.pdf import LetterLayout, PreparedLetter
-from reminders.adapters.text import long_date
-from reminders.config import PrintOptions
-from reminders.domain.letter_language import language_label
-from reminders.domain.letters import (
-    LetterMunicipality,
-    LetterSpec,
-    LetterText,
-    PrintedLetter,
-    WrittenVolume,
-    address_sha256,
-)
-from reminders.domain.model import Language
+from reminders.adapters.pdf import LetterLayout
+from reminders.domain.letters import LetterMunicipality, LetterSpec, LetterText, WrittenVolume
+from reminders.domain.volume_job import RenderedVolume, VolumeJob
 from reminders.errors import RemindersError
-
-MANIFEST_COLUMNS = (
-    "reference",
-    "document_kind",
-    "document_number",
-    "stage",
-    "language",
-    "postal_code",
-    "first_page",
-    "page_count",
-)
-_COVER: dict[Language, dict[str, str]] = {
-    Language.NL: {"title": "Printvolume", "municipality": "Gemeente", "run": "Run",
-                  "volume": "Volume", "letters": "Brieven", "pages": "Pagina's van de brieven",
-                  "postal_codes": "Postcodes", "duplex": "Recto verso", "yes": "ja", "no": "nee",
-                  "language": "Taal"},
-    Language.FR: {"title": "Volume d'impression", "municipality": "Commune", "run": "Exécution",
-                  "volume": "Volume", "letters": "Lettres", "pages": "Pages des lettres",
-                  "postal_codes": "Codes postaux", "duplex": "Recto verso", "yes": "oui",
-                  "no": "non", "language": "Langue"},
-    Language.DE: {"title": "Druckband", "municipality": "Gemeinde", "run": "Lauf",
-                  "volume": "Band", "letters": "Briefe", "pages": "Seiten der Briefe",
-                  "postal_codes": "Postleitzahlen", "duplex": "Beidseitig", "yes": "ja",
-                  "no": "nein", "language": "Sprache"},
-}  # fmt: skip
 
 
 def staged_name(final: Path) -> Path:
@@ -106,186 +66,6 @@ class VolumeMissingError(RemindersError):
     """A recorded volume's file is gone from the output directory (exit 1)."""
 
 
-@dataclass(slots=True)
-class _Pending:
-    spec: LetterSpec
-    letter: PreparedLetter
-    document_number: str
-    postal_code: str
-    decision_id: int
-    templates: str
-    template_sha256: str
-
-
-class VolumeSeries:
-    """The volumes of one municipality (and language) in a run, filled in sorting order."""
-
-    def __init__(
-        self,
-        layout: LetterLayout,
-        *,
-        directory: Path,
-        municipality: LetterMunicipality,
-        run_id: int,
-        as_of: date,
-        language: str | None,
-        max_letters: int,
-        duplex: bool,
-        volumes_before: int = 0,
-    ) -> None:
-        self.layout, self.directory = layout, directory
-        self.municipality, self.run_id, self.as_of = municipality, run_id, as_of
-        self.language, self.max_letters, self.duplex = language, max_letters, duplex
-        self._pending: list[_Pending] = []
-        self._sequence = volumes_before  # a resumed run continues its series
-
-    def add(
-        self,
-        spec: LetterSpec,
-        texts: Sequence[LetterText],
-        *,
-        decision_id: int,
-        document_number: str,
-        postal_code: str,
-        templates: str,
-        template_sha256: str,
-    ) -> WrittenVolume | None:
-        """Adds a letter; returns the volume it completed, if it was the last that fits."""
-        self._pending.append(
-            _Pending(
-                spec,
-                self.layout.prepared(texts),
-                document_number,
-                postal_code,
-                decision_id,
-                templates,
-                template_sha256,
-            )
-        )
-        if len(self._pending) >= self.max_letters:
-            return self.close()
-        return None
-
-    def close(self) -> WrittenVolume | None:
-        """Writes the letters added since the last volume, if any, as the next volume."""
-        if not self._pending:
-            return None
-        self._sequence += 1
-        pending, self._pending = self._pending, []
-        series = f"volume-{self.language}" if self.language else "volume"
-        name = f"{series}-{self._sequence:03d}"
-        path = self.directory / f"{name}.pdf"
-        content, letters, pages = self._pdf(pending, path.name)
-        sha256 = hashlib.sha256(content).hexdigest()
-        volume = WrittenVolume(
-            path, self.municipality.nis_code, self._sequence, self.language, sha256, pages, letters
-        )
-        pdf, csv_file, json_file, checksum = volume_files(path)
-        write_staged(pdf, content)
-        write_staged(csv_file, _manifest_csv(letters))
-        write_staged(json_file, self._manifest_json(volume))
-        write_staged(checksum, f"{sha256}  {path.name}\n".encode())
-        return volume
-
-    def _pdf(
-        self, pending: Sequence[_Pending], file_name: str
-    ) -> tuple[bytes, tuple[PrintedLetter, ...], int]:
-        cover_pages = 2 if self.duplex else 1
-        page = cover_pages + 1
-        placed: list[PrintedLetter] = []
-        for item in pending:
-            count = item.letter.page_count
-            placed.append(
-                PrintedLetter(
-                    decision_id=item.decision_id,
-                    reference=item.spec.reference,
-                    document_kind=item.spec.document_kind.value,
-                    document_number=item.document_number,
-                    stage=item.spec.stage,
-                    language=language_label(item.spec.languages),
-                    postal_code=item.postal_code,
-                    first_page=page,
-                    page_count=count,
-                    templates=item.templates,
-                    template_sha256=item.template_sha256,
-                    address_sha256=address_sha256(item.spec.address_lines),
-                )
-            )
-            page += count + (count % 2 if self.duplex else 0)  # duplex: the next on a recto
-        last_page = page - 1
-        buffer = io.BytesIO()
-        canvas = self.layout.canvas(buffer, title=file_name)
-        self.layout.draw_cover(canvas, self._cover_lines(placed, cover_pages, last_page),
-                               self._cover_title())  # fmt: skip
-        if self.duplex:
-            self.layout.draw_blank(canvas)
-        for item in pending:
-            self.layout.draw_letter(canvas, item.spec, item.letter, self.municipality)
-            if self.duplex and item.letter.page_count % 2:
-                self.layout.draw_blank(canvas)
-        canvas.save()
-        return buffer.getvalue(), tuple(placed), last_page
-
-    def _cover_title(self) -> str:
-        labels = _COVER[self.municipality.languages[0]]
-        return f"{labels['title']} {self._sequence}"
-
-    def _cover_lines(
-        self, letters: Sequence[PrintedLetter], cover_pages: int, last_page: int
-    ) -> list[tuple[str, str]]:
-        language = self.municipality.languages[0]
-        labels = _COVER[language]
-        codes = [letter.postal_code for letter in letters]
-        lines = [
-            (labels["municipality"], f"{self.municipality.name} ({self.municipality.nis_code})"),
-            (labels["run"], f"{self.run_id} · {long_date(self.as_of, language)}"),
-            (labels["volume"], str(self._sequence)),
-            (labels["letters"], str(len(letters))),
-            (labels["pages"], f"{cover_pages + 1}-{last_page}"),
-            (labels["postal_codes"], f"{codes[0]} - {codes[-1]}"),
-            (labels["duplex"], labels["yes" if self.duplex else "no"]),
-        ]
-        if self.language:
-            lines.append((labels["language"], self.language))
-        return lines
-
-    def _manifest_json(self, volume: WrittenVolume) -> bytes:
-        document = {
-            "volume": volume.path.name,
-            "sha256": volume.sha256,
-            "municipality_nis": self.municipality.nis_code,
-            "municipality": self.municipality.name,
-            "run_id": self.run_id,
-            "date": self.as_of.isoformat(),
-            "sequence": volume.sequence,
-            "language": volume.language,
-            "duplex": self.duplex,
-            "letters": len(volume.letters),
-            "pages": volume.pages,
-            "letters_per_postal_code": dict(
-                sorted(Counter(letter.postal_code for letter in volume.letters).items())
-            ),
-            "entries": [
-                dict(zip(MANIFEST_COLUMNS, _manifest_row(letter), strict=True))
-                for letter in volume.letters
-            ],
-        }
-        return (json.dumps(document, ensure_ascii=False, indent=1) + "\n").encode()
-
-
-def _manifest_csv(letters: Sequence[PrintedLetter]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(MANIFEST_COLUMNS)
-    writer.writerows(_manifest_row(letter) for letter in letters)
-    return buffer.getvalue().encode()
-
-
-def _manifest_row(letter: PrintedLetter) -> list[object]:
-    """A letter's manifest fields, in MANIFEST_COLUMNS order (the CSV's and the JSON's)."""
-    return [getattr(letter, column) for column in MANIFEST_COLUMNS]
-
-
 def preview_pdf(
     layout: LetterLayout,
     spec: LetterSpec,
@@ -303,29 +83,27 @@ def preview_pdf(
 class VolumeFolder:
     """Writes a run's volumes under ``output_dir/<NIS>/<date>-run-<id>/`` (a PrintShop)."""
 
-    def __init__(self, layout: LetterLayout, output_dir: Path, options: PrintOptions) -> None:
-        self.layout, self.output_dir, self.options = layout, output_dir.resolve(), options
+    def __init__(self, output_dir: Path) -> None:
+        self.output_dir = output_dir.resolve()
 
-    def series(
-        self,
-        municipality: LetterMunicipality,
-        run_id: int,
-        as_of: date,
-        language: str | None,
-        *,
-        volumes_before: int = 0,
-    ) -> VolumeSeries:
-        return VolumeSeries(
-            self.layout,
-            directory=self.run_directory(municipality.nis_code, run_id, as_of),
-            municipality=municipality,
-            run_id=run_id,
-            as_of=as_of,
-            language=language,
-            max_letters=self.options.volume_max_letters,
-            duplex=self.options.duplex,
-            volumes_before=volumes_before,
+    def stage(self, job: VolumeJob, rendered: RenderedVolume) -> WrittenVolume:
+        """Write a rendered volume's files under their staged names, synced to disk."""
+        directory = self.run_directory(job.municipality.nis_code, job.run_id, job.as_of)
+        volume = WrittenVolume(
+            directory / rendered.file_name,
+            job.municipality.nis_code,
+            job.sequence,
+            job.language,
+            rendered.sha256,
+            rendered.pages,
+            rendered.letters,
         )
+        pdf, csv_file, json_file, checksum = volume_files(volume.path)
+        write_staged(pdf, rendered.pdf)
+        write_staged(csv_file, rendered.manifest_csv)
+        write_staged(json_file, rendered.manifest_json)
+        write_staged(checksum, f"{rendered.sha256}  {rendered.file_name}\n".encode())
+        return volume
 
     def run_directory(self, municipality_nis: str, run_id: int, as_of: date) -> Path:
         return self.output_dir / municipality_nis / f"{as_of}-run-{run_id:06d}"

@@ -36,6 +36,7 @@ from reminders.services.ports import (
     LetterTexts,
     LetterTransaction,
     PrintShop,
+    Rendering,
     StoredRun,
 )
 from reminders.services.print_letters import PrintRequest, print_letters
@@ -53,8 +54,11 @@ class Printing:
     municipalities: Sequence[LetterMunicipality]  # every municipality the run may cover
     texts: LetterTexts
     shop: PrintShop
+    rendering: Rendering  # where volumes render: this process, worker processes, a queue
     signer: CheckpointSigner  # seals the run into the dispatch log
     split_by_language: bool = False
+    volume_max_letters: int = 1000
+    print_options: str = ""  # what every renderer must print with (VolumeJob.print_options)
 
 
 def complete_run(
@@ -83,10 +87,13 @@ def complete_run(
                 municipalities=[m for m in printing.municipalities if m.nis_code in covered],
                 policies=policies,
                 split_by_language=printing.split_by_language,
+                volume_max_letters=printing.volume_max_letters,
+                print_options=printing.print_options,
             ),
             _letter_transaction(transaction),
             printing.texts,
             printing.shop,
+            printing.rendering,
             now=now,
             control=control,
         )

@@ -23,6 +23,7 @@ from reminders.domain.letters import (
 from reminders.domain.model import DocumentKind, Language, RegistryKind
 from reminders.domain.registry_rows import MergeCounts, Rejection
 from reminders.domain.scan_window import ExpiryWindow, ScanWatermark
+from reminders.domain.volume_job import RenderedVolume, VolumeJob
 
 
 class RawRegistryRow(Protocol):
@@ -171,35 +172,33 @@ class LetterTexts(Protocol):
     def country_name(self, code: str, language: Language) -> str: ...
 
 
-class VolumeSeries(Protocol):
-    """The volumes of one municipality (and language) of a run (adapters/print_volume)."""
+class PendingVolume(Protocol):
+    """A volume being rendered (a concurrent.futures.Future fits)."""
 
-    def add(
-        self,
-        spec: LetterSpec,
-        texts: Sequence[LetterText],
-        *,
-        decision_id: int,
-        document_number: str,
-        postal_code: str,
-        templates: str,
-        template_sha256: str,
-    ) -> WrittenVolume | None: ...
-    def close(self) -> WrittenVolume | None: ...
+    def result(self, timeout: float | None = None) -> RenderedVolume: ...
+
+
+class RenderPool(Protocol):
+    """Renders volumes, here or in workers (adapters/render_pool, adapters/render_queue)."""
+
+    @property
+    def volumes_ahead(self) -> int:
+        """How many volumes to keep submitted beyond the one being recorded."""
+        ...
+
+    def submit(self, job: VolumeJob) -> PendingVolume: ...
+
+
+class Rendering(Protocol):
+    """Opens the render pool of one printing step, sized for the volumes it will render."""
+
+    def open(self, volumes: int) -> AbstractContextManager[RenderPool]: ...
 
 
 class PrintShop(Protocol):
     """Where volumes are written: staged until the run is sealed, then published."""
 
-    def series(
-        self,
-        municipality: LetterMunicipality,
-        run_id: int,
-        as_of: date,
-        language: str | None,
-        *,
-        volumes_before: int = 0,
-    ) -> VolumeSeries: ...
+    def stage(self, job: VolumeJob, rendered: RenderedVolume) -> WrittenVolume: ...
     def forget_unrecorded(
         self, municipality_nis: str, run_id: int, as_of: date, recorded: Collection[str]
     ) -> int: ...

@@ -1,7 +1,9 @@
-"""A run's letters, printed: each letter decision checked again, written by its templates,
-laid out and placed in print volumes in mail-sorting order, and recorded as printed.
+"""A run's letters, printed: each letter decision checked again, cut into print volumes in
+mail-sorting order, rendered (by its templates, laid out, drawn) and recorded as printed.
 
-The printing step of a run, after its decisions were committed. Each volume is committed on
+The printing step of a run, after its decisions were committed. Rendering fans out over a
+render pool (worker processes, or machines); everything else stays in this one process and in
+order: reading, the re-check, references, volume numbers, recording. Each volume is committed on
 its own, with the letters in it and the letters the re-check stopped since the last one: a run
 stopped half-way keeps the volumes it recorded and is resumed with the letters that have none.
 The re-check (interfaces.md §3, domain.md §8.2 and §8.4) turns a letter into a skip when the
@@ -12,16 +14,24 @@ printed.
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from reminders.domain.due import SkipReason, skip_reason
-from reminders.domain.letters import LetterFacts, LetterMunicipality, WrittenVolume, letter_spec
+from reminders.domain.letters import LetterFacts, LetterMunicipality, letter_spec
 from reminders.domain.model import DocumentKind, Language
 from reminders.domain.policy import ReminderPolicy
-from reminders.services.ports import LetterTexts, LetterTransaction, PrintShop, VolumeSeries
+from reminders.domain.volume_job import LetterToPrint, VolumeJob, combined_sha256
+from reminders.services.ports import (
+    LetterTexts,
+    LetterTransaction,
+    PendingVolume,
+    PrintShop,
+    Rendering,
+    RenderPool,
+)
 from reminders.services.run_control import RunControl
 
 CHUNK = 500  # letters whose facts are read at a time
@@ -34,6 +44,8 @@ class PrintRequest:
     municipalities: Sequence[LetterMunicipality]
     policies: Mapping[DocumentKind, ReminderPolicy]
     split_by_language: bool = False
+    volume_max_letters: int = 1000
+    print_options: str = ""  # the [print] options every renderer must have (VolumeJob)
 
 
 def print_letters(
@@ -41,39 +53,87 @@ def print_letters(
     transaction: LetterTransaction,
     texts: LetterTexts,
     shop: PrintShop,
+    rendering: Rendering,
     *,
     now: Callable[[], datetime],
     control: RunControl,
 ) -> int:
     """Print every letter of the run not printed yet, municipality by municipality; returns
-    how many were printed (by this attempt)."""
+    how many were printed (by this attempt).
+
+    This process reads the letters in sorting order, re-checks them, numbers them and cuts
+    them into volumes; the volumes render in the pool, several at once, and come back to be
+    staged and recorded here, one transaction each, in the order they were cut."""
     templates = _Templates(texts)
-    printed = 0
+    plans = _planned_series(request, transaction, shop)
+    volumes = sum(-(-len(plan.order) // request.volume_max_letters) for plan in plans)
+    with rendering.open(volumes) as pool:
+        pipeline = _Pipeline(request, transaction, shop, pool, now, control)
+        references: dict[str, int] = {}
+        for plan in plans:
+            nis = plan.municipality.nis_code
+            references.setdefault(nis, plan.printed_before)
+            volume = _VolumeCutter(request, plan, templates)
+            for start in range(0, len(plan.order), CHUNK):
+                with transaction() as letters:
+                    chunk = letters.letter_facts(plan.order[start : start + CHUNK])
+                for facts in chunk:
+                    reason = skip_reason(facts.document, plan.municipality)
+                    if reason is not None or facts.address is None:
+                        pipeline.stopped(facts.decision_id, reason or SkipReason.NO_ADDRESS)
+                        continue
+                    references[nis] += 1
+                    reference = f"{nis}-{request.run_id:06d}-{references[nis]:06d}"
+                    job = volume.add(facts, reference)
+                    if job is not None:
+                        pipeline.submit(job)
+            last = volume.cut()
+            if last is not None:
+                pipeline.submit(last)
+            pipeline.end_of_series()
+        pipeline.drain()
+    return pipeline.printed
+
+
+@dataclass(frozen=True, slots=True)
+class _SeriesPlan:
+    """One series of volumes to print: a municipality's, or one of its languages'."""
+
+    municipality: LetterMunicipality
+    language: str | None
+    order: Sequence[int]  # the letter decisions not printed yet, in sorting order
+    volumes_before: int  # recorded by an earlier attempt: the series continues after them
+    printed_before: int  # letters of the municipality printed: the references continue
+
+
+def _planned_series(
+    request: PrintRequest, transaction: LetterTransaction, shop: PrintShop
+) -> list[_SeriesPlan]:
+    """What is left to print, series by series, and the staged files of volumes an earlier
+    attempt wrote but never recorded deleted (they are rendered again)."""
+    plans: list[_SeriesPlan] = []
     for municipality in request.municipalities:
         nis = municipality.nis_code
         with transaction() as letters:
             recorded = letters.volume_paths(request.run_id, nis)
-            references = letters.printed_count(request.run_id, nis)
+            printed = letters.printed_count(request.run_id, nis)
             series_keys: Sequence[str | None] = (
                 letters.letter_languages(request.run_id, nis)
                 if request.split_by_language
                 else [None]
             )
+            for language in series_keys:
+                plans.append(
+                    _SeriesPlan(
+                        municipality,
+                        language,
+                        letters.letter_order(request.run_id, nis, language=language),
+                        letters.volume_count(request.run_id, nis, language),
+                        printed,
+                    )
+                )
         shop.forget_unrecorded(nis, request.run_id, request.as_of, recorded)
-        for language in series_keys:
-            series = _Series(
-                request, municipality, language, transaction, shop, templates, now, control
-            )
-            for chunk in series.letter_chunks():
-                for facts in chunk:
-                    reason = skip_reason(facts.document, municipality)
-                    if reason is not None or facts.address is None:
-                        series.stopped(facts.decision_id, reason or SkipReason.NO_ADDRESS)
-                        continue
-                    references += 1
-                    series.add(facts, f"{nis}-{request.run_id:06d}-{references:06d}")
-            printed += series.close()
-    return printed
+    return plans
 
 
 class _Templates:
@@ -88,52 +148,22 @@ class _Templates:
         if key not in self.sources:
             names = [self.texts.name(key[0], key[1], language) for language in key[2]]
             digests = [self.texts.source_sha256(key[0], key[1], language) for language in key[2]]
-            combined = digests[0] if len(digests) == 1 else _combined(digests)
-            self.sources[key] = ("+".join(names), combined)
+            self.sources[key] = ("+".join(names), combined_sha256(digests))
         return self.sources[key]
 
 
-class _Series:
-    """One series of volumes (a municipality, or one of its languages) being printed: each
-    completed volume is committed with the letters stopped since the previous one."""
+class _VolumeCutter:
+    """Cuts a series' letters into volume jobs of at most ``volume_max_letters``."""
 
-    def __init__(
-        self,
-        request: PrintRequest,
-        municipality: LetterMunicipality,
-        language: str | None,
-        transaction: LetterTransaction,
-        shop: PrintShop,
-        templates: _Templates,
-        now: Callable[[], datetime],
-        control: RunControl,
-    ) -> None:
-        self.request, self.municipality, self.templates = request, municipality, templates
-        self.transaction, self.now, self.control = transaction, now, control
-        with transaction() as letters:
-            self.order = letters.letter_order(
-                request.run_id, municipality.nis_code, language=language
-            )
-            before = letters.volume_count(request.run_id, municipality.nis_code, language)
-        self.volumes: VolumeSeries = shop.series(
-            municipality, request.run_id, request.as_of, language, volumes_before=before
-        )
-        self.stops: list[tuple[int, SkipReason]] = []
-        self.printed = 0
+    def __init__(self, request: PrintRequest, plan: _SeriesPlan, templates: _Templates) -> None:
+        self.request, self.plan, self.templates = request, plan, templates
+        self.sequence = plan.volumes_before
+        self.letters: list[LetterToPrint] = []
 
-    def letter_chunks(self) -> Iterator[list[LetterFacts]]:
-        """The letters to print, with the registry's facts as they are now, chunk by chunk
-        (each read in a short transaction of its own)."""
-        for start in range(0, len(self.order), CHUNK):
-            with self.transaction() as letters:
-                yield letters.letter_facts(self.order[start : start + CHUNK])
-
-    def stopped(self, decision_id: int, reason: SkipReason) -> None:
-        self.stops.append((decision_id, reason))
-
-    def add(self, facts: LetterFacts, reference: str) -> None:
+    def add(self, facts: LetterFacts, reference: str) -> VolumeJob | None:
+        """Adds a letter; returns the volume it completed, if it was the last that fits."""
         assert facts.address is not None  # noqa: S101 - the re-check stopped those without
-        texts, municipality = self.templates.texts, self.municipality
+        municipality = self.plan.municipality
         spec = letter_spec(
             facts,
             self.request.policies[facts.document.kind],
@@ -141,16 +171,15 @@ class _Series:
             municipality_nis=municipality.nis_code,
             letter_date=self.request.as_of,
             country_name=(
-                texts.country_name(facts.address.country, facts.languages[0])
+                self.templates.texts.country_name(facts.address.country, facts.languages[0])
                 if facts.address.is_foreign
                 else None
             ),
         )
         names, digest = self.templates.of(facts)
-        self._keep(
-            self.volumes.add(
+        self.letters.append(
+            LetterToPrint(
                 spec,
-                [texts.text(spec, language, municipality) for language in spec.languages],
                 decision_id=facts.decision_id,
                 document_number=facts.document_number,
                 postal_code=facts.address.postal_code or "",
@@ -158,23 +187,73 @@ class _Series:
                 template_sha256=digest,
             )
         )
+        return self.cut() if len(self.letters) >= self.request.volume_max_letters else None
 
-    def close(self) -> int:
-        """Write the last volume; returns the letters this series printed."""
-        self._keep(self.volumes.close())
-        if self.stops:  # stopped letters after the last volume
-            self._keep(None)
-        return self.printed
+    def cut(self) -> VolumeJob | None:
+        """The letters added since the last volume as the next volume, if any."""
+        if not self.letters:
+            return None
+        self.sequence += 1
+        letters, self.letters = tuple(self.letters), []
+        return VolumeJob(
+            run_id=self.request.run_id,
+            as_of=self.request.as_of,
+            municipality=self.plan.municipality,
+            language=self.plan.language,
+            sequence=self.sequence,
+            print_options=self.request.print_options,
+            letters=letters,
+        )
 
-    def _keep(self, volume: WrittenVolume | None) -> None:
-        """Record a completed volume (its files are staged) with the letters stopped since
-        the previous one, in one transaction of its own."""
-        if volume is None and not self.stops:
-            return
-        if volume is not None:
+
+class _Pipeline:
+    """Volumes in the pool, recorded in the order they were cut: each completed volume is
+    staged and committed with the letters the re-check stopped before it. A few volumes are
+    kept ahead so that the workers never wait for this process."""
+
+    def __init__(
+        self,
+        request: PrintRequest,
+        transaction: LetterTransaction,
+        shop: PrintShop,
+        pool: RenderPool,
+        now: Callable[[], datetime],
+        control: RunControl,
+    ) -> None:
+        self.request, self.transaction, self.shop, self.pool = request, transaction, shop, pool
+        self.now, self.control = now, control
+        self.ahead = pool.volumes_ahead
+        self.queue: deque[tuple[VolumeJob | None, list[_Stop], PendingVolume | None]] = deque()
+        self.stops: list[_Stop] = []
+        self.printed = 0
+
+    def stopped(self, decision_id: int, reason: SkipReason) -> None:
+        self.stops.append((decision_id, reason))
+
+    def submit(self, job: VolumeJob) -> None:
+        self.queue.append((job, self.stops, self.pool.submit(job)))
+        self.stops = []
+        while len(self.queue) > self.ahead:
+            self._record_oldest()
+
+    def end_of_series(self) -> None:
+        """Letters stopped after a series' last volume are recorded on their own."""
+        if self.stops:
+            self.queue.append((None, self.stops, None))
+            self.stops = []
+
+    def drain(self) -> None:
+        while self.queue:
+            self._record_oldest()
+
+    def _record_oldest(self) -> None:
+        job, stops, pending = self.queue.popleft()
+        volume = None
+        if job is not None and pending is not None:
+            volume = self.shop.stage(job, pending.result())
             self.control.reached("print:volume-staged")
         with self.transaction() as letters:
-            for decision_id, reason in self.stops:
+            for decision_id, reason in stops:
                 letters.replace_with_skip(decision_id, reason)
             if volume is not None:
                 volume_id = letters.record_volume(
@@ -189,12 +268,9 @@ class _Series:
                     written_at=self.now(),
                 )
                 letters.record_letters(volume_id, volume.letters)
-        self.stops = []
         if volume is not None:
             self.printed += len(volume.letters)
             self.control.reached("print:volume-recorded")
 
 
-def _combined(digests: Sequence[str]) -> str:
-    """One hash for a bilingual letter's two templates, in the letter's language order."""
-    return hashlib.sha256("+".join(digests).encode()).hexdigest()
+_Stop = tuple[int, SkipReason]  # a letter decision the re-check stopped, and why

@@ -26,9 +26,10 @@ from sqlalchemy import func, select
 from reminders.adapters.db import make_engine
 from reminders.adapters.letter_store import LetterStore as SqlLetterStore
 from reminders.adapters.orm import DecisionRow, LetterRow, NightlyRunRow, PrintVolumeRow
-from reminders.adapters.pdf import LetterLayout
-from reminders.adapters.print_volume import MANIFEST_COLUMNS, VolumeFolder
+from reminders.adapters.print_volume import VolumeFolder
+from reminders.adapters.render_pool import LocalRendering
 from reminders.adapters.text import LetterTemplates
+from reminders.adapters.volume_render import MANIFEST_COLUMNS, print_options_key
 from reminders.config import PrintOptions, load_settings
 from reminders.domain.due import DocumentFacts, Holder, SkipReason
 from reminders.domain.letters import LetterFacts, PostalAddress, PrintedLetter
@@ -679,14 +680,20 @@ def test_the_recheck_turns_a_letter_into_a_skip(
         ]
     )
     port: LetterStore = store  # the fake implements the port
-    shop = VolumeFolder(LetterLayout(), tmp_path / "out", PrintOptions())
+    shop = VolumeFolder(tmp_path / "out")
+    templates = LetterTemplates(settings.templates_dir)
     printed = print_letters(
         PrintRequest(
-            run_id=9, as_of=date(2027, 3, 1), municipalities=[gent], policies=settings.policies
+            run_id=9,
+            as_of=date(2027, 3, 1),
+            municipalities=[gent],
+            policies=settings.policies,
+            print_options=print_options_key(PrintOptions()),
         ),
         lambda: nullcontext(port),
-        LetterTemplates(settings.templates_dir),
+        templates,
         shop,
+        LocalRendering(templates, PrintOptions(), workers=1),
         now=lambda: datetime(2027, 3, 1, 1, 30, tzinfo=UTC),
         control=RunControl(),
     )

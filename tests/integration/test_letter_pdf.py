@@ -9,7 +9,7 @@ import io
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -21,11 +21,14 @@ from pypdf import PdfReader
 
 from reminders.adapters.pdf import LetterLayout
 from reminders.adapters.print_volume import VolumeFolder, preview_pdf
+from reminders.adapters.render_pool import ProcessPool
 from reminders.adapters.text import LetterTemplates
+from reminders.adapters.volume_render import RenderRefusedError, VolumeRenderer, print_options_key
 from reminders.config import AddressWindow, Municipality, PrintOptions, Settings, load_settings
 from reminders.domain.due import DocumentFacts, Holder
 from reminders.domain.letters import LetterFacts, LetterSpec, LetterText, PostalAddress, letter_spec
 from reminders.domain.model import DocumentKind, DocumentStatus, Language, PersonStatus
+from reminders.domain.volume_job import LetterToPrint, VolumeJob, combined_sha256
 from tests.conftest import REPO
 from tests.pdf_reading import (
     A4_HEIGHT_MM,
@@ -355,32 +358,72 @@ def test_the_same_letter_gives_the_same_bytes(
     assert rendered(other, settings, templates)[1] != first
 
 
-def test_a_volume_written_twice_has_the_same_bytes_and_hash(
-    settings: Settings, templates: LetterTemplates, tmp_path: Path
-) -> None:
-    """Two print rooms writing the same run's letters get the same PDF and SHA-256."""
-    written = []
-    for folder in ("one", "two"):
-        shop = VolumeFolder(LetterLayout(), tmp_path / folder, PrintOptions())
-        series = shop.series(settings.municipality("21004"), 7, LETTER_DATE, None)
-        for number, name in enumerate(["fr", "fr+nl"], start=1):
-            spec, texts, _ = prepared(
-                CASES[name], settings, templates, reference=f"21004-000007-{number:06d}"
-            )
-            series.add(
+def _volume_job(settings: Settings, templates: LetterTemplates) -> VolumeJob:
+    letters = []
+    for number, name in enumerate(["fr", "fr+nl"], start=1):
+        spec, _, _ = prepared(
+            CASES[name], settings, templates, reference=f"21004-000007-{number:06d}"
+        )
+        digests = [
+            templates.source_sha256(spec.document_kind, spec.stage, language)
+            for language in spec.languages
+        ]
+        letters.append(
+            LetterToPrint(
                 spec,
-                texts,
                 decision_id=number,
                 document_number=f"B{number}",
                 postal_code="1000",
                 templates="driving_licence/first",
-                template_sha256="0" * 64,
+                template_sha256=combined_sha256(digests),
             )
-        volume = series.close()
-        assert volume is not None
-        shop.publish_volume(str(volume.path))
-        written.append((volume.path.read_bytes(), volume.sha256))
-    assert written[0] == written[1]
+        )
+    return VolumeJob(
+        run_id=7,
+        as_of=LETTER_DATE,
+        municipality=settings.municipality("21004"),
+        language=None,
+        sequence=1,
+        print_options=print_options_key(PrintOptions()),
+        letters=tuple(letters),
+    )
+
+
+def test_a_volume_rendered_in_a_worker_has_the_same_bytes_and_hash(
+    settings: Settings, templates: LetterTemplates, tmp_path: Path
+) -> None:
+    """A volume rendered in the run's own process and the same volume rendered by worker
+    processes (started afresh, with their own hash seeds) are the same bytes: where a volume
+    renders does not change what is printed, or its SHA-256 in the log."""
+    job = _volume_job(settings, templates)
+    here = VolumeRenderer(templates, PrintOptions()).render(job)
+    pool = ProcessPool(settings.templates_dir, PrintOptions(), workers=2)
+    try:
+        in_workers = [pool.submit(job).result(timeout=60) for _ in range(2)]
+    finally:
+        pool.close()
+    assert [volume.pdf for volume in in_workers] == [here.pdf, here.pdf]
+    assert {volume.sha256 for volume in in_workers} == {here.sha256}
+    assert [volume.manifest_json for volume in in_workers] == [here.manifest_json] * 2
+    written = VolumeFolder(tmp_path / "out").stage(job, here)
+    VolumeFolder(tmp_path / "out").publish_volume(str(written.path))
+    assert written.path.read_bytes() == here.pdf
+    assert here.sha256 in written.path.with_name(f"{written.path.name}.sha256").read_text()
+
+
+def test_a_worker_refuses_templates_or_options_the_run_did_not_check(
+    settings: Settings, templates: LetterTemplates, tmp_path: Path
+) -> None:
+    """A worker whose templates differ from the ones the run checked and logged, or whose
+    print options differ, renders nothing: its letters would not be the ones in the log."""
+    job = _volume_job(settings, templates)
+    renderer = VolumeRenderer(templates, PrintOptions())
+    edited = replace(job, letters=(replace(job.letters[0], template_sha256="0" * 64),))
+    with pytest.raises(RenderRefusedError, match="not the ones the run checked"):
+        renderer.render(edited)
+    duplex = VolumeRenderer(templates, PrintOptions(duplex=True))
+    with pytest.raises(RenderRefusedError, match=r"\[print\] options"):
+        duplex.render(job)
 
 
 # -- (f) the page as printed -----------------------------------------------------------------

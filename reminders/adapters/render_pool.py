@@ -1,0 +1,140 @@
+"""Rendering a run's volumes in worker processes on this machine.
+
+The run's own process stays the single writer: it decides, builds the volume jobs in order,
+and stages, records and seals each volume in order. Only the rendering (templates, layout,
+PDF, manifests: pure CPU) goes to the workers, one volume per task, and comes back as bytes.
+Workers are started with the *spawn* method: the run's process holds database connections,
+locks and a signal-watching thread that a forked child must not inherit.
+
+A worker must never outlive its run: on Linux it asks the kernel to kill it when the run's
+process dies (``PR_SET_PDEATHSIG``), and it ignores SIGINT and SIGTERM, which a terminal or
+systemd sends to the whole process group: the run's process decides when to stop (at a safe
+point) and shuts the pool down.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import sys
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
+from multiprocessing import get_context
+from pathlib import Path
+
+from reminders.adapters.text import LetterTemplates
+from reminders.adapters.volume_render import VolumeRenderer
+from reminders.config import PrintOptions
+from reminders.domain.volume_job import RenderedVolume, VolumeJob
+from reminders.errors import RemindersError
+
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+class VolumeRenderError(RemindersError):
+    """A worker could not render a volume; carries the original message and exit status
+    across the process boundary (the original error type may not survive pickling)."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def __reduce__(self) -> tuple[type[VolumeRenderError], tuple[str, int]]:
+        return (VolumeRenderError, (self.message, self.exit_code))
+
+
+def available_cores() -> int:
+    """The cores this process may run on (a container or `taskset` may allow fewer)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+class InlinePool:
+    """Renders in the run's own process, when a run is too small to be worth a worker."""
+
+    volumes_ahead = 0  # each volume is recorded as soon as it is rendered
+
+    def __init__(self, renderer: VolumeRenderer) -> None:
+        self.renderer = renderer
+
+    def submit(self, job: VolumeJob) -> Future[RenderedVolume]:
+        future: Future[RenderedVolume] = Future()
+        try:
+            future.set_result(self.renderer.render(job))
+        except RemindersError as err:
+            future.set_exception(err)
+        return future
+
+
+class ProcessPool:
+    """Worker processes, each with the installation's templates and print options."""
+
+    def __init__(self, templates_dir: Path, options: PrintOptions, workers: int) -> None:
+        self.workers = workers
+        self.volumes_ahead = 2 * workers  # each worker has its next volume waiting
+        self._executor = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(templates_dir, options, os.getpid()),
+        )
+
+    def submit(self, job: VolumeJob) -> Future[RenderedVolume]:
+        return self._executor.submit(_render, job)
+
+    def close(self) -> None:
+        """Stop the workers; volumes not started yet are dropped (the run resumes them)."""
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+class LocalRendering:
+    """Opens a run's render pool: up to ``workers`` processes (one per volume at most),
+    or the run's own process for a run of one volume."""
+
+    def __init__(self, templates: LetterTemplates, options: PrintOptions, workers: int) -> None:
+        self.templates, self.options = templates, options
+        self.workers = workers or available_cores()
+
+    @contextmanager
+    def open(self, volumes: int) -> Iterator[InlinePool | ProcessPool]:
+        workers = min(self.workers, volumes)
+        if workers <= 1:  # a worker costs half a second to start: not for one volume
+            yield InlinePool(VolumeRenderer(self.templates, self.options))
+            return
+        pool = ProcessPool(self.templates.directory, self.options, workers)
+        try:
+            yield pool
+        finally:
+            pool.close()
+
+
+_renderer: VolumeRenderer | None = None  # the worker process's own
+
+
+def _start_worker(templates_dir: Path, options: PrintOptions, parent: int) -> None:
+    _die_with(parent)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    global _renderer
+    _renderer = VolumeRenderer(LetterTemplates(templates_dir), options)
+
+
+def _render(job: VolumeJob) -> RenderedVolume:
+    assert _renderer is not None  # noqa: S101 - set by the pool's initializer
+    try:
+        return _renderer.render(job)
+    except RemindersError as err:
+        raise VolumeRenderError(err.message, err.exit_code) from None
+
+
+def _die_with(parent: int) -> None:
+    """Have the kernel kill this worker when its run's process dies (Linux); a worker whose
+    parent is already gone exits at once."""
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        os._exit(1)
