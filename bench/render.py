@@ -651,8 +651,7 @@ def _peer_values(letter: Letter, texts: Sequence[LetterText]) -> dict[str, Any]:
 @dataclass(frozen=True, slots=True)
 class PeerJob:
     mode: str  # "per letter" or "one document"
-    total: int
-    count: int
+    letters: tuple[Letter, ...]  # the letters the peer renders, a sample of the engine's
     output_dir: Path
 
 
@@ -673,9 +672,7 @@ def peer_job(job: PeerJob, results: Queue[PeerResult]) -> None:
 
     settings = load_settings(REPO / "config.toml", environ={})
     templates = checked_templates(settings)
-    segments = plan(settings, job.total)
-    indexes = sorted({k * job.total // job.count for k in range(job.count)})
-    chosen = list(letters(settings, segments, iter(indexes)))
+    chosen = job.letters
     texts = [
         [
             templates.text(letter.spec, language, letter.municipality)
@@ -723,12 +720,21 @@ def peer_job(job: PeerJob, results: Queue[PeerResult]) -> None:
     )
 
 
-def run_peer(mode: str, total: int, count: int) -> PeerResult:
+def sample(total: int, count: int) -> tuple[Letter, ...]:
+    """``count`` of the run's ``total`` letters, spread evenly (the first would all be Gent's)."""
+    settings = load_settings(REPO / "config.toml", environ={})
+    indexes = sorted({k * total // count for k in range(count)})
+    return tuple(letters(settings, plan(settings, total), iter(indexes)))
+
+
+def run_peer(mode: str, chosen: Sequence[Letter]) -> PeerResult:
+    """WeasyPrint rendering ``chosen`` in ``mode``, in a fresh process (its own peak RSS)."""
+    OUT.mkdir(parents=True, exist_ok=True)
     context = multiprocessing.get_context("spawn")
     with tempfile.TemporaryDirectory(prefix="render-peer-", dir=OUT) as folder:
         results: Queue[PeerResult] = context.Queue()
         worker = context.Process(
-            target=peer_job, args=(PeerJob(mode, total, count, Path(folder)), results)
+            target=peer_job, args=(PeerJob(mode, tuple(chosen), Path(folder)), results)
         )
         worker.start()
         result = results.get()
@@ -837,7 +843,7 @@ def main() -> None:
     peers: list[PeerResult] = []
     for mode in ("per letter", "one document"):
         print(f"WeasyPrint, {mode}, {args.peer_letters:,} letters ...", flush=True)
-        peers.append(run_peer(mode, args.letters, args.peer_letters))
+        peers.append(run_peer(mode, sample(args.letters, args.peer_letters)))
 
     print_engine(rows)
     print_peer(peers)

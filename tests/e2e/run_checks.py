@@ -62,6 +62,7 @@ RUN_DATE = date(2027, 3, 1)
 PERSONS = 36_000
 SEED = 7
 VOLUME_MAX_LETTERS = 300
+RENDER_WORKERS = 2
 MUNICIPALITIES = (
     SyntheticMunicipality("44021", "Gent", ("nl",)),
     SyntheticMunicipality("21004", "Bruxelles", ("fr", "nl")),
@@ -125,11 +126,13 @@ class Finished:
 
 def write_config(folder: Path) -> Path:
     """The example config.toml in ``folder``, with the repository's templates and small
-    volumes, so that a run writes several."""
+    volumes, so that a run writes several, rendered by two worker processes."""
     text = (REPO / "config.toml").read_text(encoding="utf-8")
     for old, new in (
         ('templates = "templates/letters"', f'templates = "{REPO / "templates" / "letters"}"'),
         ("volume_max_letters = 1000", f"volume_max_letters = {VOLUME_MAX_LETTERS}"),
+        # Two render workers whatever the machine: the runs under test fan out their volumes.
+        ("workers = 0 ", f"workers = {RENDER_WORKERS} "),
     ):
         assert old in text, old
         text = text.replace(old, new)

@@ -12,8 +12,9 @@ import json
 import random
 import re
 import shutil
-from collections.abc import Sequence
-from contextlib import nullcontext
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -29,14 +30,15 @@ from reminders.adapters.orm import DecisionRow, LetterRow, NightlyRunRow, PrintV
 from reminders.adapters.print_volume import VolumeFolder
 from reminders.adapters.render_pool import LocalRendering
 from reminders.adapters.text import LetterTemplates
-from reminders.adapters.volume_render import MANIFEST_COLUMNS, print_options_key
+from reminders.adapters.volume_render import MANIFEST_COLUMNS, VolumeRenderer, print_options_key
 from reminders.config import PrintOptions, load_settings
 from reminders.domain.due import DocumentFacts, Holder, SkipReason
 from reminders.domain.letters import LetterFacts, PostalAddress, PrintedLetter
 from reminders.domain.model import DocumentKind, DocumentStatus, Language, PersonStatus
 from reminders.domain.registry_rows import PERSON_COLUMNS
+from reminders.domain.volume_job import RenderedVolume, VolumeJob
 from reminders.entrypoints.cli import main
-from reminders.services.ports import LetterStore
+from reminders.services.ports import LetterStore, PendingVolume
 from reminders.services.print_letters import PrintRequest, print_letters
 from reminders.services.run_control import RunControl
 from reminders.synthetic import synthetic_national_number
@@ -708,3 +710,87 @@ def test_the_recheck_turns_a_letter_into_a_skip(
     assert [entry["document_number"] for entry in manifest["entries"]] == ["E1", "E3"]
     pages = sum(entry["page_count"] for entry in manifest["entries"])
     assert page_count(volume) == 1 + pages == manifest["pages"]
+
+
+class BackwardsRendering:
+    """A render pool whose volumes finish in the reverse of the order they were submitted, as
+    several workers may: each volume renders only once the next one submitted has."""
+
+    volumes_ahead = 3
+
+    def __init__(self, renderer: VolumeRenderer) -> None:
+        self.renderer = renderer
+        self.waiting: list[tuple[VolumeJob, Future[RenderedVolume]]] = []
+        self.rendered: list[int] = []  # volume sequences, in the order they finished
+
+    @contextmanager
+    def open(self, volumes: int) -> Iterator[BackwardsRendering]:
+        yield self
+
+    def submit(self, job: VolumeJob) -> PendingVolume:
+        future: Future[RenderedVolume] = Future()
+        self.waiting.append((job, future))
+        if len(self.waiting) > self.volumes_ahead:  # the pool is full: all finish, newest first
+            self.finish()
+        return _Finishing(future, self)
+
+    def finish(self) -> None:
+        for job, future in reversed(self.waiting):
+            future.set_result(self.renderer.render(job))
+            self.rendered.append(job.sequence)
+        self.waiting = []
+
+
+class _Finishing:
+    """A pending volume that, when the printing step waits for it, lets the pool finish."""
+
+    def __init__(self, future: Future[RenderedVolume], pool: BackwardsRendering) -> None:
+        self.future, self.pool = future, pool
+
+    def result(self, timeout: float | None = None) -> RenderedVolume:
+        if not self.future.done():
+            self.pool.finish()
+        return self.future.result(timeout)
+
+
+def test_volumes_that_finish_out_of_order_are_recorded_in_the_order_they_were_cut(
+    config_file: Path, tmp_path: Path
+) -> None:
+    """Workers finish volumes in any order; the run records them, their letters and the
+    letters the re-check stopped before each, in the order it cut them: volume 1 first,
+    references ascending, each stop with the volume that follows it."""
+    settings = load_settings(config_file, environ={})
+    gent = settings.municipality("44021")
+    dead, alive = PersonStatus.DECEASED, PersonStatus.RESIDENT
+    store = RecordingLetterStore(
+        [letter_decision(n, f"E{n}", status=dead if n % 5 == 0 else alive) for n in range(1, 31)]
+    )
+    port: LetterStore = store
+    templates = LetterTemplates(settings.templates_dir)
+    rendering = BackwardsRendering(VolumeRenderer(templates, PrintOptions()))
+    printed = print_letters(
+        PrintRequest(
+            run_id=9,
+            as_of=date(2027, 3, 1),
+            municipalities=[gent],
+            policies=settings.policies,
+            volume_max_letters=4,
+            print_options=print_options_key(PrintOptions()),
+        ),
+        lambda: nullcontext(port),
+        templates,
+        VolumeFolder(tmp_path / "out"),
+        rendering,
+        now=lambda: datetime(2027, 3, 1, 1, 30, tzinfo=UTC),
+        control=RunControl(),
+    )
+    assert printed == 24  # 30 letters, 6 stopped
+    assert rendering.rendered[:4] == [4, 3, 2, 1]  # finished backwards ...
+    assert [Path(path).name for path in store.volumes] == [  # ... recorded in order
+        f"volume-{n:03d}.pdf" for n in range(1, 7)
+    ]
+    references = [letter.reference for letter in store.printed]
+    assert references == sorted(references)
+    assert references[0].endswith("-000001")
+    assert references[-1].endswith("-000024")
+    assert [decision for decision, _ in store.skips] == [5, 10, 15, 20, 25, 30]

@@ -11,6 +11,7 @@ in about nine volumes. Each test compares with a clean, never-killed run on the 
 from __future__ import annotations
 
 import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -93,3 +94,47 @@ def test_a_run_killed_again_while_resuming_still_sends_each_letter_once(night: N
     assert (first["outcome"], first["step"]) == ("succeeded", "published")
     outcomes = sorted((a["attempt"], a["outcome"]) for a in observed.attempts if a["run_id"] == 1)
     assert outcomes == [(1, "failed"), (2, "failed"), (3, "failed"), (4, "succeeded")]
+
+
+def _render_workers(pid: int) -> set[int]:
+    """The render worker processes (spawned children) of process ``pid``."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return set()
+    found = set()
+    for child in children:
+        try:
+            command = Path(f"/proc/{child}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"spawn_main" in command:
+            found.add(int(child))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc (Linux)")
+def test_a_killed_run_leaves_no_render_worker_behind(night: Night) -> None:
+    """The run's render workers die with it: none outlives a SIGKILL of the run's process to
+    write anything, or to hold memory, after the next attempt has started."""
+    started = start_run(night, kill_at="print:volume-recorded#4")
+    workers: set[int] = set()
+    while started.process.poll() is None:
+        workers |= _render_workers(started.process.pid)
+        time.sleep(0.01)
+    assert started.process.returncode == -signal.SIGKILL
+    assert len(workers) == 2, f"expected the run's two render workers, saw {sorted(workers)}"
+    deadline = time.monotonic() + 5
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [pid for pid in workers if _alive(pid)]
+    clean_run(night)
+    check_invariants(night, failed_attempts=1)
