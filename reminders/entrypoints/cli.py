@@ -348,7 +348,8 @@ def check(config_path: Path) -> None:
     needed = sum(len(policy.stages) for policy in settings.policies.values())
     click.echo(
         f"{config_path}: {len(settings.municipalities)} municipalities, "
-        f"{len(settings.policies)} document policies ({needed} stages); "
+        f"{len(settings.policies)} document policies ({needed} stages), "
+        f"{len(settings.campaigns)} campaigns; "
         f"every letter template in {templates.directory} renders."
     )
 

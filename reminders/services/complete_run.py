@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+from reminders.domain.campaign import Campaign
 from reminders.domain.checkpoint import parsed_checkpoint
 from reminders.domain.letters import LetterMunicipality
 from reminders.domain.model import DocumentKind
@@ -65,6 +66,7 @@ def complete_run(
     *,
     now: Callable[[], datetime],
     control: RunControl,
+    campaigns: Sequence[Campaign] = (),
 ) -> RunSummary:
     """Take a run whose decisions are committed through its remaining steps."""
     step = run.step
@@ -83,6 +85,7 @@ def complete_run(
                 municipalities=[m for m in printing.municipalities if m.nis_code in covered],
                 policies=policies,
                 split_by_language=printing.split_by_language,
+                campaigns=campaigns,
             ),
             _letter_transaction(transaction),
             printing.texts,
