@@ -246,19 +246,17 @@ class CampaignStore:
                 last_wave[nis] = newest
             else:
                 skipped[nis][reason] += count
-        remaining: dict[str, int] = {
-            nis: count
-            for nis, count in self.connection.execute(
-                select(_person.c.municipality_nis, func.count())
-                .select_from(_document.join(_person, _person.c.id == _document.c.person_id))
-                .where(
-                    *_selected(campaign),
-                    _person.c.municipality_nis.in_(list(nis_codes)),
-                    ~_decided(campaign, final=True),
-                )
-                .group_by(_person.c.municipality_nis)
+        rows = self.connection.execute(
+            select(_person.c.municipality_nis, func.count())
+            .select_from(_document.join(_person, _person.c.id == _document.c.person_id))
+            .where(
+                *_selected(campaign),
+                _person.c.municipality_nis.in_(list(nis_codes)),
+                ~_decided(campaign, final=True),
             )
-        }
+            .group_by(_person.c.municipality_nis)
+        )
+        remaining = {str(nis): int(count) for nis, count in rows}
         return {
             nis: CampaignCounts(
                 letters=letters[nis],

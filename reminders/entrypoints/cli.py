@@ -38,6 +38,7 @@ from reminders.config import Settings, load_settings
 from reminders.domain.letter_language import language_label
 from reminders.domain.model import DocumentKind, RegistryKind
 from reminders.entrypoints.audit_cli import audit
+from reminders.entrypoints.campaign_cli import campaign
 from reminders.entrypoints.options import ReportingGroup, config_option, today_in
 from reminders.entrypoints.scheduler_cli import scheduler
 from reminders.entrypoints.signals import stop_on_signals
@@ -434,3 +435,4 @@ def _echo_demo_log(result: DemoResult) -> None:
 main.add_command(audit)
 main.add_command(scheduler)
 main.add_command(status)
+main.add_command(campaign)
