@@ -234,6 +234,13 @@ def test_campaign_letters_are_printed_logged_with_the_campaign_as_stage_and_veri
     assert {line["language"] for line in entries if line["event"] == "letter"} == {"nl", "fr+nl"}
     verified = invoke_group(registry, database_url, "audit", "verify")
     assert verified.exit_code == 0, verified.output
+    report = registry.parent / "report.pdf"
+    reported = invoke_group(
+        registry, database_url, "audit", "report", "--run", str(summary["run_id"]),
+        "--out", str(report),
+    )  # fmt: skip
+    assert reported.exit_code == 0, reported.output
+    assert report.read_bytes().startswith(b"%PDF")
 
 
 def test_campaign_status_counts_and_projects(registry: Path, database_url: str) -> None:
