@@ -33,6 +33,7 @@ from reminders.adapters.volume_render import print_options_key
 from reminders.config import Municipality, Settings
 from reminders.domain.letters import LetterSpec
 from reminders.domain.model import DocumentKind, Language, RegistryKind
+from reminders.domain.policy import Offset, ReminderPolicy, Stage
 from reminders.domain.registry_rows import REGISTRY_FORMATS
 from reminders.errors import ConfigError, RemindersError
 from reminders.services.audit import ReportedMunicipality, record_verdicts, verify_logs
@@ -133,12 +134,14 @@ def checked_templates(
     """The templates, after checking every one the municipalities' letters may need: a run
     stops here, before anything is decided or printed, rather than halfway through."""
     templates = LetterTemplates(settings.templates_dir)
-    problems = lint_templates(
-        templates,
-        settings.municipalities if municipalities is None else municipalities,
-        settings.policies,
-        template_samples(),
-    )
+    chosen = settings.municipalities if municipalities is None else municipalities
+    problems = lint_templates(templates, chosen, settings.policies, template_samples())
+    for campaign in settings.campaigns:  # <kind>/<campaign id>.<lang>.txt.j2, like a stage
+        covered = [m for m in chosen if campaign.covers(m.nis_code)]
+        letter = {
+            campaign.kind: ReminderPolicy(campaign.kind, (Stage(campaign.id, Offset(0, "days")),))
+        }
+        problems += lint_templates(templates, covered, letter, template_samples())
     if problems:
         if len(problems) == 1:
             raise problems[0]
@@ -246,6 +249,7 @@ def run_request(
         as_of=as_of,
         municipalities=municipalities,
         policies=settings.policies,
+        campaigns=settings.campaigns,
         dry_run=dry_run,
         started_by=started_by,
         worker=worker_name(),

@@ -12,7 +12,7 @@ import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from types import UnionType
 from typing import Any
@@ -21,6 +21,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from reminders.domain.campaign import (
+    CAMPAIGN_ID,
+    CAMPAIGN_ID_MAX,
+    EVERY_DAY,
+    WEEKDAYS,
+    Campaign,
+    Selection,
+)
 from reminders.domain.model import DocumentKind, Language, LetterLanguageRule
 from reminders.domain.policy import (
     InvalidOffsetError,
@@ -120,6 +128,7 @@ class Settings:
     audit: AuditOptions = AuditOptions(
         Path(DEFAULT_SIGNING_KEY), Path(DEFAULT_SIGNING_KEY).with_suffix(".pub")
     )
+    campaigns: tuple[Campaign, ...] = ()  # [campaigns.<id>], in the file's order
 
     def municipality(self, nis_code: str) -> Municipality:
         """The configured municipality with that NIS code, or a ConfigError naming it."""
@@ -180,6 +189,18 @@ class _Table:
             raise self.error(name, f"expected {expected}, got {value}")
         return None if value is None else float(value)
 
+    def day(self, name: str, *, required: bool = False) -> date | None:
+        """A date, written as a TOML date (2031-01-06) or a string "2031-01-06"."""
+        value = self._get(name, str | date, required)
+        if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
+            return value
+        if isinstance(value, str):
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                pass
+        raise self.error(name, f"expected a date like 2031-01-06, got {value!r}")
+
     def array(self, name: str, *, required: bool = True) -> list[Any] | None:
         value: list[Any] | None = self._get(name, list, required)
         return value
@@ -201,7 +222,7 @@ class _Table:
 
 def _type_name(value: object) -> str:
     if isinstance(value, UnionType):
-        return "a number"  # int | float, the only union asked for
+        return "a date" if date in value.__args__ else "a number"  # str | date, int | float
     kind = value if isinstance(value, type) else type(value)
     names = {str: "a string", int: "an integer", bool: "a boolean", list: "an array"}
     return {**names, dict: "a table", float: "a number"}.get(kind, kind.__name__)
@@ -267,6 +288,7 @@ def _settings(
         letters.finish()
     print_options = _print_options(root)
     audit = _audit_options(root, base)
+    campaigns = _campaigns(root, municipalities)
     root.finish()
     return Settings(
         path=path,
@@ -281,6 +303,7 @@ def _settings(
         jobs_dir=jobs_dir,
         print_options=print_options,
         audit=audit,
+        campaigns=campaigns,
     )
 
 
@@ -517,6 +540,139 @@ def _stages(policy: _Table) -> tuple[Stage, ...]:
         stages.append(Stage(name=name, offset=offset, final_grace=grace))
         table.finish()
     return tuple(stages)
+
+
+def _campaigns(root: _Table, municipalities: Sequence[Municipality]) -> tuple[Campaign, ...]:
+    """``[campaigns.<id>]`` tables: one-off letters in waves (domain/campaign.py)."""
+    table = root.table("campaigns", required=False)
+    if table is None:
+        return ()
+    configured = [m.nis_code for m in municipalities]
+    campaigns = []
+    for campaign_id in list(table.data):
+        if len(campaign_id) > CAMPAIGN_ID_MAX or not CAMPAIGN_ID.match(campaign_id):
+            raise ConfigError(
+                root.path,
+                "expected a campaign id of lower-case words joined by hyphens, like "
+                f"paper-licences-2033, at most {CAMPAIGN_ID_MAX} characters",
+                key=f"campaigns.{campaign_id}",
+            )
+        entry = table.table(campaign_id)
+        assert entry is not None  # noqa: S101 - the key exists
+        campaigns.append(_campaign(entry, campaign_id, configured))
+        entry.finish()
+    table.finish()
+    return tuple(campaigns)
+
+
+def _campaign(table: _Table, campaign_id: str, configured: Sequence[str]) -> Campaign:
+    kind_name = table.required_text("kind")
+    try:
+        kind = DocumentKind(kind_name)
+    except ValueError as err:
+        allowed = ", ".join(kind.value for kind in DocumentKind)
+        raise table.error("kind", f"expected one of {allowed}, got {kind_name!r}") from err
+    selection_name = table.required_text("documents")
+    try:
+        selection = Selection(selection_name)
+    except ValueError as err:
+        allowed = ", ".join(selection.value for selection in Selection)
+        raise table.error(
+            "documents", f"expected one of {allowed}, got {selection_name!r}"
+        ) from err
+    expiring_from, expiring_until = table.day("expiring_from"), table.day("expiring_until")
+    valid_until = table.day("valid_until")
+    if selection is Selection.EXPIRING_BETWEEN:
+        for name, day in (("expiring_from", expiring_from), ("expiring_until", expiring_until)):
+            if day is None:
+                raise ConfigError(
+                    table.path,
+                    'missing required key (documents = "expiring_between")',
+                    key=f"{table.key}.{name}",
+                )
+        if expiring_from and expiring_until and expiring_until < expiring_from:
+            raise table.error("expiring_until", f"is before expiring_from ({expiring_from})")
+        if valid_until is not None:
+            raise table.error(
+                "valid_until",
+                'only for documents = "without_expiry_date": these letters '
+                "give the document's own expiry date",
+            )
+    else:
+        for name, day in (("expiring_from", expiring_from), ("expiring_until", expiring_until)):
+            if day is not None:
+                raise table.error(name, 'only for documents = "expiring_between"')
+        if valid_until is None:
+            raise ConfigError(
+                table.path,
+                "missing required key: the end of validity the letter gives for documents "
+                "without an expiry date (paper licences: 2033-01-19, domain.md §1.5)",
+                key=f"{table.key}.valid_until",
+            )
+    starts_on = table.day("starts_on", required=True)
+    assert starts_on is not None  # noqa: S101 - required
+    ends_on = table.day("ends_on")
+    if ends_on is not None and ends_on < starts_on:
+        raise table.error("ends_on", f"is before starts_on ({starts_on})")
+    if valid_until is not None:
+        for name, day in (("starts_on", starts_on), ("ends_on", ends_on)):
+            if day is not None and day >= valid_until:
+                raise table.error(name, f"must be before valid_until ({valid_until})")
+    per_day = table.number("letters_per_day", minimum=1, maximum=100_000)
+    if per_day is None:
+        raise ConfigError(table.path, "missing required key", key=f"{table.key}.letters_per_day")
+    if per_day != int(per_day):
+        raise table.error("letters_per_day", f"expected a whole number, got {per_day}")
+    return Campaign(
+        id=campaign_id,
+        kind=kind,
+        selection=selection,
+        starts_on=starts_on,
+        letters_per_day=int(per_day),
+        weekdays=_weekdays(table),
+        ends_on=ends_on,
+        expiring_from=expiring_from,
+        expiring_until=expiring_until,
+        issued_before=table.day("issued_before"),
+        valid_until=valid_until,
+        municipalities=_campaign_municipalities(table, configured),
+    )
+
+
+def _weekdays(table: _Table) -> tuple[int, ...]:
+    names = table.array("weekdays", required=False)
+    if names is None:
+        return EVERY_DAY
+    allowed = ", ".join(WEEKDAYS)
+    days: list[int] = []
+    for name in names:
+        if not isinstance(name, str) or name not in WEEKDAYS:
+            raise table.error("weekdays", f"expected days among {allowed}, got {name!r}")
+        if WEEKDAYS.index(name) in days:
+            raise table.error("weekdays", f"{name!r} is listed twice")
+        days.append(WEEKDAYS.index(name))
+    if not days:
+        raise table.error("weekdays", "at least one sending day is needed")
+    return tuple(sorted(days))
+
+
+def _campaign_municipalities(table: _Table, configured: Sequence[str]) -> tuple[str, ...] | None:
+    codes = table.array("municipalities", required=False)
+    if codes is None:
+        return None  # every municipality configured
+    result: list[str] = []
+    for code in codes:
+        if not isinstance(code, str) or code not in configured:
+            known = ", ".join(configured)
+            raise table.error(
+                "municipalities", f"{code!r} is not a configured municipality (known: {known})"
+            )
+        if code in result:
+            raise table.error("municipalities", f"{code!r} is listed twice")
+        result.append(code)
+    if not result:
+        raise table.error("municipalities", "leave the key out to cover every municipality")
+    return tuple(result)
 
 
 # Every day of a leap year and the next: "-1 month" and "-30 days" change places with the month,

@@ -27,6 +27,7 @@ from reminders.domain.model import (
 )
 from reminders.domain.scan_window import ExpiryWindow, ScanWatermark
 from reminders.services.ports import (
+    CampaignStore,
     DecisionStore,
     DecisionTransaction,
     DispatchLogStore,
@@ -364,6 +365,10 @@ class FakeDecisionStore:
     def run_ledger(self) -> RunLedger:
         """Only printed runs are resumed; runs on this store decide in one step."""
         raise NotImplementedError("FakeDecisionStore does not resume: call run_night without it")
+
+    def campaign_store(self) -> CampaignStore:
+        """Campaigns are tested on real databases (tests/e2e/test_campaigns.py)."""
+        raise NotImplementedError("FakeDecisionStore has no campaigns: run without them")
 
 
 def decision_transaction(store: FakeDecisionStore) -> DecisionTransaction:

@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
+from reminders.adapters.campaign_store import CampaignStore
 from reminders.adapters.dispatch_log_store import DispatchLogStore
 from reminders.adapters.letter_store import LetterStore
 from reminders.adapters.orm import (
@@ -143,6 +144,10 @@ class DecisionStore:
     def run_ledger(self) -> RunLedger:
         """The record of runs and attempts, in this same transaction."""
         return RunLedger(self.connection)
+
+    def campaign_store(self) -> CampaignStore:
+        """Campaign reads, in this same transaction: a night's waves are decided with it."""
+        return CampaignStore(self.connection)
 
     # -- reading ---------------------------------------------------------------------------
 

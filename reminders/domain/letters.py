@@ -23,6 +23,7 @@ from datetime import date
 from pathlib import Path
 from typing import Protocol
 
+from reminders.domain.campaign import Campaign
 from reminders.domain.due import DocumentFacts, LetterJurisdiction
 from reminders.domain.model import DocumentKind, Language
 from reminders.domain.policy import ReminderPolicy
@@ -130,22 +131,28 @@ class LetterFacts:
 
 def letter_spec(
     facts: LetterFacts,
-    policy: ReminderPolicy,
+    policy: ReminderPolicy | Campaign,
     *,
     reference: str,
     municipality_nis: str,
     letter_date: date,
     country_name: str | None,
 ) -> LetterSpec:
-    """The letter for a decision that passed the re-check (so it has an expiry date and an
-    address); ``country_name`` names a foreign address's country in the letter's language."""
-    expires_on, address = facts.document.expires_on, facts.address
+    """The letter for a decision that passed the re-check (so it has an address, and an
+    expiry date unless a campaign gives one); ``country_name`` names a foreign address's
+    country in the letter's language. ``policy`` is the reminder policy the decision was
+    taken under, or the campaign whose letter it is."""
+    address = facts.address
+    if isinstance(policy, Campaign):
+        # A campaign sends one letter, on the day its wave was decided; a document without
+        # an expiry date (a paper licence) is valid until the campaign's valid_until.
+        expires_on: date | None = policy.document_deadline(facts.document.expires_on)
+        stage_due_on, is_final = letter_date, True
+    else:
+        expires_on = facts.document.expires_on
+        stage_due_on, is_final = _stage_timing(facts, policy, expires_on)
     if expires_on is None or address is None:
         raise ValueError(f"decision {facts.decision_id} has no expiry date or no address")
-    stages = [stage.name for stage in policy.stages]
-    if facts.stage not in stages:
-        raise ValueError(f"the {policy.kind} policy has no stage {facts.stage!r}")
-    index = stages.index(facts.stage)
     language = facts.languages[0]
     to_parents = writes_to_parents(facts.document.kind, facts.born_on, letter_date)
     names = recipient_lines(facts.given_names, facts.family_name, language, to_parents=to_parents)
@@ -154,8 +161,8 @@ def letter_spec(
         municipality_nis=municipality_nis,
         document_kind=facts.document.kind,
         stage=facts.stage,
-        stage_due_on=policy.due_dates(expires_on)[index],
-        is_final_stage=index == len(policy.stages) - 1,
+        stage_due_on=stage_due_on,
+        is_final_stage=is_final,
         expires_on=expires_on,
         letter_date=letter_date,
         languages=facts.languages,
@@ -164,6 +171,19 @@ def letter_spec(
         to_parents=to_parents,
         address_lines=address_block(names, address, language, country_name=country_name),
     )
+
+
+def _stage_timing(
+    facts: LetterFacts, policy: ReminderPolicy, expires_on: date | None
+) -> tuple[date, bool]:
+    """When a reminder's stage fell due, and whether it is the policy's last."""
+    if expires_on is None:
+        raise ValueError(f"decision {facts.decision_id} has no expiry date or no address")
+    stages = [stage.name for stage in policy.stages]
+    if facts.stage not in stages:
+        raise ValueError(f"the {policy.kind} policy has no stage {facts.stage!r}")
+    index = stages.index(facts.stage)
+    return policy.due_dates(expires_on)[index], index == len(policy.stages) - 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,7 @@ from reminders.config import Settings, load_settings
 from reminders.domain.letter_language import language_label
 from reminders.domain.model import DocumentKind, RegistryKind
 from reminders.entrypoints.audit_cli import audit
+from reminders.entrypoints.campaign_cli import campaign
 from reminders.entrypoints.options import ReportingGroup, config_option, today_in
 from reminders.entrypoints.scheduler_cli import scheduler
 from reminders.entrypoints.signals import stop_on_signals
@@ -348,7 +349,8 @@ def check(config_path: Path) -> None:
     needed = sum(len(policy.stages) for policy in settings.policies.values())
     click.echo(
         f"{config_path}: {len(settings.municipalities)} municipalities, "
-        f"{len(settings.policies)} document policies ({needed} stages); "
+        f"{len(settings.policies)} document policies ({needed} stages), "
+        f"{len(settings.campaigns)} campaigns; "
         f"every letter template in {templates.directory} renders."
     )
 
@@ -433,3 +435,4 @@ def _echo_demo_log(result: DemoResult) -> None:
 main.add_command(audit)
 main.add_command(scheduler)
 main.add_command(status)
+main.add_command(campaign)

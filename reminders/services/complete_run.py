@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+from reminders.domain.campaign import Campaign
 from reminders.domain.checkpoint import parsed_checkpoint
 from reminders.domain.letters import LetterMunicipality
 from reminders.domain.model import DocumentKind
@@ -69,6 +70,7 @@ def complete_run(
     *,
     now: Callable[[], datetime],
     control: RunControl,
+    campaigns: Sequence[Campaign] = (),
 ) -> RunSummary:
     """Take a run whose decisions are committed through its remaining steps."""
     step = run.step
@@ -89,6 +91,7 @@ def complete_run(
                 split_by_language=printing.split_by_language,
                 volume_max_letters=printing.volume_max_letters,
                 print_options=printing.print_options,
+                campaigns=campaigns,
             ),
             _letter_transaction(transaction),
             printing.texts,

@@ -21,6 +21,7 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Literal, Protocol
 
+from reminders.domain.campaign import Campaign
 from reminders.domain.due import Decision, LetterJurisdiction, decide
 from reminders.domain.letter_language import language_label
 from reminders.domain.model import DocumentKind, Language
@@ -28,6 +29,7 @@ from reminders.domain.policy import ReminderPolicy
 from reminders.domain.scan_window import ScanWatermark, expiry_windows
 from reminders.errors import MunicipalityBusyError as MunicipalityBusyError  # raised by locks
 from reminders.errors import RemindersError
+from reminders.services.campaign_wave import campaign_waves
 from reminders.services.complete_run import Printing, complete_run
 from reminders.services.ports import DecisionStore, DecisionTransaction, StoredRun
 from reminders.services.run_control import RunControl, StopRequestedError
@@ -69,6 +71,7 @@ class RunRequest:
     municipalities: Sequence[LetterJurisdiction]
     policies: Mapping[DocumentKind, ReminderPolicy]
     dry_run: bool = False
+    campaigns: Sequence[Campaign] = ()  # decided after the reminders, in this order
     started_by: str = "cli"
     worker: str = ""  # host:pid of the process running it
     config_sha256: str = ""
@@ -153,7 +156,13 @@ def _resumed(
         transaction,
         now,
         lambda: complete_run(
-            run, request.policies, transaction, printing, now=now, control=control
+            run,
+            request.policies,
+            transaction,
+            printing,
+            now=now,
+            control=control,
+            campaigns=request.campaigns,
         ),
         decided=lambda: True,
     )
@@ -215,7 +224,15 @@ def run_night(
             return summary
         with transaction() as store:
             run = store.run_ledger().run(run_id)
-        return complete_run(run, request.policies, transaction, printing, now=now, control=control)
+        return complete_run(
+            run,
+            request.policies,
+            transaction,
+            printing,
+            now=now,
+            control=control,
+            campaigns=request.campaigns,
+        )
 
     summary = _guarded(run_id, transaction, now, steps, decided=lambda: committed)
     log.info(
@@ -301,6 +318,13 @@ def _decided(
                     mark = ScanWatermark(digest, request.as_of, newest_import)
                 for nis in group:
                     store.save_watermark(nis, kind, mark, run_id)
+    for campaign in request.campaigns:  # after the reminders: a wave is the night's extra
+        waves = campaign_waves(campaign, jurisdictions, store.campaign_store(), as_of=request.as_of)
+        for nis, decisions in waves:
+            for decision in decisions:
+                _tally(outcomes[nis], campaign.kind, (decision,))
+            if run_id is not None:
+                store.record(run_id, nis, campaign.kind, decisions, now())
     return RunSummary(run_id, request.as_of, request.dry_run, outcomes)
 
 

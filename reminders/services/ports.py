@@ -9,6 +9,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from reminders.domain.campaign import Campaign, CampaignCandidate, CampaignCounts
 from reminders.domain.checkpoint import Checkpoint, SignedCheckpoint
 from reminders.domain.dispatch_log import LogEntry, LogSubject, NewEntry
 from reminders.domain.due import Decision, DocumentFacts, Recorded, SkipReason
@@ -130,6 +131,20 @@ class DecisionStore(Protocol):
     def letter_store(self) -> LetterStore: ...
     def dispatch_log(self) -> DispatchLogStore: ...
     def run_ledger(self) -> RunLedger: ...
+    def campaign_store(self) -> CampaignStore: ...
+
+
+class CampaignStore(Protocol):
+    """A night's campaign reads, in the run's transaction (adapters/campaign_store.py)."""
+
+    def candidates(
+        self, campaign: Campaign, municipality_nis: str
+    ) -> Iterator[list[CampaignCandidate]]: ...
+    def letters_for_night(self, campaign_id: str, municipality_nis: str, as_of: date) -> int: ...
+    def later_night_decided(self, municipality_nis: str, as_of: date) -> bool: ...
+    def counts(
+        self, campaign: Campaign, nis_codes: Collection[str]
+    ) -> dict[str, CampaignCounts]: ...
 
 
 class LetterStore(Protocol):

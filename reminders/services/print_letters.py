@@ -19,11 +19,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from reminders.domain.campaign import Campaign
 from reminders.domain.due import SkipReason, skip_reason
 from reminders.domain.letters import LetterFacts, LetterMunicipality, letter_spec
 from reminders.domain.model import DocumentKind, Language
 from reminders.domain.policy import ReminderPolicy
 from reminders.domain.volume_job import LetterToPrint, VolumeJob, combined_sha256
+from reminders.errors import UsageError
 from reminders.services.ports import (
     LetterTexts,
     LetterTransaction,
@@ -46,6 +48,20 @@ class PrintRequest:
     split_by_language: bool = False
     volume_max_letters: int = 1000
     print_options: str = ""  # the [print] options every renderer must have (VolumeJob)
+    campaigns: Sequence[Campaign] = ()
+
+    def rule_for(self, facts: LetterFacts) -> ReminderPolicy | Campaign:
+        """What a letter was decided under: the campaign whose id is its stage (campaign ids
+        have a hyphen, stage names never do), or its kind's reminder policy."""
+        if "-" not in facts.stage:
+            return self.policies[facts.document.kind]
+        for campaign in self.campaigns:
+            if campaign.id == facts.stage:
+                return campaign
+        raise UsageError(
+            f"run {self.run_id} has letters of campaign {facts.stage}, which config.toml no "
+            "longer configures: add it back to finish the run's letters"
+        )
 
 
 def print_letters(
@@ -166,7 +182,7 @@ class _VolumeCutter:
         municipality = self.plan.municipality
         spec = letter_spec(
             facts,
-            self.request.policies[facts.document.kind],
+            self.request.rule_for(facts),
             reference=reference,
             municipality_nis=municipality.nis_code,
             letter_date=self.request.as_of,

@@ -147,15 +147,16 @@ def test_a_missing_template_for_a_needed_language_names_its_path(
 
 
 def test_a_missing_base_template_names_the_base(config_file: Path) -> None:
-    """Every French letter extends _base.fr.txt.j2: each of them fails, naming the base."""
+    """Every French letter extends _base.fr.txt.j2: each of them fails, naming the base
+    (the campaign's letter too: it is checked with the others)."""
     folder, settings = own_templates(config_file)
     (folder / "_base.fr.txt.j2").unlink()
     with pytest.raises(ConfigError) as caught:
         checked_templates(settings)
     message = str(caught.value)
     french = sorted(folder.rglob("*/*.fr.txt.j2"))
-    assert len(french) == 9
-    assert message.startswith(f"{folder}: 9 letter templates cannot be used:")
+    assert len(french) == 10  # 9 stages and the paper-licence campaign
+    assert message.startswith(f"{folder}: 10 letter templates cannot be used:")
     for path in french:
         assert f"{path}: '_base.fr.txt.j2' not found" in message
 
