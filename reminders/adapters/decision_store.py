@@ -99,31 +99,55 @@ def _facts_query(dialect: str) -> Select[tuple[object, ...]]:
 _REASONS: dict[str, SkipReason | None] = {reason.value: reason for reason in SkipReason}
 _REASONS[""] = None  # a letter
 
+# Values are frozen, so equal ones can be shared, and building a frozen dataclass costs about
+# as much as the rest of a row. A night's holders come in a few dozen kinds (status, NIS code,
+# language, address or not) and its histories in a handful of strings: each is built once.
+_MEMO_LIMIT = 4096  # more distinct keys than that (a first run's histories): start afresh
+_holders: dict[tuple[object, ...], Holder] = {}
+_histories: dict[str, tuple[Recorded, ...]] = {}
+
+
+def _holder(status: str, nis: str, language: str | None, has_address: bool) -> Holder:
+    key = (status, nis, language, has_address)
+    holder = _holders.get(key)
+    if holder is None:
+        if len(_holders) >= _MEMO_LIMIT:
+            _holders.clear()
+        holder = _holders[key] = Holder(
+            PERSON_STATUSES[status], nis, LANGUAGES.get(language), has_address
+        )
+    return holder
+
+
+def _history(history: str) -> tuple[Recorded, ...]:
+    """``stage:reason,...`` as recorded decisions (a letter has no reason)."""
+    recorded = _histories.get(history)
+    if recorded is None:
+        if len(_histories) >= _MEMO_LIMIT:
+            _histories.clear()
+        entries = (entry.partition(":") for entry in history.split(","))
+        recorded = tuple(Recorded(stage, _REASONS[reason]) for stage, _, reason in entries)
+        _histories[history] = recorded
+    return recorded
+
 
 def _candidate(row: Row[Any]) -> Candidate:
     """One row of the facts query as the rule's input; called for every document looked at,
-    so it stays lean (no casts, enums by dict)."""
+    so it stays lean (no casts, enums by dict, shared holders and histories)."""
     (document_id, kind, expires_on, status, renewed, person_status, nis, language,
      street, house_number, postal_code, locality, country, history) = row  # fmt: skip
-    holder = Holder(
-        PERSON_STATUSES[person_status],
-        nis,
-        LANGUAGES.get(language),
-        is_usable_address(
-            street=street,
-            house_number=house_number,
-            postal_code=postal_code,
-            locality=locality,
-            country=country,
-        ),
+    has_address = is_usable_address(
+        street=street,
+        house_number=house_number,
+        postal_code=postal_code,
+        locality=locality,
+        country=country,
     )
+    holder = _holder(person_status, nis, language, has_address)
     facts = DocumentFacts(
         document_id, KINDS[kind], expires_on, DOCUMENT_STATUSES[status], bool(renewed), holder
     )
-    if not history:
-        return facts, ()
-    entries = (entry.partition(":") for entry in history.split(","))
-    return facts, tuple(Recorded(stage, _REASONS[reason]) for stage, _, reason in entries)
+    return facts, _history(history) if history else ()
 
 
 class DecisionStore:
