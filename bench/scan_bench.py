@@ -16,8 +16,11 @@ timed in the same run on the same rows, is one full pass over the document table
 every row's expiry date. Figures are printed, not asserted: this is not a test.
 
 SQLite files live in a temporary directory and PostgreSQL scratch databases are dropped
-afterwards. The registry is loaded in a child process, so the peak RSS reported for this
-process is that of the runs, not of SQLite's page cache during the load.
+afterwards, unless --keep DIR: then the SQLite files are kept in DIR and the PostgreSQL
+databases are left in place, and a later run with the same --keep, size and span reuses them
+(upgraded to the current migrations; neither loaded nor first-run again). The registry is
+loaded in a child process, so the peak RSS reported for this process is that of the runs,
+not of SQLite's page cache during the load.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import json
+import math
 import multiprocessing
 import os
 import pstats
@@ -45,7 +50,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import psycopg
-from sqlalchemy import Engine, Table, event, insert, text
+from sqlalchemy import Engine, Table, event, insert, inspect, text
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -256,23 +261,53 @@ def _load_postgres(url: str, persons_sql: str, documents_sql: str) -> None:
 
 
 @contextmanager
-def scratch_database(engine_name: str, documents: int) -> Iterator[str]:
-    """A URL to an empty database, removed afterwards whatever happens."""
+def scratch_database(
+    engine_name: str, documents: int, span: int, keep: Path | None
+) -> Iterator[str]:
+    """A URL to a database for this size and span: empty and removed afterwards whatever
+    happens, or with ``keep`` one that stays (and may hold an earlier run's registry)."""
     if engine_name == "sqlite":
+        if keep is not None:
+            keep.mkdir(parents=True, exist_ok=True)
+            yield f"sqlite:///{keep.resolve()}/bench-{documents}-{span}.sqlite3"
+            return
         with tempfile.TemporaryDirectory(prefix="scan-bench-") as folder:
             yield f"sqlite:///{folder}/bench-{documents}.sqlite3"
         return
-    name = f"{PG_DATABASE}_{documents}"
+    name = f"{PG_DATABASE}_{documents}" + (f"_{span}" if keep is not None else "")
     with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {name}")
+        kept = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if keep is None or kept is None:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            admin.execute(f"CREATE DATABASE {name}")
     try:
         yield PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + (
             f"/{name}"
         )
     finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        if keep is None:
+            with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+                admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def kept_first_run(engine: Engine) -> tuple[int, int] | None:
+    """A kept database's first run (looked at, letters), if it finished one: its registry is
+    then complete, as the first run comes after the load."""
+    with engine.connect() as connection:
+        if "nightly_run" not in inspect(connection).get_table_names():
+            return None
+        row = connection.execute(
+            text(
+                "SELECT letters, tally FROM nightly_run "
+                "WHERE as_of = :night AND outcome = 'succeeded' AND started_by = 'bench'"
+            ),
+            {"night": NIGHT - timedelta(days=1)},
+        ).first()
+    if row is None:
+        return None
+    letters, tally = row
+    municipalities = json.loads(tally)["municipalities"].values()
+    return sum(int(outcome["looked_at"]) for outcome in municipalities), int(letters)
 
 
 def start_import(engine: Engine, documents: int) -> int:
@@ -361,60 +396,112 @@ def full_pass_ms(engine: Engine, repeat: int) -> float:
 class Result:
     engine: str
     documents: int
-    load_s: float
-    first_s: float
+    load_s: float  # NaN: a kept registry, not loaded by this run
+    first_s: float  # NaN: likewise
     first_letters: int
     first_looked_at: int
     night_ms: float
     night_min_ms: float
+    client_cpu_ms: float  # median CPU time of this process per night
+    server_cpu_ms: float  # PostgreSQL: the backend's CPU per night (mean); SQLite: 0
     looked_at: int
     letters: int
     open_skips: int
     full_pass_ms: float
 
 
+def _backend_cpu_s(pid: int) -> float:
+    """CPU seconds a local PostgreSQL backend has used (Linux /proc; clock-tick resolution,
+    so only meaningful summed over several runs)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return math.nan
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _backend_pid(engine: Engine) -> int | None:
+    if engine.dialect.name != "postgresql":
+        return None
+    with engine.connect() as connection:
+        return cast(int, connection.exec_driver_sql("SELECT pg_backend_pid()").scalar())
+
+
+def timed_nights(
+    engine: Engine, night: RunRequest, repeat: int
+) -> tuple[float, list[float], list[float], float, RunSummary]:
+    """The untimed warm-up, then ``repeat`` timed runs: wall ms, client CPU ms, and the
+    PostgreSQL backend's mean CPU ms per run (the pool hands the same connection back)."""
+    warm_up, summary = timed_run(engine, night)
+    pid = _backend_pid(engine)
+    backend_before = _backend_cpu_s(pid) if pid is not None else 0.0
+    timings: list[float] = []
+    cpu: list[float] = []
+    for _ in range(repeat):
+        cpu_before = time.process_time()
+        seconds, summary = timed_run(engine, night)
+        cpu.append((time.process_time() - cpu_before) * 1000)
+        timings.append(seconds * 1000)
+    server = 0.0
+    if pid is not None:
+        same = _backend_pid(engine) == pid
+        server = (_backend_cpu_s(pid) - backend_before) * 1000 / repeat if same else math.nan
+    return warm_up, timings, cpu, server, summary
+
+
 def measure(
-    engine_name: str, documents: int, span: int, settings: Settings, repeat: int, profile: bool
+    engine_name: str,
+    documents: int,
+    span: int,
+    settings: Settings,
+    repeat: int,
+    profile: bool,
+    keep: Path | None,
 ) -> tuple[Result, int]:
-    with scratch_database(engine_name, documents) as url:
+    load_rss = 0
+    with scratch_database(engine_name, documents, span, keep) as url:
         engine = open_engine(url, require_schema=False)
         try:
-            upgrade_schema(engine)
-            import_id = start_import(engine, documents)
+            kept = kept_first_run(engine) if keep is not None else None
+            upgrade_schema(engine)  # a kept registry gets the migrations added since
+            if kept is None:
+                import_id = start_import(engine, documents)
         finally:
             engine.dispose()
-        with multiprocessing.get_context("spawn").Pool(1) as pool:
-            load_s, load_rss = pool.apply(
-                load_registry, (engine_name, url, documents, import_id, span)
-            )
-        print(f"  loaded {documents:,} documents in {load_s:.1f} s", flush=True)
+        if kept is None:
+            with multiprocessing.get_context("spawn").Pool(1) as pool:
+                load_s, load_rss = pool.apply(
+                    load_registry, (engine_name, url, documents, import_id, span)
+                )
+            print(f"  loaded {documents:,} documents in {load_s:.1f} s", flush=True)
         engine = open_engine(url)
         try:
-            first_s, first = timed_run(
-                engine, request_for(settings, NIGHT - timedelta(days=1), dry_run=False)
-            )
-            print(
-                f"  first run for {NIGHT - timedelta(days=1)}: {first_s:.1f} s, "
-                f"{looked_at(first):,} looked at, {first.letters:,} letters",
-                flush=True,
-            )
+            if kept is None:
+                first_s, first = timed_run(
+                    engine, request_for(settings, NIGHT - timedelta(days=1), dry_run=False)
+                )
+                first_looked_at, first_letters = looked_at(first), first.letters
+                print(
+                    f"  first run for {NIGHT - timedelta(days=1)}: {first_s:.1f} s, "
+                    f"{first_looked_at:,} looked at, {first_letters:,} letters",
+                    flush=True,
+                )
+            else:
+                load_s = first_s = math.nan
+                first_looked_at, first_letters = kept
+                print(f"  kept registry and first run ({first_letters:,} letters)", flush=True)
             settle(engine)
             with engine.connect() as connection:
                 open_skips = connection.scalar(
                     text("SELECT count(DISTINCT document_id) FROM decision WHERE NOT final")
                 )
             night = request_for(settings, NIGHT, dry_run=True)
-            warm_up, _ = timed_run(engine, night)
-            timings: list[float] = []
-            summary: RunSummary | None = None
-            for _ in range(repeat):
-                seconds, summary = timed_run(engine, night)
-                timings.append(seconds * 1000)
-            assert summary is not None  # noqa: S101 - repeat >= 1
+            warm_up, timings, cpu, server_cpu, summary = timed_nights(engine, night, repeat)
             print(
                 f"  night {NIGHT} (dry run): first {warm_up * 1000:.0f} ms, then "
                 + ", ".join(f"{t:.0f}" for t in timings)
-                + " ms",
+                + f" ms; CPU here {statistics.median(cpu):.0f} ms"
+                + (f", in the backend {server_cpu:.0f} ms" if server_cpu else ""),
                 flush=True,
             )
             reference = full_pass_ms(engine, max(3, repeat // 2))
@@ -427,10 +514,12 @@ def measure(
         documents,
         load_s,
         first_s,
-        first.letters,
-        looked_at(first),
+        first_letters,
+        first_looked_at,
         statistics.median(timings),
         min(timings),
+        statistics.median(cpu),
+        server_cpu,
         looked_at(summary),
         summary.letters,
         int(open_skips or 0),
@@ -520,6 +609,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7, help="timed dry runs per night")
     parser.add_argument("--profile", action="store_true", help="profile one dry run each")
     parser.add_argument(
+        "--keep",
+        type=Path,
+        metavar="DIR",
+        help="keep the registries (SQLite files in DIR, PostgreSQL databases in place) and "
+        "reuse those a run with the same --keep, size and span left",
+    )
+    parser.add_argument(
         "--same-due",
         action="store_true",
         help="the same number of documents due per night at every size: smaller registries "
@@ -540,7 +636,7 @@ def main() -> None:
         for engine_name in engines:
             print(f"{engine_name}, {documents:,} documents over {span:,} days:", flush=True)
             result, load_rss = measure(
-                engine_name, documents, span, settings, args.repeat, args.profile
+                engine_name, documents, span, settings, args.repeat, args.profile, args.keep
             )
             results.append(result)
             load_peak = max(load_peak, load_rss)
@@ -548,6 +644,10 @@ def main() -> None:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
     print(f"\npeak RSS: {peak:,} MiB in this process (the runs); {load_peak:,} MiB in the loader")
     print(f"whole bench: {time.perf_counter() - began:.0f} s")
+
+
+def _seconds(value: float) -> str:
+    return "kept" if math.isnan(value) else f"{value:.1f}"
 
 
 def print_table(results: list[Result], *, same_due: bool) -> None:
@@ -563,15 +663,16 @@ def print_table(results: list[Result], *, same_due: bool) -> None:
     print()
     print(
         "| engine | documents | load s | first run s | first run letters | night ms "
-        "(median / min) | looked at | letters | open no_address | µs per look | full pass ms "
-        "| full pass / night |"
+        "(median / min) | CPU ms (client + server) | looked at | letters | open no_address "
+        "| µs per look | full pass ms | full pass / night |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         per_look = r.night_ms * 1000 / r.looked_at if r.looked_at else 0.0
         print(
-            f"| {r.engine} | {r.documents:,} | {r.load_s:.1f} | {r.first_s:.1f} | "
+            f"| {r.engine} | {r.documents:,} | {_seconds(r.load_s)} | {_seconds(r.first_s)} | "
             f"{r.first_letters:,} | {r.night_ms:.0f} / {r.night_min_ms:.0f} | "
+            f"{r.client_cpu_ms:.0f} + {r.server_cpu_ms:.0f} | "
             f"{r.looked_at:,} | {r.letters:,} | {r.open_skips:,} | {per_look:.0f} | "
             f"{r.full_pass_ms:,.0f} | {r.full_pass_ms / r.night_ms:.1f} |"
         )

@@ -8,22 +8,27 @@ large registry streams instead of loading everything.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import (
     Connection,
+    Integer,
     Row,
     Select,
+    String,
     Table,
     and_,
+    bindparam,
     func,
     insert,
     select,
     text,
+    union,
     update,
 )
-from sqlalchemy.sql.elements import ColumnElement
 
 from reminders.adapters.campaign_store import CampaignStore
 from reminders.adapters.dispatch_log_store import DispatchLogStore
@@ -97,34 +102,105 @@ def _facts_query(dialect: str) -> Select[tuple[object, ...]]:
     ).select_from(_document.join(_person, _person.c.id == _document.c.person_id))
 
 
+@dataclass(frozen=True, slots=True)
+class _Statements:
+    """The night's statements, built once per dialect: building this select costs about a
+    millisecond, against a few for running it. Parameters: kind, nis (a list), and first and
+    last, ids or import_id."""
+
+    window: Select[tuple[object, ...]]  # expiring from first to last
+    until: Select[tuple[object, ...]]  # expiring up to last (a first run without grace)
+    by_id: Select[tuple[object, ...]]  # the documents with these ids
+    changed: Select[tuple[int]]  # ids of documents an import after import_id changed
+
+
+@cache
+def _statements(dialect: str) -> _Statements:
+    facts = _facts_query(dialect)
+    expires_on = _document.c.expires_on
+    in_area = facts.where(
+        _document.c.kind == bindparam("kind"),
+        expires_on.is_not(None),
+        _person.c.municipality_nis.in_(bindparam("nis", expanding=True)),
+    )
+    until = in_area.where(expires_on <= bindparam("last")).order_by(expires_on, _document.c.id)
+    return _Statements(
+        window=until.where(expires_on >= bindparam("first")),
+        until=until,
+        by_id=in_area.where(_document.c.id.in_(bindparam("ids", expanding=True))),
+        changed=_changed_query(),
+    )
+
+
+def _changed_query() -> Select[tuple[int]]:
+    """Ids of documents of a kind whose holder an import after ``import_id`` changed (an
+    address added, a death, a move into the municipality), or whose holder's documents of
+    this kind it changed: a new one renews the others, a corrected one is decided again."""
+    kind = bindparam("kind", type_=String())
+    import_id = bindparam("import_id", type_=Integer())
+    changed_holders = union(
+        select(_document.c.person_id).where(
+            _document.c.kind == kind, _document.c.import_id > import_id
+        ),
+        select(_person.c.id).where(_person.c.import_id > import_id),
+    )
+    return select(_document.c.id).where(
+        _document.c.kind == kind, _document.c.person_id.in_(changed_holders)
+    )
+
+
 _REASONS: dict[str, SkipReason | None] = {reason.value: reason for reason in SkipReason}
 _REASONS[""] = None  # a letter
+
+# Values are frozen, so equal ones can be shared, and building a frozen dataclass costs about
+# as much as the rest of a row. A night's holders come in a few dozen kinds (status, NIS code,
+# language, address or not) and its histories in a handful of strings: each is built once.
+_MEMO_LIMIT = 4096  # more distinct keys than that (a first run's histories): start afresh
+_holders: dict[tuple[object, ...], Holder] = {}
+_histories: dict[str, tuple[Recorded, ...]] = {}
+
+
+def _holder(status: str, nis: str, language: str | None, has_address: bool) -> Holder:
+    key = (status, nis, language, has_address)
+    holder = _holders.get(key)
+    if holder is None:
+        if len(_holders) >= _MEMO_LIMIT:
+            _holders.clear()
+        holder = _holders[key] = Holder(
+            PERSON_STATUSES[status], nis, LANGUAGES.get(language), has_address
+        )
+    return holder
+
+
+def _history(history: str) -> tuple[Recorded, ...]:
+    """``stage:reason,...`` as recorded decisions (a letter has no reason)."""
+    recorded = _histories.get(history)
+    if recorded is None:
+        if len(_histories) >= _MEMO_LIMIT:
+            _histories.clear()
+        entries = (entry.partition(":") for entry in history.split(","))
+        recorded = tuple(Recorded(stage, _REASONS[reason]) for stage, _, reason in entries)
+        _histories[history] = recorded
+    return recorded
 
 
 def _candidate(row: Row[Any]) -> Candidate:
     """One row of the facts query as the rule's input; called for every document looked at,
-    so it stays lean (no casts, enums by dict)."""
+    so it stays lean (no casts, enums by dict, shared holders and histories)."""
     (document_id, kind, expires_on, status, renewed, person_status, nis, language,
      street, house_number, postal_code, locality, country, history) = row  # fmt: skip
-    holder = Holder(
-        PERSON_STATUSES[person_status],
-        nis,
-        LANGUAGES.get(language),
-        is_usable_address(
-            street=street,
-            house_number=house_number,
-            postal_code=postal_code,
-            locality=locality,
-            country=country,
-        ),
+    has_address = is_usable_address(
+        street=street,
+        house_number=house_number,
+        postal_code=postal_code,
+        locality=locality,
+        country=country,
     )
+    holder = _holder(person_status, nis, language, has_address)
     facts = DocumentFacts(
         document_id, KINDS[kind], expires_on, DOCUMENT_STATUSES[status], bool(renewed), holder
     )
-    if not history:
-        return facts, ()
-    entries = (entry.partition(":") for entry in history.split(","))
-    return facts, tuple(Recorded(stage, _REASONS[reason]) for stage, _, reason in entries)
+    return facts, _history(history) if history else ()
 
 
 class DecisionStore:
@@ -132,6 +208,7 @@ class DecisionStore:
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
+        self._serial = False  # PostgreSQL: parallel workers turned off in this transaction
 
     def letter_store(self) -> LetterStore:
         """The printing step's store, in this same transaction."""
@@ -188,38 +265,40 @@ class DecisionStore:
         those whose document or holder an import changed after ``changed_after_import``. Each
         document comes once; none without an expiry date."""
         dialect = self.connection.dialect.name
-        if dialect == "postgresql":
+        if dialect == "postgresql" and not self._serial:
             # A night reads a few thousand rows by index: starting parallel workers costs more
             # than it saves (measured: a third of the query's time). This transaction only.
             self.connection.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
-        facts = _facts_query(dialect)
-        in_area = and_(
-            _document.c.kind == kind.value,
-            _document.c.expires_on.is_not(None),
-            _person.c.municipality_nis.in_(list(nis_codes)),
-        )
+            self._serial = True
+        statements = _statements(dialect)
+        area = {"kind": kind.value, "nis": list(nis_codes)}
         for window in windows:
-            bounds: list[ColumnElement[bool]] = [_document.c.expires_on <= window.last]
-            if window.first is not None:
-                bounds.append(_document.c.expires_on >= window.first)
-            query = facts.where(in_area, *bounds).order_by(_document.c.expires_on, _document.c.id)
+            if window.first is None:
+                query, bounds = statements.until, {"last": window.last}
+            else:
+                query, bounds = statements.window, {"first": window.first, "last": window.last}
             if window.first is None or window.last - window.first > _STREAM_BEYOND:
                 # A first run: stream (a server-side cursor on PostgreSQL). On the statement,
                 # not the connection: Connection.execution_options() changes the connection
                 # itself, and a server-side cursor cannot run the later executemany.
-                result = self.connection.execute(query.execution_options(yield_per=CHUNK))
+                streamed = query.execution_options(yield_per=CHUNK)
+                result = self.connection.execute(streamed, {**area, **bounds})
                 for partition in result.partitions():
                     yield [_candidate(row) for row in partition]
             else:  # a night's few days: one round trip beats a cursor's several
-                fetched = self.connection.execute(query).all()
+                fetched = self.connection.execute(query, {**area, **bounds}).all()
                 for start in range(0, len(fetched), CHUNK):
                     yield [_candidate(row) for row in fetched[start : start + CHUNK]]
         if changed_after_import is None:
             return
-        changed = sorted(self._changed_since(kind, changed_after_import))
+        changed = sorted(
+            self.connection.scalars(
+                statements.changed, {"kind": kind.value, "import_id": changed_after_import}
+            )
+        )
         for start in range(0, len(changed), CHUNK):
             ids = changed[start : start + CHUNK]
-            rows = self.connection.execute(facts.where(in_area, _document.c.id.in_(ids)))
+            rows = self.connection.execute(statements.by_id, {**area, "ids": ids})
             chunk = [
                 candidate
                 for candidate in map(_candidate, rows)
@@ -227,29 +306,6 @@ class DecisionStore:
             ]
             if chunk:
                 yield chunk
-
-    def _changed_since(self, kind: DocumentKind, import_id: int) -> set[int]:
-        """Ids of documents of ``kind`` whose holder an import after ``import_id`` changed (an
-        address added, a death, a move into the municipality), or whose holder's documents of
-        this kind it changed: a new one renews the others, a corrected one is decided again."""
-        changed_holders = select(_document.c.person_id).where(
-            _document.c.kind == kind.value, _document.c.import_id > import_id
-        )
-        ids = set(
-            self.connection.scalars(
-                select(_document.c.id).where(
-                    _document.c.kind == kind.value, _document.c.person_id.in_(changed_holders)
-                )
-            )
-        )
-        ids.update(
-            self.connection.scalars(
-                select(_document.c.id)
-                .join(_person, _person.c.id == _document.c.person_id)
-                .where(_document.c.kind == kind.value, _person.c.import_id > import_id)
-            )
-        )
-        return ids
 
     # -- writing ---------------------------------------------------------------------------
 

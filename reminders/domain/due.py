@@ -18,6 +18,7 @@ a run after downtime catches up by itself and no (document, stage) is decided tw
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -166,35 +167,77 @@ def decide(
     ``recorded`` holds the document's earlier decisions. A stage with a final decision is
     never decided again; a skip is recorded once per (stage, reason).
     """
-    if document.expires_on is None or policy.kind is not document.kind:
+    expires_on = document.expires_on
+    if expires_on is None or policy.kind is not document.kind:
         return []
-    reached = reached_stages(policy, document.expires_on, as_of=as_of)
-    if not reached:
+    stages = _stages_on(policy, expires_on, as_of)
+    if stages is None:
         return []
     # Most documents of a night reach their first stage and have no history: no sets then.
-    closed = {entry.stage for entry in recorded if entry.is_final} if recorded else set()
-    noted = {(entry.stage, entry.reason) for entry in recorded} if recorded else set()
+    closed: AbstractSet[str] = frozenset()
+    noted: AbstractSet[tuple[str, SkipReason | None]] = frozenset()
+    if recorded:
+        closed = {entry.stage for entry in recorded if entry.is_final}
+        noted = {(entry.stage, entry.reason) for entry in recorded}
     standing = skip_reason(document, jurisdiction)
     decisions: list[Decision] = []
-    *earlier, current = reached
-    for stage in earlier:
+    for stage in stages.earlier:
         reason = standing or SkipReason.SUPERSEDED
         # A closed stage is never decided again; a skip is not repeated every night.
-        if stage.name not in closed and (stage.name, reason) not in noted:
-            decisions.append(Decision(document.document_id, stage.name, reason))
-    if current.name in closed:
+        if stage not in closed and (stage, reason) not in noted:
+            decisions.append(Decision(document.document_id, stage, reason))
+    current = stages.current
+    if current in closed:
         return decisions
-    current_due = policy.due_dates(document.expires_on)[len(reached) - 1]
-    if standing is None and _grace_is_over(current, policy, current_due, as_of):
+    if standing is None and stages.grace_is_over:
         standing = SkipReason.TOO_LATE
     if standing is None:
         languages = letter_languages(
             jurisdiction.letter_language, jurisdiction.languages, document.holder.language
         )
-        decisions.append(Decision(document.document_id, current.name, None, languages))
-    elif (current.name, standing) not in noted:
-        decisions.append(Decision(document.document_id, current.name, standing))
+        decisions.append(Decision(document.document_id, current, None, languages))
+    elif (current, standing) not in noted:
+        decisions.append(Decision(document.document_id, current, standing))
     return decisions
+
+
+@dataclass(frozen=True, slots=True)
+class _StagesOn:
+    """Where a document expiring on one date stands on one night under one policy."""
+
+    earlier: tuple[str, ...]  # reached before the current stage
+    current: str  # the last stage due on or before the night
+    grace_is_over: bool  # the current stage is the final one, and its grace is over
+
+
+# Memo of _stages_on(): a night's documents share a few dozen expiry dates, and working out
+# the stages is most of the rule's time otherwise. Keyed by the policy's identity (hashing a
+# policy hashes all its stages); each entry holds the policy, so its id is not reused.
+_stages_memo: dict[tuple[int, date, date], tuple[ReminderPolicy, _StagesOn | None]] = {}
+_STAGES_MEMO_LIMIT = 100_000  # a first run over decades of expiry dates: start afresh
+
+
+def _stages_on(policy: ReminderPolicy, expires_on: date, as_of: date) -> _StagesOn | None:
+    """The reached stages of a document expiring on ``expires_on``, on ``as_of``; None when
+    none is due yet."""
+    key = (id(policy), expires_on, as_of)
+    hit = _stages_memo.get(key)
+    if hit is not None and hit[0] is policy:
+        return hit[1]
+    reached = reached_stages(policy, expires_on, as_of=as_of)
+    stages = None
+    if reached:
+        *earlier, current = reached
+        current_due = policy.due_dates(expires_on)[len(reached) - 1]
+        stages = _StagesOn(
+            tuple(stage.name for stage in earlier),
+            current.name,
+            _grace_is_over(current, policy, current_due, as_of),
+        )
+    if len(_stages_memo) >= _STAGES_MEMO_LIMIT:
+        _stages_memo.clear()
+    _stages_memo[key] = (policy, stages)
+    return stages
 
 
 def _grace_is_over(stage: Stage, policy: ReminderPolicy, due: date, as_of: date) -> bool:
