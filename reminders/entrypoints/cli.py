@@ -39,6 +39,7 @@ from reminders.domain.letter_language import language_label
 from reminders.domain.model import DocumentKind, RegistryKind
 from reminders.entrypoints.audit_cli import audit
 from reminders.entrypoints.options import ReportingGroup, config_option, today_in
+from reminders.entrypoints.render_worker_cli import render_worker
 from reminders.entrypoints.scheduler_cli import scheduler
 from reminders.entrypoints.signals import stop_on_signals
 from reminders.entrypoints.status_cli import status
@@ -431,5 +432,6 @@ def _echo_demo_log(result: DemoResult) -> None:
 
 
 main.add_command(audit)
+main.add_command(render_worker)
 main.add_command(scheduler)
 main.add_command(status)
