@@ -164,8 +164,7 @@ class QueuePool:
         if getattr(consumer, "_consumer", None) is not None:  # started by the first send
             with suppress(OperationalError, OSError):
                 consumer.stop()
-        self.app.pool.force_close_all()
-        self.app.close()
+        self.app.close()  # the broker connections stay in kombu's pool for the next run
 
 
 class PendingQueuedVolume:
