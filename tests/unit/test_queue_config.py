@@ -6,8 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from reminders.config import QueueOptions, load_settings
+from reminders.entrypoints.cli import main
 from reminders.errors import ConfigError
 from tests.conftest import REPO
 
@@ -113,3 +115,9 @@ def test_volumes_must_stay_small_enough_for_one_broker_message(config_file: Path
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError, match=r"print\.volume_max_letters: at most 3000"):
         load_settings(path, environ={})
+
+
+def test_render_worker_needs_the_table_and_says_so(config_file: Path) -> None:
+    result = CliRunner().invoke(main, ["render-worker", "--config", str(config_file)])
+    assert result.exit_code == 2, result.output
+    assert f"Error: {config_file}: render-worker needs a [print.queue] table" in result.output
