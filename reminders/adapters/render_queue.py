@@ -144,7 +144,7 @@ class QueuePool:
                 argsrepr=f"({job.file_name!r} of run {job.run_id})",  # not the letters
                 kwargsrepr="{}",
             )
-        except OperationalError as err:
+        except (OperationalError, OSError) as err:
             raise BrokerUnavailableError(
                 f"{job.file_name} of run {job.run_id} could not be sent to the render queue: {err}"
             ) from err
@@ -187,7 +187,7 @@ class PendingQueuedVolume:
                 f"{where}: no render worker returned it within {wait:g} s; are "
                 f"`reminders render-worker`s running on queue {self._options.queue!r}?"
             ) from err
-        except OperationalError as err:
+        except (OperationalError, OSError) as err:
             raise VolumeRenderError(f"{where}: the render queue's broker was lost: {err}") from err
         self.collected = True
         if self._result.failed():  # killed by the time limit, or a worker's internal error
