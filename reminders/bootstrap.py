@@ -30,7 +30,7 @@ from reminders.adapters.schema import require_current_schema
 from reminders.adapters.signing_key import load_public_key, load_signing_key
 from reminders.adapters.text import LetterTemplates, lint_templates
 from reminders.adapters.volume_render import print_options_key
-from reminders.config import Municipality, Settings
+from reminders.config import Municipality, PrintOptions, Settings
 from reminders.domain.letters import LetterSpec
 from reminders.domain.model import DocumentKind, Language, RegistryKind
 from reminders.domain.policy import Offset, ReminderPolicy, Stage
@@ -41,7 +41,12 @@ from reminders.services.complete_run import Printing
 from reminders.services.import_registry import ImportReport, Progress, import_registry
 from reminders.services.nightly_run import NightOutcome, RunRequest
 from reminders.services.nightly_run import nightly_job as run_nightly_job
-from reminders.services.ports import DecisionTransaction, LogTransaction, StoreTransaction
+from reminders.services.ports import (
+    DecisionTransaction,
+    LogTransaction,
+    Rendering,
+    StoreTransaction,
+)
 from reminders.services.run_control import RunControl, StopSignal
 
 
@@ -188,12 +193,21 @@ def printing(settings: Settings) -> Printing:
         municipalities=settings.municipalities,
         texts=templates,
         shop=VolumeFolder(settings.output_dir),
-        rendering=LocalRendering(templates, options, options.workers),
+        rendering=_rendering(templates, options),
         signer=load_signing_key(settings.audit.signing_key, settings.audit.key_name),
         split_by_language=options.split_by_language,
         volume_max_letters=options.volume_max_letters,
         print_options=print_options_key(options),
     )
+
+
+def _rendering(templates: LetterTemplates, options: PrintOptions) -> Rendering:
+    """Processes on this machine, or render workers on others when [print.queue] says so."""
+    if options.queue is None:
+        return LocalRendering(templates, options, options.workers)
+    from reminders.adapters.render_queue import QueueRendering  # Celery: the `queue` extra
+
+    return QueueRendering(options.queue)
 
 
 def letter_transaction(engine: Engine) -> Callable[[], AbstractContextManager[LetterStore]]:

@@ -79,6 +79,19 @@ class AddressWindow:
 
 
 @dataclass(frozen=True, slots=True)
+class QueueOptions:
+    """Volumes rendered by `reminders render-worker`s on other machines, through a message
+    broker (``[print.queue]`` in config.toml; adapters/render_queue.py)."""
+
+    broker_url: str  # RabbitMQ: amqp:// or amqps://
+    result_backend: str = "rpc://"  # results come back to the run over the broker, never stored
+    queue: str = "reminders-render"
+    volumes_ahead: int = 8  # volumes in flight beyond the one being recorded: 2 per worker
+    time_limit_seconds: float = 300.0  # a worker stops a volume that takes longer (a hang)
+    wait_seconds: float = 900.0  # the run gives up on a volume after this: are workers running?
+
+
+@dataclass(frozen=True, slots=True)
 class PrintOptions:
     """How a run's letters become print volumes (``[print]`` in config.toml)."""
 
@@ -87,6 +100,7 @@ class PrintOptions:
     duplex: bool = False  # printed on both sides: every letter starts on a recto
     window: AddressWindow = AddressWindow()
     workers: int = 0  # processes rendering a run's volumes; 0: one per core, 1: the run's own
+    queue: QueueOptions | None = None  # set: workers on other machines render, not processes here
 
 
 @dataclass(frozen=True, slots=True)
@@ -478,6 +492,7 @@ def _print_options(root: _Table) -> PrintOptions:
     workers = table.number("workers", minimum=0, maximum=256)
     if workers is not None and workers != int(workers):
         raise table.error("workers", f"expected a whole number, got {workers}")
+    queue = _print_queue(table, largest)
     table.finish()
     return PrintOptions(
         volume_max_letters=defaults.volume_max_letters if largest is None else int(largest),
@@ -485,6 +500,64 @@ def _print_options(root: _Table) -> PrintOptions:
         duplex=bool(flags["duplex"]),
         window=window,
         workers=defaults.workers if workers is None else int(workers),
+        queue=queue,
+    )
+
+
+_BROKER_SCHEMES = ("amqp", "amqps", "pyamqp")  # RabbitMQ, the broker tested and documented
+_QUEUED_VOLUME_MAX_LETTERS = 3000  # about 10 MB a message, bilingual letters included
+_QUEUE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+
+
+def _print_queue(print_table: _Table, volume_max_letters: float | None) -> QueueOptions | None:
+    """``[print.queue]``: absent, volumes render in processes on this machine."""
+    table = print_table.table("queue", required=False)
+    if table is None:
+        return None
+    if (volume_max_letters or PrintOptions().volume_max_letters) > _QUEUED_VOLUME_MAX_LETTERS:
+        raise print_table.error(
+            "volume_max_letters",
+            f"at most {_QUEUED_VOLUME_MAX_LETTERS} with [print.queue]: a rendered volume comes "
+            "back as one broker message, some 3.5 KB a letter, and RabbitMQ refuses messages "
+            "over 16 MiB by default",
+        )
+    defaults = QueueOptions(broker_url="")
+    broker = table.required_text("broker")
+    scheme, _, rest = broker.partition("://")
+    if scheme not in _BROKER_SCHEMES or not rest.split("/")[0].rpartition("@")[2]:
+        raise table.error(
+            "broker", 'expected a RabbitMQ URL like "amqp://user:password@host:5672//"'
+        )
+    backend = table.text("result_backend", required=False) or defaults.result_backend
+    if backend != "rpc://":
+        raise table.error(
+            "result_backend",
+            'expected "rpc://": results travel back to the run over the broker and are never '
+            "stored (a run that dies renders its unrecorded volumes again)",
+        )
+    queue = table.text("queue", required=False) or defaults.queue
+    if not _QUEUE_NAME.match(queue):
+        raise table.error("queue", "expected a name of letters, digits, '_', '.' or '-'")
+    ahead = table.number("volumes_ahead", minimum=1, maximum=1024)
+    if ahead is not None and ahead != int(ahead):
+        raise table.error("volumes_ahead", f"expected a whole number, got {ahead}")
+    limit = table.number("time_limit_seconds", minimum=1, maximum=86_400)
+    wait = table.number("wait_seconds", minimum=1, maximum=86_400)
+    if (wait or defaults.wait_seconds) <= (limit or defaults.time_limit_seconds):
+        blamed = "wait_seconds" if wait is not None else "time_limit_seconds"
+        raise table.error(
+            blamed,
+            "wait_seconds must be longer than time_limit_seconds: the run would give up on a "
+            "volume a worker may still be rendering",
+        )
+    table.finish()
+    return QueueOptions(
+        broker_url=broker,
+        result_backend=backend,
+        queue=queue,
+        volumes_ahead=defaults.volumes_ahead if ahead is None else int(ahead),
+        time_limit_seconds=defaults.time_limit_seconds if limit is None else limit,
+        wait_seconds=defaults.wait_seconds if wait is None else wait,
     )
 
 

@@ -40,6 +40,7 @@ from reminders.domain.model import DocumentKind, RegistryKind
 from reminders.entrypoints.audit_cli import audit
 from reminders.entrypoints.campaign_cli import campaign
 from reminders.entrypoints.options import ReportingGroup, config_option, today_in
+from reminders.entrypoints.render_worker_cli import render_worker
 from reminders.entrypoints.scheduler_cli import scheduler
 from reminders.entrypoints.signals import stop_on_signals
 from reminders.entrypoints.status_cli import status
@@ -433,6 +434,7 @@ def _echo_demo_log(result: DemoResult) -> None:
 
 
 main.add_command(audit)
+main.add_command(render_worker)
 main.add_command(scheduler)
 main.add_command(status)
 main.add_command(campaign)
