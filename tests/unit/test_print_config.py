@@ -15,6 +15,7 @@ volume_max_letters = 1000
 split_by_language = false   # true: one series of volumes per letter language
 duplex = false              # true: every letter starts on a recto
 window = { left_mm = 20, top_mm = 45, width_mm = 85, height_mm = 45 }
+workers = 0                 # processes rendering volumes: 0 = one per core, 1 = the run's own
 """
 EXAMPLE_LETTERS = '[letters]\ntemplates = "'
 GENT_URL = 'appointment_url = "https://gent.example/afspraak"'
@@ -47,6 +48,17 @@ def test_the_example_print_table_holds_the_defaults(config_file: Path) -> None:
     assert defaults.volume_max_letters == 1000
     assert (defaults.split_by_language, defaults.duplex) == (False, False)
     assert defaults.window == AddressWindow(20.0, 45.0, 85.0, 45.0)
+    assert defaults.workers == 0  # one render worker per core
+
+
+@pytest.mark.parametrize("value", ["-1", "1.5", '"two"', "257"])
+def test_a_bad_number_of_render_workers_names_the_key(config_file: Path, value: str) -> None:
+    with pytest.raises(ConfigError, match=r"config\.toml:\d+: print\.workers: "):
+        loaded(with_print(config_file, f"[print]\nworkers = {value}\n"))
+
+
+def test_render_workers_are_read(config_file: Path) -> None:
+    assert loaded(with_print(config_file, "[print]\nworkers = 3\n")).print_options.workers == 3
 
 
 def test_an_empty_print_table_also_gives_the_defaults(config_file: Path) -> None:
