@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import gc
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO
 
@@ -79,7 +80,8 @@ LABELS: dict[Language, dict[str, str]] = {
 }  # fmt: skip
 
 
-def _label(languages: Sequence[Language], key: str) -> str:
+@lru_cache(maxsize=256)
+def _label(languages: tuple[Language, ...], key: str) -> str:
     """A label in the letter's language(s): "Date / Datum" on a bilingual letter."""
     return " / ".join(dict.fromkeys(LABELS[language][key] for language in languages))
 
@@ -175,6 +177,9 @@ class _PageText:
         if text:
             self._ops.append(self._encoder.op(x, y_from_top, text, font, size))
 
+    def graphics(self, ops: Sequence[str]) -> None:
+        self._graphics.extend(ops)
+
     def extend(self, ops: str) -> None:
         """Text operators made earlier (by `_Encoder.page_ops`)."""
         if ops:
@@ -186,14 +191,25 @@ class _PageText:
         self.line(right - self._encoder.widths.of(text, font, size), y_from_top, text, font, size)
 
     def rule(self, x1: float, x2: float, y_from_top: float, width: float) -> None:
-        y = PAGE_HEIGHT - y_from_top
-        self._graphics.append(f"{width:.2f} w {x1:.2f} {y:.2f} m {x2:.2f} {y:.2f} l S")
+        self._graphics.append(_rule(x1, x2, y_from_top, width))
 
     def draw(self, canvas: Canvas) -> None:
         if self._graphics:
             canvas.addLiteral("\n".join(self._graphics))
         if self._ops:
             canvas.addLiteral("BT\n" + "\n".join(self._ops) + "\nET")
+
+
+def _rule(x1: float, x2: float, y_from_top: float, width: float) -> str:
+    y = PAGE_HEIGHT - y_from_top
+    return f"{width:.2f} w {x1:.2f} {y:.2f} m {x2:.2f} {y:.2f} l S"
+
+
+# Fold marks at 105 and 210 mm (DIN 676 B) and the punch mark at 148.5 mm.
+_FOLD_MARKS = tuple(
+    _rule(4 * MM, (4 + length) * MM, from_top * MM, 0.3)
+    for from_top, length in ((105, 5), (148.5, 7), (210, 5))
+)
 
 
 class _Encoder:
@@ -205,6 +221,17 @@ class _Encoder:
         self._cache: dict[tuple[str, str, float], str] = {}
         self._pages: dict[int, tuple[_Page, tuple[_Part, ...]]] = {}
         self._first_subsets: dict[str, _FirstSubset] = {}
+        self._chunks: dict[Hashable, str] = {}
+
+    def chunk(self, key: Hashable, make: Callable[[], str]) -> str:
+        """Operators that many letters of the document have (the letterhead, the date), made
+        once; ``key`` holds everything they depend on."""
+        found = self._chunks.get(key)
+        if found is None:
+            if len(self._chunks) >= _PAGES_KEPT:
+                self._chunks.clear()
+            found = self._chunks[key] = make()
+        return found
 
     def page_ops(self, page: _Page) -> tuple[_Part, ...]:
         """A laid-out page's lines as text operators: runs of lines, and the salutation lines
@@ -603,22 +630,30 @@ class LetterLayout:
     # -- the fixed part of the first page ----------------------------------------------------
 
     def _head(self, page: _PageText, spec: LetterSpec, municipality: LetterMunicipality) -> None:
-        sender = municipality.sender
-        left = self._letterhead_left
-        page.line(left, 17 * MM, municipality.name, BOLD, 13)
-        for number, line in enumerate(
-            (
-                sender.department,
-                f"{sender.street} {sender.house_number}",
-                f"{sender.postal_code} {sender.locality}",
-            )
-        ):
-            page.line(left, 23 * MM + number * 10.5, line, REGULAR, 8.5)
+        sender, left = municipality.sender, self._letterhead_left
+        texts = (
+            municipality.name,
+            sender.department,
+            f"{sender.street} {sender.house_number}",
+            f"{sender.postal_code} {sender.locality}",
+        )
+
+        def letterhead() -> str:
+            op = self._current_encoder().op
+            return "\n".join(
+                op(left, 17 * MM, texts[0], BOLD, 13) if number == 0
+                else op(left, 23 * MM + (number - 1) * 10.5, line, REGULAR, 8.5)
+                for number, line in enumerate(texts) if line
+            )  # fmt: skip
+
+        page.extend(self._current_encoder().chunk(("letterhead", left, texts), letterhead))
         self._window(page, spec, municipality)
         self._info(page, spec, municipality)
-        # Fold marks at 105 and 210 mm (DIN 676 B) and the punch mark at 148.5 mm.
-        for from_top, length in ((105, 5), (148.5, 7), (210, 5)):
-            page.rule(4 * MM, (4 + length) * MM, from_top * MM, 0.3)
+        page.graphics(_FOLD_MARKS)
+
+    def _current_encoder(self) -> _Encoder:
+        assert self._encoder is not None  # noqa: S101 - made by _page before anything is drawn
+        return self._encoder
 
     def _window(self, page: _PageText, spec: LetterSpec, municipality: LetterMunicipality) -> None:
         window, widths = self.window, self._widths
@@ -629,11 +664,12 @@ class LetterLayout:
         while widths.of(sender_line, REGULAR, sender_size) > usable and sender_size > 5:
             sender_size -= 0.5
         lines = spec.address_lines
-        fitting = [
-            size
-            for size in ADDRESS_SIZES
-            if max(widths.of(line, REGULAR, size) for line in lines) <= usable
-        ] or [ADDRESS_SIZES[-1]]
+        fitting: list[float] = []
+        for size in ADDRESS_SIZES:  # largest first
+            # A line narrower than the field at one size is narrower at every smaller one.
+            if fitting or max(widths.of(line, REGULAR, size) for line in lines) <= usable:
+                fitting.append(size)
+        fitting = fitting or [ADDRESS_SIZES[-1]]
         top, bottom = window.top_mm * MM, (window.top_mm + window.height_mm - 3) * MM
         below_sender = top + 7 * MM  # the sender line's baseline sits 5 mm into the window
         # The largest size whose lines fit under the sender line; in a shallow window the
@@ -655,21 +691,32 @@ class LetterLayout:
             y += leading
 
     def _info(self, page: _PageText, spec: LetterSpec, municipality: LetterMunicipality) -> None:
-        languages = spec.languages
-        sender = municipality.sender
-        rows = [
-            (_label(languages, "date"), long_date(spec.letter_date, languages[0])),
-            (_label(languages, "reference"), spec.reference),
-        ]
-        if sender.phone:
-            rows.append((_label(languages, "phone"), sender.phone))
-        if sender.email:
-            rows.append((_label(languages, "email"), sender.email))
+        languages, sender, x = spec.languages, municipality.sender, self._info_left
         y = (self.window.top_mm + 8) * MM
-        for label, value in rows:
-            page.line(self._info_left, y, label, REGULAR, 7.5)
-            page.line(self._info_left, y + 10, value, REGULAR, 9)
-            y += 24
+        encoder = self._current_encoder()
+
+        def rows(first: float, pairs: Sequence[tuple[str, str]]) -> str:
+            ops = []
+            for number, (label, value) in enumerate(pairs):
+                if label:
+                    ops.append(encoder.op(x, first + 24 * number, label, REGULAR, 7.5))
+                if value:
+                    ops.append(encoder.op(x, first + 24 * number + 10, value, REGULAR, 9))
+            return "\n".join(ops)
+
+        date, day = _label(languages, "date"), spec.letter_date
+        dated = (date, long_date(day, languages[0]))
+        page.extend(encoder.chunk(("date", x, y, dated), lambda: rows(y, [dated])))
+        page.line(x, y + 24, _label(languages, "reference"), REGULAR, 7.5)
+        page.line(x, y + 34, spec.reference, REGULAR, 9)
+        contact = []
+        if sender.phone:
+            contact.append((_label(languages, "phone"), sender.phone))
+        if sender.email:
+            contact.append((_label(languages, "email"), sender.email))
+        if contact:
+            key = ("contact", x, y, *contact)
+            page.extend(encoder.chunk(key, lambda: rows(y + 48, contact)))
 
     def _footer(self, page: _PageText, spec: LetterSpec, number: int, pages: int) -> None:
         y = PAGE_HEIGHT - 12 * MM
