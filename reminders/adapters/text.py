@@ -58,7 +58,7 @@ from reminders.domain.policy import ReminderPolicy
 from reminders.errors import ConfigError
 
 _BLOCKS = ("subject", "salutation", "body", "closing")
-_KEPT_PER_BLOCK = 2048  # outputs kept per block: bounded memory whatever the run's size
+_KEPT_PER_BLOCK = 512  # outputs kept per block: bounded memory whatever the run's size
 
 
 def long_date(day: date, language: Language) -> str:
@@ -428,6 +428,7 @@ def _block_node(environment: Environment, name: str, block: str) -> nodes.Block 
     return None
 
 
+@lru_cache(maxsize=256)  # a block's analysis reads the base and the macros again and again
 def _parsed(environment: Environment, name: str) -> nodes.Template:
     loader = environment.loader
     assert loader is not None  # noqa: S101 - set in LetterTemplates._environment
