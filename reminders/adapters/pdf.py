@@ -474,9 +474,8 @@ class LetterLayout:
         self.window = window = window or AddressWindow()
         self._widths = _Widths()
         self._encoder: _Encoder | None = None
-        # The pages of letters' texts without their salutations (keyed by the body tuples'
-        # identity: the templates hand out one tuple per distinct body; held in the value).
-        self._layouts: dict[tuple[object, ...], tuple[tuple[object, ...], tuple[_Page, ...]]] = {}
+        # The pages of letters' texts without their salutations, least recently used first.
+        self._layouts: dict[tuple[object, ...], tuple[_Page, ...]] = {}
         self._wraps: dict[tuple[str, str, float, float, float, float, str], tuple[_Line, ...]] = {}
         # The letterhead and the date/reference block go where the window does not show them:
         # the letterhead top left unless a high window (DIN 676 form A) reaches it, the
@@ -512,18 +511,19 @@ class LetterLayout:
         """The letter's lines laid out on pages, ready to draw (so a volume knows its page
         numbers before it draws its cover sheet)."""
         salutations = tuple(text.salutation for text in texts)
-        # A salutation is one line whatever it says: the pages do not depend on it.
-        key = tuple(part for t in texts for part in (t.subject, id(t.body), t.closing))
+        # A salutation is one line whatever it says: the pages do not depend on it. (Keyed by
+        # value, so texts made in another process find their pages too.)
+        key = tuple((t.subject, t.body, t.closing) for t in texts)
         layouts = self._layouts
-        found = layouts.pop(key, None)
-        if found is None or any(a is not b.body for a, b in zip(found[0], texts, strict=True)):
-            found = (tuple(text.body for text in texts), tuple(self._paginated(self._flow(texts))))
+        pages = layouts.pop(key, None)
+        if pages is None:
+            pages = tuple(self._paginated(self._flow(texts)))
             if len(layouts) >= _LAYOUTS_KEPT:
                 # The least recently used: a letter to the parents naming the child in its
                 # body is laid out once; the texts most letters share stay.
                 del layouts[next(iter(layouts))]
-        layouts[key] = found  # last: the most recently used
-        return PreparedLetter(found[1], salutations)
+        layouts[key] = pages  # last: the most recently used
+        return PreparedLetter(pages, salutations)
 
     def draw_letter(
         self,
