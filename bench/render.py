@@ -54,6 +54,8 @@ from jinja2 import Environment
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from reportlab.pdfgen.canvas import Canvas  # noqa: E402
+
 from reminders.adapters.pdf import LABELS, LetterLayout, PreparedLetter  # noqa: E402
 from reminders.adapters.print_volume import VolumeFolder  # noqa: E402
 from reminders.adapters.text import LetterTemplates, long_date  # noqa: E402
@@ -293,17 +295,40 @@ def _templates_of(
 
 
 class TimedLayout(LetterLayout):
-    """The engine's layout, with the time spent laying letters out (lines and pages) summed."""
+    """The engine's layout, with the time spent laying letters out (lines and pages) summed;
+    with ``phases``, also the CPU time of drawing letters and of ``canvas.save``."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, phases: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.seconds = 0.0
+        self.seconds = self.draw_cpu = self.save_cpu = 0.0
+        self.phases = phases
 
     def prepared(self, texts: Sequence[LetterText]) -> PreparedLetter:
-        started = time.perf_counter()
+        started = time.process_time()  # CPU: others' processes do not count
         letter = super().prepared(texts)
-        self.seconds += time.perf_counter() - started
+        self.seconds += time.process_time() - started
         return letter
+
+    def draw_letter(self, *args: Any, **kwargs: Any) -> None:
+        if not self.phases:
+            return super().draw_letter(*args, **kwargs)
+        started = time.process_time()
+        super().draw_letter(*args, **kwargs)
+        self.draw_cpu += time.process_time() - started
+        return None
+
+    def canvas(self, *args: Any, **kwargs: Any) -> Canvas:
+        canvas = super().canvas(*args, **kwargs)
+        if self.phases:
+            save = canvas.save
+
+            def timed_save() -> None:
+                started = time.process_time()
+                save()
+                self.save_cpu += time.process_time() - started
+
+            canvas.save = timed_save  # type: ignore[method-assign]
+        return canvas
 
 
 class TimedTemplates(LetterTemplates):
@@ -316,9 +341,9 @@ class TimedTemplates(LetterTemplates):
     def text(
         self, spec: LetterSpec, language: Language, municipality: LetterMunicipality
     ) -> LetterText:
-        started = time.perf_counter()
+        started = time.process_time()  # CPU: others' processes do not count
         text = super().text(spec, language, municipality)
-        self.seconds += time.perf_counter() - started
+        self.seconds += time.process_time() - started
         return text
 
 
@@ -328,6 +353,7 @@ class RenderJob:
     ranges: list[tuple[int, int]]
     output_dir: Path
     profile: bool = False
+    phases: bool = False  # CPU time of drawing and canvas.save too (--only-ours)
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,15 +362,18 @@ class RenderResult:
     started: float  # perf_counter after the barrier: the same clock in every process
     finished: float
     made_seconds: float  # making the synthetic letters (not counted)
+    made_cpu: float
     cpu_seconds: float
-    texts_seconds: float
-    layout_seconds: float
+    texts_seconds: float  # CPU
+    layout_seconds: float  # CPU
     volumes: int
     pages: int  # the letters' pages, without cover sheets
     pdf_bytes: int
     other_bytes: int  # manifests and checksums
     peak_rss: int  # bytes
     profile: str = ""
+    draw_cpu: float = 0.0  # with phases only
+    save_cpu: float = 0.0
 
 
 def render_job(job: RenderJob, barrier: Barrier, results: Queue[RenderResult]) -> None:
@@ -354,7 +383,7 @@ def render_job(job: RenderJob, barrier: Barrier, results: Queue[RenderResult]) -
     templates = TimedTemplates(settings.templates_dir)
     options = settings.print_options
     renderer = VolumeRenderer(templates, options)
-    layout = renderer.layout = TimedLayout(options.window)
+    layout = renderer.layout = TimedLayout(options.window, phases=job.phases)
     folder = VolumeFolder(job.output_dir)
     segments = plan(settings, job.total)
     stream = letters(
@@ -380,7 +409,7 @@ def render_job(job: RenderJob, barrier: Barrier, results: Queue[RenderResult]) -
         pages += sum(letter.page_count for letter in volume.letters)
         pending = []
 
-    made = 0.0
+    made = made_cpu = 0.0
     count = 0
     profiler = cProfile.Profile() if job.profile else None
     barrier.wait()
@@ -389,9 +418,10 @@ def render_job(job: RenderJob, barrier: Barrier, results: Queue[RenderResult]) -
         profiler.enable()
     current: Municipality | None = None
     while True:
-        making = time.perf_counter()
+        making, making_cpu = time.perf_counter(), time.process_time()
         chunk = list(islice(stream, CHUNK))
         made += time.perf_counter() - making
+        made_cpu += time.process_time() - making_cpu
         if not chunk:
             break
         for letter in chunk:
@@ -439,6 +469,7 @@ def render_job(job: RenderJob, barrier: Barrier, results: Queue[RenderResult]) -
             started=started,
             finished=finished,
             made_seconds=made,
+            made_cpu=made_cpu,
             cpu_seconds=cpu,
             texts_seconds=templates.seconds,
             layout_seconds=layout.seconds,
@@ -448,6 +479,8 @@ def render_job(job: RenderJob, barrier: Barrier, results: Queue[RenderResult]) -
             other_bytes=other_bytes,
             peak_rss=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
             profile=profile,
+            draw_cpu=layout.draw_cpu,
+            save_cpu=layout.save_cpu,
         )
     )
 
@@ -484,7 +517,9 @@ def _profile_text(profiler: cProfile.Profile) -> str:
     return "\n".join(lines)
 
 
-def run_engine(total: int, processes: int, *, profile: bool = False) -> list[RenderResult]:
+def run_engine(
+    total: int, processes: int, *, profile: bool = False, phases: bool = False
+) -> list[RenderResult]:
     """``total`` letters rendered by ``processes`` fresh processes, each into its own folder."""
     context = multiprocessing.get_context("spawn")
     with tempfile.TemporaryDirectory(prefix="render-", dir=OUT) as folder:
@@ -495,7 +530,11 @@ def run_engine(total: int, processes: int, *, profile: bool = False) -> list[Ren
         workers: list[BaseProcess] = [
             context.Process(
                 target=render_job,
-                args=(RenderJob(total, share, Path(folder) / f"p{n}", profile), barrier, results),
+                args=(
+                    RenderJob(total, share, Path(folder) / f"p{n}", profile, phases),
+                    barrier,
+                    results,
+                ),
             )
             for n, share in enumerate(shares)
         ]
@@ -545,7 +584,7 @@ class EngineFigures:
             letters=sum(r.letters for r in results),
             seconds=ended - started,
             made_seconds=max(r.made_seconds for r in results),
-            cpu_seconds=sum(r.cpu_seconds - r.made_seconds for r in results),
+            cpu_seconds=sum(r.cpu_seconds - r.made_cpu for r in results),
             texts_seconds=sum(r.texts_seconds for r in results),
             layout_seconds=sum(r.layout_seconds for r in results),
             volumes=sum(r.volumes for r in results),
@@ -804,6 +843,20 @@ def print_peer(rows: Sequence[PeerResult]) -> None:
               f"{p.pdf_bytes / p.letters:,.0f} | {_mb(p.peak_rss)} |")  # fmt: skip
 
 
+def print_phases(r: RenderResult) -> None:
+    """CPU time per letter by phase (process_time), making the letters left out."""
+    cpu = r.cpu_seconds - r.made_cpu
+    other = cpu - r.texts_seconds - r.layout_seconds - r.draw_cpu - r.save_cpu
+    per = 1e6 / r.letters
+    print(
+        f"{r.letters:,} letters, {r.pages:,} pages, {r.pdf_bytes / r.letters:,.0f} PDF "
+        f"bytes/letter; CPU {cpu:.2f} s = {cpu * per:,.0f} us/letter ({r.letters / cpu:,.0f} "
+        f"letters/s): texts {r.texts_seconds * per:,.0f}, layout {r.layout_seconds * per:,.0f}, "
+        f"draw {r.draw_cpu * per:,.0f}, save {r.save_cpu * per:,.0f}, other (cover, manifests, "
+        f"files) {other * per:,.0f} us; peak RSS {_mb(r.peak_rss)} MB"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--letters", type=int, default=20_000, help="letters in the timed runs")
@@ -820,6 +873,11 @@ def main() -> None:
         "--profile", action="store_true", help="also profile a run of --profile-letters"
     )
     parser.add_argument("--profile-letters", type=int, default=5_000)
+    parser.add_argument(
+        "--only-ours",
+        action="store_true",
+        help="one process of --letters only (no peer, no 2 processes): CPU per letter by phase",
+    )
     args = parser.parse_args()
     if args.letters < 2 or args.peer_letters < 1:
         parser.error("--letters must be at least 2 and --peer-letters at least 1")
@@ -832,6 +890,9 @@ def main() -> None:
         flush=True,
     )
 
+    if args.only_ours:
+        print_phases(run_engine(args.letters, 1, phases=True)[0])
+        return
     rows: list[EngineFigures] = []
     print(f"reminders, 1 process, {args.letters:,} letters ...", flush=True)
     rows.append(EngineFigures.of("reminders", run_engine(args.letters, 1)))

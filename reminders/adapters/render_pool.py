@@ -15,6 +15,7 @@ point) and shuts the pool down.
 from __future__ import annotations
 
 import ctypes
+import gc
 import os
 import signal
 import sys
@@ -120,6 +121,9 @@ def _start_worker(templates_dir: Path, options: PrintOptions, parent: int) -> No
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     global _renderer
     _renderer = VolumeRenderer(LetterTemplates(templates_dir), options)
+    # What is set up now lives as long as the worker: out of the collector's way, it is not
+    # scanned again on every collection while volumes render (about a tenth of the CPU).
+    gc.freeze()
 
 
 def _render(job: VolumeJob) -> RenderedVolume:

@@ -5,13 +5,24 @@ extends ``_base.<lang>.txt.j2`` and fills the blocks ``subject``, ``salutation``
 ``closing``. Undefined variables fail (StrictUndefined), and a missing template is an error,
 never a fall-back to another language: the run checks every template it may need before it
 renders a single letter (`LetterTemplateError`, `lint_templates`).
+
+Most of a letter's text is the same for thousands of letters: a body depends on the kind, the
+stage, the dates and the municipality, and on the holder's name only in a letter to the
+parents. So each block's output is kept, keyed by the values the block actually read when it
+was rendered: the reads are recorded (in order; a render is a function of what it reads), and
+a later letter whose values agree on each of them gets the kept text (`_Outputs`). A block is
+read in its syntax tree first, with the templates it imports or includes, for what recording
+cannot see: a variable used whole (``{{ holder }}``, ``holder.items()``) is recorded whole, and
+a block that uses ``self`` or ``super()``, or a template chosen at render time, is rendered for
+every letter.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import replace
+from collections import Counter
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -28,8 +39,10 @@ from jinja2 import (
     TemplateNotFound,
     TemplateSyntaxError,
     UndefinedError,
+    nodes,
 )
 from jinja2.runtime import Context
+from jinja2.utils import missing
 
 from reminders.domain.letter_language import possible_letter_languages
 from reminders.domain.letters import (
@@ -45,6 +58,7 @@ from reminders.domain.policy import ReminderPolicy
 from reminders.errors import ConfigError
 
 _BLOCKS = ("subject", "salutation", "body", "closing")
+_KEPT_PER_BLOCK = 512  # outputs kept per block: bounded memory whatever the run's size
 
 
 def long_date(day: date, language: Language) -> str:
@@ -78,7 +92,7 @@ class LetterTemplates:
         self._environments = {
             language: self._environment(language) for language in Language
         }  # one per language, so that ``|date`` writes that language's dates
-        self._blocks: dict[str, dict[str, Callable[[Context], Iterator[str]]]] = {}
+        self._blocks: dict[str, dict[str, _Block]] = {}
 
     def _environment(self, language: Language) -> Environment:
         environment = Environment(  # noqa: S701 - plain text for PDFs, not HTML: no escaping
@@ -91,6 +105,7 @@ class LetterTemplates:
             cache_size=-1,
         )
         environment.filters["date"] = lambda day: long_date(day, language)
+        environment.context_class = _RecordingContext
         return environment
 
     @staticmethod
@@ -102,27 +117,58 @@ class LetterTemplates:
     ) -> LetterText:
         """The letter's text in ``language``; raises LetterTemplateError naming the template."""
         name = self.name(spec.document_kind, spec.stage, language)
-        template = self._template(name, language)
         values = _values(spec, language, municipality)
         try:
-            context = template.new_context(values)
-            blocks = self._blocks.get(name)
-            if blocks is None:
-                for _ in template.root_render_func(context):
-                    pass  # runs the extends: the base template's blocks join the context
-                blocks = self._blocks[name] = {b: context.blocks[b][0] for b in _BLOCKS}
-            # Each block alone: a whole render and then the blocks would cost twice as much.
-            # Macros are therefore imported inside the blocks (templates/letters/README.md).
-            rendered = {block: "".join(render(context)).strip() for block, render in blocks.items()}
+            blocks = self._blocks.get(name) or self._analysed(name, language, values)
+            rendered: dict[str, str] = {}
+            for block_name, block in blocks.items():
+                text = None if block.reading is None else block.outputs.found(values)
+                if text is None:
+                    text = self._rendered(name, language, block, values)
+                rendered[block_name] = text
         except (TemplateError, KeyError) as err:
             raise LetterTemplateError(self.directory / name, _problem(err)) from err
         return LetterText(
             language=language,
-            subject=one_line(rendered["subject"]),
+            subject=_one_line(rendered["subject"]),
             salutation=rendered["salutation"],
-            body=parsed_body(rendered["body"]),
-            closing=tuple(line.strip() for line in rendered["closing"].splitlines() if line),
+            body=_parsed_body(rendered["body"]),
+            closing=_closing(rendered["closing"]),
         )
+
+    def _analysed(
+        self, name: str, language: Language, values: Mapping[str, Any]
+    ) -> dict[str, _Block]:
+        """The template's blocks, each with what its syntax tree says of its reads."""
+        template = self._template(name, language)
+        context = template.new_context(dict(values))
+        for _ in template.root_render_func(context):
+            pass  # runs the extends: the base template's blocks join the context
+        environment = self._environments[language]
+        blocks = {
+            block: _Block(
+                context.blocks[block][0],
+                _reading(environment, name, block, frozenset(values)),
+                _Outputs(),
+            )
+            for block in _BLOCKS
+        }
+        self._blocks[name] = blocks
+        return blocks
+
+    def _rendered(
+        self, name: str, language: Language, block: _Block, values: Mapping[str, Any]
+    ) -> str:
+        """The block rendered for these values, and kept with the reads it made."""
+        reads = None if block.reading is None else _Reads(block.reading)
+        context = self._template(name, language).new_context(_recorded(values, reads))
+        # Each block alone: a whole render and then the blocks would cost twice as much.
+        # Macros are therefore imported inside the blocks (templates/letters/README.md).
+        raw = "".join(block.render(context))
+        if reads is None:
+            return raw.strip()
+        block.outputs.keep(reads, raw)
+        return reads.filled(raw).strip()
 
     def _template(self, name: str, language: Language) -> Template:
         try:
@@ -144,6 +190,316 @@ class LetterTemplates:
         """A SHA-256 over the letter's template and every template it extends or imports, so
         the log can tell which text a letter was printed from."""
         return _sources_sha256(self.directory, self.name(kind, stage, language), language.value)
+
+
+_Path = tuple[str, ...]
+_READS = "reminders.reads"  # a context key no template can name: where reads are recorded
+
+
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    """What a block's syntax tree (with the templates it imports or includes) says of what
+    it reads, for what the recording of a render cannot see."""
+
+    # Variables used other than by reading an item (printed, passed, iterated, a dict method
+    # such as ``holder.items()``): recorded whole.
+    used_whole: frozenset[str]
+    # Items the block only ever prints as they are, straight into its own output (not in a
+    # macro, a call, a filter block or a block set, whose output a template may transform):
+    # rendered as a marker that the kept output has in place of the value.
+    printed: Mapping[_Path, str]
+
+
+@dataclass(frozen=True, slots=True)
+class _Block:
+    render: Callable[[Context], Iterator[str]]
+    reading: _Reading | None  # None: the block may read what no recording sees; not kept
+    outputs: _Outputs
+
+
+class _Reads:
+    """What one render read: each path once, in the order it first read it, and the printed
+    items it rendered as markers."""
+
+    __slots__ = ("holes", "reading", "seen")
+
+    def __init__(self, reading: _Reading) -> None:
+        self.reading = reading
+        self.seen: dict[_Path, Hashable] = {}
+        self.holes: dict[_Path, tuple[str, str]] = {}  # path: (marker, value)
+
+    def read(self, path: _Path, value: Any) -> Any:
+        marker = self.reading.printed.get(path)
+        if marker is not None and _fits_hole(value):
+            self.holes[path] = (marker, value)
+            return marker
+        if path not in self.seen:
+            self.seen[path] = _frozen(value)
+        return value
+
+    def filled(self, raw: str) -> str:
+        for marker, value in self.holes.values():
+            raw = raw.replace(marker, value)
+        return raw
+
+
+_MARK = "\x00"  # no value with it is rendered as a marker
+
+
+def _fits_hole(value: Any) -> bool:
+    return type(value) is str and _MARK not in value
+
+
+class _RecordingContext(Context):
+    """Records the variables a template resolves, when the render records its reads."""
+
+    def resolve_or_missing(self, key: str) -> Any:
+        value = super().resolve_or_missing(key)
+        if value is missing or key == _READS:
+            return value
+        reads: _Reads | None = self.parent.get(_READS)
+        if reads is None:
+            return value
+        if isinstance(value, _RecordingDict) and key not in reads.reading.used_whole:
+            return value  # read item by item, each recorded by the dict
+        return reads.read((key,), value)
+
+
+class _RecordingDict(dict[str, Any]):
+    """A template variable that is a dict: records each item a template reads (Jinja reads
+    ``holder.full_name`` as ``holder["full_name"]`` once the dict has no such attribute). An
+    item that is itself a dict is recorded whole."""
+
+    __slots__ = ("_reminders_path", "_reminders_reads")
+
+    def __init__(self, items: Mapping[str, Any], path: _Path, reads: _Reads) -> None:
+        super().__init__(items)
+        self._reminders_path, self._reminders_reads = path, reads
+
+    def __getitem__(self, key: str) -> Any:
+        value = super().__getitem__(key)
+        return self._reminders_reads.read((*self._reminders_path, key), value)
+
+
+def _recorded(values: Mapping[str, Any], reads: _Reads | None) -> dict[str, Any]:
+    """The values to render with, recording what is read into ``reads`` (if given)."""
+    if reads is None:
+        return dict(values)
+    recorded: dict[str, Any] = {
+        key: _RecordingDict(value, (key,), reads) if isinstance(value, dict) else value
+        for key, value in values.items()
+    }
+    recorded[_READS] = reads
+    return recorded
+
+
+class _Outputs:
+    """A block's kept outputs as a decision tree: each node holds the path the block reads
+    next, and its children the outputs for each value read there. A render is a function of
+    the values it reads, so values that agree with a kept render on each of its reads give
+    its output. Bounded: a block that reads the holder's name other than by printing it
+    makes a leaf for every letter, so the tree is started afresh past a number of outputs."""
+
+    __slots__ = ("_root", "_size")
+
+    def __init__(self) -> None:
+        self._root = _Node()
+        self._size = 0
+
+    def found(self, values: Mapping[str, Any]) -> str | None:
+        node: _Node | None = self._root
+        try:
+            while node is not None and node.path is not None:
+                node = node.children.get(_read(values, node.path))
+        except TypeError:  # an unhashable value
+            return None
+        if node is None or node.text is None:
+            return None
+        if not node.holes:
+            return node.text
+        text = node.text
+        for marker, path in node.holes:
+            value = _read(values, path)
+            if not _fits_hole(value):
+                return None
+            text = text.replace(marker, value)  # type: ignore[arg-type]  # a str: _fits_hole
+        return text.strip()
+
+    def keep(self, reads: _Reads, raw: str) -> None:
+        if self._size >= _KEPT_PER_BLOCK:
+            self._root, self._size = _Node(), 0
+        node = self._root
+        try:
+            for path, value in reads.seen.items():
+                if node.path is None:
+                    if node.text is not None:
+                        return  # read more than a render that read the same: keep nothing
+                    node.path = path
+                elif node.path != path:
+                    return  # another read after the same values: not a function of them
+                child = node.children.get(value)
+                if child is None:
+                    child = node.children[value] = _Node()
+                node = child
+        except TypeError:  # an unhashable value
+            return
+        if node.path is None and node.text is None:
+            node.holes = tuple((marker, path) for path, (marker, _) in reads.holes.items())
+            node.text = raw if node.holes else raw.strip()
+            self._size += 1
+
+
+class _Node:
+    __slots__ = ("children", "holes", "path", "text")
+
+    def __init__(self) -> None:
+        self.path: _Path | None = None  # what the block reads next
+        self.children: dict[Hashable, _Node] = {}
+        self.text: str | None = None  # at a leaf: the output, unstripped if it has holes
+        self.holes: tuple[tuple[str, _Path], ...] = ()
+
+
+def _read(values: Mapping[str, Any], path: _Path) -> Hashable:
+    value: Any = values[path[0]]
+    for part in path[1:]:
+        value = value[part]
+    return _frozen(value)
+
+
+def _frozen(value: Any) -> Hashable:
+    if isinstance(value, _Constant):
+        return value.key
+    if isinstance(value, dict):  # built by _values: always the same keys in the same order
+        return tuple((key, _frozen(item)) for key, item in value.items())
+    return value  # type: ignore[no-any-return]
+
+
+def _reading(
+    environment: Environment, name: str, block: str, variables: frozenset[str]
+) -> _Reading | None:
+    """What the syntax trees of block ``block`` of template ``name`` and of the templates it
+    imports or includes say of its reads; None when it may read what no recording sees."""
+    node = _block_node(environment, name, block)
+    if node is None or next(node.find_all(nodes.Block), None) is not None:
+        return None  # a block inside: a child template may replace it
+    whole: set[str] = set()
+    items: Counter[_Path] = Counter()
+    seen: set[str] = set()
+    pending: list[nodes.Node] = [node]
+    while pending:
+        current = pending.pop()
+        if not _collect(current, variables, whole, items):
+            return None
+        for used in current.find_all((nodes.Import, nodes.FromImport, nodes.Include)):
+            template = used.template  # type: ignore[attr-defined]
+            if not isinstance(template, nodes.Const) or not isinstance(template.value, str):
+                return None  # a template chosen at render time
+            if template.value not in seen:
+                seen.add(template.value)
+                pending.append(_parsed(environment, template.value))
+    printed: Counter[_Path] = Counter()
+    _count_printed(node, variables, printed)
+    return _Reading(
+        frozenset(whole),
+        {
+            path: f"{_MARK}{'.'.join(path)}{_MARK}"
+            for path, count in printed.items()
+            if count == items[path] and path[0] not in whole
+        },
+    )
+
+
+def _block_node(environment: Environment, name: str, block: str) -> nodes.Block | None:
+    """The block as the template renders it: its own, or the one it inherits."""
+    seen: set[str] = set()
+    while name not in seen:
+        seen.add(name)
+        tree = _parsed(environment, name)
+        for found in tree.find_all(nodes.Block):
+            if found.name == block:
+                return found
+        extends = next(tree.find_all(nodes.Extends), None)
+        if extends is None:
+            return None
+        parent = extends.template
+        if not isinstance(parent, nodes.Const) or not isinstance(parent.value, str):
+            return None
+        name = parent.value
+    return None
+
+
+@lru_cache(maxsize=256)  # a block's analysis reads the base and the macros again and again
+def _parsed(environment: Environment, name: str) -> nodes.Template:
+    loader = environment.loader
+    assert loader is not None  # noqa: S101 - set in LetterTemplates._environment
+    source, filename, _ = loader.get_source(environment, name)
+    return environment.parse(source, name, filename)
+
+
+def _collect(
+    node: nodes.Node, variables: frozenset[str], whole: set[str], items: Counter[_Path]
+) -> bool:
+    """Adds the variables used under ``node`` other than as ``var.item`` or ``var["item"]``
+    to ``whole``, and counts the items read; False when the node uses ``self`` or
+    ``super()``, which reach other blocks. A local name that shadows a variable counts as
+    the variable: more reads recorded, never fewer."""
+    if isinstance(node, nodes.Name):
+        if node.name in ("self", "super"):
+            return False
+        if node.name in variables:
+            whole.add(node.name)
+        return True
+    path = _item_path(node, variables)
+    if path is not None:
+        items[path] += 1
+        if isinstance(node, nodes.Getattr) and hasattr(dict, path[1]):
+            whole.add(path[0])  # a dict method: the recording sees no item read
+        return True
+    return all(_collect(child, variables, whole, items) for child in node.iter_child_nodes())
+
+
+def _count_printed(node: nodes.Node, variables: frozenset[str], printed: Counter[_Path]) -> None:
+    """Counts the items printed as they are into the block's own output."""
+    if isinstance(node, nodes.Macro | nodes.CallBlock | nodes.FilterBlock | nodes.AssignBlock):
+        return  # output that a template may transform before it is printed
+    if isinstance(node, nodes.Output):
+        for expression in node.nodes:
+            path = _item_path(expression, variables)
+            if path is not None:
+                printed[path] += 1
+    for child in node.iter_child_nodes():
+        _count_printed(child, variables, printed)
+
+
+def _item_path(node: nodes.Node, variables: frozenset[str]) -> _Path | None:
+    """``("holder", "full_name")`` for ``holder.full_name`` or ``holder["full_name"]``."""
+    if not isinstance(node, nodes.Getattr | nodes.Getitem):
+        return None
+    owner = node.node
+    if not isinstance(owner, nodes.Name) or owner.name not in variables:
+        return None
+    item = _item(node)
+    return None if item is None else (owner.name, item)
+
+
+def _item(node: nodes.Getattr | nodes.Getitem) -> str | None:
+    """The name in ``x.name`` or ``x["name"]``."""
+    if isinstance(node, nodes.Getattr):
+        return node.attr
+    if isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+        return node.arg.value
+    return None
+
+
+# The same rendered block is the same object on every letter that shares it; these return one
+# shared result for it too (and the layout recognises the paragraphs it has laid out).
+_one_line = lru_cache(maxsize=1024)(one_line)
+_parsed_body = lru_cache(maxsize=1024)(parsed_body)
+
+
+@lru_cache(maxsize=1024)
+def _closing(text: str) -> tuple[str, ...]:
+    return tuple(line.strip() for line in text.splitlines() if line)
 
 
 def _sources_sha256(directory: Path, name: str, language: str) -> str:
@@ -173,7 +529,6 @@ def _problem(err: Exception) -> str:
 def _values(
     spec: LetterSpec, language: Language, municipality: LetterMunicipality
 ) -> dict[str, Any]:
-    sender: LetterSender = municipality.sender
     return {
         "letter_date": spec.letter_date,
         "language": language.value,
@@ -193,20 +548,51 @@ def _values(
             "due_on": spec.stage_due_on,
             "is_final": spec.is_final_stage,
         },
-        "municipality": {
+        "municipality": _municipality_values(municipality),
+    }
+
+
+class _Constant(dict[str, Any]):
+    """A dict of values that are the same for many letters, with its key made once."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, items: Mapping[str, Any]) -> None:
+        super().__init__(items)
+        self.key = _frozen(dict(items))
+
+
+_MUNICIPALITIES: dict[int, tuple[LetterMunicipality, _Constant]] = {}
+
+
+def _municipality_values(municipality: LetterMunicipality) -> _Constant:
+    """The municipality's variables, made once per municipality object (held, so that its id
+    is not reused while it is in here)."""
+    found = _MUNICIPALITIES.get(id(municipality))
+    if found is not None and found[0] is municipality:
+        return found[1]
+    if len(_MUNICIPALITIES) >= 1024:
+        _MUNICIPALITIES.clear()
+    sender: LetterSender = municipality.sender
+    values = _Constant(
+        {
             "name": municipality.name,
             "appointment_url": sender.appointment_url,
-            "sender": {
-                "department": sender.department,
-                "street": sender.street,
-                "house_number": sender.house_number,
-                "postal_code": sender.postal_code,
-                "locality": sender.locality,
-                "phone": sender.phone,
-                "email": sender.email,
-            },
-        },
-    }
+            "sender": _Constant(
+                {
+                    "department": sender.department,
+                    "street": sender.street,
+                    "house_number": sender.house_number,
+                    "postal_code": sender.postal_code,
+                    "locality": sender.locality,
+                    "phone": sender.phone,
+                    "email": sender.email,
+                }
+            ),
+        }
+    )
+    _MUNICIPALITIES[id(municipality)] = (municipality, values)
+    return values
 
 
 def lint_templates(
