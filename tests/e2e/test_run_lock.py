@@ -66,8 +66,6 @@ def test_with_wait_the_second_run_waits_then_finds_nothing_new(night: Night) -> 
     assert (first.returncode, second.returncode) == (0, 0), (first.stderr, second.stderr)
     letters = sorted(run.summary()["letters"] for run in (first, second))
     assert letters == [0, night.reference.letters]
-    waited = max((first, second), key=lambda run: run.seconds)
-    assert waited.summary()["letters"] == 0  # the one that waited is the one that ended last
 
     observed = check_invariants(night, failed_attempts=0)
     (worked,) = (run for run in observed.runs if run["letters"])
