@@ -12,7 +12,12 @@ from reminders.adapters.campaign_store import CampaignStore
 from reminders.bootstrap import open_engine
 from reminders.config import load_settings
 from reminders.domain.campaign import WEEKDAYS
-from reminders.entrypoints.options import ReportingGroup, config_option, today_in
+from reminders.entrypoints.options import (
+    ReportingGroup,
+    config_option,
+    date_option,
+    day_or_today,
+)
 from reminders.services.campaign_status import CampaignStatus, campaign_status
 
 
@@ -24,13 +29,7 @@ def campaign() -> None:
 @campaign.command()
 @click.argument("campaign_id", metavar="[ID]", required=False)
 @config_option
-@click.option(
-    "--date",
-    "as_of",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    default=None,
-    help="The day to project from (default: today in the configured time zone).",
-)
+@date_option("The day to project from (default: today in the configured time zone).")
 @click.option("--json", "as_json", is_flag=True, help="Print the status as one JSON object.")
 def status(
     campaign_id: str | None, config_path: Path, as_of: datetime | None, as_json: bool
@@ -38,7 +37,7 @@ def status(
     """Per campaign and municipality: letters written, skips by reason, documents remaining,
     and the projected day of the last letter at the campaign's letters per sending day."""
     settings = load_settings(config_path)
-    today = as_of.date() if as_of else today_in(settings)
+    today = day_or_today(as_of, settings)
     nis_codes = [m.nis_code for m in settings.municipalities]
     engine = open_engine(settings.database_url)
     try:

@@ -39,7 +39,12 @@ from reminders.domain.letter_language import language_label
 from reminders.domain.model import DocumentKind, RegistryKind
 from reminders.entrypoints.audit_cli import audit
 from reminders.entrypoints.campaign_cli import campaign
-from reminders.entrypoints.options import ReportingGroup, config_option, today_in
+from reminders.entrypoints.options import (
+    ReportingGroup,
+    config_option,
+    date_option,
+    day_or_today,
+)
 from reminders.entrypoints.render_worker_cli import render_worker
 from reminders.entrypoints.scheduler_cli import scheduler
 from reminders.entrypoints.signals import stop_on_signals
@@ -142,13 +147,7 @@ def _progress_bar(name: str) -> Iterator[Callable[[int, int], None] | None]:
 
 @main.command()
 @config_option
-@click.option(
-    "--date",
-    "as_of",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    default=None,
-    help="The date to decide for (default: today in the configured time zone).",
-)
+@date_option("The date to decide for (default: today in the configured time zone).")
 @click.option("--municipality", "nis_code", default=None, help="Only this NIS code.")
 @click.option("--dry-run", is_flag=True, help="Decide and print; record nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
@@ -172,7 +171,7 @@ def run(
     the letters into volumes (a dry run only decides). An unfinished earlier run of these
     municipalities is completed first. SIGTERM or Ctrl-C stops it at the next safe point."""
     settings = load_settings(config_path)
-    day = as_of.date() if as_of else today_in(settings)
+    day = day_or_today(as_of, settings)
     nis_codes = [settings.municipality(nis_code).nis_code] if nis_code else None
     if dry_run:
         request = run_request(settings, as_of=day, nis_codes=nis_codes, started_by="cli",
@@ -265,13 +264,7 @@ def _echo_run(summary: RunSummary, settings: Settings) -> None:
     help="The document, e.g. driving_licence:B1234567.",
 )
 @click.option("--stage", default=None, help="The stage (default: the current one on --date).")
-@click.option(
-    "--date",
-    "as_of",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    default=None,
-    help="The letter's date (default: today in the configured time zone).",
-)
+@date_option("The letter's date (default: today in the configured time zone).")
 @click.option(
     "--out",
     "out",
@@ -307,7 +300,7 @@ def preview(
                 DocumentKind(kind_text),
                 number.strip().upper(),
                 stage=stage,
-                as_of=as_of.date() if as_of else today_in(settings),
+                as_of=day_or_today(as_of, settings),
                 municipalities=settings.municipalities,
                 policies=settings.policies,
                 store=store,
@@ -372,19 +365,13 @@ def check(config_path: Path) -> None:
     type=int,
     help="Seed of the synthetic registry: the same seed gives the same registry.",
 )
-@click.option(
-    "--date",
-    "as_of",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    default=None,
-    help="The demo's 'today' (default: today in the configured time zone).",
-)
+@date_option("The demo's 'today' (default: today in the configured time zone).")
 def demo(config_path: Path, persons: int, seed: int, as_of: datetime | None) -> None:  # fmt: skip
     """Build a synthetic demo registry on SQLite through the real import, and show it."""
     from reminders.services.demo import run_demo  # the generator is only needed here
 
     settings = load_settings(config_path)
-    today = as_of.date() if as_of else today_in(settings)
+    today = day_or_today(as_of, settings)
     result = run_demo(
         settings,
         as_of=today,

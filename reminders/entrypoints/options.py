@@ -44,6 +44,22 @@ def config_option(command: F) -> F:
     )(command)
 
 
+def date_option(help_text: str) -> Callable[[F], F]:
+    """``--date YYYY-MM-DD`` (as ``as_of``), with what the date means for the command."""
+    return click.option(
+        "--date",
+        "as_of",
+        type=click.DateTime(formats=["%Y-%m-%d"]),
+        default=None,
+        help=help_text,
+    )
+
+
 def today_in(settings: Settings) -> date:
     """Today in the installation's time zone (not the machine's)."""
     return datetime.now(settings.timezone).date()
+
+
+def day_or_today(as_of: datetime | None, settings: Settings) -> date:
+    """The ``--date`` given, or today in the installation's time zone."""
+    return as_of.date() if as_of else today_in(settings)
