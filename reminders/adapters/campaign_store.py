@@ -30,14 +30,10 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from reminders.adapters.orm import DecisionRow, DocumentRow, NightlyRunRow, PersonRow
 from reminders.adapters.registry_columns import (
-    DOCUMENT_STATUSES,
-    KINDS,
-    LANGUAGES,
-    PERSON_STATUSES,
+    document_fact_columns,
+    document_facts,
 )
-from reminders.domain.address import is_usable_address
 from reminders.domain.campaign import Campaign, CampaignCandidate, CampaignCounts, Selection
-from reminders.domain.due import DocumentFacts, Holder
 from reminders.domain.model import DocumentStatus
 
 CHUNK = 500  # documents per chunk: a usual wave (a few hundred letters) in one round trip
@@ -105,19 +101,7 @@ def _order(campaign: Campaign) -> list[ColumnElement[Any]]:
 def _candidates_query(campaign: Campaign, municipality_nis: str) -> Select[tuple[Any, ...]]:
     return (
         select(
-            _document.c.id,
-            _document.c.kind,
-            _document.c.expires_on,
-            _document.c.status,
-            _renewed().label("renewed"),
-            _person.c.status,
-            _person.c.municipality_nis,
-            _person.c.language,
-            _person.c.street,
-            _person.c.house_number,
-            _person.c.postal_code,
-            _person.c.locality,
-            _person.c.country,
+            *document_fact_columns(_renewed().label("renewed")),
             _decided(campaign, final=False).label("open_no_address"),
             *_order(campaign),
         )
@@ -132,24 +116,9 @@ def _candidates_query(campaign: Campaign, municipality_nis: str) -> Select[tuple
 
 
 def _candidate(row: Row[Any]) -> CampaignCandidate:
-    (document_id, kind, expires_on, status, renewed, person_status, nis, language, street,
-     house_number, postal_code, locality, country, open_no_address) = row[:14]  # fmt: skip
-    holder = Holder(
-        PERSON_STATUSES[person_status],
-        nis,
-        LANGUAGES.get(language),
-        is_usable_address(
-            street=street,
-            house_number=house_number,
-            postal_code=postal_code,
-            locality=locality,
-            country=country,
-        ),
-    )
-    facts = DocumentFacts(
-        document_id, KINDS[kind], expires_on, DOCUMENT_STATUSES[status], bool(renewed), holder
-    )
-    return CampaignCandidate(facts, bool(open_no_address))
+    """A row of the candidates query: the document's facts, and whether it has an open
+    no_address skip for the campaign."""
+    return CampaignCandidate(document_facts(*row[:13]), bool(row[13]))
 
 
 def _in_run_of(municipality_nis: str) -> ColumnElement[bool]:

@@ -42,15 +42,13 @@ from reminders.adapters.orm import (
     ScanWatermarkRow,
 )
 from reminders.adapters.registry_columns import (
-    DOCUMENT_STATUSES,
-    KINDS,
-    LANGUAGES,
-    PERSON_STATUSES,
+    MEMO_LIMIT,
+    document_fact_columns,
+    document_facts,
     renewed_by_later,
 )
 from reminders.adapters.run_ledger import RunLedger
-from reminders.domain.address import is_usable_address
-from reminders.domain.due import Decision, DocumentFacts, Holder, Recorded, SkipReason
+from reminders.domain.due import Decision, DocumentFacts, Recorded, SkipReason
 from reminders.domain.letter_language import language_label
 from reminders.domain.model import DocumentKind
 from reminders.domain.scan_window import ExpiryWindow, ScanWatermark
@@ -84,22 +82,9 @@ def _facts_query(dialect: str) -> Select[tuple[object, ...]]:
         .scalar_subquery()
         .label("history")
     )
-    return select(
-        _document.c.id,
-        _document.c.kind,
-        _document.c.expires_on,
-        _document.c.status,
-        renewed,
-        _person.c.status,
-        _person.c.municipality_nis,
-        _person.c.language,
-        _person.c.street,
-        _person.c.house_number,
-        _person.c.postal_code,
-        _person.c.locality,
-        _person.c.country,
-        history,
-    ).select_from(_document.join(_person, _person.c.id == _document.c.person_id))
+    return select(*document_fact_columns(renewed), history).select_from(
+        _document.join(_person, _person.c.id == _document.c.person_id)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,31 +137,16 @@ def _changed_query() -> Select[tuple[int]]:
 _REASONS: dict[str, SkipReason | None] = {reason.value: reason for reason in SkipReason}
 _REASONS[""] = None  # a letter
 
-# Values are frozen, so equal ones can be shared, and building a frozen dataclass costs about
-# as much as the rest of a row. A night's holders come in a few dozen kinds (status, NIS code,
-# language, address or not) and its histories in a handful of strings: each is built once.
-_MEMO_LIMIT = 4096  # more distinct keys than that (a first run's histories): start afresh
-_holders: dict[tuple[object, ...], Holder] = {}
+# A night's histories come in a handful of strings (shared like its holders): each is parsed
+# once.
 _histories: dict[str, tuple[Recorded, ...]] = {}
-
-
-def _holder(status: str, nis: str, language: str | None, has_address: bool) -> Holder:
-    key = (status, nis, language, has_address)
-    holder = _holders.get(key)
-    if holder is None:
-        if len(_holders) >= _MEMO_LIMIT:
-            _holders.clear()
-        holder = _holders[key] = Holder(
-            PERSON_STATUSES[status], nis, LANGUAGES.get(language), has_address
-        )
-    return holder
 
 
 def _history(history: str) -> tuple[Recorded, ...]:
     """``stage:reason,...`` as recorded decisions (a letter has no reason)."""
     recorded = _histories.get(history)
     if recorded is None:
-        if len(_histories) >= _MEMO_LIMIT:
+        if len(_histories) >= MEMO_LIMIT:
             _histories.clear()
         entries = (entry.partition(":") for entry in history.split(","))
         recorded = tuple(Recorded(stage, _REASONS[reason]) for stage, _, reason in entries)
@@ -185,22 +155,8 @@ def _history(history: str) -> tuple[Recorded, ...]:
 
 
 def _candidate(row: Row[Any]) -> Candidate:
-    """One row of the facts query as the rule's input; called for every document looked at,
-    so it stays lean (no casts, enums by dict, shared holders and histories)."""
-    (document_id, kind, expires_on, status, renewed, person_status, nis, language,
-     street, house_number, postal_code, locality, country, history) = row  # fmt: skip
-    has_address = is_usable_address(
-        street=street,
-        house_number=house_number,
-        postal_code=postal_code,
-        locality=locality,
-        country=country,
-    )
-    holder = _holder(person_status, nis, language, has_address)
-    facts = DocumentFacts(
-        document_id, KINDS[kind], expires_on, DOCUMENT_STATUSES[status], bool(renewed), holder
-    )
-    return facts, _history(history) if history else ()
+    """One row of the facts query as the rule's input: the document's facts and its history."""
+    return document_facts(*row[:13]), _history(row[13]) if row[13] else ()
 
 
 class DecisionStore:

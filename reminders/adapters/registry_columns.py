@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from typing import cast
+from datetime import date
+from typing import Any, cast
 
 from sqlalchemy import Table, exists
-from sqlalchemy.sql.elements import Label
+from sqlalchemy.sql.elements import ColumnElement, Label
 
-from reminders.adapters.orm import DocumentRow
+from reminders.adapters.orm import DocumentRow, PersonRow
+from reminders.domain.address import is_usable_address
+from reminders.domain.due import DocumentFacts, Holder
 from reminders.domain.model import DocumentKind, DocumentStatus, Language, PersonStatus
 
 _document = cast(Table, DocumentRow.__table__)
+_person = cast(Table, PersonRow.__table__)
 _later = _document.alias("later")
 
 # Enum lookups by value: a dict is several times faster than calling the enum, per row.
@@ -31,4 +35,73 @@ def renewed_by_later() -> Label[bool]:
             _later.c.expires_on > _document.c.expires_on,
         )
         .label("renewed")
+    )
+
+
+def document_fact_columns(renewed: ColumnElement[bool]) -> tuple[ColumnElement[Any], ...]:
+    """The columns `document_facts` reads, in its order (from document joined to person):
+    the document, whether it was renewed (by the caller's rule), its holder."""
+    return (
+        _document.c.id,
+        _document.c.kind,
+        _document.c.expires_on,
+        _document.c.status,
+        renewed,
+        _person.c.status,
+        _person.c.municipality_nis,
+        _person.c.language,
+        _person.c.street,
+        _person.c.house_number,
+        _person.c.postal_code,
+        _person.c.locality,
+        _person.c.country,
+    )
+
+
+# Values are frozen, so equal ones can be shared, and building a frozen dataclass costs about
+# as much as the rest of a row. A night's holders come in a few dozen kinds (status, NIS code,
+# language, address or not): each is built once.
+MEMO_LIMIT = 4096  # more distinct keys than that: start afresh
+_holders: dict[tuple[object, ...], Holder] = {}
+
+
+def _holder(status: str, nis: str, language: str | None, has_address: bool) -> Holder:
+    key = (status, nis, language, has_address)
+    holder = _holders.get(key)
+    if holder is None:
+        if len(_holders) >= MEMO_LIMIT:
+            _holders.clear()
+        holder = _holders[key] = Holder(
+            PERSON_STATUSES[status], nis, LANGUAGES.get(language), has_address
+        )
+    return holder
+
+
+def document_facts(
+    document_id: int,
+    kind: str,
+    expires_on: date | None,
+    status: str,
+    renewed: object,
+    person_status: str,
+    nis: str,
+    language: str | None,
+    street: str | None,
+    house_number: str | None,
+    postal_code: str | None,
+    locality: str | None,
+    country: str,
+) -> DocumentFacts:
+    """A row's `document_fact_columns` as the rule's input; called for every document looked
+    at, so it stays lean (no casts, enums by dict, shared holders)."""
+    has_address = is_usable_address(
+        street=street,
+        house_number=house_number,
+        postal_code=postal_code,
+        locality=locality,
+        country=country,
+    )
+    holder = _holder(person_status, nis, language, has_address)
+    return DocumentFacts(
+        document_id, KINDS[kind], expires_on, DOCUMENT_STATUSES[status], bool(renewed), holder
     )
