@@ -2,7 +2,8 @@
 
 PostgreSQL tests get a database of their own for the session (dropped afterwards) and a schema
 of their own per test. They skip with the reason when no server answers, except in CI
-(``CI=true``), where a missing PostgreSQL fails the run: a skip would hide a broken path.
+(``CI=true``), where a missing PostgreSQL fails the run: a skip would hide a broken path
+(``unavailable``, which the tests of other outside services use too).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 from urllib.parse import quote
 
 import psycopg
@@ -27,6 +29,17 @@ PG_URL = os.environ.get(
 REPO = Path(__file__).resolve().parent.parent
 
 
+def unavailable(reason: str, detail: str = "") -> NoReturn:
+    """Skip the test: something it needs from outside is not there (a server, a package).
+
+    Except in CI (``CI`` set), where it fails with the reason and the detail (the tail of a
+    command's output, say): a skip there would hide a broken path.
+    """
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (required in CI)" + (f"\n{detail}" if detail else ""), pytrace=False)
+    pytest.skip(reason)
+
+
 def _libpq(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
@@ -38,9 +51,7 @@ def pg_database() -> Iterator[str]:
     try:
         admin = psycopg.connect(_libpq(PG_URL), autocommit=True, connect_timeout=5)
     except psycopg.OperationalError as err:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is required in CI but not reachable at {PG_URL}: {err}")
-        pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {err}")
+        unavailable(f"PostgreSQL not reachable at {PG_URL}: {err}")
     with admin:
         admin.execute(f'CREATE DATABASE "{name}"')
         try:
