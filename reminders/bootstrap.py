@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from reminders import __version__
+from reminders.adapters.console_store import ConsoleStore
 from reminders.adapters.db import make_engine
 from reminders.adapters.decision_store import DecisionStore
 from reminders.adapters.dispatch_log_store import DispatchLogStore
@@ -42,6 +43,7 @@ from reminders.services.import_registry import ImportReport, Progress, import_re
 from reminders.services.nightly_run import NightOutcome, RunRequest
 from reminders.services.nightly_run import nightly_job as run_nightly_job
 from reminders.services.ports import (
+    ConsoleTransaction,
     DecisionTransaction,
     LogTransaction,
     Rendering,
@@ -217,6 +219,17 @@ def letter_transaction(engine: Engine) -> Callable[[], AbstractContextManager[Le
     def transaction() -> Iterator[LetterStore]:
         with engine.connect() as connection:
             yield LetterStore(connection)
+
+    return transaction
+
+
+def console_transaction(engine: Engine) -> ConsoleTransaction:
+    """One transaction per call on the console's users, sessions and activity log."""
+
+    @contextmanager
+    def transaction() -> Iterator[ConsoleStore]:
+        with engine.begin() as connection:
+            yield ConsoleStore(connection)
 
     return transaction
 

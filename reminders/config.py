@@ -114,6 +114,18 @@ class AuditOptions:
 
 
 @dataclass(frozen=True, slots=True)
+class ConsoleOptions:
+    """`reminders console`: where it listens and how long a login lasts ([console])."""
+
+    host: str = "127.0.0.1"  # the municipality's network only through a reverse proxy (TLS)
+    port: int = 8765
+    session_idle_minutes: int = 30  # a session unused this long ends
+    session_max_hours: int = 10  # and any session ends after this: one working day
+    secure_cookies: bool = False  # true behind HTTPS: the session cookie is never sent in clear
+    max_failed_logins: int = 5  # failed logins for one name in 15 minutes before it is refused
+
+
+@dataclass(frozen=True, slots=True)
 class Municipality:
     """A municipality served by this installation, identified by its NIS (REFNIS) code."""
 
@@ -143,6 +155,7 @@ class Settings:
         Path(DEFAULT_SIGNING_KEY), Path(DEFAULT_SIGNING_KEY).with_suffix(".pub")
     )
     campaigns: tuple[Campaign, ...] = ()  # [campaigns.<id>], in the file's order
+    console: ConsoleOptions = ConsoleOptions()
 
     def municipality(self, nis_code: str) -> Municipality:
         """The configured municipality with that NIS code, or a ConfigError naming it."""
@@ -303,6 +316,7 @@ def _settings(
     print_options = _print_options(root)
     audit = _audit_options(root, base)
     campaigns = _campaigns(root, municipalities)
+    console = _console_options(root)
     root.finish()
     return Settings(
         path=path,
@@ -318,6 +332,7 @@ def _settings(
         print_options=print_options,
         audit=audit,
         campaigns=campaigns,
+        console=console,
     )
 
 
@@ -459,6 +474,33 @@ def _audit_options(root: _Table, base: Path) -> AuditOptions:
     if public == private:
         raise ConfigError(root.path, "must differ from audit.signing_key", key="audit.public_key")
     return AuditOptions(private, public, key_name)
+
+
+def _console_options(root: _Table) -> ConsoleOptions:
+    table = root.table("console", required=False)
+    if table is None:
+        return ConsoleOptions()
+    defaults = ConsoleOptions()
+    host = table.text("host", required=False) or defaults.host
+    port = table.number("port", minimum=1, maximum=65_535)
+    idle = table.number("session_idle_minutes", minimum=1, maximum=24 * 60)
+    longest = table.number("session_max_hours", minimum=1, maximum=24)
+    failures = table.number("max_failed_logins", minimum=1, maximum=100)
+    whole = {"port": port, "session_idle_minutes": idle, "session_max_hours": longest,
+             "max_failed_logins": failures}  # fmt: skip
+    for name, value in whole.items():
+        if value is not None and value != int(value):
+            raise table.error(name, f"expected a whole number, got {value:g}")
+    secure = table.flag("secure_cookies")
+    table.finish()
+    return ConsoleOptions(
+        host=host,
+        port=defaults.port if port is None else int(port),
+        session_idle_minutes=defaults.session_idle_minutes if idle is None else int(idle),
+        session_max_hours=defaults.session_max_hours if longest is None else int(longest),
+        secure_cookies=defaults.secure_cookies if secure is None else secure,
+        max_failed_logins=defaults.max_failed_logins if failures is None else int(failures),
+    )
 
 
 def _print_options(root: _Table) -> PrintOptions:

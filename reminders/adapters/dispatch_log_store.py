@@ -30,7 +30,14 @@ from reminders.adapters.orm import (
     RegistryImportRow,
 )
 from reminders.adapters.run_ledger import RunLedger
-from reminders.domain.dispatch_log import LogEntry, LogEvent, LogSubject, NewEntry, log_timestamp
+from reminders.domain.dispatch_log import (
+    LogEntry,
+    LogEvent,
+    LogQuery,
+    LogSubject,
+    NewEntry,
+    log_timestamp,
+)
 
 CHUNK = 2_000
 
@@ -197,6 +204,45 @@ class DispatchLogStore:
         for rows in _keyset_chunks(self.connection, query, _entry.c.seq):
             for row in rows:
                 yield _log_entry(row), _log_subject(row)
+
+    def search(
+        self, municipality_nis: str, query: LogQuery, *, limit: int, before_seq: int | None
+    ) -> list[tuple[LogEntry, LogSubject | None]]:
+        """The newest entries matching ``query``, at most ``limit``, before ``before_seq``
+        (the next page) when given."""
+        conditions = [_entry.c.municipality_nis == municipality_nis]
+        if query.document_number is not None:
+            conditions.append(_entry.c.document_number == query.document_number)
+        for column, value in (
+            (_entry.c.stage, query.stage),
+            (_entry.c.reason, query.reason),
+            (_entry.c.event, None if query.event is None else query.event.value),
+            (_entry.c.run_id, query.run_id),
+        ):
+            if value is not None:
+                conditions.append(column == value)
+        if query.recorded_from is not None:
+            conditions.append(_entry.c.recorded_at >= query.recorded_from)
+        if query.recorded_before is not None:
+            conditions.append(_entry.c.recorded_at < query.recorded_before)
+        if before_seq is not None:
+            conditions.append(_entry.c.seq < before_seq)
+        rows = self.connection.execute(
+            select(*_ENTRY_COLUMNS, _subject.c.seq, _subject.c.national_number, _subject.c.salt)
+            .select_from(
+                _entry.outerjoin(
+                    _subject,
+                    and_(
+                        _subject.c.municipality_nis == _entry.c.municipality_nis,
+                        _subject.c.seq == _entry.c.seq,
+                    ),
+                )
+            )
+            .where(and_(*conditions))
+            .order_by(_entry.c.seq.desc())
+            .limit(limit)
+        )
+        return [(_log_entry(row), _log_subject(row)) for row in rows]
 
     def checkpoints(self, municipality_nis: str) -> list[StoredCheckpoint]:
         rows = self.connection.execute(

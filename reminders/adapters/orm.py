@@ -368,3 +368,59 @@ class SchedulerJobRow(Base):
     id: Mapped[str] = mapped_column(Unicode(191), primary_key=True)
     next_run_time: Mapped[float | None] = mapped_column(Float(25), index=True)  # UNIX time
     job_state: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ConsoleUserRow(Base):
+    """A person who logs in to the web console; disabled, never deleted (the activity log
+    names them)."""
+
+    __tablename__ = "console_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(32), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))  # Argon2id, with its parameters
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ConsoleGrantRow(Base):
+    """A role a console user holds in one municipality."""
+
+    __tablename__ = "console_grant"
+    __table_args__ = (CheckConstraint("role IN ('staff', 'auditor')", name="role"),)
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("console_user.id"), primary_key=True)
+    municipality_nis: Mapped[str] = mapped_column(String(5), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16), primary_key=True)
+    may_reveal: Mapped[bool] = mapped_column(Boolean(create_constraint=False))
+
+
+class ConsoleSessionRow(Base):
+    """A logged-in browser: only the SHA-256 of its cookie's token is kept."""
+
+    __tablename__ = "console_session"
+
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("console_user.id"))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ConsoleActionRow(Base):
+    """What someone did in the console (or to its users): append-only, no personal data
+    beyond document numbers."""
+
+    __tablename__ = "console_action"
+    __table_args__ = (
+        Index("ix_console_action_municipality", "municipality_nis", "at"),
+        Index("ix_console_action_user", "username", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    username: Mapped[str] = mapped_column(String(40))  # "alice", or "cli:root" for commands
+    municipality_nis: Mapped[str | None] = mapped_column(String(5))
+    action: Mapped[str] = mapped_column(String(32))
+    outcome: Mapped[str] = mapped_column(String(16))  # ok, refused, failed, started
+    details: Mapped[str] = mapped_column(Text)  # JSON

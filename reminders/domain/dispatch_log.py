@@ -38,6 +38,20 @@ class LogEvent(StrEnum):
     REVEALED = "revealed"  # national numbers were shown unmasked (`audit export --reveal`)
 
 
+@dataclass(frozen=True, slots=True)
+class LogQuery:
+    """What an auditor searches the log for; None matches anything. Times are the log's own
+    time stamps (UTC text, log_timestamp), so they compare as text."""
+
+    document_number: str | None = None
+    stage: str | None = None
+    reason: str | None = None
+    event: LogEvent | None = None
+    run_id: int | None = None
+    recorded_from: str | None = None  # inclusive
+    recorded_before: str | None = None  # exclusive
+
+
 def canonical_json(value: object) -> str:
     """Sorted keys, no spaces, UTF-8 as is: one text per value, on every engine."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

@@ -17,7 +17,7 @@ import click
 from reminders.adapters.signing_key import load_public_key, load_signing_key
 from reminders.bootstrap import log_transaction, open_engine, reported_municipalities, utc_now
 from reminders.config import Settings, load_settings
-from reminders.domain.dispatch_log import LogEvent, LogVerdict, NewEntry, log_timestamp
+from reminders.domain.dispatch_log import LogVerdict
 from reminders.entrypoints.options import ReportingGroup, config_option
 from reminders.services.audit import (
     EXPORT_FIELDS,
@@ -25,13 +25,13 @@ from reminders.services.audit import (
     export_rows,
     outside_checkpoint,
     prove_letter,
+    record_reveal,
     record_verdicts,
     run_report,
     verification_statement,
     verify_logs,
 )
 from reminders.services.ports import DispatchLogStore
-from reminders.services.seal_log import append_and_seal
 
 
 @click.group(cls=ReportingGroup)
@@ -239,18 +239,15 @@ def _log_reveal(
     run_id: int | None,
     fmt: str,
 ) -> None:
-    """Record who saw national numbers in full, and of what, before showing them
-    (domain.md §6.3); sealed with a checkpoint like a run."""
-    signer = load_signing_key(settings.audit.signing_key, settings.audit.key_name)
-    stamp = log_timestamp(utc_now())
-    for nis in municipalities:
-        entry = NewEntry(
-            None,
-            LogEvent.REVEALED,
-            stamp,
-            {"by": getpass.getuser(), "run_id": run_id, "format": fmt, "command": "audit export"},
-        )
-        append_and_seal(nis, [[entry]], store, signer, now=utc_now)
+    """Record who saw national numbers in full, and of what, before showing them."""
+    record_reveal(
+        store,
+        load_signing_key(settings.audit.signing_key, settings.audit.key_name),
+        municipalities,
+        by=getpass.getuser(),
+        what={"run_id": run_id, "format": fmt, "command": "audit export"},
+        now=utc_now,
+    )
 
 
 @contextmanager

@@ -39,6 +39,7 @@ from reminders.domain.letter_language import language_label
 from reminders.domain.model import DocumentKind, RegistryKind
 from reminders.entrypoints.audit_cli import audit
 from reminders.entrypoints.campaign_cli import campaign
+from reminders.entrypoints.console_cli import console, console_user
 from reminders.entrypoints.options import (
     ReportingGroup,
     config_option,
@@ -159,6 +160,7 @@ def _progress_bar(name: str) -> Iterator[Callable[[int, int], None] | None]:
     show_default=True,
     help="Seconds to wait for a run holding a municipality; then exit 3.",
 )
+@click.option("--started-by", "started_by", default="cli", hidden=True)  # the console's runs
 def run(
     config_path: Path,
     as_of: datetime | None,
@@ -166,6 +168,7 @@ def run(
     dry_run: bool,
     as_json: bool,
     wait_seconds: float,
+    started_by: str,
 ) -> None:
     """The nightly job, once: decide which letters are due, record every decision, and print
     the letters into volumes (a dry run only decides). An unfinished earlier run of these
@@ -174,7 +177,7 @@ def run(
     day = day_or_today(as_of, settings)
     nis_codes = [settings.municipality(nis_code).nis_code] if nis_code else None
     if dry_run:
-        request = run_request(settings, as_of=day, nis_codes=nis_codes, started_by="cli",
+        request = run_request(settings, as_of=day, nis_codes=nis_codes, started_by=started_by,
                               dry_run=True)  # fmt: skip
         engine = open_engine(settings.database_url)
         try:
@@ -189,7 +192,7 @@ def run(
             settings,
             as_of=day,
             nis_codes=nis_codes,
-            started_by="cli",
+            started_by=started_by[:40],
             stop=stop,
             wait_seconds=wait_seconds,
         )
@@ -314,24 +317,16 @@ def preview(
     out.write_bytes(result.pdf)
     click.echo(f"Wrote {out} ({result.spec.stage}, {language_label(result.spec.languages)}).")
     if png:
+        from reminders.adapters.pdf_image import first_page_png
+
         image = out.with_suffix(".png")
-        _first_page_png(result.pdf, image)
+        image.write_bytes(first_page_png(result.pdf))
         click.echo(f"Wrote {image}.")
     if result.would_skip is not None:
         click.echo(
             f"Note: tonight's run would not send this letter (skip: {result.would_skip}).",
             err=True,
         )
-
-
-def _first_page_png(pdf: bytes, target: Path) -> None:
-    import pypdfium2  # type: ignore[import-untyped]  # only for --png
-
-    document = pypdfium2.PdfDocument(pdf)
-    try:
-        document[0].render(scale=150 / 72).to_pil().save(target)
-    finally:
-        document.close()
 
 
 @main.command()
@@ -425,3 +420,5 @@ main.add_command(render_worker)
 main.add_command(scheduler)
 main.add_command(status)
 main.add_command(campaign)
+main.add_command(console)
+main.add_command(console_user)

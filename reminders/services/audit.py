@@ -25,15 +25,20 @@ from reminders.domain.dispatch_log import (
     LogEntry,
     LogEvent,
     LogProblem,
+    LogQuery,
+    LogSubject,
     LogVerdict,
+    NewEntry,
     entry_details,
+    log_timestamp,
     verify_log,
 )
 from reminders.domain.merkle import inclusion_proof, leaf_hash, root_from_inclusion_proof
 from reminders.domain.model import Language
 from reminders.domain.national_number import formatted_national_number, masked_national_number
 from reminders.errors import RemindersError, UsageError
-from reminders.services.ports import DispatchLogStore
+from reminders.services.ports import CheckpointSigner, DispatchLogStore
+from reminders.services.seal_log import append_and_seal
 
 PROOF_FORMAT = "reminders-inclusion-proof/1"
 LISTED_PROBLEMS = 10  # a rewritten log breaks every entry after the change: say so, briefly
@@ -250,36 +255,73 @@ def export_rows(
     digits unless ``reveal``; holders erased under retention export empty."""
     for nis in municipalities:
         for entry, subject in store.entries(nis, run_id=run_id):
-            if entry.event not in (LogEvent.LETTER, LogEvent.SKIP):
-                continue
-            details = entry_details(entry)
-            number = None
-            if subject is not None:
-                compact = subject.national_number
-                shown = formatted_national_number if reveal else masked_national_number
-                number = shown(compact)
-            yield {
-                "run_id": entry.run_id,
-                "municipality_nis": entry.municipality_nis,
-                "event": entry.event,
-                "document_kind": entry.document_kind,
-                "document_number": entry.document_number,
-                "stage": entry.stage,
-                "reason": entry.reason,
-                "language": entry.language,
-                "volume": details.get("volume"),
-                "page": details.get("page"),
-                "recorded_at": entry.recorded_at,
-                "entry_hash": entry.entry_hash,
-                "national_number": number,
-                "reference": entry.reference,
-                "seq": entry.seq,
-                "pages": details.get("pages"),
-                "templates": details.get("templates"),
-                "template_sha256": details.get("template_sha256"),
-                "address_sha256": details.get("address_sha256"),
-                "expires_on": details.get("expires_on"),
-            }
+            if entry.event in (LogEvent.LETTER, LogEvent.SKIP):
+                yield logged_row(entry, subject, reveal=reveal)
+
+
+def record_reveal(
+    store: DispatchLogStore,
+    signer: CheckpointSigner,
+    municipalities: Sequence[str],
+    *,
+    by: str,
+    what: Mapping[str, Any],
+    now: Callable[[], datetime],
+) -> None:
+    """Write to each municipality's log who is about to see national numbers in full, and of
+    what, before they are shown (domain.md §6.3); sealed with a checkpoint like a run."""
+    stamp = log_timestamp(now())
+    for nis in municipalities:
+        entry = NewEntry(None, LogEvent.REVEALED, stamp, {"by": by, **what})
+        append_and_seal(nis, [[entry]], store, signer, now=now)
+
+
+def search_log(
+    store: DispatchLogStore,
+    municipality_nis: str,
+    query: LogQuery,
+    *,
+    reveal: bool = False,
+    limit: int = 100,
+    before_seq: int | None = None,
+) -> list[dict[str, Any]]:
+    """The newest entries of one municipality's log that match ``query``, as export rows
+    (with ``event`` for runs, volumes, seals and reveals too), national numbers masked unless
+    ``reveal``."""
+    found = store.search(municipality_nis, query, limit=limit, before_seq=before_seq)
+    return [logged_row(entry, subject, reveal=reveal) for entry, subject in found]
+
+
+def logged_row(entry: LogEntry, subject: LogSubject | None, *, reveal: bool) -> dict[str, Any]:
+    """An entry as an export line (interfaces.md §4): national numbers masked to their check
+    digits unless ``reveal``; a holder erased under retention exports empty."""
+    details = entry_details(entry)
+    number = None
+    if subject is not None:
+        shown = formatted_national_number if reveal else masked_national_number
+        number = shown(subject.national_number)
+    return {
+        "run_id": entry.run_id,
+        "municipality_nis": entry.municipality_nis,
+        "event": entry.event,
+        "document_kind": entry.document_kind,
+        "document_number": entry.document_number,
+        "stage": entry.stage,
+        "reason": entry.reason,
+        "language": entry.language,
+        "volume": details.get("volume"),
+        "page": details.get("page"),
+        "recorded_at": entry.recorded_at,
+        "entry_hash": entry.entry_hash,
+        "national_number": number,
+        "reference": entry.reference,
+        "seq": entry.seq,
+        "pages": details.get("pages"),
+        "templates": details.get("templates"),
+        "template_sha256": details.get("template_sha256"),
+        "address_sha256": details.get("address_sha256"),
+        "expires_on": details.get("expires_on"),
+    }
 
 
 # -- the auditor's report on a run ----------------------------------------------------------------

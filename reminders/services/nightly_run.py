@@ -87,6 +87,11 @@ class NightOutcome:
     resumed: tuple[int, ...] = ()  # unfinished runs completed first
 
 
+# Shown each night's decisions as they are made (municipality, kind, decisions): how the
+# console lists a dry run's letters and skips without a second copy of the rule.
+DecisionListing = Callable[[str, DocumentKind, Sequence[Decision]], None]
+
+
 class MunicipalityLocks(Protocol):
     """Holds the run lock of each municipality named, for the duration of the block; raises
     MunicipalityBusyError when one stays held by another run (adapters/run_lock.py)."""
@@ -175,15 +180,17 @@ def run_night(
     now: Callable[[], datetime],
     printing: Printing | None = None,
     control: RunControl | None = None,
+    listing: DecisionListing | None = None,
 ) -> RunSummary:
     """Decide every (document, stage) for ``request.as_of`` and, unless a dry run, record it,
     then print, seal and publish the letters (when ``printing`` says how). Callers that may
-    meet an unfinished run use `nightly_job`, which holds the locks and resumes first."""
+    meet an unfinished run use `nightly_job`, which holds the locks and resumes first. A dry
+    run hands each decision to ``listing``, when given."""
     control = control or RunControl()
     nis_codes = [m.nis_code for m in request.municipalities]
     if request.dry_run:
         with transaction() as store:
-            return _decided(request, store, None, now, store.latest_import_id())
+            return _decided(request, store, None, now, store.latest_import_id(), listing)
     with transaction() as store:
         run_id = store.start_run(
             as_of=request.as_of,
@@ -285,6 +292,7 @@ def _decided(
     run_id: int | None,
     now: Callable[[], datetime],
     newest_import: int,
+    listing: DecisionListing | None = None,
 ) -> RunSummary:
     jurisdictions = {m.nis_code: m for m in request.municipalities}
     outcomes = {nis: MunicipalityOutcome(nis) for nis in jurisdictions}
@@ -309,6 +317,9 @@ def _decided(
                     recorded_at = now()
                     for nis, decisions in decided.items():
                         store.record(run_id, nis, kind, decisions, recorded_at)
+                elif listing is not None:
+                    for nis, decisions in decided.items():
+                        listing(nis, kind, decisions)
             if run_id is not None:
                 if through is not None and import_id is not None and request.as_of < through:
                     # A replay of an earlier night: the later night stays the watermark, and
@@ -325,6 +336,8 @@ def _decided(
                 _tally(outcomes[nis], campaign.kind, (decision,))
             if run_id is not None:
                 store.record(run_id, nis, campaign.kind, decisions, now())
+            elif listing is not None:
+                listing(nis, campaign.kind, decisions)
     return RunSummary(run_id, request.as_of, request.dry_run, outcomes)
 
 

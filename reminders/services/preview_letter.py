@@ -22,6 +22,10 @@ from reminders.services.ports import LetterStore, LetterTexts
 RenderPdf = Callable[[LetterSpec, Sequence[LetterText], LetterMunicipality], bytes]
 
 
+class NotServedError(UsageError):
+    """The document's holder lives in a municipality not among those given."""
+
+
 @dataclass(frozen=True, slots=True)
 class Preview:
     pdf: bytes
@@ -48,6 +52,13 @@ def preview_letter(
     facts = store.letter_for_document(kind, number)
     if facts is None:
         raise UsageError(f"--document {where}: no such document in the registry")
+    holder = facts.document.holder
+    municipality = next((m for m in municipalities if m.nis_code == holder.municipality_nis), None)
+    if municipality is None:
+        raise NotServedError(
+            f"--document {where}: the holder lives in municipality {holder.municipality_nis}, "
+            "which this installation does not serve"
+        )
     policy = policies.get(kind)
     if policy is None:
         raise UsageError(f"--document {where}: config.toml has no reminder policy for {kind}")
@@ -58,13 +69,6 @@ def preview_letter(
         raise UsageError(f"--document {where}: it has no expiry date (a paper licence)")
     if facts.address is None:
         raise UsageError(f"--document {where}: the holder has no usable address (no_address)")
-    holder = facts.document.holder
-    municipality = next((m for m in municipalities if m.nis_code == holder.municipality_nis), None)
-    if municipality is None:
-        raise UsageError(
-            f"--document {where}: the holder lives in municipality {holder.municipality_nis}, "
-            "which this installation does not serve"
-        )
     if stage is None:
         reached = reached_stages(policy, facts.document.expires_on, as_of=as_of)
         stage = reached[-1].name if reached else names[0]

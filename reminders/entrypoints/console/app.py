@@ -1,0 +1,265 @@
+"""The web console (`reminders console`): a Starlette app of server-rendered pages, with htmx
+for the parts that update in place. It works on the same services as the command line.
+
+Logging in: Argon2id passwords, a random session token in an HttpOnly, SameSite=Strict
+cookie (only its SHA-256 is stored), sessions that end when idle or old, CSRF tokens on every
+form, a strict Content-Security-Policy, and every change written to the activity log.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from reminders.adapters.passwords import Argon2Passwords
+from reminders.adapters.status_store import municipality_states
+from reminders.bootstrap import open_engine, utc_now
+from reminders.config import Settings
+from reminders.domain.console_access import SessionRule
+from reminders.entrypoints.console import audit_pages, staff_pages
+from reminders.entrypoints.console.run_launcher import BUSY_EXIT, LaunchedRun, RunLauncher
+from reminders.entrypoints.console.web import (
+    LOGIN_COOKIE,
+    SESSION_COOKIE,
+    Call,
+    Console,
+    page,
+)
+from reminders.services.console_accounts import (
+    LoginRefusedError,
+    log_in,
+    log_out,
+    note_action,
+    session_for,
+)
+from reminders.services.ports import Passwords
+
+HERE = Path(__file__).parent
+SECURITY_HEADERS = {
+    "content-security-policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
+    ),
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+}
+
+
+def create_app(
+    settings: Settings,
+    *,
+    now: Callable[[], datetime] = utc_now,
+    passwords: Passwords | None = None,
+) -> Starlette:
+    """The console on ``settings``' database (its schema must be current)."""
+    engine = open_engine(settings.database_url)
+    options = settings.console
+    templates = Jinja2Templates(directory=HERE / "templates")
+    templates.env.globals["installation_timezone"] = settings.timezone
+    templates.env.filters["local_time"] = lambda moment: (
+        moment.astimezone(settings.timezone).strftime("%Y-%m-%d %H:%M") if moment else ""
+    )
+    holder: dict[str, Console] = {}
+    launcher = RunLauncher(
+        settings.path,
+        settings.database_url,
+        lambda launched: _run_ended(holder["console"], launched),
+    )
+    console = Console(
+        settings=settings,
+        engine=engine,
+        templates=templates,
+        passwords=passwords or Argon2Passwords(),
+        now=now,
+        launcher=launcher,
+        rule=SessionRule(
+            idle=timedelta(minutes=options.session_idle_minutes),
+            longest=timedelta(hours=options.session_max_hours),
+        ),
+    )
+    holder["console"] = console
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await run_in_threadpool(launcher.stop_all)
+            engine.dispose()
+
+    routes = [
+        Route("/", home),
+        Route("/login", login_form, methods=["GET"]),
+        Route("/login", login, methods=["POST"]),
+        Route("/logout", logout, methods=["POST"]),
+        *staff_pages.routes,
+        *audit_pages.routes,
+        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(SecurityHeaders)])
+    app.state.console = console
+    return app
+
+
+class SecurityHeaders:
+    """Adds the security headers to every response, and no-store to every page: pages hold
+    personal data that must not stay in a browser's cache."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        static = scope["path"].startswith("/static/")
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = message.setdefault("headers", [])
+                for name, value in SECURITY_HEADERS.items():
+                    headers.append((name.encode(), value.encode()))
+                headers.append((b"cache-control", b"max-age=3600" if static else b"no-store"))
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+def _cookie(response: Response, request: Request, name: str, value: str) -> None:
+    console: Console = request.app.state.console
+    response.set_cookie(
+        name,
+        value,
+        httponly=True,
+        samesite="strict",
+        secure=console.settings.console.secure_cookies,
+        path="/",
+    )
+
+
+async def login_form(request: Request) -> Response:
+    console: Console = request.app.state.console
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        found = await run_in_threadpool(
+            session_for, console.consoles(), token, console.rule, now=console.now()
+        )
+        if found is not None:
+            return RedirectResponse("/", status_code=303)
+    return _login_page(request, console, message=None, status_code=200)
+
+
+def _login_page(
+    request: Request, console: Console, *, message: str | None, status_code: int, username: str = ""
+) -> Response:
+    login_token = secrets.token_urlsafe(32)
+    response = console.templates.TemplateResponse(
+        request,
+        "login.html",
+        {
+            "session": None,
+            "municipality": None,
+            "roles": (),
+            "csrf_token": login_token,
+            "message": message,
+            "username": username,
+            "next": _local_path(request.query_params.get("next")),
+        },
+        status_code=status_code,
+    )
+    _cookie(response, request, LOGIN_COOKIE, login_token)
+    return response
+
+
+async def login(request: Request) -> Response:
+    console: Console = request.app.state.console
+    form = await request.form()
+    username, password = str(form.get("username", "")), str(form.get("password", ""))
+    sent, expected = str(form.get("csrf_token", "")), request.cookies.get(LOGIN_COOKIE, "")
+    origin = request.headers.get("origin")
+    if (not expected or not secrets.compare_digest(sent, expected)) or (
+        origin is not None and origin != f"{request.url.scheme}://{request.url.netloc}"
+    ):
+        message = "The login form had expired: please try again."
+        return _login_page(request, console, message=message, status_code=403, username=username)
+    client = request.client.host if request.client else "unknown"
+    try:
+        token, _ = await run_in_threadpool(
+            log_in,
+            console.consoles(),
+            console.passwords,
+            username,
+            password,
+            now=console.now(),
+            max_failures=console.settings.console.max_failed_logins,
+            client=client,
+        )
+    except LoginRefusedError as err:
+        return _login_page(
+            request, console, message=err.message, status_code=401, username=username
+        )
+    response = RedirectResponse(_local_path(str(form.get("next", ""))) or "/", status_code=303)
+    _cookie(response, request, SESSION_COOKIE, token)
+    response.delete_cookie(LOGIN_COOKIE, path="/")
+    return response
+
+
+def _local_path(target: str | None) -> str | None:
+    """Where to go after logging in: a path of this console only (no open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    return target
+
+
+@page()
+def logout(call: Call) -> Response:
+    token = call.request.cookies.get(SESSION_COOKIE, "")
+    log_out(call.console.consoles(), token, call.session, now=call.console.now())
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@page()
+def home(call: Call) -> Response:
+    """The municipalities the user holds a role in, with how their nights are going."""
+    user = call.session.user
+    served = [m for m in call.console.settings.municipalities if user.may_see(m.nis_code)]
+    with call.console.engine.connect() as connection:
+        states = municipality_states(connection, [m.nis_code for m in served])
+    return call.page("home.html", served=served, states=states)
+
+
+def _run_ended(console: Console, launched: LaunchedRun) -> None:
+    """Write how a run the console started ended to the activity log."""
+    status = launched.exit_status
+    outcome = "ok" if status == 0 else "refused" if status == BUSY_EXIT else "failed"
+    details: dict[str, Any] = {"date": launched.as_of.isoformat(), "exit_status": status}
+    if launched.run_id is not None:
+        details["run_id"] = launched.run_id
+    if launched.error:
+        details["error"] = launched.error
+    note_action(
+        console.consoles(),
+        launched.actor.removeprefix("console:"),
+        launched.municipality_nis,
+        "run_ended",
+        outcome,
+        now=console.now(),
+        **details,
+    )

@@ -1,0 +1,299 @@
+"""The pages for auditors: the dispatch log searched, its verification and newest signed
+checkpoint, its export, the auditor's report per run, and the console's own activity.
+
+National numbers are masked to their check digits. An auditor whose grant allows it may
+reveal them, by a POST that first writes the reveal to the dispatch log (as `audit export
+--reveal` does) and to the console's activity log.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from reminders.adapters.console_store import ConsoleStore
+from reminders.adapters.signing_key import load_public_key, load_signing_key
+from reminders.adapters.status_store import municipality_states
+from reminders.bootstrap import log_transaction, reported_municipalities
+from reminders.domain.console_access import Role
+from reminders.domain.dispatch_log import LogEvent, LogQuery, log_timestamp
+from reminders.entrypoints.console.web import Call, is_htmx, page
+from reminders.errors import UsageError
+from reminders.services.audit import (
+    EXPORT_FIELDS,
+    export_rows,
+    record_reveal,
+    record_verdicts,
+    run_report,
+    search_log,
+    verification_statement,
+    verify_logs,
+)
+
+PAGE_SIZE = 100
+ACTIVITY_SHOWN = 200
+
+
+def _query(call: Call) -> LogQuery:
+    """The search form, read; times are local days of the installation's time zone."""
+    event = call.param("event")
+    if event is not None and event not in {e.value for e in LogEvent}:
+        raise UsageError(f"event: unknown event {event!r}")
+    run = call.param("run")
+    if run is not None and not run.isdigit():
+        raise UsageError(f"run: expected a run number, got {run!r}")
+    number = call.param("document")
+    return LogQuery(
+        document_number=number.upper() if number else None,
+        stage=call.param("stage"),
+        reason=call.param("reason"),
+        event=LogEvent(event) if event else None,
+        run_id=int(run) if run else None,
+        recorded_from=_day_start(call, "from", 0),
+        recorded_before=_day_start(call, "to", 1),
+    )
+
+
+def _day_start(call: Call, name: str, days_after: int) -> str | None:
+    """The log time stamp (UTC) at which the local day in field ``name`` (plus
+    ``days_after``) begins."""
+    text = call.param(name)
+    if text is None:
+        return None
+    try:
+        day = date.fromisoformat(text) + timedelta(days=days_after)
+    except ValueError:
+        raise UsageError(f"{name}: expected a date like 2026-11-25, got {text!r}") from None
+    zone = call.console.settings.timezone
+    return log_timestamp(datetime.combine(day, time(), tzinfo=zone))
+
+
+def _search(call: Call, *, reveal: bool) -> Response:
+    query = _query(call)
+    before = call.param("before")
+    before_seq = int(before) if before and before.isdigit() else None
+    with log_transaction(call.console.engine)() as store:
+        if reveal:
+            signer = load_signing_key(
+                call.console.settings.audit.signing_key, call.console.settings.audit.key_name
+            )
+            what = {"command": "console log search", "query": _described_query(query)}
+            record_reveal(
+                store,
+                signer,
+                [call.nis],
+                by=call.session.user.actor,
+                what=what,
+                now=call.console.now,
+            )
+        rows = search_log(
+            store, call.nis, query, reveal=reveal, limit=PAGE_SIZE + 1, before_seq=before_seq
+        )
+    if reveal:
+        call.note("national_numbers_revealed", query=_described_query(query))
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    params = {k: v for k, v in call.request.query_params.items() if k != "before"}
+    return call.page(
+        "_log_rows.html" if is_htmx(call) else "log.html",
+        rows=rows,
+        query=query,
+        form=params if call.form is None else {k: str(v) for k, v in call.form.items()},
+        next_before=rows[-1]["seq"] if more and rows else None,
+        next_params=params,
+        revealed=reveal,
+        may_reveal=call.session.user.may_reveal(call.nis),
+        events=[e.value for e in LogEvent],
+    )
+
+
+def _described_query(query: LogQuery) -> dict[str, Any]:
+    fields = {
+        "document_number": query.document_number,
+        "stage": query.stage,
+        "reason": query.reason,
+        "event": query.event.value if query.event else None,
+        "run_id": query.run_id,
+        "recorded_from": query.recorded_from,
+        "recorded_before": query.recorded_before,
+    }
+    return {name: value for name, value in fields.items() if value is not None}
+
+
+@page(Role.AUDITOR)
+def log_page(call: Call) -> Response:
+    """The dispatch log, newest first, searched; national numbers masked."""
+    return _search(call, reveal=False)
+
+
+@page(Role.AUDITOR)
+def log_revealed(call: Call) -> Response:
+    """The same search with national numbers in full, for an auditor allowed to see them."""
+    if not call.session.user.may_reveal(call.nis):
+        call.note("national_numbers_revealed", "refused")
+        return call.page("problem.html", 403, message="Your role does not reveal national numbers.")
+    return _search(call, reveal=True)
+
+
+@page(Role.AUDITOR)
+def verification_page(call: Call) -> Response:
+    """The last verification of the log and its newest signed checkpoint."""
+    return _verification(call, statement=None, intact=None)
+
+
+@page(Role.AUDITOR)
+def verify_now(call: Call) -> Response:
+    """Verify the municipality's log now (the verdict is kept, as `audit verify` keeps it)."""
+    public_key = load_public_key(call.console.settings.audit.public_key)
+    with log_transaction(call.console.engine)() as store:
+        verdicts = verify_logs(store, public_key, municipalities=[call.nis])
+        record_verdicts(
+            store, verdicts, verified_at=call.console.now(), verified_by=call.session.user.actor
+        )
+    verdict = verdicts[0]
+    call.note(
+        "log_verified",
+        "ok" if verdict.intact else "failed",
+        entries=verdict.entries,
+        first_broken_entry=verdict.first_problem.seq if verdict.first_problem else None,
+    )
+    return _verification(call, statement=verification_statement(verdict), intact=verdict.intact)
+
+
+def _verification(
+    call: Call, *, statement: tuple[str, ...] | None, intact: bool | None
+) -> Response:
+    with call.console.engine.connect() as connection:
+        state = municipality_states(connection, [call.nis])[call.nis]
+    with log_transaction(call.console.engine)() as store:
+        note = store.head(call.nis).checkpoint_note
+    return call.page(
+        "verification.html", state=state, note=note, statement=statement, intact=intact
+    )
+
+
+@page(Role.AUDITOR)
+def checkpoint_file(call: Call) -> Response:
+    """The newest signed checkpoint, as a file to keep outside the database."""
+    with log_transaction(call.console.engine)() as store:
+        head = store.head(call.nis)
+    if head.checkpoint_note is None:
+        return call.page("problem.html", 404, message="The log has no checkpoint yet.")
+    name = f"checkpoint-{call.nis}-{head.checkpoint_size}.txt"
+    return Response(
+        head.checkpoint_note,
+        media_type="text/plain; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def _export(call: Call, *, reveal: bool) -> Response:
+    fmt = call.param("format") or "csv"
+    if fmt not in ("csv", "jsonl"):
+        raise UsageError("format: expected csv or jsonl")
+    run = call.param("run")
+    if run is not None and not run.isdigit():
+        raise UsageError(f"run: expected a run number, got {run!r}")
+    run_id = int(run) if run else None
+    engine, nis, settings = call.console.engine, call.nis, call.console.settings
+    if reveal:
+        with log_transaction(engine)() as store:
+            signer = load_signing_key(settings.audit.signing_key, settings.audit.key_name)
+            what = {"run_id": run_id, "format": fmt, "command": "console export"}
+            record_reveal(
+                store, signer, [nis], by=call.session.user.actor, what=what, now=call.console.now
+            )
+    call.note("log_exported", run_id=run_id, format=fmt, revealed=reveal)
+
+    def lines() -> Iterator[str]:  # read as it is sent: a year's log need not fit in memory
+        with log_transaction(engine)() as store:
+            rows = export_rows(store, [nis], run_id=run_id, reveal=reveal)
+            if fmt == "jsonl":
+                for row in rows:
+                    yield json.dumps(row, ensure_ascii=False) + "\n"
+                return
+            buffer = io.StringIO()
+            writer = csv.DictWriter(buffer, fieldnames=EXPORT_FIELDS, lineterminator="\n")
+            writer.writeheader()
+            for row in rows:
+                writer.writerow(row)
+                if buffer.tell() > 64_000:
+                    yield buffer.getvalue()
+                    buffer.seek(0)
+                    buffer.truncate()
+            yield buffer.getvalue()
+
+    suffix = f"-run-{run_id}" if run_id else ""
+    name = f"dispatch-log-{nis}{suffix}.{fmt}"
+    media = "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson"
+    return StreamingResponse(
+        lines(), media_type=media, headers={"content-disposition": f'attachment; filename="{name}"'}
+    )
+
+
+@page(Role.AUDITOR)
+def export_file(call: Call) -> Response:
+    """The log (or one run's entries) as the contract's export, national numbers masked."""
+    return _export(call, reveal=False)
+
+
+@page(Role.AUDITOR)
+def export_revealed(call: Call) -> Response:
+    if not call.session.user.may_reveal(call.nis):
+        call.note("log_exported", "refused", revealed=True)
+        return call.page("problem.html", 403, message="Your role does not reveal national numbers.")
+    return _export(call, reveal=True)
+
+
+@page(Role.AUDITOR)
+def report_file(call: Call) -> Response:
+    """The auditor's report on one run, for this municipality (PDF), verified now."""
+    from reminders.adapters.audit_report_pdf import audit_report_pdf
+
+    run_id = int(call.request.path_params["run_id"])
+    settings = call.console.settings
+    public_key = load_public_key(settings.audit.public_key)
+    with log_transaction(call.console.engine)() as store:
+        report = run_report(
+            store,
+            public_key,
+            run_id,
+            reported_municipalities(settings),
+            only=call.nis,
+            now=call.console.now,
+        )
+    call.note("report_made", run_id=run_id)
+    name = f"audit-report-{call.nis}-run-{run_id}.pdf"
+    return Response(
+        audit_report_pdf(report),
+        media_type="application/pdf",
+        headers={"content-disposition": f'inline; filename="{name}"'},
+    )
+
+
+@page(Role.AUDITOR)
+def activity_page(call: Call) -> Response:
+    """What was done in the console (and to its roles) in this municipality."""
+    with call.console.engine.connect() as connection:
+        actions = ConsoleStore(connection).actions([call.nis], [], limit=ACTIVITY_SHOWN)
+    return call.page("activity.html", actions=actions, shown=ACTIVITY_SHOWN)
+
+
+routes = [
+    Route("/m/{nis}/log", log_page, methods=["GET"]),
+    Route("/m/{nis}/log", log_revealed, methods=["POST"]),
+    Route("/m/{nis}/verification", verification_page, methods=["GET"]),
+    Route("/m/{nis}/verification", verify_now, methods=["POST"]),
+    Route("/m/{nis}/checkpoint.txt", checkpoint_file),
+    Route("/m/{nis}/export", export_file, methods=["GET"]),
+    Route("/m/{nis}/export", export_revealed, methods=["POST"]),
+    Route("/m/{nis}/runs/{run_id:int}/report.pdf", report_file),
+    Route("/m/{nis}/activity", activity_page),
+]

@@ -1,0 +1,289 @@
+"""The pages for civil-affairs staff: the configuration in force, the letters due tonight and
+tomorrow, a letter's preview, past runs with their volumes, and starting a run."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import date
+from functools import partial
+from pathlib import Path
+
+from sqlalchemy import Engine
+from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from reminders.adapters.console_reads import describe_documents, runs_of, volume
+from reminders.adapters.pdf import LetterLayout
+from reminders.adapters.pdf_image import first_page_png
+from reminders.adapters.print_volume import preview_pdf
+from reminders.bootstrap import (
+    checked_templates,
+    decision_transaction,
+    letter_transaction,
+    run_request,
+)
+from reminders.domain.console_access import Role
+from reminders.domain.due import SkipReason
+from reminders.domain.model import DocumentKind
+from reminders.entrypoints.console.run_launcher import RunAlreadyGoingError
+from reminders.entrypoints.console.web import Call, is_htmx, page
+from reminders.errors import UsageError
+from reminders.services.letters_due import DueDocument, DueFilter, letters_due
+from reminders.services.nightly_run import run_night
+from reminders.services.preview_letter import NotServedError, Preview, preview_letter
+
+LISTED = 500  # rows of a night shown at once; the counts cover every one
+RUNS_SHOWN = 30
+
+
+@page(Role.STAFF)
+def configuration(call: Call) -> Response:
+    """The configuration as it is in force for the municipality: policies, languages, sender,
+    printing, schedule, campaigns, and the letter templates with their SHA-256."""
+    settings = call.console.settings
+    templates = checked_templates(settings, [call.municipality]) if call.municipality else None
+    assert templates is not None  # noqa: S101 - a page under /m/{nis}
+    languages = call.municipality.languages if call.municipality else ()
+    letters = [
+        (
+            policy.kind,
+            stage,
+            language,
+            templates.name(policy.kind, stage.name, language),
+            templates.source_sha256(policy.kind, stage.name, language),
+        )
+        for policy in settings.policies.values()
+        for stage in policy.stages
+        for language in languages
+    ]
+    return call.page(
+        "configuration.html",
+        settings=settings,
+        policies=list(settings.policies.values()),
+        campaigns=[c for c in settings.campaigns if c.covers(call.nis)],
+        letters=letters,
+    )
+
+
+def _due_filter(call: Call) -> DueFilter:
+    kind = call.param("kind")
+    reason = call.param("reason")
+    outcome = call.param("outcome")
+    if kind is not None and kind not in {k.value for k in DocumentKind}:
+        raise UsageError(f"kind: unknown document kind {kind!r}")
+    if reason is not None and reason not in {r.value for r in SkipReason}:
+        raise UsageError(f"reason: unknown skip reason {reason!r}")
+    if outcome not in (None, "letter", "skip"):
+        raise UsageError("outcome: expected letter or skip")
+    number = call.param("number")
+    return DueFilter(
+        kind=DocumentKind(kind) if kind else None,
+        stage=call.param("stage"),
+        outcome=outcome,
+        reason=reason,
+        language=call.param("language"),
+        number=number.upper() if number else None,
+    )
+
+
+@page(Role.STAFF)
+def letters_due_page(call: Call) -> Response:
+    """Tonight's letters and skips, and what tomorrow adds: a dry run, recorded nowhere."""
+    wanted = _due_filter(call)
+    settings = call.console.settings
+    engine = call.console.engine
+    actor = call.session.user.actor
+    tonight, tomorrow = letters_due(
+        lambda day: run_request(
+            settings, as_of=day, nis_codes=[call.nis], started_by=actor, dry_run=True
+        ),
+        decision_transaction(engine),
+        partial(_described, engine),
+        tonight=call.console.today(),
+        now=call.console.now,
+    )
+    nights = []
+    for night in (tonight, tomorrow):
+        shown = [item for item in night.items if wanted.matches(item)]
+        nights.append((night, shown[:LISTED], len(shown)))
+    return call.page(
+        "_due_nights.html" if is_htmx(call) else "letters_due.html",
+        nights=nights,
+        wanted=wanted,
+        listed=LISTED,
+        kinds=list(settings.policies),
+        stages=sorted(
+            {s.name for p in settings.policies.values() for s in p.stages}
+            | {c.id for c in settings.campaigns}
+        ),
+        reasons=[reason.value for reason in SkipReason],
+    )
+
+
+def _described(engine: Engine, ids: Collection[int]) -> dict[int, DueDocument]:
+    with engine.connect() as connection:
+        return describe_documents(connection, ids)
+
+
+def _preview(call: Call) -> Preview:
+    kind_text, number = call.param("kind") or "", (call.param("number") or "").upper()
+    if kind_text not in {kind.value for kind in DocumentKind} or not number:
+        raise UsageError("document: choose a kind and give the document's number")
+    document = f"{kind_text}:{number}"
+    settings = call.console.settings
+    as_of = _date(call.param("date"), call.console.today())
+    layout = LetterLayout(settings.print_options.window)
+    assert call.municipality is not None  # noqa: S101 - a page under /m/{nis}
+    with letter_transaction(call.console.engine)() as store:
+        try:
+            result = preview_letter(
+                DocumentKind(kind_text),
+                number,
+                stage=call.param("stage"),
+                as_of=as_of,
+                municipalities=[call.municipality],  # nobody previews another's letters
+                policies=settings.policies,
+                store=store,
+                texts=checked_templates(settings, [call.municipality]),
+                render=lambda spec, texts, municipality: preview_pdf(
+                    layout, spec, texts, municipality
+                ),
+            )
+        except NotServedError:  # says nothing of where the holder lives instead
+            name = call.municipality.name
+            raise UsageError(f"{document}: no such document in the registry of {name}") from None
+        except UsageError as err:  # the command line's option names mean nothing here
+            raise UsageError(err.message.removeprefix("--")) from None
+    call.note("preview", document=document, stage=result.spec.stage)
+    return result
+
+
+@page(Role.STAFF)
+def preview_page(call: Call) -> Response:
+    """The preview form and, once a document is given, its letter's first page as a picture."""
+    shown = None
+    if call.param("number"):
+        result = _preview(call)
+        shown = {
+            "document": f"{result.spec.document_kind}:{(call.param('number') or '').upper()}",
+            "stage": result.spec.stage,
+            "date": result.spec.letter_date.isoformat(),
+            "languages": "+".join(result.spec.languages),
+            "would_skip": result.would_skip.value if result.would_skip else None,
+            "query": str(call.request.query_params),
+        }
+    return call.page(
+        "preview.html",
+        shown=shown,
+        kinds=list(call.console.settings.policies),
+        today=call.console.today().isoformat(),
+    )
+
+
+@page(Role.STAFF)
+def preview_pdf_file(call: Call) -> Response:
+    """The letter as the PDF that would be printed."""
+    result = _preview(call)
+    name = f"preview-{result.spec.document_kind}-{result.spec.stage}.pdf"
+    return Response(
+        result.pdf,
+        media_type="application/pdf",
+        headers={"content-disposition": f'inline; filename="{name}"'},
+    )
+
+
+@page(Role.STAFF)
+def preview_png_file(call: Call) -> Response:
+    """The letter's first page, as the preview page shows it."""
+    return Response(first_page_png(_preview(call).pdf), media_type="image/png")
+
+
+@page()
+def runs_page(call: Call) -> Response:
+    """The municipality's runs with their volumes (staff) and reports (auditors)."""
+    with call.console.engine.connect() as connection:
+        runs = runs_of(connection, call.nis, limit=RUNS_SHOWN)
+    going = call.console.launcher.going(call.nis)
+    return call.page(
+        "_runs.html" if is_htmx(call) else "runs.html",
+        runs=runs,
+        going=going,
+        polling=going is not None or any(run.outcome == "running" for run in runs),
+        today=call.console.today().isoformat(),
+    )
+
+
+@page(Role.STAFF)
+def confirm_run(call: Call) -> Response:
+    """What a run for the date would do (a dry run), and the button that starts it."""
+    as_of = _date(call.param("date"), call.console.today())
+    request = run_request(
+        call.console.settings,
+        as_of=as_of,
+        nis_codes=[call.nis],
+        started_by=call.session.user.actor,
+        dry_run=True,
+    )
+    summary = run_night(request, decision_transaction(call.console.engine), now=call.console.now)
+    outcome = summary.municipalities[call.nis].as_json(as_of)
+    return call.page(
+        "run_confirm.html",
+        as_of=as_of,
+        outcome=outcome,
+        going=call.console.launcher.going(call.nis),
+    )
+
+
+@page(Role.STAFF)
+def start_run(call: Call) -> Response:
+    """Start the run (confirmed on the page before); refused while one is going."""
+    as_of = _date(call.param("date"), call.console.today())
+    if call.param("confirm") != "yes":
+        raise UsageError("the run was not confirmed")
+    try:
+        launched = call.console.launcher.start(call.nis, as_of, call.session.user.actor)
+    except RunAlreadyGoingError:
+        call.note("run_started", "refused", date=as_of.isoformat(), why="a run is going")
+        raise UsageError(
+            "A run of this municipality started from the console is still going: wait for "
+            "it to end (the runs page shows it)."
+        ) from None
+    call.note("run_started", "started", date=as_of.isoformat(), pid=launched.process.pid)
+    return RedirectResponse(f"/m/{call.nis}/runs?started={as_of.isoformat()}", status_code=303)
+
+
+@page(Role.STAFF)
+def volume_file(call: Call) -> Response:
+    """A print volume (PDF) of the municipality, as the run wrote it."""
+    volume_id = int(call.request.path_params["volume_id"])
+    with call.console.engine.connect() as connection:
+        found = volume(connection, volume_id)
+    if found is None or found.municipality_nis != call.nis:
+        return call.page("problem.html", 404, message="There is no such volume.")
+    path = Path(found.path)
+    if not path.is_file():
+        raise UsageError(f"volume {path.name} is no longer in the output directory")
+    call.note("volume_downloaded", run_id=found.run_id, volume=path.name, sha256=found.sha256)
+    return FileResponse(path, media_type="application/pdf", filename=path.name)
+
+
+def _date(text: str | None, default: date) -> date:
+    if text is None:
+        return default
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"date: expected a date like 2026-11-25, got {text!r}") from None
+
+
+routes = [
+    Route("/m/{nis}/configuration", configuration),
+    Route("/m/{nis}/letters-due", letters_due_page),
+    Route("/m/{nis}/preview", preview_page),
+    Route("/m/{nis}/preview.pdf", preview_pdf_file),
+    Route("/m/{nis}/preview.png", preview_png_file),
+    Route("/m/{nis}/runs", runs_page),
+    Route("/m/{nis}/runs/start", confirm_run, methods=["GET"]),
+    Route("/m/{nis}/runs/start", start_run, methods=["POST"]),
+    Route("/m/{nis}/volumes/{volume_id:int}", volume_file),
+]

@@ -1,0 +1,208 @@
+"""What every console page shares: the console's context, the guard each page goes through
+(session, municipality, role, CSRF), and the responses for what went wrong.
+
+Pages are plain functions of a `Call`, run in a worker thread (they read the database and
+render PDFs); the guard answers before a page runs:
+- no valid session: to the login page (htmx: the same, through HX-Redirect);
+- a municipality the user holds no role in: 404, as for one that does not exist;
+- a role the user does not hold there: 403;
+- a POST without the session's CSRF token, or from another origin: 403.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.templating import Jinja2Templates
+
+from reminders.bootstrap import console_transaction
+from reminders.config import Municipality, Settings
+from reminders.domain.console_access import Role, SessionRule
+from reminders.entrypoints.console.run_launcher import RunLauncher
+from reminders.errors import RemindersError
+from reminders.services.console_accounts import Session, note_action, session_for
+from reminders.services.ports import ConsoleTransaction, Passwords
+
+SESSION_COOKIE = "reminders_session"
+LOGIN_COOKIE = "reminders_login"  # the login form's CSRF token (double submit: no session yet)
+
+
+@dataclass(slots=True)
+class Console:
+    """What the pages work with; one per app."""
+
+    settings: Settings
+    engine: Engine
+    templates: Jinja2Templates
+    passwords: Passwords
+    now: Callable[[], datetime]
+    launcher: RunLauncher
+    rule: SessionRule
+
+    def consoles(self) -> ConsoleTransaction:
+        return console_transaction(self.engine)
+
+    def today(self) -> date:
+        return self.now().astimezone(self.settings.timezone).date()
+
+    def municipality(self, nis: str) -> Municipality | None:
+        return next((m for m in self.settings.municipalities if m.nis_code == nis), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One request to a page, past the guard."""
+
+    request: Request
+    console: Console
+    session: Session
+    form: FormData | None
+    municipality: Municipality | None  # the /m/{nis}/... one
+
+    @property
+    def nis(self) -> str:
+        assert self.municipality is not None  # noqa: S101 - pages under /m/{nis} only
+        return self.municipality.nis_code
+
+    def param(self, name: str) -> str | None:
+        """A form field (POST) or query parameter (GET), stripped; None when empty."""
+        source: Any = self.form if self.form is not None else self.request.query_params
+        value = source.get(name)
+        if not isinstance(value, str) or not value.strip():
+            return None
+        return value.strip()
+
+    def page(self, template: str, status_code: int = 200, **context: Any) -> Response:
+        return self.console.templates.TemplateResponse(
+            self.request,
+            template,
+            {
+                "session": self.session,
+                "municipality": self.municipality,
+                "csrf_token": self.session.csrf_token,
+                "roles": (
+                    self.session.user.roles_in(self.municipality.nis_code)
+                    if self.municipality
+                    else ()
+                ),
+                **context,
+            },
+            status_code=status_code,
+        )
+
+    def note(self, action: str, outcome: str = "ok", **details: Any) -> None:
+        """Write this user's action to the console's activity log."""
+        note_action(
+            self.console.consoles(),
+            self.session.user,
+            self.municipality.nis_code if self.municipality else None,
+            action,
+            outcome,
+            now=self.console.now(),
+            **details,
+        )
+
+
+Page = Callable[[Call], Response]
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def page(role: Role | None = None) -> Callable[[Page], Endpoint]:
+    """A page behind the guard; ``role`` is the role it needs in the URL's municipality (None:
+    any role there, or a page outside any municipality)."""
+
+    def decorate(handler: Page) -> Endpoint:
+        async def endpoint(request: Request) -> Response:
+            form = await request.form() if request.method == "POST" else None
+            try:
+                return await run_in_threadpool(_guarded, handler, request, form, role)
+            finally:
+                if form is not None:
+                    await form.close()
+
+        endpoint.__name__ = handler.__name__
+        endpoint.__doc__ = handler.__doc__
+        return endpoint
+
+    return decorate
+
+
+def _guarded(handler: Page, request: Request, form: FormData | None, role: Role | None) -> Response:
+    console: Console = request.app.state.console
+    token = request.cookies.get(SESSION_COOKIE)
+    session = (
+        session_for(console.consoles(), token, console.rule, now=console.now()) if token else None
+    )
+    if session is None:
+        return to_login(request)
+    municipality = None
+    nis = request.path_params.get("nis")
+    if nis is not None:
+        municipality = console.municipality(nis)
+        if municipality is None or not session.user.may_see(nis):
+            return problem(request, console, session, 404, "There is no such page.")
+        if role is not None and not session.user.may(role, nis):
+            return problem(
+                request,
+                console,
+                session,
+                403,
+                f"Your roles in {municipality.name} do not include this page ({role} only).",
+            )
+    if request.method == "POST" and not _same_origin_with_token(request, form, session.csrf_token):
+        return problem(request, console, session, 403, "The form had expired: please try again.")
+    call = Call(request, console, session, form, municipality)
+    try:
+        return handler(call)
+    except RemindersError as err:
+        return call.page("problem.html", 400, message=err.message)
+
+
+def _same_origin_with_token(request: Request, form: FormData | None, expected: str) -> bool:
+    origin = request.headers.get("origin")
+    if origin is not None and origin != f"{request.url.scheme}://{request.url.netloc}":
+        return False
+    sent = form.get("csrf_token") if form is not None else None
+    sent = request.headers.get("x-csrf-token", sent) if sent is None else sent
+    return isinstance(sent, str) and secrets.compare_digest(sent, expected)
+
+
+def to_login(request: Request) -> Response:
+    target = "/login"
+    if request.method == "GET" and request.url.path not in ("/", "/login"):
+        target += f"?next={request.url.path}"
+    if request.headers.get("hx-request"):
+        return Response(status_code=204, headers={"HX-Redirect": target})
+    return RedirectResponse(target, status_code=303)
+
+
+def problem(
+    request: Request, console: Console, session: Session | None, status: int, message: str
+) -> Response:
+    return console.templates.TemplateResponse(
+        request,
+        "problem.html",
+        {
+            "session": session,
+            "municipality": None,
+            "roles": (),
+            "csrf_token": session.csrf_token if session else "",
+            "message": message,
+        },
+        status_code=status,
+    )
+
+
+def is_htmx(call: Call) -> bool:
+    """A request htmx made for part of a page (not a whole page, not a history restore)."""
+    headers = call.request.headers
+    return bool(headers.get("hx-request")) and not headers.get("hx-history-restore-request")

@@ -1,0 +1,238 @@
+"""Console users and their sessions: logging in and out, who a session belongs to, and the
+user administration `reminders console-user` does. Each change is written to the console's
+activity log in the same transaction as the change itself."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from reminders.domain.console_access import (
+    FAILED_LOGIN_WINDOW,
+    ConsoleAction,
+    ConsoleUser,
+    Grant,
+    Role,
+    SessionRule,
+    checked_username,
+)
+from reminders.errors import RemindersError, UsageError
+from reminders.services.ports import ConsoleStore, ConsoleTransaction, Passwords, StoredUser
+
+MIN_PASSWORD_LENGTH = 12
+
+
+class LoginRefusedError(RemindersError):
+    """Wrong name or password, a disabled user, or too many failed attempts."""
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """A logged-in browser: its user and the token its forms must carry (CSRF)."""
+
+    user: ConsoleUser
+    csrf_token: str
+
+
+def token_digest(token: str) -> str:
+    """What is stored of a session token: a leaked table gives no usable cookie."""
+    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+
+
+def log_in(
+    transaction: ConsoleTransaction,
+    passwords: Passwords,
+    username: str,
+    password: str,
+    *,
+    now: datetime,
+    max_failures: int,
+    client: str,
+) -> tuple[str, Session]:
+    """A new session token for ``username``; LoginRefusedError otherwise, with one message for
+    every reason but throttling, so a refusal does not tell which names exist."""
+    name = username.strip().lower()[:32]
+    with transaction() as store:
+        failures = store.failed_logins(name, now - FAILED_LOGIN_WINDOW)
+        stored = store.user(name)
+    if failures >= max_failures:
+        _note(transaction, name, None, "login", "refused", now=now, client=client, why="throttled")
+        minutes = int(FAILED_LOGIN_WINDOW.total_seconds() // 60)
+        raise LoginRefusedError(
+            f"Too many failed logins for this name: try again in {minutes} minutes."
+        )
+    # Verified outside any transaction: Argon2 takes a while, and must take it for unknown
+    # names too (the decoy hash).
+    matches = passwords.verify(stored.password_hash if stored else None, password)
+    if stored is None or not matches or stored.disabled:
+        why = "unknown user" if stored is None else "disabled" if matches else "wrong password"
+        _note(transaction, name, None, "login", "refused", now=now, client=client, why=why)
+        raise LoginRefusedError("Unknown user name or wrong password.")
+    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    with transaction() as store:
+        if passwords.needs_rehash(stored.password_hash):
+            store.set_password(stored.user_id, passwords.hash(password))
+        store.start_session(token_digest(token), stored.user_id, csrf, now)
+        store.record(ConsoleAction(now, name, None, "login", "ok", {"client": client}))
+        user = ConsoleUser(stored.user_id, stored.username, store.grants(stored.user_id))
+    return token, Session(user, csrf)
+
+
+def session_for(
+    transaction: ConsoleTransaction, token: str, rule: SessionRule, *, now: datetime
+) -> Session | None:
+    """The session ``token`` stands for, or None when there is none or it is over (then it is
+    ended). A request counts as activity."""
+    digest = token_digest(token)
+    with transaction() as store:
+        found = store.session(digest)
+        if found is None:
+            return None
+        if rule.is_over(created_at=found.created_at, last_seen_at=found.last_seen_at, now=now):
+            store.end_session(digest)
+            store.end_sessions_before(now - rule.idle, now - rule.longest)
+            return None
+        stored = store.user_by_id(found.user_id)
+        if stored is None or stored.disabled:  # `console-user disable` ends sessions too
+            store.end_session(digest)
+            return None
+        store.touch_session(digest, now)
+        user = ConsoleUser(found.user_id, stored.username, store.grants(found.user_id))
+        return Session(user, found.csrf_token)
+
+
+def log_out(
+    transaction: ConsoleTransaction, token: str, session: Session, *, now: datetime
+) -> None:
+    with transaction() as store:
+        store.end_session(token_digest(token))
+        store.record(ConsoleAction(now, session.user.username, None, "logout", "ok", {}))
+
+
+def note_action(
+    transaction: ConsoleTransaction,
+    user: ConsoleUser | str,
+    municipality_nis: str | None,
+    action: str,
+    outcome: str,
+    *,
+    now: datetime,
+    **details: Any,
+) -> None:
+    """Write one line to the console's activity log."""
+    name = user.username if isinstance(user, ConsoleUser) else user
+    with transaction() as store:
+        store.record(ConsoleAction(now, name, municipality_nis, action, outcome, details))
+
+
+_note = note_action
+
+
+# -- administration (`reminders console-user`) -----------------------------------------------
+
+
+def add_user(
+    transaction: ConsoleTransaction,
+    passwords: Passwords,
+    username: str,
+    password: str,
+    *,
+    by: str,
+    now: datetime,
+) -> None:
+    name = _name(username)
+    hashed = passwords.hash(_checked_password(password))
+    with transaction() as store:
+        if store.user(name) is not None:
+            raise UsageError(f"console user {name!r} exists already")
+        store.add_user(name, hashed, now)
+        store.record(ConsoleAction(now, by, None, "user_added", "ok", {"user": name}))
+
+
+def set_password(
+    transaction: ConsoleTransaction,
+    passwords: Passwords,
+    username: str,
+    password: str,
+    *,
+    by: str,
+    now: datetime,
+) -> None:
+    """A new password; every session of the user ends."""
+    hashed = passwords.hash(_checked_password(password))
+    with transaction() as store:
+        stored = _existing(store, username)
+        store.set_password(stored.user_id, hashed)
+        store.end_sessions_of(stored.user_id)
+        store.record(ConsoleAction(now, by, None, "password_set", "ok", {"user": stored.username}))
+
+
+def set_disabled(
+    transaction: ConsoleTransaction, username: str, disabled: bool, *, by: str, now: datetime
+) -> None:
+    """Disable (ending every session at once) or enable a user; users are never deleted, as
+    the activity log names them."""
+    with transaction() as store:
+        stored = _existing(store, username)
+        store.set_disabled(stored.user_id, now if disabled else None)
+        store.end_sessions_of(stored.user_id)
+        action = "user_disabled" if disabled else "user_enabled"
+        store.record(ConsoleAction(now, by, None, action, "ok", {"user": stored.username}))
+
+
+def grant_role(
+    transaction: ConsoleTransaction,
+    username: str,
+    grant: Grant,
+    *,
+    by: str,
+    now: datetime,
+) -> None:
+    if grant.may_reveal and grant.role is not Role.AUDITOR:
+        raise UsageError("--reveal: only an auditor's role may reveal national numbers")
+    with transaction() as store:
+        stored = _existing(store, username)
+        store.set_grant(stored.user_id, grant)
+        details = {"user": stored.username, "role": grant.role.value, "reveal": grant.may_reveal}
+        store.record(ConsoleAction(now, by, grant.municipality_nis, "role_granted", "ok", details))
+
+
+def revoke_role(
+    transaction: ConsoleTransaction,
+    username: str,
+    municipality_nis: str,
+    role: Role,
+    *,
+    by: str,
+    now: datetime,
+) -> None:
+    with transaction() as store:
+        stored = _existing(store, username)
+        if not store.revoke(stored.user_id, municipality_nis, role):
+            raise UsageError(f"{stored.username} holds no {role} role in {municipality_nis}")
+        store.end_sessions_of(stored.user_id)  # the next request sees the narrower rights
+        details = {"user": stored.username, "role": role.value}
+        store.record(ConsoleAction(now, by, municipality_nis, "role_revoked", "ok", details))
+
+
+def _name(username: str) -> str:
+    try:
+        return checked_username(username)
+    except ValueError as err:
+        raise UsageError(f"user name {username!r}: {err}") from err
+
+
+def _existing(store: ConsoleStore, username: str) -> StoredUser:
+    stored = store.user(_name(username))
+    if stored is None:
+        raise UsageError(f"no console user {username!r} (add one with `console-user add`)")
+    return stored
+
+
+def _checked_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UsageError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    return password
