@@ -456,7 +456,7 @@ def test_volumes_of_another_municipality_are_not_served(console: Console) -> Non
     try:
         with engine.connect() as connection:
             query = "SELECT municipality_nis, min(id) FROM print_volume GROUP BY 1"
-            ids = {nis: first for nis, first in connection.execute(text(query))}
+            ids = {str(nis): int(first) for nis, first in connection.execute(text(query))}
     finally:
         engine.dispose()
     assert console.client.get(f"/m/{GENT}/volumes/{ids[GENT]}").status_code == 200

@@ -56,7 +56,9 @@ SECURITY_HEADERS = {
     ),
     "x-content-type-options": "nosniff",
     "x-frame-options": "DENY",
-    "referrer-policy": "no-referrer",
+    # Not no-referrer: under it Chromium sends "Origin: null" with forms, and the origin check
+    # of every POST needs the real one. URLs (with document numbers) stay on this server.
+    "referrer-policy": "same-origin",
 }
 
 
