@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from reminders.domain.console_access import (
@@ -23,6 +23,9 @@ from reminders.errors import RemindersError, UsageError
 from reminders.services.ports import ConsoleStore, ConsoleTransaction, Passwords, StoredUser
 
 MIN_PASSWORD_LENGTH = 12
+# A session's last activity is written at most this often: not a write per request, which on
+# SQLite would wait behind a run's long transactions. Idle sessions end up to this much later.
+TOUCH_EVERY = timedelta(minutes=1)
 
 
 class LoginRefusedError(RemindersError):
@@ -99,7 +102,8 @@ def session_for(
         if stored is None or stored.disabled:  # `console-user disable` ends sessions too
             store.end_session(digest)
             return None
-        store.touch_session(digest, now)
+        if now - found.last_seen_at >= TOUCH_EVERY:
+            store.touch_session(digest, now)
         user = ConsoleUser(found.user_id, stored.username, store.grants(found.user_id))
         return Session(user, found.csrf_token)
 
