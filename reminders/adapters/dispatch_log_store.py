@@ -185,16 +185,7 @@ class DispatchLogStore:
     ) -> Iterator[tuple[LogEntry, LogSubject | None]]:
         """A municipality's entries in log order (or one run's), each with its holder."""
         query = (
-            select(*_ENTRY_COLUMNS, _subject.c.seq, _subject.c.national_number, _subject.c.salt)
-            .select_from(
-                _entry.outerjoin(
-                    _subject,
-                    and_(
-                        _subject.c.municipality_nis == _entry.c.municipality_nis,
-                        _subject.c.seq == _entry.c.seq,
-                    ),
-                )
-            )
+            _with_subjects()
             .where(_entry.c.municipality_nis == municipality_nis)
             .order_by(_entry.c.seq)
             .limit(CHUNK)
@@ -228,19 +219,7 @@ class DispatchLogStore:
         if before_seq is not None:
             conditions.append(_entry.c.seq < before_seq)
         rows = self.connection.execute(
-            select(*_ENTRY_COLUMNS, _subject.c.seq, _subject.c.national_number, _subject.c.salt)
-            .select_from(
-                _entry.outerjoin(
-                    _subject,
-                    and_(
-                        _subject.c.municipality_nis == _entry.c.municipality_nis,
-                        _subject.c.seq == _entry.c.seq,
-                    ),
-                )
-            )
-            .where(and_(*conditions))
-            .order_by(_entry.c.seq.desc())
-            .limit(limit)
+            _with_subjects().where(and_(*conditions)).order_by(_entry.c.seq.desc()).limit(limit)
         )
         return [(_log_entry(row), _log_subject(row)) for row in rows]
 
@@ -374,6 +353,21 @@ class DispatchLogStore:
             .limit(CHUNK)
         )  # fmt: skip
         yield from _keyset_chunks(self.connection, query, _decision.c.id)
+
+
+def _with_subjects() -> Select[Any]:
+    """Entries, each with its holder when it has one (letters and skips)."""
+    return select(
+        *_ENTRY_COLUMNS, _subject.c.seq, _subject.c.national_number, _subject.c.salt
+    ).select_from(
+        _entry.outerjoin(
+            _subject,
+            and_(
+                _subject.c.municipality_nis == _entry.c.municipality_nis,
+                _subject.c.seq == _entry.c.seq,
+            ),
+        )
+    )
 
 
 def _keyset_chunks(

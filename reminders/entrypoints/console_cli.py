@@ -6,18 +6,20 @@ from __future__ import annotations
 
 import getpass
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
-from reminders.adapters.console_store import ConsoleStore
 from reminders.adapters.passwords import Argon2Passwords
 from reminders.bootstrap import console_transaction, open_engine, utc_now
-from reminders.config import load_settings
+from reminders.config import Settings, load_settings
 from reminders.domain.console_access import Grant, Role
 from reminders.entrypoints.options import ReportingGroup, config_option
 from reminders.errors import UsageError
 from reminders.services import console_accounts
+from reminders.services.ports import ConsoleTransaction
 
 
 @click.command()
@@ -70,26 +72,28 @@ _password_stdin = click.option(
 )
 
 
+@contextmanager
+def _accounts(config_path: Path) -> Iterator[tuple[Settings, ConsoleTransaction]]:
+    """The configuration, and transactions on its database's console tables."""
+    settings = load_settings(config_path)
+    engine = open_engine(settings.database_url)
+    try:
+        yield settings, console_transaction(engine)
+    finally:
+        engine.dispose()
+
+
 @console_user.command()
 @config_option
 @click.argument("username")
 @_password_stdin
 def add(config_path: Path, username: str, password_stdin: bool) -> None:
     """Add a user (no roles yet: see `grant`)."""
-    settings = load_settings(config_path)
-    password = _read_password(password_stdin)
-    engine = open_engine(settings.database_url)
-    try:
+    with _accounts(config_path) as (_, accounts):
+        password = _read_password(password_stdin)
         console_accounts.add_user(
-            console_transaction(engine),
-            Argon2Passwords(),
-            username,
-            password,
-            by=_actor(),
-            now=utc_now(),
+            accounts, Argon2Passwords(), username, password, by=_actor(), now=utc_now()
         )
-    finally:
-        engine.dispose()
     click.echo(f"Added console user {username}.")
 
 
@@ -99,20 +103,11 @@ def add(config_path: Path, username: str, password_stdin: bool) -> None:
 @_password_stdin
 def password(config_path: Path, username: str, password_stdin: bool) -> None:
     """Set a user's password; their sessions end."""
-    settings = load_settings(config_path)
-    new = _read_password(password_stdin)
-    engine = open_engine(settings.database_url)
-    try:
+    with _accounts(config_path) as (_, accounts):
+        new = _read_password(password_stdin)
         console_accounts.set_password(
-            console_transaction(engine),
-            Argon2Passwords(),
-            username,
-            new,
-            by=_actor(),
-            now=utc_now(),
+            accounts, Argon2Passwords(), username, new, by=_actor(), now=utc_now()
         )
-    finally:
-        engine.dispose()
     click.echo(f"Set the password of {username}; their sessions have ended.")
 
 
@@ -124,21 +119,17 @@ def password(config_path: Path, username: str, password_stdin: bool) -> None:
 @click.option("--reveal", is_flag=True, help="An auditor who may reveal national numbers.")
 def grant(config_path: Path, username: str, nis_code: str, role: str, reveal: bool) -> None:
     """Give a user a role in a municipality."""
-    settings = load_settings(config_path)
-    nis = settings.municipality(nis_code).nis_code
-    engine = open_engine(settings.database_url)
-    try:
+    with _accounts(config_path) as (settings, accounts):
+        municipality = settings.municipality(nis_code)
         console_accounts.grant_role(
-            console_transaction(engine),
+            accounts,
             username,
-            Grant(nis, Role(role), reveal),
+            Grant(municipality.nis_code, Role(role), reveal),
             by=_actor(),
             now=utc_now(),
         )
-    finally:
-        engine.dispose()
     extra = " (may reveal national numbers)" if reveal else ""
-    click.echo(f"{username} is {role} in {nis} {settings.municipality(nis).name}{extra}.")
+    click.echo(f"{username} is {role} in {municipality.nis_code} {municipality.name}{extra}.")
 
 
 @console_user.command()
@@ -148,14 +139,10 @@ def grant(config_path: Path, username: str, nis_code: str, role: str, reveal: bo
 @click.option("--role", type=click.Choice([role.value for role in Role]), required=True)
 def revoke(config_path: Path, username: str, nis_code: str, role: str) -> None:
     """Take a role away; the user's sessions end."""
-    settings = load_settings(config_path)
-    engine = open_engine(settings.database_url)
-    try:
+    with _accounts(config_path) as (_, accounts):
         console_accounts.revoke_role(
-            console_transaction(engine), username, nis_code, Role(role), by=_actor(), now=utc_now()
+            accounts, username, nis_code, Role(role), by=_actor(), now=utc_now()
         )
-    finally:
-        engine.dispose()
     click.echo(f"{username} is no longer {role} in {nis_code}.")
 
 
@@ -165,14 +152,8 @@ def revoke(config_path: Path, username: str, nis_code: str, role: str) -> None:
 @click.option("--enable", is_flag=True, help="Enable a disabled user again.")
 def disable(config_path: Path, username: str, enable: bool) -> None:
     """Disable a user (their sessions end at once), or enable them again."""
-    settings = load_settings(config_path)
-    engine = open_engine(settings.database_url)
-    try:
-        console_accounts.set_disabled(
-            console_transaction(engine), username, not enable, by=_actor(), now=utc_now()
-        )
-    finally:
-        engine.dispose()
+    with _accounts(config_path) as (_, accounts):
+        console_accounts.set_disabled(accounts, username, not enable, by=_actor(), now=utc_now())
     click.echo(f"{username} is {'enabled' if enable else 'disabled'}.")
 
 
@@ -180,13 +161,8 @@ def disable(config_path: Path, username: str, enable: bool) -> None:
 @config_option
 def list_users(config_path: Path) -> None:
     """The users and their roles."""
-    settings = load_settings(config_path)
-    engine = open_engine(settings.database_url)
-    try:
-        with engine.connect() as connection:
-            users = ConsoleStore(connection).users()
-    finally:
-        engine.dispose()
+    with _accounts(config_path) as (_, accounts), accounts() as store:
+        users = store.users()
     if not users:
         click.echo("No console users yet: add one with `reminders console-user add NAME`.")
     for user, grants in users:

@@ -136,9 +136,8 @@ def log_page(call: Call) -> Response:
 @page(Role.AUDITOR)
 def log_revealed(call: Call) -> Response:
     """The same search with national numbers in full, for an auditor allowed to see them."""
-    if not call.session.user.may_reveal(call.nis):
-        call.note("national_numbers_revealed", "refused")
-        return call.page("problem.html", 403, message="Your role does not reveal national numbers.")
+    if not _may_reveal(call, "national_numbers_revealed"):
+        return _reveal_refused(call)
     return _search(call, reveal=True)
 
 
@@ -246,10 +245,22 @@ def export_file(call: Call) -> Response:
 
 @page(Role.AUDITOR)
 def export_revealed(call: Call) -> Response:
-    if not call.session.user.may_reveal(call.nis):
-        call.note("log_exported", "refused", revealed=True)
-        return call.page("problem.html", 403, message="Your role does not reveal national numbers.")
+    """The export with national numbers in full, for an auditor allowed to see them."""
+    if not _may_reveal(call, "log_exported"):
+        return _reveal_refused(call)
     return _export(call, reveal=True)
+
+
+def _may_reveal(call: Call, action: str) -> bool:
+    """Whether the user's grant reveals national numbers here; a refusal is logged."""
+    if call.session.user.may_reveal(call.nis):
+        return True
+    call.note(action, "refused", revealed=True)
+    return False
+
+
+def _reveal_refused(call: Call) -> Response:
+    return call.page("problem.html", 403, message="Your role does not reveal national numbers.")
 
 
 @page(Role.AUDITOR)
