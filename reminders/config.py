@@ -216,6 +216,13 @@ class _Table:
             raise self.error(name, f"expected {expected}, got {value}")
         return None if value is None else float(value)
 
+    def whole_number(self, name: str, *, minimum: int, maximum: int) -> int | None:
+        """A count: a number from ``minimum`` to ``maximum`` without a fraction (3 or 3.0)."""
+        value = self.number(name, minimum=minimum, maximum=maximum)
+        if value is not None and value != int(value):
+            raise self.error(name, f"expected a whole number, got {value}")
+        return None if value is None else int(value)
+
     def day(self, name: str, *, required: bool = False) -> date | None:
         """A date, written as a TOML date (2031-01-06) or a string "2031-01-06"."""
         value = self._get(name, str | date, required)
@@ -482,24 +489,19 @@ def _console_options(root: _Table) -> ConsoleOptions:
         return ConsoleOptions()
     defaults = ConsoleOptions()
     host = table.text("host", required=False) or defaults.host
-    port = table.number("port", minimum=1, maximum=65_535)
-    idle = table.number("session_idle_minutes", minimum=1, maximum=24 * 60)
-    longest = table.number("session_max_hours", minimum=1, maximum=24)
-    failures = table.number("max_failed_logins", minimum=1, maximum=100)
-    whole = {"port": port, "session_idle_minutes": idle, "session_max_hours": longest,
-             "max_failed_logins": failures}  # fmt: skip
-    for name, value in whole.items():
-        if value is not None and value != int(value):
-            raise table.error(name, f"expected a whole number, got {value:g}")
+    port = table.whole_number("port", minimum=1, maximum=65_535)
+    idle = table.whole_number("session_idle_minutes", minimum=1, maximum=24 * 60)
+    longest = table.whole_number("session_max_hours", minimum=1, maximum=24)
+    failures = table.whole_number("max_failed_logins", minimum=1, maximum=100)
     secure = table.flag("secure_cookies")
     table.finish()
     return ConsoleOptions(
         host=host,
-        port=defaults.port if port is None else int(port),
-        session_idle_minutes=defaults.session_idle_minutes if idle is None else int(idle),
-        session_max_hours=defaults.session_max_hours if longest is None else int(longest),
+        port=defaults.port if port is None else port,
+        session_idle_minutes=defaults.session_idle_minutes if idle is None else idle,
+        session_max_hours=defaults.session_max_hours if longest is None else longest,
         secure_cookies=defaults.secure_cookies if secure is None else secure,
-        max_failed_logins=defaults.max_failed_logins if failures is None else int(failures),
+        max_failed_logins=defaults.max_failed_logins if failures is None else failures,
     )
 
 
@@ -508,9 +510,7 @@ def _print_options(root: _Table) -> PrintOptions:
     if table is None:
         return PrintOptions()
     defaults = PrintOptions()
-    largest = table.number("volume_max_letters", minimum=1, maximum=100_000)
-    if largest is not None and largest != int(largest):
-        raise table.error("volume_max_letters", f"expected a whole number, got {largest}")
+    largest = table.whole_number("volume_max_letters", minimum=1, maximum=100_000)
     window = defaults.window
     window_table = table.table("window", required=False)
     if window_table is not None:
@@ -531,17 +531,15 @@ def _print_options(root: _Table) -> PrintOptions:
         if window.top_mm + window.height_mm > 95:
             raise table.error("window", "the window must end above the subject line at 98.5 mm")
     flags = {name: table.flag(name) for name in ("split_by_language", "duplex")}
-    workers = table.number("workers", minimum=0, maximum=256)
-    if workers is not None and workers != int(workers):
-        raise table.error("workers", f"expected a whole number, got {workers}")
+    workers = table.whole_number("workers", minimum=0, maximum=256)
     queue = _print_queue(table, largest)
     table.finish()
     return PrintOptions(
-        volume_max_letters=defaults.volume_max_letters if largest is None else int(largest),
+        volume_max_letters=defaults.volume_max_letters if largest is None else largest,
         split_by_language=bool(flags["split_by_language"]),
         duplex=bool(flags["duplex"]),
         window=window,
-        workers=defaults.workers if workers is None else int(workers),
+        workers=defaults.workers if workers is None else workers,
         queue=queue,
     )
 
@@ -551,7 +549,7 @@ _QUEUED_VOLUME_MAX_LETTERS = 3000  # about 10 MB a message, bilingual letters in
 _QUEUE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 
-def _print_queue(print_table: _Table, volume_max_letters: float | None) -> QueueOptions | None:
+def _print_queue(print_table: _Table, volume_max_letters: int | None) -> QueueOptions | None:
     """``[print.queue]``: absent, volumes render in processes on this machine."""
     table = print_table.table("queue", required=False)
     if table is None:
@@ -580,9 +578,7 @@ def _print_queue(print_table: _Table, volume_max_letters: float | None) -> Queue
     queue = table.text("queue", required=False) or defaults.queue
     if not _QUEUE_NAME.match(queue):
         raise table.error("queue", "expected a name of letters, digits, '_', '.' or '-'")
-    ahead = table.number("volumes_ahead", minimum=1, maximum=1024)
-    if ahead is not None and ahead != int(ahead):
-        raise table.error("volumes_ahead", f"expected a whole number, got {ahead}")
+    ahead = table.whole_number("volumes_ahead", minimum=1, maximum=1024)
     limit = table.number("time_limit_seconds", minimum=1, maximum=86_400)
     wait = table.number("wait_seconds", minimum=1, maximum=86_400)
     if (wait or defaults.wait_seconds) <= (limit or defaults.time_limit_seconds):
@@ -597,7 +593,7 @@ def _print_queue(print_table: _Table, volume_max_letters: float | None) -> Queue
         broker_url=broker,
         result_backend=backend,
         queue=queue,
-        volumes_ahead=defaults.volumes_ahead if ahead is None else int(ahead),
+        volumes_ahead=defaults.volumes_ahead if ahead is None else ahead,
         time_limit_seconds=defaults.time_limit_seconds if limit is None else limit,
         wait_seconds=defaults.wait_seconds if wait is None else wait,
     )
@@ -733,17 +729,15 @@ def _campaign(table: _Table, campaign_id: str, configured: Sequence[str]) -> Cam
         for name, day in (("starts_on", starts_on), ("ends_on", ends_on)):
             if day is not None and day >= valid_until:
                 raise table.error(name, f"must be before valid_until ({valid_until})")
-    per_day = table.number("letters_per_day", minimum=1, maximum=100_000)
+    per_day = table.whole_number("letters_per_day", minimum=1, maximum=100_000)
     if per_day is None:
         raise ConfigError(table.path, "missing required key", key=f"{table.key}.letters_per_day")
-    if per_day != int(per_day):
-        raise table.error("letters_per_day", f"expected a whole number, got {per_day}")
     return Campaign(
         id=campaign_id,
         kind=kind,
         selection=selection,
         starts_on=starts_on,
-        letters_per_day=int(per_day),
+        letters_per_day=per_day,
         weekdays=_weekdays(table),
         ends_on=ends_on,
         expiring_from=expiring_from,

@@ -202,9 +202,8 @@ class DispatchLogStore:
         """The newest entries matching ``query``, at most ``limit``, before ``before_seq``
         (the next page) when given."""
         conditions = [_entry.c.municipality_nis == municipality_nis]
-        if query.document_number is not None:
-            conditions.append(_entry.c.document_number == query.document_number)
         for column, value in (
+            (_entry.c.document_number, query.document_number),
             (_entry.c.stage, query.stage),
             (_entry.c.reason, query.reason),
             (_entry.c.event, None if query.event is None else query.event.value),
