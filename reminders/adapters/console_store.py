@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
@@ -198,16 +197,11 @@ class ConsoleStore:
         ).scalar_one()
         return int(count)
 
-    def actions(
-        self, municipalities: Sequence[str], usernames: Sequence[str], *, limit: int
-    ) -> list[ConsoleAction]:
-        """The newest actions in these municipalities, or by these users (their logins)."""
+    def actions(self, municipality_nis: str, *, limit: int) -> list[ConsoleAction]:
+        """The newest actions in a municipality."""
         rows = self.connection.execute(
             select(_action)
-            .where(
-                _action.c.municipality_nis.in_(municipalities)
-                | (_action.c.municipality_nis.is_(None) & _action.c.username.in_(usernames))
-            )
+            .where(_action.c.municipality_nis == municipality_nis)
             .order_by(_action.c.id.desc())
             .limit(limit)
         )

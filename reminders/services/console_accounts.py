@@ -62,7 +62,9 @@ def log_in(
         failures = store.failed_logins(name, now - FAILED_LOGIN_WINDOW)
         stored = store.user(name)
     if failures >= max_failures:
-        _note(transaction, name, None, "login", "refused", now=now, client=client, why="throttled")
+        note_action(
+            transaction, name, None, "login", "refused", now=now, client=client, why="throttled"
+        )
         minutes = int(FAILED_LOGIN_WINDOW.total_seconds() // 60)
         raise LoginRefusedError(
             f"Too many failed logins for this name: try again in {minutes} minutes."
@@ -72,7 +74,7 @@ def log_in(
     matches = passwords.verify(stored.password_hash if stored else None, password)
     if stored is None or not matches or stored.disabled:
         why = "unknown user" if stored is None else "disabled" if matches else "wrong password"
-        _note(transaction, name, None, "login", "refused", now=now, client=client, why=why)
+        note_action(transaction, name, None, "login", "refused", now=now, client=client, why=why)
         raise LoginRefusedError("Unknown user name or wrong password.")
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     with transaction() as store:
@@ -130,9 +132,6 @@ def note_action(
     name = user.username if isinstance(user, ConsoleUser) else user
     with transaction() as store:
         store.record(ConsoleAction(now, name, municipality_nis, action, outcome, details))
-
-
-_note = note_action
 
 
 # -- administration (`reminders console-user`) -----------------------------------------------

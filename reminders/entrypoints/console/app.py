@@ -37,6 +37,7 @@ from reminders.entrypoints.console.web import (
     SESSION_COOKIE,
     Call,
     Console,
+    form_is_ours,
     page,
 )
 from reminders.services.console_accounts import (
@@ -76,11 +77,10 @@ def create_app(
     templates.env.filters["local_time"] = lambda moment: (
         moment.astimezone(settings.timezone).strftime("%Y-%m-%d %H:%M") if moment else ""
     )
-    holder: dict[str, Console] = {}
     launcher = RunLauncher(
         settings.path,
         settings.database_url,
-        lambda launched: _run_ended(holder["console"], launched),
+        lambda launched: _run_ended(console, launched),  # called once a run ends, later
     )
     console = Console(
         settings=settings,
@@ -94,7 +94,6 @@ def create_app(
             longest=timedelta(hours=options.session_max_hours),
         ),
     )
-    holder["console"] = console
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -192,11 +191,7 @@ async def login(request: Request) -> Response:
     console: Console = request.app.state.console
     form = await request.form()
     username, password = str(form.get("username", "")), str(form.get("password", ""))
-    sent, expected = str(form.get("csrf_token", "")), request.cookies.get(LOGIN_COOKIE, "")
-    origin = request.headers.get("origin")
-    if (not expected or not secrets.compare_digest(sent, expected)) or (
-        origin is not None and origin != f"{request.url.scheme}://{request.url.netloc}"
-    ):
+    if not form_is_ours(request, form, request.cookies.get(LOGIN_COOKIE, "")):
         message = "The login form had expired: please try again."
         return _login_page(request, console, message=message, status_code=403, username=username)
     client = request.client.host if request.client else "unknown"

@@ -293,7 +293,7 @@ def report_file(call: Call) -> Response:
 def activity_page(call: Call) -> Response:
     """What was done in the console (and to its roles) in this municipality."""
     with call.console.engine.connect() as connection:
-        actions = ConsoleStore(connection).actions([call.nis], [], limit=ACTIVITY_SHOWN)
+        actions = ConsoleStore(connection).actions(call.nis, limit=ACTIVITY_SHOWN)
     return call.page("activity.html", actions=actions, shown=ACTIVITY_SHOWN)
 
 

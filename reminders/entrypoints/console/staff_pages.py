@@ -41,9 +41,8 @@ def configuration(call: Call) -> Response:
     """The configuration as it is in force for the municipality: policies, languages, sender,
     printing, schedule, campaigns, and the letter templates with their SHA-256."""
     settings = call.console.settings
-    templates = checked_templates(settings, [call.municipality]) if call.municipality else None
-    assert templates is not None  # noqa: S101 - a page under /m/{nis}
-    languages = call.municipality.languages if call.municipality else ()
+    templates = checked_templates(settings, [call.here])
+    languages = call.here.languages
     letters = [
         (
             policy.kind,
@@ -133,7 +132,6 @@ def _preview(call: Call) -> Preview:
     settings = call.console.settings
     as_of = _date(call.param("date"), call.console.today())
     layout = LetterLayout(settings.print_options.window)
-    assert call.municipality is not None  # noqa: S101 - a page under /m/{nis}
     with letter_transaction(call.console.engine)() as store:
         try:
             result = preview_letter(
@@ -141,16 +139,16 @@ def _preview(call: Call) -> Preview:
                 number,
                 stage=call.param("stage"),
                 as_of=as_of,
-                municipalities=[call.municipality],  # nobody previews another's letters
+                municipalities=[call.here],  # nobody previews another's letters
                 policies=settings.policies,
                 store=store,
-                texts=checked_templates(settings, [call.municipality]),
+                texts=checked_templates(settings, [call.here]),
                 render=lambda spec, texts, municipality: preview_pdf(
                     layout, spec, texts, municipality
                 ),
             )
         except NotServedError:  # says nothing of where the holder lives instead
-            name = call.municipality.name
+            name = call.here.name
             raise UsageError(f"{document}: no such document in the registry of {name}") from None
         except UsageError as err:  # the command line's option names mean nothing here
             raise UsageError(err.message.removeprefix("--")) from None

@@ -69,9 +69,14 @@ class Call:
     municipality: Municipality | None  # the /m/{nis}/... one
 
     @property
-    def nis(self) -> str:
+    def here(self) -> Municipality:
+        """The municipality of the URL, for pages under /m/{nis}."""
         assert self.municipality is not None  # noqa: S101 - pages under /m/{nis} only
-        return self.municipality.nis_code
+        return self.municipality
+
+    @property
+    def nis(self) -> str:
+        return self.here.nis_code
 
     def param(self, name: str) -> str | None:
         """A form field (POST) or query parameter (GET), stripped; None when empty."""
@@ -158,7 +163,7 @@ def _guarded(handler: Page, request: Request, form: FormData | None, role: Role 
                 403,
                 f"Your roles in {municipality.name} do not include this page ({role} only).",
             )
-    if request.method == "POST" and not _same_origin_with_token(request, form, session.csrf_token):
+    if request.method == "POST" and not form_is_ours(request, form, session.csrf_token):
         return problem(request, console, session, 403, "The form had expired: please try again.")
     call = Call(request, console, session, form, municipality)
     try:
@@ -167,7 +172,11 @@ def _guarded(handler: Page, request: Request, form: FormData | None, role: Role 
         return call.page("problem.html", 400, message=err.message)
 
 
-def _same_origin_with_token(request: Request, form: FormData | None, expected: str) -> bool:
+def form_is_ours(request: Request, form: FormData | None, expected: str) -> bool:
+    """Whether a POST comes from the console's own page: the browser's Origin (when it says
+    one) is the console's, and the form carries the token that page was given."""
+    if not expected:
+        return False
     origin = request.headers.get("origin")
     if origin is not None and origin != f"{request.url.scheme}://{request.url.netloc}":
         return False
