@@ -43,8 +43,8 @@ sys.path.insert(0, str(REPO))
 
 from bench.import_bench import PG_ADMIN, registry  # noqa: E402
 from bench.render import Letter, machine, run_peer  # noqa: E402
-from reminders.adapters.letter_store import LetterStore  # noqa: E402
-from reminders.adapters.orm import LetterRow  # noqa: E402
+from reminders.adapters.db.letter_store import LetterStore  # noqa: E402
+from reminders.adapters.db.orm import LetterRow  # noqa: E402
 from reminders.adapters.text import LetterTemplates  # noqa: E402
 from reminders.config import load_settings  # noqa: E402
 from reminders.domain.letters import letter_spec  # noqa: E402

@@ -55,8 +55,8 @@ from sqlalchemy import Engine, Table, event, insert, inspect, text
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from reminders.adapters.orm import RegistryImportRow  # noqa: E402 - after the path set-up
-from reminders.adapters.schema import upgrade_schema  # noqa: E402
+from reminders.adapters.db.orm import RegistryImportRow  # noqa: E402 - after the path set-up
+from reminders.adapters.db.schema import upgrade_schema  # noqa: E402
 from reminders.bootstrap import decision_transaction, open_engine  # noqa: E402
 from reminders.config import Settings, load_settings  # noqa: E402
 from reminders.services.nightly_run import RunRequest, run_night  # noqa: E402

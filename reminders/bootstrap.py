@@ -17,17 +17,17 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from reminders import __version__
-from reminders.adapters.console_store import ConsoleStore
-from reminders.adapters.db import make_engine
-from reminders.adapters.decision_store import DecisionStore
-from reminders.adapters.dispatch_log_store import DispatchLogStore
-from reminders.adapters.letter_store import LetterStore
+from reminders.adapters.db.console_store import ConsoleStore
+from reminders.adapters.db.decision_store import DecisionStore
+from reminders.adapters.db.dispatch_log_store import DispatchLogStore
+from reminders.adapters.db.engine import make_engine
+from reminders.adapters.db.letter_store import LetterStore
+from reminders.adapters.db.registry_store import RegistryStore
+from reminders.adapters.db.run_lock import RunLocks
+from reminders.adapters.db.schema import require_current_schema
 from reminders.adapters.print_volume import VolumeFolder
 from reminders.adapters.registry_files import RegistryFile
-from reminders.adapters.registry_store import RegistryStore
 from reminders.adapters.render_pool import LocalRendering
-from reminders.adapters.run_lock import RunLocks
-from reminders.adapters.schema import require_current_schema
 from reminders.adapters.signing_key import load_public_key, load_signing_key
 from reminders.adapters.text import LetterTemplates, lint_templates
 from reminders.adapters.volume_render import print_options_key

@@ -20,8 +20,8 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
-from reminders.adapters.db import make_engine
-from reminders.adapters.schema import upgrade_schema
+from reminders.adapters.db.engine import make_engine
+from reminders.adapters.db.schema import upgrade_schema
 
 PG_URL = os.environ.get(
     "REMINDERS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from reminders.adapters.db import make_engine
+from reminders.adapters.db.engine import make_engine
 from reminders.adapters.passwords import Argon2Passwords
 from reminders.bootstrap import console_transaction
 from reminders.config import load_settings

@@ -1,7 +1,7 @@
 """In-memory stand-ins for the ports (services/ports.py), for fast service tests.
 
 `FakeDecisionStore` is the nightly run's store over dicts. It narrows candidates the way
-adapters/decision_store.py does (expiry windows, then the documents of holders whose row, or
+adapters/db/decision_store.py does (expiry windows, then the documents of holders whose row, or
 whose documents of the kind, an import changed after the watermark's) and refuses a second
 decision for a (document, stage, final) key as the database's unique key does, so a service
 test sees what production would see.

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from reminders.adapters.campaign_store import CampaignStore
+from reminders.adapters.db.campaign_store import CampaignStore
 from reminders.bootstrap import open_engine
 from reminders.config import load_settings
 from reminders.domain.campaign import WEEKDAYS

@@ -29,7 +29,7 @@ class DueDocument:
     expires_on: date | None
 
 
-# The documents of these ids, as shown (adapters/console_reads.py).
+# The documents of these ids, as shown (adapters/db/console_reads.py).
 DescribeDocuments = Callable[[Collection[int]], Mapping[int, DueDocument]]
 
 

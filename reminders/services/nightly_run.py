@@ -94,7 +94,7 @@ DecisionListing = Callable[[str, DocumentKind, Sequence[Decision]], None]
 
 class MunicipalityLocks(Protocol):
     """Holds the run lock of each municipality named, for the duration of the block; raises
-    MunicipalityBusyError when one stays held by another run (adapters/run_lock.py)."""
+    MunicipalityBusyError when one stays held by another run (adapters/db/run_lock.py)."""
 
     def __call__(self, nis_codes: Collection[str]) -> AbstractContextManager[None]: ...
 

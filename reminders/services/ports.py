@@ -55,7 +55,7 @@ class RegistrySource(Protocol):
 
 
 class RegistryStore(Protocol):
-    """Bulk loading of one import, inside one transaction (see adapters/registry_store.py)."""
+    """Bulk loading of one import, inside one transaction (see adapters/db/registry_store.py)."""
 
     def start_import(self, kind: RegistryKind, file_name: str, started_at: datetime) -> int: ...
     def create_staging(self, kind: RegistryKind) -> None: ...
@@ -82,7 +82,7 @@ StoreTransaction = Callable[[], AbstractContextManager[RegistryStore]]
 
 
 class DecisionStore(Protocol):
-    """The nightly run's reads and writes, inside one transaction (adapters/decision_store.py)."""
+    """The nightly run's reads and writes, in one transaction (adapters/db/decision_store.py)."""
 
     def latest_import_id(self) -> int: ...
     def watermarks(
@@ -136,7 +136,7 @@ class DecisionStore(Protocol):
 
 
 class CampaignStore(Protocol):
-    """A night's campaign reads, in the run's transaction (adapters/campaign_store.py)."""
+    """A night's campaign reads, in the run's transaction (adapters/db/campaign_store.py)."""
 
     def candidates(
         self, campaign: Campaign, municipality_nis: str
@@ -258,7 +258,7 @@ class StoredCheckpoint(Protocol):
 
 
 class DispatchLogStore(Protocol):
-    """The dispatch log's reads and writes (adapters/dispatch_log_store.py)."""
+    """The dispatch log's reads and writes (adapters/db/dispatch_log_store.py)."""
 
     def head(self, municipality_nis: str) -> StoredHead: ...
     def append(self, entries: Sequence[tuple[LogEntry, LogSubject | None]]) -> None: ...
@@ -326,7 +326,7 @@ class RunCheckpoint(Protocol):
 
 
 class RunLedger(Protocol):
-    """Runs and their attempts (adapters/run_ledger.py)."""
+    """Runs and their attempts (adapters/db/run_ledger.py)."""
 
     def start_attempt(self, run_id: int, *, started_by: str, worker: str, at: datetime) -> int: ...
     def set_step(self, run_id: int, step: str) -> None: ...
@@ -394,7 +394,7 @@ class StoredSession(Protocol):
 
 
 class ConsoleStore(Protocol):
-    """Console users, grants, sessions and activity (adapters/console_store.py)."""
+    """Console users, grants, sessions and activity (adapters/db/console_store.py)."""
 
     def user(self, username: str) -> StoredUser | None: ...
     def user_by_id(self, user_id: int) -> StoredUser | None: ...

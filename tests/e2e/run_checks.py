@@ -35,8 +35,8 @@ from click.testing import CliRunner
 from sqlalchemy import Connection, func, select
 from sqlalchemy.engine import make_url
 
-from reminders.adapters.db import make_engine
-from reminders.adapters.orm import (
+from reminders.adapters.db.engine import make_engine
+from reminders.adapters.db.orm import (
     AuditCheckpointRow,
     AuditEntryRow,
     Base,

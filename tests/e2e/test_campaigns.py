@@ -20,8 +20,8 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import select
 
-from reminders.adapters.db import make_engine
-from reminders.adapters.orm import DecisionRow, DocumentRow, NightlyRunRow
+from reminders.adapters.db.engine import make_engine
+from reminders.adapters.db.orm import DecisionRow, DocumentRow, NightlyRunRow
 from reminders.domain.registry_rows import PERSON_COLUMNS
 from reminders.entrypoints.cli import main
 from reminders.synthetic import synthetic_national_number

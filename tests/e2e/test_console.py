@@ -20,9 +20,9 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from starlette.testclient import TestClient
 
-from reminders.adapters.db import make_engine
-from reminders.adapters.orm import ConsoleActionRow, NightlyRunRow
-from reminders.adapters.run_lock import RunLocks
+from reminders.adapters.db.engine import make_engine
+from reminders.adapters.db.orm import ConsoleActionRow, NightlyRunRow
+from reminders.adapters.db.run_lock import RunLocks
 from reminders.entrypoints.cli import main
 from tests.console_support import (
     BRUSSELS,

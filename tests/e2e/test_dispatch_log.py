@@ -30,8 +30,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
-from reminders.adapters.db import make_engine
-from reminders.adapters.dispatch_log_store import DispatchLogStore
+from reminders.adapters.db.dispatch_log_store import DispatchLogStore
+from reminders.adapters.db.engine import make_engine
 from reminders.config import load_settings
 from reminders.domain.checkpoint import parsed_checkpoint, signed_checkpoint
 from reminders.domain.dispatch_log import (

@@ -24,9 +24,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from reminders.adapters.db import make_engine
-from reminders.adapters.letter_store import LetterStore as SqlLetterStore
-from reminders.adapters.orm import DecisionRow, LetterRow, NightlyRunRow, PrintVolumeRow
+from reminders.adapters.db.engine import make_engine
+from reminders.adapters.db.letter_store import LetterStore as SqlLetterStore
+from reminders.adapters.db.orm import DecisionRow, LetterRow, NightlyRunRow, PrintVolumeRow
 from reminders.adapters.print_volume import VolumeFolder
 from reminders.adapters.render_pool import LocalRendering
 from reminders.adapters.text import LetterTemplates

@@ -27,8 +27,8 @@ import pytest
 from kombu.exceptions import OperationalError
 from sqlalchemy import select
 
-from reminders.adapters.db import make_engine
-from reminders.adapters.orm import DecisionRow, DocumentRow, LetterRow, PersonRow
+from reminders.adapters.db.engine import make_engine
+from reminders.adapters.db.orm import DecisionRow, DocumentRow, LetterRow, PersonRow
 from reminders.adapters.render_pool import VolumeRenderError
 from reminders.adapters.render_queue import BrokerUnavailableError, QueueRendering, queue_app
 from reminders.adapters.text import LetterTemplates

@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import Engine, Table, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
-from reminders.adapters.db import make_engine
-from reminders.adapters.decision_store import DecisionStore
-from reminders.adapters.orm import DecisionRow, DocumentRow, NightlyRunRow
+from reminders.adapters.db.decision_store import DecisionStore
+from reminders.adapters.db.engine import make_engine
+from reminders.adapters.db.orm import DecisionRow, DocumentRow, NightlyRunRow
 from reminders.domain.registry_rows import PERSON_COLUMNS
 from reminders.synthetic import synthetic_national_number
 from tests.e2e.test_cli import NATIONAL_NUMBER, invoke

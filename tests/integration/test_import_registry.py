@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select, text
 
-from reminders.adapters.orm import DocumentRow, PersonRow, RejectedRowRow
+from reminders.adapters.db.orm import DocumentRow, PersonRow, RejectedRowRow
 from reminders.bootstrap import import_registry_file, store_transaction
 from reminders.domain.model import RegistryKind
 from reminders.domain.registry_rows import PERSON_COLUMNS
@@ -176,7 +176,7 @@ def test_a_first_load_leaves_every_index_and_constraint_in_place(
     from alembic.runtime.migration import MigrationContext
     from sqlalchemy.exc import IntegrityError
 
-    from reminders.adapters.orm import Base
+    from reminders.adapters.db.orm import Base
 
     persons, documents = files
     run_import(engine, RegistryKind.PERSONS, persons)

@@ -7,9 +7,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine
 
-from reminders.adapters.db import make_engine
-from reminders.adapters.orm import Base
-from reminders.adapters.schema import head_revision, require_current_schema, upgrade_schema
+from reminders.adapters.db.engine import make_engine
+from reminders.adapters.db.orm import Base
+from reminders.adapters.db.schema import head_revision, require_current_schema, upgrade_schema
 from reminders.errors import DatabaseNotReadyError
 
 

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Connection, Engine, Table, insert, select, update
 
-from reminders.adapters.orm import (
+from reminders.adapters.db.orm import (
     DecisionRow,
     DocumentRow,
     NightlyRunRow,
@@ -677,7 +677,7 @@ def fake_decisions(store: FakeDecisionStore) -> list[tuple[object, ...]]:
 
 @pytest.mark.parametrize("seed", [18, 19, 30])  # seeds with letters, skips and changes
 def test_the_sql_store_records_what_the_fake_records(engine: Engine, seed: int) -> None:
-    """The same registry, changes and calendar through adapters/decision_store.py on SQLite and
+    """The same registry, changes and calendar through adapters/db/decision_store.py on SQLite and
     PostgreSQL record the same decisions, night by night, as the fake store."""
     rng = random.Random(seed)
     world = scenario(rng.randint, changes=True)
@@ -715,7 +715,7 @@ class SqlNights:
 
 
 def test_a_run_for_an_earlier_date_loses_no_imported_document_in_sql(engine: Engine) -> None:
-    """The same on SQLite and PostgreSQL through adapters/decision_store.py."""
+    """The same on SQLite and PostgreSQL through adapters/db/decision_store.py."""
     sql = SqlNights(engine)
     sql.load([FakePerson(1, GENT.nis_code)])
     assert sql.night(date(2027, 3, 10)) == []
@@ -725,7 +725,7 @@ def test_a_run_for_an_earlier_date_loses_no_imported_document_in_sql(engine: Eng
 
 
 def test_a_renewal_closes_the_stages_waiting_for_an_address_in_sql(engine: Engine) -> None:
-    """The same on SQLite and PostgreSQL through adapters/decision_store.py."""
+    """The same on SQLite and PostgreSQL through adapters/db/decision_store.py."""
     sql = SqlNights(engine)
     sql.load([_without_address(FakePerson(1, GENT.nis_code)),
               FakeDocument(1, 1, LICENCE, date(2027, 6, 30))])  # fmt: skip

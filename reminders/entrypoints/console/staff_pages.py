@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from reminders.adapters.console_reads import describe_documents, runs_of, volume
+from reminders.adapters.db.console_reads import describe_documents, runs_of, volume
 from reminders.adapters.pdf import LetterLayout
 from reminders.adapters.pdf_image import first_page_png
 from reminders.adapters.print_volume import preview_pdf

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, Engine
 
 from reminders.errors import DatabaseNotReadyError
 
-SCRIPT_LOCATION = "reminders.adapters:migrations"
+SCRIPT_LOCATION = "reminders.adapters.db:migrations"
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

@@ -37,7 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.schema import AddConstraint, DropConstraint
 from sqlalchemy.sql.elements import ColumnElement
 
-from reminders.adapters.orm import DocumentRow, PersonRow, RegistryImportRow, RejectedRowRow
+from reminders.adapters.db.orm import DocumentRow, PersonRow, RegistryImportRow, RejectedRowRow
 from reminders.domain.model import RegistryKind
 from reminders.domain.national_number import masked_national_number
 from reminders.domain.registry_rows import DocumentRecord, MergeCounts, PersonRecord, Rejection

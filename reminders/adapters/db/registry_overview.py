@@ -8,7 +8,7 @@ from typing import cast
 
 from sqlalchemy import Connection, Table, and_, func, select
 
-from reminders.adapters.orm import DocumentRow, PersonRow
+from reminders.adapters.db.orm import DocumentRow, PersonRow
 
 
 @dataclass(frozen=True, slots=True)

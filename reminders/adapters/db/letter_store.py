@@ -29,14 +29,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
-from reminders.adapters.orm import (
+from reminders.adapters.db.orm import (
     DecisionRow,
     DocumentRow,
     LetterRow,
     PersonRow,
     PrintVolumeRow,
 )
-from reminders.adapters.registry_columns import (
+from reminders.adapters.db.registry_columns import (
     DOCUMENT_STATUSES,
     KINDS,
     LANGUAGES,

@@ -16,8 +16,8 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Row, Table, and_, func, insert, or_, select, update
 
-from reminders.adapters.letter_store import LetterStore
-from reminders.adapters.orm import (
+from reminders.adapters.db.letter_store import LetterStore
+from reminders.adapters.db.orm import (
     AuditCheckpointRow,
     AuditEntryRow,
     DecisionRow,

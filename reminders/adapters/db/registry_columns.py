@@ -8,7 +8,7 @@ from typing import Any, cast
 from sqlalchemy import Table, exists
 from sqlalchemy.sql.elements import ColumnElement, Label
 
-from reminders.adapters.orm import DocumentRow, PersonRow
+from reminders.adapters.db.orm import DocumentRow, PersonRow
 from reminders.domain.address import is_usable_address
 from reminders.domain.due import DocumentFacts, Holder
 from reminders.domain.model import DocumentKind, DocumentStatus, Language, PersonStatus

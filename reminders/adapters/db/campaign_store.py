@@ -28,8 +28,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
-from reminders.adapters.orm import DecisionRow, DocumentRow, NightlyRunRow, PersonRow
-from reminders.adapters.registry_columns import (
+from reminders.adapters.db.orm import DecisionRow, DocumentRow, NightlyRunRow, PersonRow
+from reminders.adapters.db.registry_columns import (
     document_fact_columns,
     document_facts,
 )

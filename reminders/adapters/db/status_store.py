@@ -11,8 +11,8 @@ from typing import cast
 
 from sqlalchemy import Connection, Table, func, select, text
 
-from reminders.adapters.db import stored_utc
-from reminders.adapters.orm import (
+from reminders.adapters.db.engine import stored_utc
+from reminders.adapters.db.orm import (
     AuditCheckpointRow,
     AuditVerificationRow,
     DecisionRow,
@@ -20,7 +20,7 @@ from reminders.adapters.orm import (
     RunAttemptRow,
     SchedulerJobRow,
 )
-from reminders.adapters.run_lock import LOCK_SPACE
+from reminders.adapters.db.run_lock import LOCK_SPACE
 from reminders.domain.checkpoint import CheckpointFormatError, parsed_checkpoint
 from reminders.services.status import (
     LastCheckpoint,

@@ -15,8 +15,8 @@ from typing import Any, cast
 
 from sqlalchemy import Column, Connection, Row, Select, Table, and_, func, insert, select
 
-from reminders.adapters.db import stored_utc
-from reminders.adapters.orm import (
+from reminders.adapters.db.engine import stored_utc
+from reminders.adapters.db.orm import (
     AuditCheckpointRow,
     AuditEntryRow,
     AuditSubjectRow,
@@ -29,7 +29,7 @@ from reminders.adapters.orm import (
     PrintVolumeRow,
     RegistryImportRow,
 )
-from reminders.adapters.run_ledger import RunLedger
+from reminders.adapters.db.run_ledger import RunLedger
 from reminders.domain.dispatch_log import (
     LogEntry,
     LogEvent,

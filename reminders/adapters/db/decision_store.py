@@ -30,10 +30,10 @@ from sqlalchemy import (
     update,
 )
 
-from reminders.adapters.campaign_store import CampaignStore
-from reminders.adapters.dispatch_log_store import DispatchLogStore
-from reminders.adapters.letter_store import LetterStore
-from reminders.adapters.orm import (
+from reminders.adapters.db.campaign_store import CampaignStore
+from reminders.adapters.db.dispatch_log_store import DispatchLogStore
+from reminders.adapters.db.letter_store import LetterStore
+from reminders.adapters.db.orm import (
     DecisionRow,
     DocumentRow,
     NightlyRunRow,
@@ -41,13 +41,13 @@ from reminders.adapters.orm import (
     RegistryImportRow,
     ScanWatermarkRow,
 )
-from reminders.adapters.registry_columns import (
+from reminders.adapters.db.registry_columns import (
     MEMO_LIMIT,
     document_fact_columns,
     document_facts,
     renewed_by_later,
 )
-from reminders.adapters.run_ledger import RunLedger
+from reminders.adapters.db.run_ledger import RunLedger
 from reminders.domain.due import Decision, DocumentFacts, Recorded, SkipReason
 from reminders.domain.letter_language import language_label
 from reminders.domain.model import DocumentKind

@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from reminders.adapters.db import make_engine
-from reminders.adapters.orm import Base
+from reminders.adapters.db.engine import make_engine
+from reminders.adapters.db.orm import Base
 
 
 def _run(connection: Connection) -> None:

@@ -10,8 +10,8 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Row, Table, select
 
-from reminders.adapters.db import stored_utc
-from reminders.adapters.orm import DocumentRow, NightlyRunRow, PrintVolumeRow
+from reminders.adapters.db.engine import stored_utc
+from reminders.adapters.db.orm import DocumentRow, NightlyRunRow, PrintVolumeRow
 from reminders.domain.model import DocumentKind
 from reminders.services.letters_due import DueDocument
 

@@ -20,7 +20,7 @@ from filelock import FileLock, Timeout
 from sqlalchemy import Connection, Engine, Table, select, text
 from sqlalchemy.engine import make_url
 
-from reminders.adapters.orm import NightlyRunRow, RunAttemptRow
+from reminders.adapters.db.orm import NightlyRunRow, RunAttemptRow
 from reminders.errors import MunicipalityBusyError
 
 # The advisory lock's first key: "REM", so our locks don't collide with another application's

@@ -19,8 +19,8 @@ from sqlalchemy import (
     update,
 )
 
-from reminders.adapters.db import stored_utc
-from reminders.adapters.orm import (
+from reminders.adapters.db.engine import stored_utc
+from reminders.adapters.db.orm import (
     ConsoleActionRow,
     ConsoleGrantRow,
     ConsoleSessionRow,
