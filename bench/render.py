@@ -56,10 +56,10 @@ sys.path.insert(0, str(REPO))
 
 from reportlab.pdfgen.canvas import Canvas  # noqa: E402
 
-from reminders.adapters.pdf import LABELS, LetterLayout, PreparedLetter  # noqa: E402
-from reminders.adapters.print_volume import VolumeFolder  # noqa: E402
-from reminders.adapters.text import LetterTemplates, long_date  # noqa: E402
-from reminders.adapters.volume_render import VolumeRenderer, print_options_key  # noqa: E402
+from reminders.adapters.printing.pdf import LABELS, LetterLayout, PreparedLetter  # noqa: E402
+from reminders.adapters.printing.print_volume import VolumeFolder  # noqa: E402
+from reminders.adapters.printing.text import LetterTemplates, long_date  # noqa: E402
+from reminders.adapters.printing.volume_render import VolumeRenderer, print_options_key  # noqa: E402
 from reminders.bootstrap import checked_templates  # noqa: E402
 from reminders.config import Municipality, Settings, load_settings  # noqa: E402
 from reminders.domain.letter_language import letter_languages  # noqa: E402
@@ -486,11 +486,12 @@ def render_job(job: RenderJob, barrier: Barrier, results: Queue[RenderResult]) -
 
 
 _CATEGORIES = (
-    ("letter templates (jinja2, babel, adapters/text.py)",
-     ("/jinja2/", "/babel/", "templates/letters", "adapters/text.py", "domain/letters.py")),
-    ("layout (adapters/pdf.py)", ("adapters/pdf.py",)),
+    ("letter templates (jinja2, babel, adapters/printing/text.py)",
+     ("/jinja2/", "/babel/", "templates/letters", "adapters/printing/text.py",
+       "domain/letters.py")),
+    ("layout (adapters/printing/pdf.py)", ("adapters/printing/pdf.py",)),
     ("reportlab", ("/reportlab/",)),
-    ("volumes (adapters/print_volume.py)", ("adapters/print_volume.py",)),
+    ("volumes (adapters/printing/print_volume.py)", ("adapters/printing/print_volume.py",)),
     ("dataclasses.asdict, copy (the volumes' JSON manifests)", ("/dataclasses.py", "/copy.py")),
     ("making the synthetic letters (bench)", ("bench/render.py", "/random.py", "synthetic")),
 )  # fmt: skip

@@ -45,7 +45,7 @@ from bench.import_bench import PG_ADMIN, registry  # noqa: E402
 from bench.render import Letter, machine, run_peer  # noqa: E402
 from reminders.adapters.db.letter_store import LetterStore  # noqa: E402
 from reminders.adapters.db.orm import LetterRow  # noqa: E402
-from reminders.adapters.text import LetterTemplates  # noqa: E402
+from reminders.adapters.printing.text import LetterTemplates  # noqa: E402
 from reminders.config import load_settings  # noqa: E402
 from reminders.domain.letters import letter_spec  # noqa: E402
 

@@ -25,12 +25,12 @@ from reminders.adapters.db.letter_store import LetterStore
 from reminders.adapters.db.registry_store import RegistryStore
 from reminders.adapters.db.run_lock import RunLocks
 from reminders.adapters.db.schema import require_current_schema
-from reminders.adapters.print_volume import VolumeFolder
+from reminders.adapters.printing.print_volume import VolumeFolder
+from reminders.adapters.printing.render_pool import LocalRendering
+from reminders.adapters.printing.text import LetterTemplates, lint_templates
+from reminders.adapters.printing.volume_render import print_options_key
 from reminders.adapters.registry_files import RegistryFile
-from reminders.adapters.render_pool import LocalRendering
 from reminders.adapters.signing_key import load_public_key, load_signing_key
-from reminders.adapters.text import LetterTemplates, lint_templates
-from reminders.adapters.volume_render import print_options_key
 from reminders.config import Municipality, PrintOptions, Settings
 from reminders.domain.letters import LetterSpec
 from reminders.domain.model import DocumentKind, Language, RegistryKind
@@ -207,7 +207,7 @@ def _rendering(templates: LetterTemplates, options: PrintOptions) -> Rendering:
     """Processes on this machine, or render workers on others when [print.queue] says so."""
     if options.queue is None:
         return LocalRendering(templates, options, options.workers)
-    from reminders.adapters.render_queue import QueueRendering  # Celery: the `queue` extra
+    from reminders.adapters.printing.render_queue import QueueRendering  # Celery: the `queue` extra
 
     return QueueRendering(options.queue)
 

@@ -81,7 +81,7 @@ class AddressWindow:
 @dataclass(frozen=True, slots=True)
 class QueueOptions:
     """Volumes rendered by `reminders render-worker`s on other machines, through a message
-    broker (``[print.queue]`` in config.toml; adapters/render_queue.py)."""
+    broker (``[print.queue]`` in config.toml; adapters/printing/render_queue.py)."""
 
     broker_url: str  # RabbitMQ: amqp:// or amqps://
     result_backend: str = "rpc://"  # results come back to the run over the broker, never stored

@@ -272,7 +272,9 @@ def _output(out: Path | None) -> Iterator[IO[str]]:
 def report(config_path: Path, run_id: int, nis_code: str | None, out: Path) -> None:
     """The auditor's report on one run (PDF): counts per stage, language and skip reason,
     volumes with their hashes, the signed checkpoint, and a verification statement."""
-    from reminders.adapters.audit_report_pdf import audit_report_pdf  # ReportLab: only here
+    from reminders.adapters.printing.audit_report_pdf import (
+        audit_report_pdf,  # ReportLab: only here
+    )
 
     settings = load_settings(config_path)
     _chosen(settings, nis_code)  # an unknown NIS code exits 2 before anything is read

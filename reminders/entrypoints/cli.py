@@ -285,8 +285,8 @@ def preview(
     png: bool,
 ) -> None:
     """One letter, rendered exactly as it would be printed; nothing is recorded."""
-    from reminders.adapters.pdf import LetterLayout
-    from reminders.adapters.print_volume import preview_pdf
+    from reminders.adapters.printing.pdf import LetterLayout
+    from reminders.adapters.printing.print_volume import preview_pdf
     from reminders.services.preview_letter import preview_letter
 
     kind_text, _, number = document.partition(":")
@@ -317,7 +317,7 @@ def preview(
     out.write_bytes(result.pdf)
     click.echo(f"Wrote {out} ({result.spec.stage}, {language_label(result.spec.languages)}).")
     if png:
-        from reminders.adapters.pdf_image import first_page_png
+        from reminders.adapters.printing.pdf_image import first_page_png
 
         image = out.with_suffix(".png")
         image.write_bytes(first_page_png(result.pdf))

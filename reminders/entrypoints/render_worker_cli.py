@@ -16,8 +16,8 @@ from pathlib import Path
 
 import click
 
-from reminders.adapters.render_pool import available_cores
-from reminders.adapters.volume_render import VolumeRenderer
+from reminders.adapters.printing.render_pool import available_cores
+from reminders.adapters.printing.volume_render import VolumeRenderer
 from reminders.bootstrap import checked_templates
 from reminders.config import load_settings
 from reminders.entrypoints.options import config_option
@@ -54,7 +54,7 @@ def render_worker(
             settings.path, "render-worker needs a [print.queue] table (the broker and queue)"
         )
     templates = checked_templates(settings)  # refuse to start rather than refuse every job
-    from reminders.adapters.render_queue import run_worker  # Celery: the `queue` extra
+    from reminders.adapters.printing.render_queue import run_worker  # Celery: the `queue` extra
 
     status = run_worker(
         queue,

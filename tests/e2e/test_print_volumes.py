@@ -27,10 +27,14 @@ from sqlalchemy import func, select
 from reminders.adapters.db.engine import make_engine
 from reminders.adapters.db.letter_store import LetterStore as SqlLetterStore
 from reminders.adapters.db.orm import DecisionRow, LetterRow, NightlyRunRow, PrintVolumeRow
-from reminders.adapters.print_volume import VolumeFolder
-from reminders.adapters.render_pool import LocalRendering
-from reminders.adapters.text import LetterTemplates
-from reminders.adapters.volume_render import MANIFEST_COLUMNS, VolumeRenderer, print_options_key
+from reminders.adapters.printing.print_volume import VolumeFolder
+from reminders.adapters.printing.render_pool import LocalRendering
+from reminders.adapters.printing.text import LetterTemplates
+from reminders.adapters.printing.volume_render import (
+    MANIFEST_COLUMNS,
+    VolumeRenderer,
+    print_options_key,
+)
 from reminders.config import PrintOptions, load_settings
 from reminders.domain.due import DocumentFacts, Holder, SkipReason
 from reminders.domain.letters import LetterFacts, PostalAddress, PrintedLetter

@@ -29,10 +29,14 @@ from sqlalchemy import select
 
 from reminders.adapters.db.engine import make_engine
 from reminders.adapters.db.orm import DecisionRow, DocumentRow, LetterRow, PersonRow
-from reminders.adapters.render_pool import VolumeRenderError
-from reminders.adapters.render_queue import BrokerUnavailableError, QueueRendering, queue_app
-from reminders.adapters.text import LetterTemplates
-from reminders.adapters.volume_render import VolumeRenderer, print_options_key
+from reminders.adapters.printing.render_pool import VolumeRenderError
+from reminders.adapters.printing.render_queue import (
+    BrokerUnavailableError,
+    QueueRendering,
+    queue_app,
+)
+from reminders.adapters.printing.text import LetterTemplates
+from reminders.adapters.printing.volume_render import VolumeRenderer, print_options_key
 from reminders.config import QueueOptions, load_settings
 from reminders.domain.model import DocumentKind, Language
 from reminders.domain.volume_job import VolumeJob

@@ -15,7 +15,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pypdf import PdfReader
 
-from reminders.adapters.audit_report_pdf import audit_report_pdf
+from reminders.adapters.printing.audit_report_pdf import audit_report_pdf
 from reminders.domain.audit_report import (
     MunicipalityRunReport,
     ReportImport,

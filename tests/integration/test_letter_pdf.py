@@ -19,11 +19,15 @@ import pypdfium2  # type: ignore[import-untyped]
 import pytest
 from pypdf import PdfReader
 
-from reminders.adapters.pdf import LetterLayout
-from reminders.adapters.print_volume import VolumeFolder, preview_pdf
-from reminders.adapters.render_pool import ProcessPool
-from reminders.adapters.text import LetterTemplates
-from reminders.adapters.volume_render import RenderRefusedError, VolumeRenderer, print_options_key
+from reminders.adapters.printing.pdf import LetterLayout
+from reminders.adapters.printing.print_volume import VolumeFolder, preview_pdf
+from reminders.adapters.printing.render_pool import ProcessPool
+from reminders.adapters.printing.text import LetterTemplates
+from reminders.adapters.printing.volume_render import (
+    RenderRefusedError,
+    VolumeRenderer,
+    print_options_key,
+)
 from reminders.config import AddressWindow, Municipality, PrintOptions, Settings, load_settings
 from reminders.domain.due import DocumentFacts, Holder
 from reminders.domain.letters import LetterFacts, LetterSpec, LetterText, PostalAddress, letter_spec

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from reminders.adapters.text import LetterTemplateError, LetterTemplates
+from reminders.adapters.printing.text import LetterTemplateError, LetterTemplates
 from reminders.bootstrap import checked_templates, template_samples
 from reminders.config import Settings, load_settings
 from reminders.domain.letter_language import possible_letter_languages

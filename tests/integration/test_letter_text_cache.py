@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from reminders.adapters import text as text_module
-from reminders.adapters.text import LetterTemplates
+from reminders.adapters.printing import text as text_module
+from reminders.adapters.printing.text import LetterTemplates
 from reminders.bootstrap import template_samples
 from reminders.config import load_settings
 from reminders.domain.letters import LetterText, one_line, parsed_body

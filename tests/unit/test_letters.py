@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from reminders.adapters.text import long_date
+from reminders.adapters.printing.text import long_date
 from reminders.domain.letters import (
     MAX_LINE_CHARACTERS,
     Paragraph,

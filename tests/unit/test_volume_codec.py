@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reminders.adapters.volume_codec import (
+from reminders.adapters.printing.volume_codec import (
     FORMAT,
     MalformedMessageError,
     decode_job,

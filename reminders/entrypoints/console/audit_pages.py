@@ -266,7 +266,7 @@ def _reveal_refused(call: Call) -> Response:
 @page(Role.AUDITOR)
 def report_file(call: Call) -> Response:
     """The auditor's report on one run, for this municipality (PDF), verified now."""
-    from reminders.adapters.audit_report_pdf import audit_report_pdf
+    from reminders.adapters.printing.audit_report_pdf import audit_report_pdf
 
     run_id = int(call.request.path_params["run_id"])
     settings = call.console.settings

@@ -13,9 +13,9 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from reminders.adapters.db.console_reads import describe_documents, runs_of, volume
-from reminders.adapters.pdf import LetterLayout
-from reminders.adapters.pdf_image import first_page_png
-from reminders.adapters.print_volume import preview_pdf
+from reminders.adapters.printing.pdf import LetterLayout
+from reminders.adapters.printing.pdf_image import first_page_png
+from reminders.adapters.printing.print_volume import preview_pdf
 from reminders.bootstrap import (
     checked_templates,
     decision_transaction,

@@ -25,8 +25,8 @@ from contextlib import contextmanager
 from multiprocessing import get_context
 from pathlib import Path
 
-from reminders.adapters.text import LetterTemplates
-from reminders.adapters.volume_render import VolumeRenderer
+from reminders.adapters.printing.text import LetterTemplates
+from reminders.adapters.printing.volume_render import VolumeRenderer
 from reminders.config import PrintOptions
 from reminders.domain.volume_job import RenderedVolume, VolumeJob
 from reminders.errors import RemindersError

@@ -37,7 +37,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from reminders.adapters.pdf import BOLD, MM, REGULAR  # importing it registers DejaVu Sans
+from reminders.adapters.printing.pdf import BOLD, MM, REGULAR  # importing it registers DejaVu Sans
 from reminders.domain.audit_report import MunicipalityRunReport, RunAuditReport
 from reminders.domain.model import Language
 

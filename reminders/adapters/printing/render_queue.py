@@ -8,10 +8,10 @@ stored). The run's process stays the single writer: it stages, records and seals
 in order; workers only turn a job into bytes and write nothing. A run that dies renders its
 unrecorded volumes again when it is resumed, so a result lost in flight costs time, not letters.
 
-Messages are JSON (adapters/volume_codec.py), never pickle. They hold names and addresses, so
-they are sent transient (not written to the broker's disk as persistent messages), the task's
-arguments are never logged (``argsrepr``), and the worker's log says which volume of which run
-it rendered, with counts, never what is in it.
+Messages are JSON (adapters/printing/volume_codec.py), never pickle. They hold names and
+addresses, so they are sent transient (not written to the broker's disk as persistent
+messages), the task's arguments are never logged (``argsrepr``), and the worker's log says
+which volume of which run it rendered, with counts, never what is in it.
 """
 
 from __future__ import annotations
@@ -34,14 +34,14 @@ except ModuleNotFoundError as err:  # an optional extra: most installations rend
         "[print.queue] needs Celery, which this installation lacks: pip install 'reminders[queue]'"
     ) from err
 
-from reminders.adapters.render_pool import VolumeRenderError
-from reminders.adapters.volume_codec import (
+from reminders.adapters.printing.render_pool import VolumeRenderError
+from reminders.adapters.printing.volume_codec import (
     decode_job,
     decode_rendered,
     encode_job,
     encode_rendered,
 )
-from reminders.adapters.volume_render import VolumeRenderer
+from reminders.adapters.printing.volume_render import VolumeRenderer
 from reminders.config import QueueOptions
 from reminders.domain.volume_job import RenderedVolume, VolumeJob
 

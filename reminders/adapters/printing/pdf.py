@@ -40,7 +40,7 @@ from reportlab.pdfbase import pdfdoc, pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
-from reminders.adapters.text import long_date
+from reminders.adapters.printing.text import long_date
 from reminders.config import AddressWindow
 from reminders.domain.letters import LetterMunicipality, LetterSpec, LetterText, Paragraph
 from reminders.domain.model import Language
@@ -50,7 +50,7 @@ rl_config.useA85 = 0  # binary streams: ASCII85 costs time and a quarter more by
 MM = 72 / 25.4
 PAGE_WIDTH, PAGE_HEIGHT = A4
 REGULAR, BOLD = "LetterSans", "LetterSans-Bold"
-_FONTS = Path(__file__).resolve().parent.parent / "fonts"
+_FONTS = Path(__file__).resolve().parents[2] / "fonts"
 # DejaVu Sans: a Verdana-like sans serif (bpost accepts Arial, Helvetica, Verdana) that has
 # every letter of Belgian and European names (é ë ç ß Ø Ł ...). Embedded, so print shops need
 # nothing installed.

@@ -2,7 +2,7 @@
 envelope, drawn into one PDF after a cover sheet, with the volume's manifests (CSV and JSON).
 
 Pure work on a `VolumeJob`: no database and no files written, so it runs in the run's own
-process or in any worker (reminders/adapters/render_pool.py, render_queue.py) and gives the
+process or in any worker (reminders/adapters/printing/render_pool.py, render_queue.py) and gives the
 same bytes wherever it runs. A worker renders only with the templates the run logged and the
 print options it decided with; anything else would print letters the log does not describe.
 """
@@ -16,8 +16,8 @@ import json
 from collections import Counter
 from collections.abc import Sequence
 
-from reminders.adapters.pdf import LetterLayout, PreparedLetter
-from reminders.adapters.text import LetterTemplates, long_date
+from reminders.adapters.printing.pdf import LetterLayout, PreparedLetter
+from reminders.adapters.printing.text import LetterTemplates, long_date
 from reminders.config import PrintOptions
 from reminders.domain.letter_language import language_label
 from reminders.domain.letters import PrintedLetter, address_sha256

@@ -1,4 +1,4 @@
-"""Print-ready volumes on disk: a run's rendered volumes (reminders/adapters/volume_render.py)
+"""Print-ready volumes on disk: a run's rendered volumes (adapters/printing/volume_render.py)
 written under the output directory, each PDF with its manifests (CSV and JSON) and SHA-256.
 
 A volume's files are written under hidden staged names (``.<name>.part``, synced to disk)
@@ -17,7 +17,7 @@ from collections.abc import Collection, Sequence
 from datetime import date
 from pathlib import Path
 
-from reminders.adapters.pdf import LetterLayout
+from reminders.adapters.printing.pdf import LetterLayout
 from reminders.domain.letters import LetterMunicipality, LetterSpec, LetterText, WrittenVolume
 from reminders.domain.volume_job import RenderedVolume, VolumeJob
 from reminders.errors import RemindersError

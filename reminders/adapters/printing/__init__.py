@@ -1,0 +1,2 @@
+"""Printing adapters: letter texts, layout, volumes, render pools and queues,
+the auditor's report."""
