@@ -31,10 +31,10 @@ from sqlalchemy import Engine
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from reminders.adapters.crypto.signing_key import SigningKey  # noqa: E402
 from reminders.adapters.db.dispatch_log_store import DispatchLogStore  # noqa: E402
 from reminders.adapters.db.engine import make_engine  # noqa: E402 - after the path set-up
 from reminders.adapters.db.schema import upgrade_schema  # noqa: E402
-from reminders.adapters.signing_key import SigningKey  # noqa: E402
 from reminders.domain.dispatch_log import LogEntry, LogEvent, NewEntry  # noqa: E402
 from reminders.services.audit import verify_logs  # noqa: E402
 from reminders.services.seal_log import append_and_seal  # noqa: E402

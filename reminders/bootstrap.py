@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from reminders import __version__
+from reminders.adapters.crypto.signing_key import load_public_key, load_signing_key
 from reminders.adapters.db.console_store import ConsoleStore
 from reminders.adapters.db.decision_store import DecisionStore
 from reminders.adapters.db.dispatch_log_store import DispatchLogStore
@@ -29,8 +30,7 @@ from reminders.adapters.printing.print_volume import VolumeFolder
 from reminders.adapters.printing.render_pool import LocalRendering
 from reminders.adapters.printing.text import LetterTemplates, lint_templates
 from reminders.adapters.printing.volume_render import print_options_key
-from reminders.adapters.registry_files import RegistryFile
-from reminders.adapters.signing_key import load_public_key, load_signing_key
+from reminders.adapters.registry.registry_files import RegistryFile
 from reminders.config import Municipality, PrintOptions, Settings
 from reminders.domain.letters import LetterSpec
 from reminders.domain.model import DocumentKind, Language, RegistryKind

@@ -13,8 +13,8 @@ from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from reminders.adapters.crypto.passwords import Argon2Passwords
 from reminders.adapters.db.engine import make_engine
-from reminders.adapters.passwords import Argon2Passwords
 from reminders.bootstrap import console_transaction
 from reminders.config import load_settings
 from reminders.domain.console_access import Grant, Role

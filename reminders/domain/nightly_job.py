@@ -1,8 +1,9 @@
 """A scheduled job as data: which service runs, for which municipalities, and when.
 
-One JobSpec per file in ``jobs/`` (adapters/job_files.py reads them). The schedule is a local
-wall-clock time in the installation's time zone; the trigger (adapters/nightly_trigger.py) makes
-it fire at most once per local calendar night, DST nights included.
+One JobSpec per file in ``jobs/`` (adapters/scheduling/job_files.py reads them). The schedule
+is a local wall-clock time in the installation's time zone; the trigger
+(adapters/scheduling/nightly_trigger.py) makes it fire at most once per local calendar night,
+DST nights included.
 
 >>> from datetime import time
 >>> job = JobSpec("nightly", JobService.NIGHTLY_RUN, None, time(1, 30))

@@ -14,7 +14,7 @@ from typing import IO, Any
 
 import click
 
-from reminders.adapters.signing_key import load_public_key, load_signing_key
+from reminders.adapters.crypto.signing_key import load_public_key, load_signing_key
 from reminders.bootstrap import log_transaction, open_engine, reported_municipalities, utc_now
 from reminders.config import Settings, load_settings
 from reminders.domain.dispatch_log import LogVerdict

@@ -21,8 +21,8 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
 from reminders import __version__
+from reminders.adapters.crypto.signing_key import create_key_pair
 from reminders.adapters.db.schema import upgrade_schema
-from reminders.adapters.signing_key import create_key_pair
 from reminders.bootstrap import (
     checked_templates,
     decision_transaction,

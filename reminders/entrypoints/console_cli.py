@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from reminders.adapters.passwords import Argon2Passwords
+from reminders.adapters.crypto.passwords import Argon2Passwords
 from reminders.bootstrap import console_transaction, open_engine, utc_now
 from reminders.config import Settings, load_settings
 from reminders.domain.console_access import Grant, Role

@@ -30,9 +30,9 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine
 
-from reminders.adapters.job_files import load_jobs
-from reminders.adapters.json_logging import configure_logging
-from reminders.adapters.nightly_trigger import night_of, previous_fire_time, trigger_for
+from reminders.adapters.scheduling.job_files import load_jobs
+from reminders.adapters.scheduling.json_logging import configure_logging
+from reminders.adapters.scheduling.nightly_trigger import night_of, previous_fire_time, trigger_for
 from reminders.bootstrap import nightly_job, open_engine, utc_now, verify_job
 from reminders.config import Settings, load_settings
 from reminders.domain.nightly_job import JobService, JobSpec

@@ -11,8 +11,8 @@ from pathlib import Path
 import click
 
 from reminders.adapters.db.status_store import municipality_states, run_alive
-from reminders.adapters.job_files import load_jobs
-from reminders.adapters.nightly_trigger import night_of, previous_fire_time, trigger_for
+from reminders.adapters.scheduling.job_files import load_jobs
+from reminders.adapters.scheduling.nightly_trigger import night_of, previous_fire_time, trigger_for
 from reminders.bootstrap import open_engine
 from reminders.config import Settings, load_settings
 from reminders.domain.nightly_job import JobService

@@ -16,10 +16,10 @@ from pathlib import Path
 
 from dateutil.relativedelta import relativedelta
 
+from reminders.adapters.crypto.signing_key import create_key_pair, load_public_key
 from reminders.adapters.db.registry_overview import MunicipalityOverview, registry_overview
 from reminders.adapters.db.schema import upgrade_schema
 from reminders.adapters.printing.audit_report_pdf import audit_report_pdf
-from reminders.adapters.signing_key import create_key_pair, load_public_key
 from reminders.bootstrap import (
     decision_transaction,
     import_registry_file,

@@ -364,7 +364,7 @@ LogTransaction = Callable[[], AbstractContextManager[DispatchLogStore]]
 
 
 class Passwords(Protocol):
-    """Hashes and checks console passwords (adapters/passwords.py)."""
+    """Hashes and checks console passwords (adapters/crypto/passwords.py)."""
 
     def hash(self, password: str) -> str: ...
     def verify(self, password_hash: str | None, password: str) -> bool: ...

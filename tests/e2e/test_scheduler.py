@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from reminders.adapters.db.engine import make_engine
 from reminders.adapters.db.orm import NightlyRunRow
-from reminders.adapters.nightly_trigger import NightlyTrigger
+from reminders.adapters.scheduling.nightly_trigger import NightlyTrigger
 from reminders.entrypoints.scheduler_cli import JOB_TABLE, run_scheduled_job
 from tests.e2e.run_checks import REMINDERS, Night, check_invariants, prepared_night
 from tests.e2e.test_cli import NATIONAL_NUMBER

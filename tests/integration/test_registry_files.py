@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from reminders.adapters.registry_files import RawRow, RegistryFile
+from reminders.adapters.registry.registry_files import RawRow, RegistryFile
 from reminders.domain.registry_rows import DOCUMENT_COLUMNS, DOCUMENT_REQUIRED
 from reminders.errors import InputFileError
 

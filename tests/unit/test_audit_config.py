@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from reminders.adapters.signing_key import create_key_pair, load_public_key, load_signing_key
+from reminders.adapters.crypto.signing_key import create_key_pair, load_public_key, load_signing_key
 from reminders.config import load_settings
 from reminders.errors import ConfigError
 from tests.unit.test_print_config import edited, loaded

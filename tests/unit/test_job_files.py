@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from reminders.adapters.job_files import load_jobs
+from reminders.adapters.scheduling.job_files import load_jobs
 from reminders.config import Settings, load_settings
 from reminders.domain.nightly_job import JobService, JobSpec
 from reminders.errors import ConfigError

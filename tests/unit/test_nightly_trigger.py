@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from apscheduler.triggers.cron import CronTrigger
 
-from reminders.adapters.nightly_trigger import (
+from reminders.adapters.scheduling.nightly_trigger import (
     NightlyTrigger,
     night_of,
     previous_fire_time,

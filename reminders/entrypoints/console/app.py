@@ -25,8 +25,8 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from reminders.adapters.crypto.passwords import Argon2Passwords
 from reminders.adapters.db.status_store import municipality_states
-from reminders.adapters.passwords import Argon2Passwords
 from reminders.bootstrap import open_engine, utc_now
 from reminders.config import Settings
 from reminders.domain.console_access import SessionRule

@@ -18,9 +18,9 @@ from typing import Any
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from reminders.adapters.crypto.signing_key import load_public_key, load_signing_key
 from reminders.adapters.db.console_store import ConsoleStore
 from reminders.adapters.db.status_store import municipality_states
-from reminders.adapters.signing_key import load_public_key, load_signing_key
 from reminders.bootstrap import log_transaction, reported_municipalities
 from reminders.domain.console_access import Role
 from reminders.domain.dispatch_log import LogEvent, LogQuery, log_timestamp

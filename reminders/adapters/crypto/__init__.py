@@ -1,0 +1,1 @@
+"""Key and password adapters: the dispatch log's signing key and console password hashing."""

@@ -1,0 +1,1 @@
+"""Registry adapters: reading the population and document registers' extracts."""
