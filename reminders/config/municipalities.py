@@ -1,0 +1,126 @@
+"""``[[municipalities]]``: each municipality served, its languages, letter-language rule and
+sender."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from reminders.config.table import Table
+from reminders.domain.model import Language, LetterLanguageRule
+
+NIS_CODE = re.compile(r"^[1-9]\d{4}$")
+
+
+_POSTAL_CODE = re.compile(r"^[1-9]\d{3}$")
+
+
+_WEB_ADDRESS = re.compile(r"^https?://\S+$")
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """The civil-affairs department a municipality's letters come from."""
+
+    department: str
+    street: str
+    house_number: str
+    postal_code: str
+    locality: str
+    phone: str | None = None
+    email: str | None = None
+    appointment_url: str | None = None  # the online appointment page, printed in letters
+
+
+@dataclass(frozen=True, slots=True)
+class Municipality:
+    """A municipality served by this installation, identified by its NIS (REFNIS) code."""
+
+    nis_code: str
+    name: str
+    languages: tuple[Language, ...]  # official language(s); the first is the default
+    letter_language: LetterLanguageRule
+    sender: Sender
+
+
+def municipalities_of(root: Table) -> tuple[Municipality, ...]:
+    entries = root.array("municipalities")
+    assert entries is not None  # noqa: S101 - required
+    if not entries:
+        raise root.error("municipalities", "at least one municipality is needed")
+    result: list[Municipality] = []
+    for index, entry in enumerate(entries):
+        table = Table(root.path, f"municipalities[{index}]", entry)
+        nis_code = table.required_text("nis_code")
+        if not NIS_CODE.match(nis_code):
+            raise table.error("nis_code", f"expected a 5-digit NIS code, got {nis_code!r}")
+        if any(m.nis_code == nis_code for m in result):
+            raise table.error("nis_code", f"NIS code {nis_code!r} is configured twice")
+        languages = _languages(table)
+        result.append(
+            Municipality(
+                nis_code=nis_code,
+                name=table.required_text("name"),
+                languages=languages,
+                letter_language=_letter_language(table, languages),
+                sender=_sender(table),
+            )
+        )
+        table.finish()
+    return tuple(result)
+
+
+def _languages(table: Table) -> tuple[Language, ...]:
+    values = table.array("languages")
+    assert values is not None  # noqa: S101 - required
+    allowed = ", ".join(language.value for language in Language)
+    languages: list[Language] = []
+    for value in values:
+        if not isinstance(value, str) or value not in Language.__members__.values():
+            raise table.error("languages", f"expected languages among {allowed}, got {value!r}")
+        if Language(value) in languages:
+            raise table.error("languages", f"language {value!r} is listed twice")
+        languages.append(Language(value))
+    if not 1 <= len(languages) <= 2:
+        raise table.error("languages", "expected one or two official languages")
+    return tuple(languages)
+
+
+def _letter_language(table: Table, languages: tuple[Language, ...]) -> LetterLanguageRule:
+    value = table.text("letter_language", required=False)
+    if value is None:
+        return (
+            LetterLanguageRule.MUNICIPALITY
+            if len(languages) == 1
+            else LetterLanguageRule.CITIZEN_OR_BILINGUAL
+        )
+    try:
+        rule = LetterLanguageRule(value)
+    except ValueError as err:
+        allowed = ", ".join(rule.value for rule in LetterLanguageRule)
+        raise table.error("letter_language", f"expected one of {allowed}, got {value!r}") from err
+    if rule is LetterLanguageRule.CITIZEN_OR_BILINGUAL and len(languages) < 2:
+        raise table.error("letter_language", "citizen_or_bilingual needs two languages")
+    return rule
+
+
+def _sender(table: Table) -> Sender:
+    sender = table.table("sender")
+    assert sender is not None  # noqa: S101 - required
+    postal_code = sender.required_text("postal_code")
+    if not _POSTAL_CODE.match(postal_code):
+        raise sender.error("postal_code", f"expected a 4-digit postal code, got {postal_code!r}")
+    result = Sender(
+        department=sender.required_text("department"),
+        street=sender.required_text("street"),
+        house_number=sender.required_text("house_number"),
+        postal_code=postal_code,
+        locality=sender.required_text("locality"),
+        phone=sender.text("phone", required=False),
+        email=sender.text("email", required=False),
+        appointment_url=sender.text("appointment_url", required=False),
+    )
+    if result.appointment_url is not None and not _WEB_ADDRESS.match(result.appointment_url):
+        raise sender.error("appointment_url", "expected a web address starting with https://")
+    sender.finish()
+    return result
