@@ -34,8 +34,9 @@ from reminders.domain.due import Decision, DocumentFacts, LetterJurisdiction, sk
 from reminders.domain.letter_language import letter_languages
 from reminders.domain.model import DocumentKind
 
-# Words joined by hyphens: a reminder stage name never has one (config.py), so a campaign id
-# and a stage name can share the decision table's stage column without ever meaning the same.
+# Words joined by hyphens: a reminder stage name never has one (config/policies.py), so a
+# campaign id and a stage name can share the decision table's stage column without ever
+# meaning the same.
 CAMPAIGN_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)+$")
 CAMPAIGN_ID_MAX = 40  # the decision table's stage column
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # date.weekday() order
@@ -51,7 +52,8 @@ class Selection(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Campaign:
-    """One campaign as config.toml gives it (``[campaigns.<id>]``), checked by config.py."""
+    """One campaign as config.toml gives it (``[campaigns.<id>]``), checked by
+    config/campaigns.py."""
 
     id: str
     kind: DocumentKind
@@ -118,7 +120,8 @@ class Campaign:
 
     def document_deadline(self, expires_on: date | None) -> date:
         """The date a letter gives as the end of the document's validity: its own expiry
-        date, or the campaign's ``valid_until`` for one without (config.py requires it)."""
+        date, or the campaign's ``valid_until`` for one without (config/campaigns.py requires
+        it)."""
         deadline = expires_on or self.valid_until
         if deadline is None:
             raise ValueError(

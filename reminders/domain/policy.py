@@ -77,7 +77,7 @@ class Stage:
 
 @dataclass(frozen=True, slots=True)
 class ReminderPolicy:
-    """The ordered stages for one document kind; config.py checks the order."""
+    """The ordered stages for one document kind; config/policies.py checks the order."""
 
     kind: DocumentKind
     stages: tuple[Stage, ...]

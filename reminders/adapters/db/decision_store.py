@@ -71,7 +71,7 @@ def _facts_query(dialect: str) -> Select[tuple[object, ...]]:
     """Documents with their holder's facts, whether a later document renews them, and their
     recorded decisions as ``stage:reason,...`` (one query, no second round trip per chunk)."""
     renewed = renewed_by_later()
-    # Stage names are lower-case words (config.py), so ":" and "," cannot occur in them.
+    # Stage names are lower-case words (config/policies.py), so ":" and "," cannot occur in them.
     entry = _decision.c.stage + ":" + func.coalesce(_decision.c.reason, "")
     aggregate = (
         func.string_agg(entry, ",") if dialect == "postgresql" else func.group_concat(entry, ",")
