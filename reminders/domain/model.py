@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 
 
@@ -55,3 +57,12 @@ class RegistryKind(StrEnum):
 
     PERSONS = "persons"
     DOCUMENTS = "documents"
+
+
+@dataclass(frozen=True, slots=True)
+class DueDocument:
+    """How a listed decision's document is shown: by kind and number, never by its holder."""
+
+    kind: DocumentKind
+    number: str
+    expires_on: date | None

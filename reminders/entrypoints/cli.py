@@ -56,7 +56,7 @@ from reminders.services.nightly_run import run_night
 from reminders.services.run_summary import RunSummary
 
 if TYPE_CHECKING:
-    from reminders.services.demo import DemoResult  # imported by `demo` only: the generator
+    from reminders.bootstrap.demo import DemoResult  # imported by `demo` only: the generator
 
 DEFAULT_DEMO_PERSONS = 5_000
 DEFAULT_DEMO_SEED = 20261124
@@ -363,7 +363,7 @@ def check(config_path: Path) -> None:
 @date_option("The demo's 'today' (default: today in the configured time zone).")
 def demo(config_path: Path, persons: int, seed: int, as_of: datetime | None) -> None:  # fmt: skip
     """Build a synthetic demo registry on SQLite through the real import, and show it."""
-    from reminders.services.demo import run_demo  # the generator is only needed here
+    from reminders.bootstrap.demo import run_demo  # the generator is only needed here
 
     settings = load_settings(config_path)
     today = day_or_today(as_of, settings)

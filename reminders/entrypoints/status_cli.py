@@ -16,8 +16,8 @@ from reminders.adapters.scheduling.nightly_trigger import night_of, previous_fir
 from reminders.bootstrap import open_engine
 from reminders.config import Settings, load_settings
 from reminders.domain.nightly_job import JobService
+from reminders.domain.run_health import MunicipalityState, Schedule, due_night
 from reminders.entrypoints.options import config_option
-from reminders.services.status import MunicipalityState, Schedule, due_night
 
 
 @click.command()

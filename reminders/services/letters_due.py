@@ -15,19 +15,9 @@ from datetime import date, datetime, timedelta
 
 from reminders.domain.due import Decision
 from reminders.domain.letter_language import language_label
-from reminders.domain.model import DocumentKind
+from reminders.domain.model import DocumentKind, DueDocument
 from reminders.services.nightly_run import RunRequest, run_night
 from reminders.services.ports import DecisionTransaction
-
-
-@dataclass(frozen=True, slots=True)
-class DueDocument:
-    """How a listed decision's document is shown: by kind and number, never by its holder."""
-
-    kind: DocumentKind
-    number: str
-    expires_on: date | None
-
 
 # The documents of these ids, as shown (adapters/db/console_reads.py).
 DescribeDocuments = Callable[[Collection[int]], Mapping[int, DueDocument]]

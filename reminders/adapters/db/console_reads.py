@@ -12,8 +12,7 @@ from sqlalchemy import Connection, Row, Table, select
 
 from reminders.adapters.db.engine import stored_utc
 from reminders.adapters.db.orm import DocumentRow, NightlyRunRow, PrintVolumeRow
-from reminders.domain.model import DocumentKind
-from reminders.services.letters_due import DueDocument
+from reminders.domain.model import DocumentKind, DueDocument
 
 _run = cast(Table, NightlyRunRow.__table__)
 _volume = cast(Table, PrintVolumeRow.__table__)

@@ -22,7 +22,7 @@ from reminders.adapters.db.orm import (
 )
 from reminders.adapters.db.run_lock import LOCK_SPACE
 from reminders.domain.checkpoint import CheckpointFormatError, parsed_checkpoint
-from reminders.services.status import (
+from reminders.domain.run_health import (
     LastCheckpoint,
     LastRun,
     LastVerification,

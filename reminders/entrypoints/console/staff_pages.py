@@ -24,11 +24,11 @@ from reminders.bootstrap import (
 )
 from reminders.domain.console_access import Role
 from reminders.domain.due import SkipReason
-from reminders.domain.model import DocumentKind
+from reminders.domain.model import DocumentKind, DueDocument
 from reminders.entrypoints.console.run_launcher import RunAlreadyGoingError
 from reminders.entrypoints.console.web import Call, is_htmx, page
 from reminders.errors import UsageError
-from reminders.services.letters_due import DueDocument, DueFilter, letters_due
+from reminders.services.letters_due import DueFilter, letters_due
 from reminders.services.nightly_run import run_night
 from reminders.services.preview_letter import NotServedError, Preview, preview_letter
 
