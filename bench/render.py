@@ -62,6 +62,7 @@ from reminders.adapters.printing.text import LetterTemplates, long_date  # noqa:
 from reminders.adapters.printing.volume_render import VolumeRenderer, print_options_key  # noqa: E402
 from reminders.bootstrap import checked_templates  # noqa: E402
 from reminders.config import Municipality, Settings, load_settings  # noqa: E402
+from reminders.config.letters import TemplateFolders  # noqa: E402
 from reminders.domain.letter_language import letter_languages  # noqa: E402
 from reminders.domain.letters import (  # noqa: E402
     LetterMunicipality,
@@ -282,11 +283,12 @@ def _templates_of(
     templates: LetterTemplates, spec: LetterSpec, cache: dict[tuple[Any, ...], tuple[str, str]]
 ) -> tuple[str, str]:
     """The templates' names and hash, once per kind, stage and languages (as print_letters)."""
-    key = (spec.document_kind, spec.stage, spec.languages)
+    key = (spec.municipality_nis, spec.document_kind, spec.stage, spec.languages)
     found = cache.get(key)
     if found is None:
-        names = [templates.name(key[0], key[1], language) for language in key[2]]
-        digests = [templates.source_sha256(key[0], key[1], language) for language in key[2]]
+        nis, kind, stage, languages = key
+        names = [templates.name(kind, stage, language) for language in languages]
+        digests = [templates.source_sha256(kind, stage, lang, nis) for lang in languages]
         found = cache[key] = ("+".join(names), combined_sha256(digests))
     return found
 
@@ -334,8 +336,8 @@ class TimedLayout(LetterLayout):
 class TimedTemplates(LetterTemplates):
     """The engine's templates, with the time spent writing letter texts summed."""
 
-    def __init__(self, directory: Path) -> None:
-        super().__init__(directory)
+    def __init__(self, folders: TemplateFolders) -> None:
+        super().__init__(folders)
         self.seconds = 0.0
 
     def text(
@@ -380,7 +382,7 @@ def render_job(job: RenderJob, barrier: Barrier, results: Queue[RenderResult]) -
     """One process's share: set up as a run does (templates checked first), then render."""
     settings = load_settings(REPO / "config.toml", environ={})
     checked_templates(settings)  # as a run does before it renders
-    templates = TimedTemplates(settings.templates_dir)
+    templates = TimedTemplates(settings.template_folders)
     options = settings.print_options
     renderer = VolumeRenderer(templates, options)
     layout = renderer.layout = TimedLayout(options.window, phases=job.phases)
@@ -487,7 +489,7 @@ def render_job(job: RenderJob, barrier: Barrier, results: Queue[RenderResult]) -
 
 _CATEGORIES = (
     ("letter templates (jinja2, babel, adapters/printing/text.py)",
-     ("/jinja2/", "/babel/", "templates/letters", "adapters/printing/text.py",
+     ("/jinja2/", "/babel/", "letters/templates", "adapters/printing/text.py",
        "domain/letters.py")),
     ("layout (adapters/printing/pdf.py)", ("adapters/printing/pdf.py",)),
     ("reportlab", ("/reportlab/",)),

@@ -148,12 +148,9 @@ class RunFigures:
 
 
 def write_config(folder: Path, workers: int) -> Path:
-    """The repository's config.toml with its templates, its own output folder and keys."""
+    """The repository's config.toml with its own output folder and keys."""
     text = (REPO / "config.toml").read_text(encoding="utf-8")
-    replacements = (
-        ('templates = "templates/letters"', f'templates = "{REPO / "templates" / "letters"}"'),
-        ("workers = 0 ", f"workers = {workers} "),
-    )
+    replacements = (("workers = 0 ", f"workers = {workers} "),)
     for old, new in replacements:
         if old not in text:
             raise SystemExit(f"config.toml no longer has {old!r}: update bench/run_bench.py")
@@ -293,7 +290,7 @@ def peer_sample(config: Path, url: str, count: int) -> list[Letter]:
             facts = LetterStore(connection).letter_facts([row[0] for row in rows])
     finally:
         engine.dispose()
-    templates = LetterTemplates(settings.templates_dir)
+    templates = LetterTemplates(settings.template_folders)
     chosen = []
     for (_, reference), letter in zip(rows, facts, strict=True):
         municipality = settings.municipality(reference.split("-")[0])

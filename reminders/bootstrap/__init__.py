@@ -32,6 +32,7 @@ from reminders.adapters.printing.text import LetterTemplates, lint_templates
 from reminders.adapters.printing.volume_render import print_options_key
 from reminders.adapters.registry.registry_files import RegistryFile
 from reminders.config import Municipality, PrintOptions, Settings
+from reminders.domain.letter_language import possible_letter_languages
 from reminders.domain.letters import LetterSpec
 from reminders.domain.model import DocumentKind, Language, RegistryKind
 from reminders.domain.policy import Offset, ReminderPolicy, Stage
@@ -140,7 +141,7 @@ def checked_templates(
 ) -> LetterTemplates:
     """The templates, after checking every one the municipalities' letters may need: a run
     stops here, before anything is decided or printed, rather than halfway through."""
-    templates = LetterTemplates(settings.templates_dir)
+    templates = LetterTemplates(settings.template_folders)
     chosen = settings.municipalities if municipalities is None else municipalities
     problems = lint_templates(templates, chosen, settings.policies, template_samples())
     for campaign in settings.campaigns:  # <kind>/<campaign id>.<lang>.txt.j2, like a stage
@@ -154,9 +155,22 @@ def checked_templates(
             raise problems[0]
         listed = "\n  ".join(problem.message for problem in problems)
         raise ConfigError(
-            settings.templates_dir, f"{len(problems)} letter templates cannot be used:\n  {listed}"
+            settings.templates_dir or templates.shipped,
+            f"{len(problems)} letter templates cannot be used:\n  {listed}",
         )
     return templates
+
+
+def letters_used(
+    settings: Settings, municipality: Municipality
+) -> list[tuple[DocumentKind, str, Language]]:
+    """Every letter template a municipality's letters may need: each stage of each policy
+    and each campaign that covers it, in each language its letters can be written in."""
+    languages = possible_letter_languages(municipality.letter_language, municipality.languages)
+    stages = [(policy.kind, stage.name) for policy in settings.policies.values()
+              for stage in policy.stages]  # fmt: skip
+    stages += [(c.kind, c.id) for c in settings.campaigns if c.covers(municipality.nis_code)]
+    return [(kind, stage, language) for kind, stage in stages for language in languages]
 
 
 def template_samples() -> tuple[LetterSpec, ...]:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
+from reminders.config.letters import own_templates
 from reminders.config.table import Table
 from reminders.domain.model import Language, LetterLanguageRule
 
@@ -41,9 +43,10 @@ class Municipality:
     languages: tuple[Language, ...]  # official language(s); the first is the default
     letter_language: LetterLanguageRule
     sender: Sender
+    templates_dir: Path | None = None  # its own letter templates, before the installation's
 
 
-def municipalities_of(root: Table) -> tuple[Municipality, ...]:
+def municipalities_of(root: Table, base: Path) -> tuple[Municipality, ...]:
     entries = root.array("municipalities")
     assert entries is not None  # noqa: S101 - required
     if not entries:
@@ -64,6 +67,7 @@ def municipalities_of(root: Table) -> tuple[Municipality, ...]:
                 languages=languages,
                 letter_language=_letter_language(table, languages),
                 sender=_sender(table),
+                templates_dir=own_templates(table, "templates", base),
             )
         )
         table.finish()

@@ -28,6 +28,7 @@ from reminders.config.installation import (
     clock,
     timezone_of,
 )
+from reminders.config.letters import TemplateFolders, letters_folder_of
 from reminders.config.municipalities import Municipality, municipalities_of
 from reminders.config.policies import policies_of
 from reminders.config.printing import PrintOptions, print_options_of
@@ -50,7 +51,7 @@ class Settings:
     nightly_at: time
     municipalities: tuple[Municipality, ...]
     policies: Mapping[DocumentKind, ReminderPolicy]
-    templates_dir: Path = Path("templates/letters")
+    templates_dir: Path | None = None  # [letters] templates: own templates, else the shipped
     jobs_dir: Path = Path("jobs")  # the scheduler's jobs, one TOML file each
     print_options: PrintOptions = PrintOptions()
     audit: AuditOptions = AuditOptions(
@@ -58,6 +59,18 @@ class Settings:
     )
     campaigns: tuple[Campaign, ...] = ()  # [campaigns.<id>], in the file's order
     console: ConsoleOptions = ConsoleOptions()
+
+    @property
+    def template_folders(self) -> TemplateFolders:
+        """The municipalities' and the installation's own letter templates, if any."""
+        return TemplateFolders(
+            self.templates_dir,
+            tuple(
+                (m.nis_code, m.templates_dir)
+                for m in self.municipalities
+                if m.templates_dir is not None
+            ),
+        )
 
     def municipality(self, nis_code: str) -> Municipality:
         """The configured municipality with that NIS code, or a ConfigError naming it."""
@@ -119,13 +132,9 @@ def _settings(
         jobs_dir = base / (schedule.text("jobs", required=False) or "jobs")
         schedule.finish()
 
-    municipalities = municipalities_of(root)
+    municipalities = municipalities_of(root, base)
     policies = policies_of(root)
-    templates_dir = base / "templates/letters"
-    letters = root.table("letters", required=False)
-    if letters is not None:
-        templates_dir = base / (letters.text("templates", required=False) or "templates/letters")
-        letters.finish()
+    templates_dir = letters_folder_of(root, base)
     print_options = print_options_of(root)
     audit = audit_options_of(root, base)
     campaigns = campaigns_of(root, municipalities)

@@ -28,6 +28,7 @@ from reminders.bootstrap import (
     decision_transaction,
     import_registry_file,
     letter_transaction,
+    letters_used,
     nightly_job,
     open_engine,
     run_request,
@@ -50,6 +51,7 @@ from reminders.entrypoints.render_worker_cli import render_worker
 from reminders.entrypoints.scheduler_cli import scheduler
 from reminders.entrypoints.signals import stop_on_signals
 from reminders.entrypoints.status_cli import status
+from reminders.entrypoints.templates_cli import templates
 from reminders.errors import UsageError
 from reminders.services.import_registry import ImportReport, Rejected, rejected_rows
 from reminders.services.nightly_run import run_night
@@ -339,9 +341,28 @@ def check(config_path: Path) -> None:
     click.echo(
         f"{config_path}: {len(settings.municipalities)} municipalities, "
         f"{len(settings.policies)} document policies ({needed} stages), "
-        f"{len(settings.campaigns)} campaigns; "
-        f"every letter template in {templates.directory} renders."
+        f"{len(settings.campaigns)} campaigns; every letter template renders."
     )
+    used: set[Path] = set()
+    for municipality in settings.municipalities:
+        click.echo(f"{municipality.nis_code} {municipality.name}: letter templates")
+        for kind, stage, language in letters_used(settings, municipality):
+            source = templates.source(kind, stage, language, municipality.nis_code)
+            used.add(source.path)
+            where = f"own {source.path}" if source.own else "shipped"
+            shared = f" (own {', '.join(source.shared_own)})" if source.shared_own else ""
+            click.echo(f"  {source.name:<44} {source.sha256}  {where}{shared}")
+    for municipality in settings.municipalities:
+        for language in municipality.languages:
+            for name in templates.source_shared(language, municipality.nis_code):
+                used.add(name)
+    for path in templates.own_files():
+        if path not in used:
+            click.echo(
+                f"Warning: {path} is used by no letter (a name that matches no document kind, "
+                "stage or language the configuration needs?)",
+                err=True,
+            )
 
 
 @main.command()
@@ -422,3 +443,4 @@ main.add_command(status)
 main.add_command(campaign)
 main.add_command(console)
 main.add_command(console_user)
+main.add_command(templates)

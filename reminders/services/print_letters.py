@@ -153,17 +153,23 @@ def _planned_series(
 
 
 class _Templates:
-    """The templates' names and one hash over their sources, per kind, stage and languages."""
+    """The templates' names and one hash over their sources, per municipality (which may
+    have templates of its own), kind, stage and languages."""
 
     def __init__(self, texts: LetterTexts) -> None:
         self.texts = texts
-        self.sources: dict[tuple[DocumentKind, str, tuple[Language, ...]], tuple[str, str]] = {}
+        self.sources: dict[
+            tuple[str, DocumentKind, str, tuple[Language, ...]], tuple[str, str]
+        ] = {}
 
-    def of(self, facts: LetterFacts) -> tuple[str, str]:
-        key = (facts.document.kind, facts.stage, facts.languages)
+    def of(self, facts: LetterFacts, nis_code: str) -> tuple[str, str]:
+        key = (nis_code, facts.document.kind, facts.stage, facts.languages)
         if key not in self.sources:
-            names = [self.texts.name(key[0], key[1], language) for language in key[2]]
-            digests = [self.texts.source_sha256(key[0], key[1], language) for language in key[2]]
+            kind, stage, languages = key[1:]
+            names = [self.texts.name(kind, stage, language) for language in languages]
+            digests = [
+                self.texts.source_sha256(kind, stage, language, nis_code) for language in languages
+            ]
             self.sources[key] = ("+".join(names), combined_sha256(digests))
         return self.sources[key]
 
@@ -192,7 +198,7 @@ class _VolumeCutter:
                 else None
             ),
         )
-        names, digest = self.templates.of(facts)
+        names, digest = self.templates.of(facts, municipality.nis_code)
         self.letters.append(
             LetterToPrint(
                 spec,

@@ -23,6 +23,9 @@ from starlette.testclient import TestClient
 from reminders.adapters.db.engine import make_engine
 from reminders.adapters.db.orm import ConsoleActionRow, NightlyRunRow
 from reminders.adapters.db.run_lock import RunLocks
+from reminders.adapters.printing.text import LetterTemplates
+from reminders.config import load_settings
+from reminders.domain.model import DocumentKind, Language
 from reminders.entrypoints.cli import main
 from tests.console_support import (
     BRUSSELS,
@@ -39,7 +42,13 @@ from tests.console_support import (
 )
 from tests.e2e.test_campaigns import invoke_group
 from tests.e2e.test_cli import NATIONAL_NUMBER, invoke
-from tests.e2e.test_print_volumes import NUMBERS, RUN_DATE, registry  # noqa: F401 - fixture
+from tests.e2e.test_print_volumes import (  # noqa: F401 - fixture
+    NUMBERS,
+    OWN_SENTENCE,
+    RUN_DATE,
+    registry,
+    with_own_template,
+)
 from tests.e2e.test_run import run
 from tests.pdf_reading import page_texts
 
@@ -285,6 +294,30 @@ def test_the_configuration_in_force(console: Console) -> None:
     ):
         assert shown in page, shown
     assert "driving_licence/first.fr.txt.j2" not in page  # Gent writes Dutch only
+    shipped = LetterTemplates().source(DocumentKind.EID, "first", Language.NL, GENT)
+    assert f'title="{shipped.sha256}"' in page
+    assert "own:" not in page
+
+
+def test_the_configuration_says_which_templates_are_the_municipalitys_own(
+    registry: Path,  # noqa: F811 - fixture
+    database_url: str,
+) -> None:
+    """Gent's own eID letter is shown as its own file with that file's SHA-256."""
+    own = with_own_template(registry, GENT, "eid/first.nl.txt.j2", OWN_SENTENCE)
+    add_users(database_url, cheap_passwords())
+    app = console_app(registry, database_url, night_clock(RUN_DATE))
+    with TestClient(app) as client:
+        log_in(client, "staff.gent")
+        page = client.get(f"/m/{GENT}/configuration").text
+    settings = load_settings(registry, environ={})
+    source = LetterTemplates(settings.template_folders).source(
+        DocumentKind.EID, "first", Language.NL, GENT
+    )
+    assert source.own
+    assert f"own: <code>{own}</code>" in page
+    assert f'title="{source.sha256}"' in page
+    assert page.count("own: <code>") == 1  # every other letter is shipped
 
 
 def test_letters_due_are_the_dry_run_of_the_night(console: Console) -> None:

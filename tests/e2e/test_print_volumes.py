@@ -11,7 +11,6 @@ import hashlib
 import json
 import random
 import re
-import shutil
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager, nullcontext
@@ -26,10 +25,17 @@ from sqlalchemy import func, select
 
 from reminders.adapters.db.engine import make_engine
 from reminders.adapters.db.letter_store import LetterStore as SqlLetterStore
-from reminders.adapters.db.orm import DecisionRow, LetterRow, NightlyRunRow, PrintVolumeRow
+from reminders.adapters.db.orm import (
+    DecisionRow,
+    DocumentRow,
+    LetterRow,
+    NightlyRunRow,
+    PrintVolumeRow,
+)
 from reminders.adapters.printing.print_volume import VolumeFolder
 from reminders.adapters.printing.render_pool import LocalRendering
-from reminders.adapters.printing.text import LetterTemplates
+from reminders.adapters.printing.template_copy import copy_shipped_templates
+from reminders.adapters.printing.text import SHIPPED_TEMPLATES, LetterTemplates
 from reminders.adapters.printing.volume_render import (
     MANIFEST_COLUMNS,
     VolumeRenderer,
@@ -46,7 +52,6 @@ from reminders.services.ports import LetterStore, PendingVolume
 from reminders.services.print_letters import PrintRequest, print_letters
 from reminders.services.run_control import RunControl
 from reminders.synthetic import synthetic_national_number
-from tests.conftest import REPO
 from tests.e2e.test_cli import NATIONAL_NUMBER, invoke
 from tests.e2e.test_run import run
 from tests.pdf_reading import flat, page_count, page_texts
@@ -538,29 +543,162 @@ def test_preview_writes_a_pdf_and_a_png_and_records_nothing(
     assert output_files(registry) == files_before
 
 
+# -- a municipality's own templates ---------------------------------------------------------------
+
+OWN_SENTENCE = "Gent schrijft deze brief met zijn eigen tekst."
+
+
+def with_own_template(config_file: Path, nis_code: str, name: str, body_line: str) -> Path:
+    """The municipality's own folder with the shipped ``name``, ``body_line`` first in its
+    body; config.toml points the municipality to it."""
+    folder = config_file.parent / f"letters-{nis_code}"
+    copy_shipped_templates(folder, [name])
+    path = folder / name
+    source = path.read_text(encoding="utf-8")
+    anchor = "{% block body %}\n"
+    assert anchor in source
+    path.write_text(source.replace(anchor, f"{anchor}{body_line}\n\n"), encoding="utf-8")
+    text = config_file.read_text(encoding="utf-8")
+    entry = f'nis_code = "{nis_code}"\n'
+    assert text.count(entry) == 1
+    config_file.write_text(
+        text.replace(entry, f'{entry}templates = "{folder.name}"\n'), encoding="utf-8"
+    )
+    return path
+
+
+def logged_templates(database_url: str) -> dict[str, tuple[str, str]]:
+    """Each printed letter's templates and their SHA-256, by document number."""
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                select(DocumentRow.number, LetterRow.templates, LetterRow.template_sha256)
+                .join(DecisionRow, DecisionRow.id == LetterRow.decision_id)
+                .join(DocumentRow, DocumentRow.id == DecisionRow.document_id)
+            )
+            return {number: (names, digest) for number, names, digest in rows}
+    finally:
+        engine.dispose()
+
+
+def test_one_municipalitys_own_template_prints_its_letters_only(
+    registry: Path, database_url: str
+) -> None:
+    """Gent's own eID letter (Dutch): Gent's eID letters say its sentence and log its file's
+    SHA-256; Brussels' Dutch eID letter, rendered in the same run by the same processes, keeps
+    the shipped text and logs the shipped SHA-256; Gent's driving licence letter is shipped."""
+    own = with_own_template(registry, "44021", "eid/first.nl.txt.j2", OWN_SENTENCE)
+    with_print(registry, "workers = 1")  # one renderer for every municipality's volumes
+    summary = run(registry, database_url, "--date", RUN_DATE)
+    shipped = LetterTemplates()
+    settings = load_settings(registry, environ={})
+    templates = LetterTemplates(settings.template_folders)
+    eid = DocumentKind.EID
+    own_sha = templates.source_sha256(eid, "first", Language.NL, "44021")
+    shipped_sha = shipped.source_sha256(eid, "first", Language.NL, "21004")
+    assert own_sha != shipped_sha
+    assert templates.source(eid, "first", Language.NL, "44021").path == own
+
+    logged = logged_templates(database_url)
+    assert logged["E21"][0] == "eid/first.fr.txt.j2"
+    assert logged["E22"] == ("eid/first.nl.txt.j2", shipped_sha)  # Brussels, Dutch
+    gent_eid = [h.number for h in HOLDINGS if h.nis == "44021" and h.kind == "eid"]
+    for number in set(gent_eid) - set(SKIPPED):
+        assert logged[number] == ("eid/first.nl.txt.j2", own_sha), number
+    assert logged["L06"][1] == shipped.source_sha256(
+        DocumentKind.DRIVING_LICENCE, "first", Language.NL, "44021"
+    )
+
+    for volume in volumes(summary):
+        nis = volume.manifest["municipality_nis"]
+        pages = page_texts(volume.pdf)
+        for entry in volume.entries:
+            first = flat(pages[entry["first_page"] - 1])
+            said = OWN_SENTENCE in first
+            expected = nis == "44021" and entry["document_kind"] == "eid"
+            assert said is expected, (nis, entry["document_number"])
+
+
+def test_a_broken_own_template_stops_the_run_before_any_letter(
+    registry: Path, database_url: str
+) -> None:
+    """An own template with a variable the engine does not pass: the run exits 2 naming the
+    file, having decided, printed and logged nothing."""
+    broken = with_own_template(registry, "21004", "eid/first.fr.txt.j2", "{{ holder.surnom }}")
+    result = invoke(registry, database_url, "run", "--date", RUN_DATE)
+    assert result.exit_code == 2, result.output
+    assert f"Error: {broken}: 'dict object' has no attribute 'surnom'" in result.output
+    assert table_counts(database_url) == {
+        "decision": 0,
+        "letter": 0,
+        "print_volume": 0,
+        "nightly_run": 0,
+    }
+    assert output_files(registry) == []
+
+
 # -- reminders check -----------------------------------------------------------------------------
 
 
-def test_check_passes_on_the_example_and_fails_on_a_missing_template(
+def test_check_passes_on_the_example_and_fails_on_a_broken_override(
     config_file: Path, tmp_path: Path
 ) -> None:
-    """Exit 0 with every template; exit 2 naming the missing template's path otherwise."""
+    """Exit 0 with the shipped templates, saying which file each letter uses; exit 2 naming
+    an own template that does not render, before anything else."""
     result = CliRunner().invoke(main, ["check", "--config", str(config_file)])
     assert result.exit_code == 0, result.output
-    assert "every letter template in" in result.output
+    assert "every letter template renders" in result.output
+    assert "  eid/first.de.txt.j2" in result.output
+    assert " own " not in result.output
 
     folder = tmp_path / "own-templates"
-    shutil.copytree(REPO / "templates" / "letters", folder)
-    missing = folder / "residence_card" / "expired.de.txt.j2"
-    missing.unlink()
+    copy_shipped_templates(folder, ["residence_card/expired.de.txt.j2", "eid/first.nl.txt.j2"])
+    broken = folder / "residence_card" / "expired.de.txt.j2"
+    broken.write_text("{% extends '_base.de.txt.j2' %}{% block body %}{{ gebühr }", "utf-8")
     text = config_file.read_text(encoding="utf-8")
     config_file.write_text(
-        re.sub(r'(?m)^templates = "[^"]*"', f'templates = "{folder}"', text), encoding="utf-8"
+        text.replace('# [letters]\n# templates = "letters"', f'[letters]\ntemplates = "{folder}"'),
+        encoding="utf-8",
     )
     result = CliRunner().invoke(main, ["check", "--config", str(config_file)])
     assert result.exit_code == 2, result.output
-    assert f"Error: {missing}: no such template" in result.output
+    assert f"Error: {broken}:1: " in result.output
     assert "Traceback" not in result.output
+
+    broken.unlink()
+    (folder / "eid" / "frist.nl.txt.j2").write_text("", encoding="utf-8")  # a typo
+    result = CliRunner().invoke(main, ["check", "--config", str(config_file)])
+    assert result.exit_code == 0, result.output
+    own = folder / "eid" / "first.nl.txt.j2"
+    assert "  eid/first.nl.txt.j2" in result.stdout
+    assert f"own {own}" in result.stdout
+    assert f"Warning: {folder / 'eid' / 'frist.nl.txt.j2'} is used by no letter" in result.stderr
+
+
+def test_templates_copy_starts_an_own_folder_and_keeps_what_is_there(tmp_path: Path) -> None:
+    """`templates copy DIR NAME...` copies the named shipped templates (a file, a kind's
+    folder), never replaces an own file, and names an unknown template (exit 2)."""
+    folder = tmp_path / "letters"
+    (folder / "eid").mkdir(parents=True)
+    edited = folder / "eid" / "first.nl.txt.j2"
+    edited.write_text("mine", encoding="utf-8")
+    result = CliRunner().invoke(main, ["templates", "copy", str(folder), "eid", "_base.fr.txt.j2"])
+    assert result.exit_code == 0, result.output
+    assert edited.read_text(encoding="utf-8") == "mine"
+    assert f"Kept {edited}" in result.output
+    copied = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.j2"))
+    assert copied == ["_base.fr.txt.j2"] + [
+        f"eid/{stage}.{lang}.txt.j2"
+        for stage in ("expired", "first")
+        for lang in ("de", "fr", "nl")
+    ]
+    assert (folder / "_base.fr.txt.j2").read_bytes() == (
+        SHIPPED_TEMPLATES / "_base.fr.txt.j2"
+    ).read_bytes()
+    result = CliRunner().invoke(main, ["templates", "copy", str(folder), "eid/frist.nl.txt.j2"])
+    assert result.exit_code == 2
+    assert "Error: eid/frist.nl.txt.j2: no shipped template" in result.output
 
 
 # -- the re-check before a letter is printed -----------------------------------------------------
@@ -687,7 +825,7 @@ def test_the_recheck_turns_a_letter_into_a_skip(
     )
     port: LetterStore = store  # the fake implements the port
     shop = VolumeFolder(tmp_path / "out")
-    templates = LetterTemplates(settings.templates_dir)
+    templates = LetterTemplates(settings.template_folders)
     printed = print_letters(
         PrintRequest(
             run_id=9,
@@ -770,7 +908,7 @@ def test_volumes_that_finish_out_of_order_are_recorded_in_the_order_they_were_cu
         [letter_decision(n, f"E{n}", status=dead if n % 5 == 0 else alive) for n in range(1, 31)]
     )
     port: LetterStore = store
-    templates = LetterTemplates(settings.templates_dir)
+    templates = LetterTemplates(settings.template_folders)
     rendering = BackwardsRendering(VolumeRenderer(templates, PrintOptions()))
     printed = print_letters(
         PrintRequest(

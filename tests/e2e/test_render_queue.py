@@ -269,10 +269,12 @@ def test_a_worker_killed_mid_volume_loses_no_letter(night: Night, workers: list[
 def a_job(config: Path) -> tuple[VolumeJob, VolumeRenderer]:
     """A one-letter job as a run with this config.toml cuts it, and a local renderer."""
     settings = load_settings(config, environ={})
-    templates = LetterTemplates(settings.templates_dir)
+    templates = LetterTemplates(settings.template_folders)
     job = example_job()
     letter = job.letters[0]
-    sha = templates.source_sha256(DocumentKind.EID, letter.spec.stage, Language.NL)
+    sha = templates.source_sha256(
+        DocumentKind.EID, letter.spec.stage, Language.NL, letter.spec.municipality_nis
+    )
     job = replace(
         job,
         print_options=print_options_key(settings.print_options),

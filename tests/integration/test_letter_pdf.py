@@ -22,13 +22,14 @@ from pypdf import PdfReader
 from reminders.adapters.printing.pdf import LetterLayout
 from reminders.adapters.printing.print_volume import VolumeFolder, preview_pdf
 from reminders.adapters.printing.render_pool import ProcessPool
-from reminders.adapters.printing.text import LetterTemplates
+from reminders.adapters.printing.text import SHIPPED_TEMPLATES, LetterTemplates
 from reminders.adapters.printing.volume_render import (
     RenderRefusedError,
     VolumeRenderer,
     print_options_key,
 )
 from reminders.config import AddressWindow, Municipality, PrintOptions, Settings, load_settings
+from reminders.config.letters import TemplateFolders
 from reminders.domain.due import DocumentFacts, Holder
 from reminders.domain.letters import LetterFacts, LetterSpec, LetterText, PostalAddress, letter_spec
 from reminders.domain.model import DocumentKind, DocumentStatus, Language, PersonStatus
@@ -94,7 +95,7 @@ def settings() -> Settings:
 
 @pytest.fixture(scope="module")
 def templates(settings: Settings) -> LetterTemplates:
-    return LetterTemplates(settings.templates_dir)
+    return LetterTemplates(settings.template_folders)
 
 
 def prepared(
@@ -145,7 +146,7 @@ def rendered(
 def rendered_case(name: str) -> bytes:
     """A case's PDF from scratch (what the reproducibility test runs in a fresh process)."""
     settings = load_settings(REPO / "config.toml", environ={})
-    return rendered(CASES[name], settings, LetterTemplates(settings.templates_dir))[1]
+    return rendered(CASES[name], settings, LetterTemplates(settings.template_folders))[1]
 
 
 def sender_line(municipality: Municipality) -> str:
@@ -295,7 +296,7 @@ def test_a_long_letter_flows_onto_a_second_page_with_page_numbers(
     folder = tmp_path / "templates"
     (folder / "eid").mkdir(parents=True)
     for shared in ("_base.nl.txt.j2", "_macros.nl.txt.j2"):
-        (folder / shared).write_bytes((settings.templates_dir / shared).read_bytes())
+        (folder / shared).write_bytes((SHIPPED_TEMPLATES / shared).read_bytes())
     (folder / "eid" / "first.nl.txt.j2").write_text(
         '{% extends "_base.nl.txt.j2" %}\n'
         "{% block subject %}Uw identiteitskaart vervalt op {{ document.expires_on|date }}"
@@ -305,7 +306,7 @@ def test_a_long_letter_flows_onto_a_second_page_with_page_numbers(
     )
     case = Case("44021", (Language.NL,), "Zoë", "Van Ørsted", CASES["nl"].address,
                 kind=DocumentKind.EID)  # fmt: skip
-    spec, texts, gent = prepared(case, settings, LetterTemplates(folder))
+    spec, texts, gent = prepared(case, settings, LetterTemplates(TemplateFolders(folder)))
     pdf = preview_pdf(LetterLayout(), spec, texts, gent)
     pages = [flat(text) for text in page_texts(pdf)]
     assert len(pages) == 2
@@ -369,7 +370,7 @@ def _volume_job(settings: Settings, templates: LetterTemplates) -> VolumeJob:
             CASES[name], settings, templates, reference=f"21004-000007-{number:06d}"
         )
         digests = [
-            templates.source_sha256(spec.document_kind, spec.stage, language)
+            templates.source_sha256(spec.document_kind, spec.stage, language, "21004")
             for language in spec.languages
         ]
         letters.append(
@@ -401,7 +402,7 @@ def test_a_volume_rendered_in_a_worker_has_the_same_bytes_and_hash(
     renders does not change what is printed, or its SHA-256 in the log."""
     job = _volume_job(settings, templates)
     here = VolumeRenderer(templates, PrintOptions()).render(job)
-    pool = ProcessPool(settings.templates_dir, PrintOptions(), workers=2)
+    pool = ProcessPool(settings.template_folders, PrintOptions(), workers=2)
     try:
         in_workers = [pool.submit(job).result(timeout=60) for _ in range(2)]
     finally:

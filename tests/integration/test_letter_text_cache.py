@@ -15,6 +15,7 @@ from reminders.adapters.printing import text as text_module
 from reminders.adapters.printing.text import LetterTemplates
 from reminders.bootstrap import template_samples
 from reminders.config import load_settings
+from reminders.config.letters import TemplateFolders
 from reminders.domain.letters import LetterText, one_line, parsed_body
 from reminders.domain.model import DocumentKind, Language
 from tests.conftest import REPO
@@ -63,7 +64,7 @@ def fresh(templates: LetterTemplates, spec, language, municipality) -> LetterTex
     """Every block rendered afresh, as the engine did before it kept outputs."""
     name = templates.name(spec.document_kind, spec.stage, language)
     values = text_module._values(spec, language, municipality)
-    template = templates._template(name, language)
+    template = templates._set(municipality.nis_code)._template(name, language)
     context = template.new_context(dict(values))
     for _ in template.root_render_func(context):
         pass
@@ -83,16 +84,16 @@ def fresh(templates: LetterTemplates, spec, language, municipality) -> LetterTex
 @pytest.mark.parametrize("own", [False, True], ids=["real templates", "tricky templates"])
 def test_kept_outputs_are_what_a_fresh_render_gives(tmp_path: Path, own: bool) -> None:
     settings = load_settings(REPO / "config.toml", environ={})
-    directory = settings.templates_dir
+    folders = TemplateFolders()
     if own:
-        directory = tmp_path
+        folders = TemplateFolders(tmp_path)
         (tmp_path / "eid").mkdir()
         (tmp_path / "passport").mkdir()
         for name, source in {"_base.nl.txt.j2": BASE, "_macros.nl.txt.j2": MACROS,
                              "_inc.nl.txt.j2": INCLUDED, "eid/first.nl.txt.j2": EID,
                              "passport/first.nl.txt.j2": PASSPORT}.items():  # fmt: skip
             (tmp_path / name).write_text(source, encoding="utf-8")
-    kept, reference = LetterTemplates(directory), LetterTemplates(directory)
+    kept, reference = LetterTemplates(folders), LetterTemplates(folders)
     draw = random.Random(8)
     sample = template_samples()[0]
     for _ in range(1500):

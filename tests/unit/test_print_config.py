@@ -17,7 +17,7 @@ duplex = false              # true: every letter starts on a recto
 window = { left_mm = 20, top_mm = 45, width_mm = 85, height_mm = 45 }
 workers = 0                 # processes rendering volumes: 0 = one per core, 1 = the run's own
 """
-EXAMPLE_LETTERS = '[letters]\ntemplates = "'
+EXAMPLE_LETTERS = '# [letters]\n# templates = "letters"'
 GENT_URL = 'appointment_url = "https://gent.example/afspraak"'
 
 
@@ -87,16 +87,17 @@ def test_a_partial_window_keeps_the_default_of_the_other_sides(config_file: Path
 
 
 def test_the_templates_are_found_relative_to_the_config_file(config_file: Path) -> None:
-    """[letters] templates is read against the file's folder, not the working directory; a
-    config without [letters] uses templates/letters next to it."""
+    """[letters] templates, the installation's own templates, is read against the file's
+    folder, not the working directory; a config without [letters] has none (the shipped
+    templates only)."""
     folder = config_file.parent
-    text = config_file.read_text(encoding="utf-8")
-    start = text.index(EXAMPLE_LETTERS)
-    line = text[start : text.index("\n", start + len("[letters]\n")) + 1]
-    relative = edited(config_file, line, '[letters]\ntemplates = "letters/own"\n')
+    (folder / "letters" / "own").mkdir(parents=True)
+    relative = edited(config_file, EXAMPLE_LETTERS, '[letters]\ntemplates = "letters/own"')
     assert loaded(relative).templates_dir == folder / "letters/own"
-    missing = edited(config_file, '[letters]\ntemplates = "letters/own"\n', "")
-    assert loaded(missing).templates_dir == folder / "templates/letters"
+    assert loaded(relative).template_folders.own("44021") == (folder / "letters/own",)
+    missing = edited(config_file, '[letters]\ntemplates = "letters/own"', "")
+    assert loaded(missing).templates_dir is None
+    assert loaded(missing).template_folders.own("44021") == ()
 
 
 def test_appointment_urls_are_read_and_optional(config_file: Path) -> None:
@@ -173,13 +174,11 @@ def test_a_window_below_the_bottom_of_the_sheet_is_refused(config_file: Path) ->
          "letters.template: unknown key"),
         ('[letters]\ntemplates = ""', "letters.templates: must not be empty"),
         ("[letters]\ntemplates = 3", "letters.templates: expected a string, got an integer 3"),
+        ('[letters]\ntemplates = "nowhere"', "letters.templates: no such folder"),
     ],
 )  # fmt: skip
 def test_a_bad_letters_table_names_its_key(config_file: Path, new: str, message: str) -> None:
-    text = config_file.read_text(encoding="utf-8")
-    start = text.index(EXAMPLE_LETTERS)
-    old = text[start : text.index("\n", start + len("[letters]\n"))]
-    path = edited(config_file, old, new)
+    path = edited(config_file, EXAMPLE_LETTERS, new)
     with pytest.raises(ConfigError) as caught:
         loaded(path)
     assert str(caught.value).startswith(f"{path}:{caught.value.line}: {message}"), caught.value

@@ -23,11 +23,11 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from multiprocessing import get_context
-from pathlib import Path
 
 from reminders.adapters.printing.text import LetterTemplates
 from reminders.adapters.printing.volume_render import VolumeRenderer
 from reminders.config import PrintOptions
+from reminders.config.letters import TemplateFolders
 from reminders.domain.volume_job import RenderedVolume, VolumeJob
 from reminders.errors import RemindersError
 
@@ -73,14 +73,14 @@ class InlinePool:
 class ProcessPool:
     """Worker processes, each with the installation's templates and print options."""
 
-    def __init__(self, templates_dir: Path, options: PrintOptions, workers: int) -> None:
+    def __init__(self, folders: TemplateFolders, options: PrintOptions, workers: int) -> None:
         self.workers = workers
         self.volumes_ahead = 2 * workers  # each worker has its next volume waiting
         self._executor = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=get_context("spawn"),
             initializer=_start_worker,
-            initargs=(templates_dir, options, os.getpid()),
+            initargs=(folders, options, os.getpid()),
         )
 
     def submit(self, job: VolumeJob) -> Future[RenderedVolume]:
@@ -105,7 +105,7 @@ class LocalRendering:
         if workers <= 1:  # a worker costs half a second to start: not for one volume
             yield InlinePool(VolumeRenderer(self.templates, self.options))
             return
-        pool = ProcessPool(self.templates.directory, self.options, workers)
+        pool = ProcessPool(self.templates.folders, self.options, workers)
         try:
             yield pool
         finally:
@@ -115,12 +115,12 @@ class LocalRendering:
 _renderer: VolumeRenderer | None = None  # the worker process's own
 
 
-def _start_worker(templates_dir: Path, options: PrintOptions, parent: int) -> None:
+def _start_worker(folders: TemplateFolders, options: PrintOptions, parent: int) -> None:
     _die_with(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     global _renderer
-    _renderer = VolumeRenderer(LetterTemplates(templates_dir), options)
+    _renderer = VolumeRenderer(LetterTemplates(folders), options)
     # What is set up now lives as long as the worker: out of the collector's way, it is not
     # scanned again on every collection while volumes render (about a tenth of the CPU).
     gc.freeze()

@@ -1,4 +1,6 @@
-"""Letter texts from the Jinja2 templates in ``templates/letters/`` (house-style.md §2).
+"""Letter texts from the Jinja2 templates (house-style.md §2): shipped with the package in
+``reminders/letters/templates/``, each of which a municipality may override with a file of its
+own (`TemplateFolders`).
 
 One template per document kind, stage and language: ``<kind>/<stage>.<lang>.txt.j2``. Each
 extends ``_base.<lang>.txt.j2`` and fills the blocks ``subject``, ``salutation``, ``body`` and
@@ -44,6 +46,7 @@ from jinja2 import (
 from jinja2.runtime import Context
 from jinja2.utils import missing
 
+from reminders.config.letters import TemplateFolders
 from reminders.domain.letter_language import possible_letter_languages
 from reminders.domain.letters import (
     LetterMunicipality,
@@ -84,11 +87,97 @@ def _country_name(code: str, language: Language) -> str:
     return names.get(code, code)
 
 
-class LetterTemplates:
-    """The templates of one installation, compiled once and shared by every letter."""
+SHIPPED_TEMPLATES = Path(__file__).resolve().parents[2] / "letters" / "templates"
 
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
+
+@dataclass(frozen=True, slots=True)
+class TemplateSource:
+    """Which file a letter's template is, and a SHA-256 over it and the shared templates
+    (``_base``, ``_macros``) of its language, each the file actually used."""
+
+    name: str  # <kind>/<stage>.<lang>.txt.j2
+    path: Path  # the file used: the municipality's own, the installation's, or the shipped one
+    own: bool  # from an own folder, not shipped with the package
+    sha256: str
+    shared_own: tuple[str, ...] = ()  # the shared templates it uses from an own folder
+
+
+class LetterTemplates:
+    """The letter templates of one installation, compiled once and shared by every letter.
+
+    A municipality's letters are looked up in its own folder, then the installation's, then
+    the shipped templates (`TemplateFolders`): each distinct search path is a `_TemplateSet`
+    of its own, with its own compiled templates and kept outputs, so one municipality's
+    override never serves another's letters.
+    """
+
+    def __init__(
+        self, folders: TemplateFolders | None = None, *, shipped: Path = SHIPPED_TEMPLATES
+    ) -> None:
+        self.folders = folders or TemplateFolders()
+        self.shipped = shipped
+        self._sets: dict[tuple[Path, ...], _TemplateSet] = {}
+
+    def _set(self, nis_code: str) -> _TemplateSet:
+        search = (*self.folders.own(nis_code), self.shipped)
+        found = self._sets.get(search)
+        if found is None:
+            found = self._sets[search] = _TemplateSet(search)
+        return found
+
+    @staticmethod
+    def name(kind: DocumentKind, stage: str, language: Language) -> str:
+        return f"{kind.value}/{stage}.{language.value}.txt.j2"
+
+    def text(
+        self, spec: LetterSpec, language: Language, municipality: LetterMunicipality
+    ) -> LetterText:
+        """The letter's text in ``language``; raises LetterTemplateError naming the template."""
+        return self._set(municipality.nis_code).text(spec, language, municipality)
+
+    @staticmethod
+    def country_name(code: str, language: Language) -> str:
+        """A country's name in the letter's language (bpost: the sending country's usage)."""
+        return _country_name(code, language)
+
+    def source_sha256(
+        self, kind: DocumentKind, stage: str, language: Language, nis_code: str
+    ) -> str:
+        """A SHA-256 over the letter's template and every shared template of its language,
+        each the file the municipality's letters use, so the log can tell which text a letter
+        was printed from."""
+        return self.source(kind, stage, language, nis_code).sha256
+
+    def source(
+        self, kind: DocumentKind, stage: str, language: Language, nis_code: str
+    ) -> TemplateSource:
+        """Which file the municipality's letter uses (its own or the shipped one)."""
+        return self._set(nis_code).source(self.name(kind, stage, language), language)
+
+    def path(self, kind: DocumentKind, stage: str, language: Language, nis_code: str) -> Path:
+        """The file the municipality's letter is read from (where it would be, if missing)."""
+        return self._set(nis_code).path(self.name(kind, stage, language))
+
+    def source_shared(self, language: Language, nis_code: str) -> list[Path]:
+        """The shared templates (``_base``, ``_macros``) of a language, each the file the
+        municipality's letters use."""
+        return [path for _, path in _shared(self._set(nis_code).folders, language.value)]
+
+    def own_files(self) -> list[Path]:
+        """Every template in the own folders, to tell which of them no letter uses."""
+        folders = dict.fromkeys(
+            [*(folder for _, folder in self.folders.municipalities), self.folders.installation]
+        )
+        return sorted(
+            path for folder in folders if folder is not None for path in folder.rglob("*.txt.j2")
+        )
+
+
+class _TemplateSet:
+    """The templates of one search path (own folders first, the shipped folder last)."""
+
+    def __init__(self, folders: tuple[Path, ...]) -> None:
+        self.folders = folders
         self._environments = {
             language: self._environment(language) for language in Language
         }  # one per language, so that ``|date`` writes that language's dates
@@ -96,7 +185,8 @@ class LetterTemplates:
 
     def _environment(self, language: Language) -> Environment:
         environment = Environment(  # noqa: S701 - plain text for PDFs, not HTML: no escaping
-            loader=FileSystemLoader(self.directory),
+            # A list of folders: the first that has a file wins, for letters, bases and macros.
+            loader=FileSystemLoader(self.folders),
             undefined=StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
@@ -108,15 +198,28 @@ class LetterTemplates:
         environment.context_class = _RecordingContext
         return environment
 
-    @staticmethod
-    def name(kind: DocumentKind, stage: str, language: Language) -> str:
-        return f"{kind.value}/{stage}.{language.value}.txt.j2"
+    def path(self, name: str) -> Path:
+        """The file used for ``name``; where the first folder would hold it when none does."""
+        return _resolved(self.folders, name) or self.folders[0] / name
+
+    def source(self, name: str, language: Language) -> TemplateSource:
+        path = _resolved(self.folders, name)
+        if path is None:
+            raise LetterTemplateError(self.path(name), "no such template")
+        shipped = self.folders[-1]
+        shared = _shared(self.folders, language.value)
+        return TemplateSource(
+            name=name,
+            path=path,
+            own=not path.is_relative_to(shipped),
+            sha256=_sources_sha256(((name, path), *shared)),
+            shared_own=tuple(n for n, p in shared if not p.is_relative_to(shipped)),
+        )
 
     def text(
         self, spec: LetterSpec, language: Language, municipality: LetterMunicipality
     ) -> LetterText:
-        """The letter's text in ``language``; raises LetterTemplateError naming the template."""
-        name = self.name(spec.document_kind, spec.stage, language)
+        name = LetterTemplates.name(spec.document_kind, spec.stage, language)
         values = _values(spec, language, municipality)
         try:
             blocks = self._blocks.get(name) or self._analysed(name, language, values)
@@ -127,7 +230,7 @@ class LetterTemplates:
                     text = self._rendered(name, language, block, values)
                 rendered[block_name] = text
         except (TemplateError, KeyError) as err:
-            raise LetterTemplateError(self.directory / name, _problem(err)) from err
+            raise LetterTemplateError(self.path(name), _problem(err)) from err
         return LetterText(
             language=language,
             subject=_one_line(rendered["subject"]),
@@ -163,7 +266,7 @@ class LetterTemplates:
         reads = None if block.reading is None else _Reads(block.reading)
         context = self._template(name, language).new_context(_recorded(values, reads))
         # Each block alone: a whole render and then the blocks would cost twice as much.
-        # Macros are therefore imported inside the blocks (templates/letters/README.md).
+        # Macros are therefore imported inside the blocks (letters/templates/README.md).
         raw = "".join(block.render(context))
         if reads is None:
             return raw.strip()
@@ -174,22 +277,29 @@ class LetterTemplates:
         try:
             return self._environments[language].get_template(name)
         except TemplateNotFound as err:
-            missing = self.directory / (err.name or name)
-            raise LetterTemplateError(missing, "no such template") from err
+            missing = err.name if isinstance(err.name, str) else name
+            raise LetterTemplateError(self.path(missing), "no such template") from err
         except TemplateSyntaxError as err:
-            where = Path(err.filename) if err.filename else self.directory / name
+            where = Path(err.filename) if err.filename else self.path(name)
             problem = err.message or "syntax error"
             raise LetterTemplateError(where, problem, line=err.lineno) from err
 
-    @staticmethod
-    def country_name(code: str, language: Language) -> str:
-        """A country's name in the letter's language (bpost: the sending country's usage)."""
-        return _country_name(code, language)
 
-    def source_sha256(self, kind: DocumentKind, stage: str, language: Language) -> str:
-        """A SHA-256 over the letter's template and every template it extends or imports, so
-        the log can tell which text a letter was printed from."""
-        return _sources_sha256(self.directory, self.name(kind, stage, language), language.value)
+def _resolved(folders: Sequence[Path], name: str) -> Path | None:
+    """The first folder's file of that name, as the loader finds it."""
+    for folder in folders:
+        path = folder / name
+        if path.is_file():
+            return path
+    return None
+
+
+def _shared(folders: Sequence[Path], language: str) -> list[tuple[str, Path]]:
+    """The shared templates of a language (``_base``, ``_macros``, ...), each the file used."""
+    names = sorted(
+        {path.name for folder in folders for path in folder.glob(f"_*.{language}.txt.j2")}
+    )
+    return [(name, path) for name in names if (path := _resolved(folders, name)) is not None]
 
 
 _Path = tuple[str, ...]
@@ -502,11 +612,12 @@ def _closing(text: str) -> tuple[str, ...]:
     return tuple(line.strip() for line in text.splitlines() if line)
 
 
-def _sources_sha256(directory: Path, name: str, language: str) -> str:
+def _sources_sha256(files: Sequence[tuple[str, Path]]) -> str:
+    """Each file's name (as the loader knows it) and bytes: the same text gives the same digest
+    wherever its folder is, so an own copy left unchanged hashes as the shipped file."""
     digest = hashlib.sha256()
-    shared = sorted(path for path in directory.glob(f"_*.{language}.txt.j2"))
-    for path in (directory / name, *shared):
-        digest.update(path.relative_to(directory).as_posix().encode() + b"\0")
+    for name, path in files:
+        digest.update(name.encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()
 
@@ -619,7 +730,8 @@ def lint_templates(
                             break
                         empty = [n for n in ("subject", "body") if not getattr(text, n)]
                         if empty:
-                            path = templates.directory / templates.name(kind, stage.name, language)
+                            nis = municipality.nis_code
+                            path = templates.path(kind, stage.name, language, nis)
                             blank = LetterTemplateError(path, f"renders an empty {empty[0]}")
                             problems.setdefault((blank.path, blank.problem), blank)
     return list(problems.values())

@@ -68,7 +68,7 @@ class VolumeRenderer:
         self.templates, self.options = templates, options
         self.layout = LetterLayout(options.window)
         self._options_key = print_options_key(options)
-        self._checked: set[tuple[DocumentKind, str, tuple[Language, ...], str]] = set()
+        self._checked: set[tuple[str, DocumentKind, str, tuple[Language, ...], str]] = set()
 
     def render(self, job: VolumeJob) -> RenderedVolume:
         if job.print_options != self._options_key:
@@ -108,11 +108,12 @@ class VolumeRenderer:
 
     def _check_templates(self, job: VolumeJob, letter: LetterToPrint) -> None:
         spec = letter.spec
-        key = (spec.document_kind, spec.stage, spec.languages, letter.template_sha256)
+        nis = job.municipality.nis_code  # its own templates, if it has any
+        key = (nis, spec.document_kind, spec.stage, spec.languages, letter.template_sha256)
         if key in self._checked:
             return
         digests = [
-            self.templates.source_sha256(spec.document_kind, spec.stage, language)
+            self.templates.source_sha256(spec.document_kind, spec.stage, language, nis)
             for language in spec.languages
         ]
         if combined_sha256(digests) != letter.template_sha256:

@@ -48,8 +48,7 @@ def configuration(call: Call) -> Response:
             policy.kind,
             stage,
             language,
-            templates.name(policy.kind, stage.name, language),
-            templates.source_sha256(policy.kind, stage.name, language),
+            templates.source(policy.kind, stage.name, language, call.nis),
         )
         for policy in settings.policies.values()
         for stage in policy.stages
