@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shlex
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -17,12 +18,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+from click.core import ParameterSource
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
 from reminders import __version__
-from reminders.adapters.crypto.signing_key import create_key_pair
-from reminders.adapters.db.schema import upgrade_schema
 from reminders.bootstrap import (
     checked_templates,
     decision_transaction,
@@ -35,12 +35,19 @@ from reminders.bootstrap import (
     store_transaction,
     utc_now,
 )
+from reminders.bootstrap.installation import (
+    OWN_TEMPLATES,
+    create_installation,
+    initialise,
+    refuse_existing,
+)
 from reminders.config import Settings, load_settings
 from reminders.domain.letter_language import language_label
 from reminders.domain.model import DocumentKind, RegistryKind
 from reminders.entrypoints.audit_cli import audit
 from reminders.entrypoints.campaign_cli import campaign
 from reminders.entrypoints.console_cli import console, console_user
+from reminders.entrypoints.init_answers import option_of, starter_answers
 from reminders.entrypoints.options import (
     ReportingGroup,
     config_option,
@@ -77,27 +84,65 @@ def main(verbose: bool) -> None:
 
 
 @main.command()
+@click.argument("folder", required=False, type=click.Path(path_type=Path, file_okay=False))
 @config_option
-def init(config_path: Path) -> None:
-    """Create or upgrade the database schema; make the dispatch log's signing key if none."""
+@click.option("--nis", "nis_code", help="With FOLDER: the municipality's NIS code (5 digits).")
+@click.option("--name", help="With FOLDER: the municipality's name as letters print it.")
+@click.option(
+    "--languages", help="With FOLDER: official languages, e.g. nl or fr,nl (default: by NIS code)."
+)
+@click.option("--department", help="With FOLDER: the civil-affairs department letters come from.")
+@click.option("--street", help="With FOLDER: the department's street.")
+@click.option("--house-number", help="With FOLDER: its house number.")
+@click.option("--postal-code", help="With FOLDER: its postal code.")
+@click.option("--locality", help="With FOLDER: its locality.")
+@click.option("--phone", help="With FOLDER: its phone number, printed in letters (optional).")
+@click.option("--email", help="With FOLDER: its e-mail address, printed in letters (optional).")
+@click.option("--database", help="With FOLDER: a database URL (default: SQLite in FOLDER/var).")
+@click.pass_context
+def init(
+    ctx: click.Context, /, folder: Path | None, config_path: Path, **answers: str | None
+) -> None:
+    """Create or upgrade the database schema; make the dispatch log's signing key if none.
+
+    With FOLDER: first make a new installation there for one municipality (config.toml,
+    a folder for own letter templates, the scheduler's jobs), asking what it needs to know."""
+    given = [name for name, value in answers.items() if value is not None]
+    if folder is None:
+        if given:
+            raise UsageError(f"{option_of(given[0])} is only for `reminders init FOLDER`")
+    else:
+        if ctx.get_parameter_source("config_path") is not ParameterSource.DEFAULT:
+            raise UsageError("give FOLDER or --config, not both (FOLDER/config.toml is made)")
+        refuse_existing(folder)
+        config_path = create_installation(folder, starter_answers(answers))
+        click.echo(
+            f"Made {config_path} and the folders {folder / OWN_TEMPLATES} (own letter "
+            f"templates, empty: the shipped ones are used) and {folder / 'jobs'}."
+        )
     settings = load_settings(config_path)
-    engine = open_engine(settings.database_url, require_schema=False)
-    try:
-        before, after = upgrade_schema(engine)
-    finally:
-        engine.dispose()
+    done = initialise(settings)
+    before, after = done.revision_before, done.revision_after
     if before == after:
         click.echo(f"Database schema is up to date (revision {after}).")
     else:
         click.echo(f"Database schema upgraded from {before or 'empty'} to revision {after}.")
     keys = settings.audit
-    if create_key_pair(keys.signing_key, keys.public_key):
+    if done.key_made:
         click.echo(
             f"Made the dispatch log's signing key {keys.signing_key} (keep it private) and its "
             f"public key {keys.public_key} (give it to your auditors)."
         )
     else:
         click.echo(f"Dispatch log signing key: {keys.signing_key} (kept).")
+    if folder is not None:
+        config = shlex.quote(str(config_path))
+        click.echo(
+            f"Next: check it (reminders check --config {config}), import your registry "
+            f"extracts (reminders import persons persons.csv --config {config}, then "
+            f"documents.csv) and see tonight's letters (reminders run --dry-run --config "
+            f"{config})."
+        )
 
 
 @main.command(name="import")

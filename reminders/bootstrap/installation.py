@@ -1,0 +1,62 @@
+"""`reminders init`: the database schema and the dispatch log's key of an installation, and
+with a folder, the installation folder itself (config.toml, own templates, jobs), so that a
+newcomer who installed the package has something that runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from reminders.adapters.crypto.signing_key import create_key_pair
+from reminders.adapters.db.schema import upgrade_schema
+from reminders.bootstrap import open_engine
+from reminders.config import Settings
+from reminders.config.starter import STARTER_JOBS, StarterMunicipality, starter_config
+from reminders.errors import UsageError
+
+OWN_TEMPLATES = "letters"  # the starter config's [letters] templates
+
+
+@dataclass(frozen=True, slots=True)
+class Initialised:
+    """What `reminders init` did to the database and the keys."""
+
+    revision_before: str | None
+    revision_after: str
+    key_made: bool
+
+
+def initialise(settings: Settings) -> Initialised:
+    """Create or upgrade the schema (migrations); make the signing key pair if none exists."""
+    engine = open_engine(settings.database_url, require_schema=False)
+    try:
+        before, after = upgrade_schema(engine)
+    finally:
+        engine.dispose()
+    keys = settings.audit
+    made = create_key_pair(keys.signing_key, keys.public_key)
+    return Initialised(before, after, made)
+
+
+def refuse_existing(folder: Path) -> None:
+    """An installation is never made over another (exit 2): before anything is asked."""
+    config = folder / "config.toml"
+    if config.exists():
+        raise UsageError(f"{config}: already exists (an installation is there; nothing changed)")
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"{folder}: not a folder")
+
+
+def create_installation(folder: Path, municipality: StarterMunicipality) -> Path:
+    """Write a new installation folder for one municipality; returns its config.toml. An
+    existing config.toml is never replaced (exit 2); the folder may exist."""
+    refuse_existing(folder)
+    config = folder / "config.toml"
+    (folder / OWN_TEMPLATES).mkdir(parents=True, exist_ok=True)
+    jobs = folder / "jobs"
+    jobs.mkdir(exist_ok=True)
+    for name, text in STARTER_JOBS.items():
+        if not (jobs / name).exists():
+            (jobs / name).write_text(text, encoding="utf-8")
+    config.write_text(starter_config(municipality), encoding="utf-8")
+    return config
