@@ -16,7 +16,6 @@ import os
 import subprocess
 import sys
 import sysconfig
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -58,7 +57,7 @@ def _run(command: list[str], *, cwd: Path, env: dict[str, str]) -> subprocess.Co
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh virtual environment (outside the repository) with the wheel installed."""
     root = tmp_path_factory.mktemp("wheel")
     wheels = root / "dist"
@@ -87,7 +86,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
          "--no-deps", "--no-index", str(wheel)],
         check=True, capture_output=True, timeout=300,
     )  # fmt: skip
-    yield venv
+    return venv
 
 
 def test_the_installed_wheel_runs_a_night_without_the_repository(
