@@ -305,9 +305,9 @@ class TimedLayout(LetterLayout):
         self.seconds = self.draw_cpu = self.save_cpu = 0.0
         self.phases = phases
 
-    def prepared(self, texts: Sequence[LetterText]) -> PreparedLetter:
+    def prepared(self, texts: Sequence[LetterText], *, contacts: bool = False) -> PreparedLetter:
         started = time.process_time()  # CPU: others' processes do not count
-        letter = super().prepared(texts)
+        letter = super().prepared(texts, contacts=contacts)
         self.seconds += time.process_time() - started
         return letter
 

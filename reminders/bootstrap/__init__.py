@@ -26,6 +26,7 @@ from reminders.adapters.db.letter_store import LetterStore
 from reminders.adapters.db.registry_store import RegistryStore
 from reminders.adapters.db.run_lock import RunLocks
 from reminders.adapters.db.schema import require_current_schema
+from reminders.adapters.printing.pdf import LetterLayout
 from reminders.adapters.printing.print_volume import VolumeFolder
 from reminders.adapters.printing.render_pool import LocalRendering
 from reminders.adapters.printing.text import LetterTemplates, lint_templates
@@ -139,8 +140,9 @@ def decision_transaction(engine: Engine) -> DecisionTransaction:
 def checked_templates(
     settings: Settings, municipalities: Sequence[Municipality] | None = None
 ) -> LetterTemplates:
-    """The templates, after checking every one the municipalities' letters may need: a run
-    stops here, before anything is decided or printed, rather than halfway through."""
+    """The templates, after checking every one the municipalities' letters may need, and
+    their letterheads (logo, contact blocks): a run stops here, before anything is decided
+    or printed, rather than halfway through."""
     templates = LetterTemplates(settings.template_folders)
     chosen = settings.municipalities if municipalities is None else municipalities
     problems = lint_templates(templates, chosen, settings.policies, template_samples())
@@ -150,6 +152,7 @@ def checked_templates(
             campaign.kind: ReminderPolicy(campaign.kind, (Stage(campaign.id, Offset(0, "days")),))
         }
         problems += lint_templates(templates, covered, letter, template_samples())
+    checked_letterheads(settings, chosen)
     if problems:
         if len(problems) == 1:
             raise problems[0]
@@ -159,6 +162,22 @@ def checked_templates(
             f"{len(problems)} letter templates cannot be used:\n  {listed}",
         )
     return templates
+
+
+def checked_letterheads(settings: Settings, municipalities: Sequence[Municipality]) -> None:
+    """Each municipality's logo read and placed, and its contact blocks fitted, on the
+    configured envelope stock: a logo that cannot be read, or that no room is left for beside
+    the window, stops a run before it decides anything."""
+    layout = LetterLayout(settings.print_options.window)
+    for municipality in municipalities:
+        problems = layout.letterhead_problems(municipality)
+        if problems:
+            index = settings.municipalities.index(municipality)
+            raise ConfigError(
+                settings.path,
+                "; ".join(problems),
+                key=f"municipalities[{index}].letterhead",
+            )
 
 
 def letters_used(

@@ -7,8 +7,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from reminders.config.letterhead import letterhead_of
 from reminders.config.letters import own_templates
 from reminders.config.table import Table
+from reminders.domain.letters import Letterhead
 from reminders.domain.model import Language, LetterLanguageRule
 
 NIS_CODE = re.compile(r"^[1-9]\d{4}$")
@@ -44,6 +46,7 @@ class Municipality:
     letter_language: LetterLanguageRule
     sender: Sender
     templates_dir: Path | None = None  # its own letter templates, before the installation's
+    letterhead: Letterhead = Letterhead()  # its logo and contact blocks, if any
 
 
 def municipalities_of(root: Table, base: Path) -> tuple[Municipality, ...]:
@@ -68,6 +71,7 @@ def municipalities_of(root: Table, base: Path) -> tuple[Municipality, ...]:
                 letter_language=_letter_language(table, languages),
                 sender=_sender(table),
                 templates_dir=own_templates(table, "templates", base),
+                letterhead=letterhead_of(table, base, languages),
             )
         )
         table.finish()

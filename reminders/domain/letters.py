@@ -76,6 +76,50 @@ class LetterSender(Protocol):
     def appointment_url(self) -> str | None: ...
 
 
+MAX_CONTACT_BLOCKS = 3  # shown on one letter, side by side below the text of its first page
+MAX_CONTACT_LINES = 4  # under the block's title
+
+
+@dataclass(frozen=True, slots=True)
+class Logo:
+    """The municipality's logo or coat of arms, as its file's bytes (SVG or PNG)."""
+
+    file_name: str  # for messages only
+    data: bytes
+    kind: str  # "svg" or "png"
+    height_mm: float = 20.0  # at most: it may get less room beside a high window
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class ContactBlock:
+    """A few lines the municipality prints on every letter, e.g. the counter's hours."""
+
+    lines: tuple[str, ...]
+    title: str | None = None
+    language: Language | None = None  # only on letters in that language; None: on all
+
+
+@dataclass(frozen=True, slots=True)
+class Letterhead:
+    """What a municipality adds to the letterhead: its logo and contact blocks."""
+
+    logo: Logo | None = None
+    contacts: tuple[ContactBlock, ...] = ()
+
+    def contacts_for(self, languages: Sequence[Language]) -> tuple[ContactBlock, ...]:
+        """The blocks a letter in ``languages`` shows: those without a language and those in
+        one of its languages, in the configured order."""
+        return tuple(
+            block
+            for block in self.contacts
+            if block.language is None or block.language in languages
+        )
+
+
 class LetterMunicipality(LetterJurisdiction, Protocol):
     """A municipality as letters need it (config.Municipality fits)."""
 
@@ -83,6 +127,8 @@ class LetterMunicipality(LetterJurisdiction, Protocol):
     def name(self) -> str: ...
     @property
     def sender(self) -> LetterSender: ...
+    @property
+    def letterhead(self) -> Letterhead: ...
 
 
 @dataclass(frozen=True, slots=True)

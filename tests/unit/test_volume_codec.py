@@ -22,7 +22,7 @@ from reminders.adapters.printing.volume_codec import (
     encode_rendered,
 )
 from reminders.config import Municipality, Sender
-from reminders.domain.letters import LetterSpec, PrintedLetter
+from reminders.domain.letters import ContactBlock, Letterhead, LetterSpec, Logo, PrintedLetter
 from reminders.domain.model import DocumentKind, Language, LetterLanguageRule
 from reminders.domain.volume_job import LetterToPrint, RenderedVolume, VolumeJob
 
@@ -36,6 +36,18 @@ senders = st.builds(
     department=texts, street=texts, house_number=texts, postal_code=texts, locality=texts,
     phone=maybe_texts, email=maybe_texts, appointment_url=maybe_texts,
 )  # fmt: skip
+logos = st.builds(
+    Logo, file_name=texts, data=st.binary(max_size=200), kind=st.sampled_from(["svg", "png"]),
+    height_mm=st.floats(min_value=10, max_value=30),
+)  # fmt: skip
+contact_blocks = st.builds(
+    ContactBlock, lines=st.lists(texts, min_size=1, max_size=4).map(tuple), title=maybe_texts,
+    language=st.none() | st.sampled_from(Language),
+)  # fmt: skip
+letterheads = st.builds(
+    Letterhead, logo=st.none() | logos,
+    contacts=st.lists(contact_blocks, max_size=3).map(tuple),
+)  # fmt: skip
 municipalities = st.builds(
     Municipality,
     nis_code=st.from_regex(r"[1-9]\d{4}", fullmatch=True),
@@ -43,6 +55,7 @@ municipalities = st.builds(
     languages=languages,
     letter_language=st.sampled_from(LetterLanguageRule),
     sender=senders,
+    letterhead=letterheads,
 )
 specs = st.builds(
     LetterSpec,

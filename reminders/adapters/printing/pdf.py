@@ -29,7 +29,7 @@ import itertools
 import zlib
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import BinaryIO
 
@@ -40,10 +40,27 @@ from reportlab.pdfbase import pdfdoc, pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
+from reminders.adapters.printing.letterhead import (
+    CONTACT_LEADING_MM,
+    CONTACT_SIZE,
+    CONTACT_TOP_MM,
+    RIGHT_EDGE_MM,
+    Box,
+    logo_art,
+    logo_box,
+)
 from reminders.adapters.printing.text import long_date
 from reminders.config import AddressWindow
-from reminders.domain.letters import LetterMunicipality, LetterSpec, LetterText, Paragraph
+from reminders.domain.letters import (
+    ContactBlock,
+    Letterhead,
+    LetterMunicipality,
+    LetterSpec,
+    LetterText,
+    Paragraph,
+)
 from reminders.domain.model import Language
+from reminders.errors import RemindersError
 
 rl_config.useA85 = 0  # binary streams: ASCII85 costs time and a quarter more bytes
 
@@ -67,6 +84,7 @@ TEXT_WIDTH = PAGE_WIDTH - LEFT_MARGIN - RIGHT_MARGIN
 BODY_SIZE, BODY_LEADING = 10.0, 14.0
 SUBJECT_TOP = 98.5 * MM  # DIN 5008 B
 FLOW_BOTTOM = 272 * MM  # below it: the footer
+FIRST_FLOW_BOTTOM_WITH_CONTACTS = (CONTACT_TOP_MM - 2) * MM  # the contact blocks below it
 NEXT_PAGE_TOP = 27 * MM
 ADDRESS_SIZES = (11.0, 10.0, 9.0)  # bpost: 11-12 pt; smaller only when a line is too long
 _LETTERHEAD_BOTTOM_MM = 34  # the letterhead's last line sits at 31 mm from the top
@@ -126,6 +144,7 @@ class _Block:
     section_start: bool = False  # the separator before a bilingual letter's second language
 
 
+_CONTACT_SMALLEST = 6.0  # pt: contact lines shrink to this before they are refused
 _KEEP_TOGETHER = 4  # paragraphs of up to this many lines are never split over two pages
 
 
@@ -421,14 +440,16 @@ class _LetterCanvas(Canvas):
         super().showPage()
         page = self._doc.Pages.pages[-1]  # type: ignore[attr-defined]
         if (
-            page.XObjects
-            or page.ExtGState
+            page.ExtGState
             or getattr(page, "_colorsUsed", None)
             or getattr(page, "_shadingUsed", None)
         ):
             return  # resources of its own: ReportLab makes them
+        # The first pages of a municipality's letters all draw its logo: they share one
+        # resource dictionary naming it.
+        xobjects = tuple(sorted(page.XObjects.dict)) if page.XObjects else ()
         if page.Resources is None:
-            page.Resources = self._once(("resources", bool(page.hasImages)), page)
+            page.Resources = self._once(("resources", bool(page.hasImages), xobjects), page)
         if page.MediaBox is None and page.Rotate in (0, None):
             page.MediaBox = self._once(("box", page.pagewidth, page.pageheight), page)
         if page.Trans is not None and not page.Trans.dict:
@@ -450,6 +471,8 @@ class _LetterCanvas(Canvas):
                     value.allProcs()  # type: ignore[attr-defined]
                 else:
                     value.basicProcs()  # type: ignore[attr-defined]
+                if page.XObjects:
+                    value.XObject = page.XObjects  # type: ignore[attr-defined]
             elif key[0] == "box":
                 value = pdfdoc.PDFArray([0, 0, page.pagewidth, page.pageheight])
             else:
@@ -476,6 +499,7 @@ class LetterLayout:
         self._encoder: _Encoder | None = None
         # The pages of letters' texts without their salutations, least recently used first.
         self._layouts: dict[tuple[object, ...], tuple[_Page, ...]] = {}
+        self._logo_boxes: dict[tuple[object, ...], Box | None] = {}
         self._wraps: dict[tuple[str, str, float, float, float, float, str], tuple[_Line, ...]] = {}
         # The letterhead and the date/reference block go where the window does not show them:
         # the letterhead top left unless a high window (DIN 676 form A) reaches it, the
@@ -507,17 +531,19 @@ class LetterLayout:
             self._encoder = _Encoder(canvas, self._widths)
         return _PageText(self._encoder)
 
-    def prepared(self, texts: Sequence[LetterText]) -> PreparedLetter:
+    def prepared(self, texts: Sequence[LetterText], *, contacts: bool = False) -> PreparedLetter:
         """The letter's lines laid out on pages, ready to draw (so a volume knows its page
-        numbers before it draws its cover sheet)."""
+        numbers before it draws its cover sheet); with ``contacts``, the first page's text
+        leaves room for the municipality's contact blocks."""
         salutations = tuple(text.salutation for text in texts)
         # A salutation is one line whatever it says: the pages do not depend on it. (Keyed by
         # value, so texts made in another process find their pages too.)
-        key = tuple((t.subject, t.body, t.closing) for t in texts)
+        key = (contacts, *((t.subject, t.body, t.closing) for t in texts))
         layouts = self._layouts
         pages = layouts.pop(key, None)
         if pages is None:
-            pages = tuple(self._paginated(self._flow(texts)))
+            first_bottom = FIRST_FLOW_BOTTOM_WITH_CONTACTS if contacts else FLOW_BOTTOM
+            pages = tuple(self._paginated(self._flow(texts), first_bottom))
             if len(layouts) >= _LAYOUTS_KEPT:
                 # The least recently used: a letter to the parents naming the child in its
                 # body is laid out once; the texts most letters share stay.
@@ -538,6 +564,7 @@ class LetterLayout:
             page = self._page(canvas)
             if number == 1:
                 self._head(page, spec, municipality)
+                self._logo(canvas, municipality)
             for y, line in lines.lines:
                 if line.rule:
                     page.rule(LEFT_MARGIN, PAGE_WIDTH - RIGHT_MARGIN, y, 0.4)
@@ -646,24 +673,28 @@ class LetterLayout:
         self._wraps[key] = lines
         return lines
 
-    def _paginated(self, blocks: Sequence[_Block]) -> list[_Page]:
+    def _paginated(
+        self, blocks: Sequence[_Block], first_bottom: float = FLOW_BOTTOM
+    ) -> list[_Page]:
         """Lines on pages. A short paragraph, a heading with what follows it and, on bilingual
-        letters, a whole language section move to the next page rather than split."""
+        letters, a whole language section move to the next page rather than split. The first
+        page's text ends at ``first_bottom`` (higher when contact blocks sit below it)."""
         pages = [_Page()]
         y = SUBJECT_TOP
+        bottom = first_bottom
         room = FLOW_BOTTOM - NEXT_PAGE_TOP  # what an empty next page holds
 
         def new_page() -> None:
-            nonlocal y
+            nonlocal y, bottom
             pages.append(_Page())
-            y = NEXT_PAGE_TOP
+            y, bottom = NEXT_PAGE_TOP, FLOW_BOTTOM
 
         for index, block in enumerate(blocks):
             if block.section_start:
                 section = list(itertools.takewhile(lambda b: not b.section_start,
                                                    blocks[index + 1 :]))  # fmt: skip
                 needed = sum(_height(b.lines) for b in section)
-                if y + _height(block.lines) + needed > FLOW_BOTTOM and needed <= room:
+                if y + _height(block.lines) + needed > bottom and needed <= room:
                     new_page()
                     continue  # a separator at the top of a page separates nothing
             else:
@@ -671,11 +702,11 @@ class LetterLayout:
                 if block.keep_with_next and index + 1 < len(blocks):
                     needed += _height(blocks[index + 1].lines[:2])
                 short = len(block.lines) <= _KEEP_TOGETHER or block.keep_with_next
-                if y + needed > FLOW_BOTTOM and short and y > NEXT_PAGE_TOP and needed <= room:
+                if y + needed > bottom and short and y > NEXT_PAGE_TOP and needed <= room:
                     new_page()
             for line in block.lines:
                 advance = _advance(line, at_top=y == NEXT_PAGE_TOP)
-                if y + advance > FLOW_BOTTOM:
+                if y + advance > bottom:
                     new_page()
                     advance = _advance(line, at_top=True)
                 y += advance
@@ -685,13 +716,8 @@ class LetterLayout:
     # -- the fixed part of the first page ----------------------------------------------------
 
     def _head(self, page: _PageText, spec: LetterSpec, municipality: LetterMunicipality) -> None:
-        sender, left = municipality.sender, self._letterhead_left
-        texts = (
-            municipality.name,
-            sender.department,
-            f"{sender.street} {sender.house_number}",
-            f"{sender.postal_code} {sender.locality}",
-        )
+        left = self._letterhead_left
+        texts = self._letterhead_texts(municipality)
 
         def letterhead() -> str:
             op = self._current_encoder().op
@@ -704,7 +730,99 @@ class LetterLayout:
         page.extend(self._current_encoder().chunk(("letterhead", left, texts), letterhead))
         self._window(page, spec, municipality)
         self._info(page, spec, municipality)
+        blocks = municipality.letterhead.contacts_for(spec.languages)
+        if blocks:
+            page.extend(self._current_encoder().chunk(("contacts", blocks), partial(
+                self._contacts, blocks)))  # fmt: skip
         page.graphics(_FOLD_MARKS)
+
+    # -- the municipality's logo and contact blocks ------------------------------------------
+
+    def _letterhead_texts(self, municipality: LetterMunicipality) -> tuple[str, ...]:
+        sender = municipality.sender
+        return (
+            municipality.name,
+            sender.department,
+            f"{sender.street} {sender.house_number}",
+            f"{sender.postal_code} {sender.locality}",
+        )
+
+    def logo_box(self, municipality: LetterMunicipality) -> Box | None:
+        """Where this window stock puts the municipality's logo (None: no logo, or no room;
+        `letterhead_problems` tells which)."""
+        logo = municipality.letterhead.logo
+        if logo is None:
+            return None
+        texts = self._letterhead_texts(municipality)
+        key = (logo, texts)
+        if key not in self._logo_boxes:
+            widths = self._widths
+            text_width = max(
+                widths.of(line, BOLD, 13) if number == 0 else widths.of(line, REGULAR, 8.5)
+                for number, line in enumerate(texts)
+            )
+            left_mm = self._letterhead_left / MM
+            info_mm = self._info_left / MM
+            taken = (
+                Box(left_mm, 11, left_mm + text_width / MM, 33),  # the letterhead's text
+                Box(info_mm, self.window.top_mm + 4, RIGHT_EDGE_MM, self.window.top_mm + 42),
+            )
+            art = logo_art(logo)
+            self._logo_boxes[key] = logo_box(self.window, taken, art.aspect, logo.height_mm)
+        return self._logo_boxes[key]
+
+    def letterhead_problems(self, municipality: LetterMunicipality) -> list[str]:
+        """What keeps the municipality's logo or contact blocks off its letters with this
+        window stock: an unreadable logo, no room for it, a line too wide for its column."""
+        letterhead: Letterhead = municipality.letterhead
+        problems = []
+        if letterhead.logo is not None:
+            try:
+                if self.logo_box(municipality) is None:
+                    problems.append(
+                        f"logo: no room for {letterhead.logo.file_name} at least 10 mm tall "
+                        "clear of the window and the letterhead's text; make the window lower "
+                        "or the logo wider"
+                    )
+            except RemindersError as err:
+                problems.append(f"logo: {err.message}")
+        width = self._contact_width()
+        for block in letterhead.contacts:
+            for line in (block.title, *block.lines):
+                if line and self._widths.of(line, BOLD, _CONTACT_SMALLEST) > width:
+                    problems.append(f"contacts: {line!r} is too wide for a contact block")
+        return problems
+
+    def _logo(self, canvas: Canvas, municipality: LetterMunicipality) -> None:
+        box = self.logo_box(municipality)
+        logo = municipality.letterhead.logo
+        if box is not None and logo is not None:
+            logo_art(logo).draw(canvas, box)
+
+    def _contact_width(self) -> float:
+        return TEXT_WIDTH / 3 - 4 * MM
+
+    def _contacts(self, blocks: Sequence[ContactBlock]) -> str:
+        """The contact blocks side by side, each its title (bold) and lines, at 7 pt or
+        smaller where a line would not fit its column."""
+        encoder, width = self._current_encoder(), self._contact_width()
+        ops = []
+        for column, block in enumerate(blocks):
+            x = LEFT_MARGIN + column * TEXT_WIDTH / 3
+            lines = [(block.title, BOLD)] if block.title else []
+            lines += [(line, REGULAR) for line in block.lines]
+            size = next(
+                (
+                    size
+                    for size in (CONTACT_SIZE, 6.5, _CONTACT_SMALLEST)
+                    if all(self._widths.of(text, font, size) <= width for text, font in lines)
+                ),
+                _CONTACT_SMALLEST,
+            )
+            for number, (text, font) in enumerate(lines, start=1):
+                y = (CONTACT_TOP_MM + number * CONTACT_LEADING_MM) * MM
+                ops.append(encoder.op(x, y, text, font, size))
+        return "\n".join(ops)
 
     def _current_encoder(self) -> _Encoder:
         assert self._encoder is not None  # noqa: S101 - made by _page before anything is drawn

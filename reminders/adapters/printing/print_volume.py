@@ -75,7 +75,8 @@ def preview_pdf(
     """One letter exactly as a volume prints it, without cover sheet, as PDF bytes."""
     buffer = io.BytesIO()
     canvas = layout.canvas(buffer, title=spec.reference)
-    layout.draw_letter(canvas, spec, layout.prepared(texts), municipality)
+    contacts = bool(municipality.letterhead.contacts_for(spec.languages))
+    layout.draw_letter(canvas, spec, layout.prepared(texts, contacts=contacts), municipality)
     canvas.save()
     return buffer.getvalue()
 

@@ -15,12 +15,19 @@ from datetime import date
 from typing import Any
 
 from reminders.config import Municipality, Sender
-from reminders.domain.letters import LetterMunicipality, LetterSpec, PrintedLetter
+from reminders.domain.letters import (
+    ContactBlock,
+    Letterhead,
+    LetterMunicipality,
+    LetterSpec,
+    Logo,
+    PrintedLetter,
+)
 from reminders.domain.model import DocumentKind, Language, LetterLanguageRule
 from reminders.domain.volume_job import LetterToPrint, RenderedVolume, VolumeJob
 from reminders.errors import RemindersError
 
-FORMAT = 1  # raise when a field changes meaning; both sides must then be upgraded together
+FORMAT = 2  # raise when a field changes meaning; both sides must then be upgraded together
 
 _SENDER_FIELDS = (
     "department", "street", "house_number", "postal_code", "locality", "phone", "email",
@@ -97,7 +104,52 @@ def _encode_municipality(municipality: LetterMunicipality) -> dict[str, Any]:
         "languages": [language.value for language in municipality.languages],
         "letter_language": municipality.letter_language.value,
         "sender": {name: getattr(sender, name) for name in _SENDER_FIELDS},
+        "letterhead": _encode_letterhead(municipality.letterhead),
     }
+
+
+def _encode_letterhead(letterhead: Letterhead) -> dict[str, Any]:
+    logo = letterhead.logo
+    return {
+        "logo": None
+        if logo is None
+        else {
+            "file_name": logo.file_name,
+            "data": _b64(logo.data),
+            "kind": logo.kind,
+            "height_mm": logo.height_mm,
+        },
+        "contacts": [
+            {
+                "lines": list(block.lines),
+                "title": block.title,
+                "language": None if block.language is None else block.language.value,
+            }
+            for block in letterhead.contacts
+        ],
+    }
+
+
+def _decode_letterhead(data: dict[str, Any]) -> Letterhead:
+    logo = data["logo"]
+    return Letterhead(
+        logo=None
+        if logo is None
+        else Logo(
+            file_name=_text(logo["file_name"]),
+            data=_unb64(logo["data"]),
+            kind=_text(logo["kind"]),
+            height_mm=float(logo["height_mm"]),
+        ),
+        contacts=tuple(
+            ContactBlock(
+                lines=tuple(_text(line) for line in block["lines"]),
+                title=_optional_text(block["title"]),
+                language=None if block["language"] is None else Language(block["language"]),
+            )
+            for block in data["contacts"]
+        ),
+    )
 
 
 def _decode_municipality(data: dict[str, Any]) -> Municipality:
@@ -117,6 +169,7 @@ def _decode_municipality(data: dict[str, Any]) -> Municipality:
             email=_optional_text(sender["email"]),
             appointment_url=_optional_text(sender["appointment_url"]),
         ),
+        letterhead=_decode_letterhead(data["letterhead"]),
     )
 
 

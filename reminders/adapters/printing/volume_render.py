@@ -104,7 +104,8 @@ class VolumeRenderer:
         texts = [
             self.templates.text(spec, language, job.municipality) for language in spec.languages
         ]
-        return self.layout.prepared(texts)
+        contacts = bool(job.municipality.letterhead.contacts_for(spec.languages))
+        return self.layout.prepared(texts, contacts=contacts)
 
     def _check_templates(self, job: VolumeJob, letter: LetterToPrint) -> None:
         spec = letter.spec
