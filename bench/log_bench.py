@@ -35,6 +35,7 @@ from reminders.adapters.crypto.signing_key import SigningKey  # noqa: E402
 from reminders.adapters.db.dispatch_log_store import DispatchLogStore  # noqa: E402
 from reminders.adapters.db.engine import make_engine  # noqa: E402 - after the path set-up
 from reminders.adapters.db.schema import upgrade_schema  # noqa: E402
+from reminders.domain.checkpoint import KeyRing, VerifierKey  # noqa: E402
 from reminders.domain.dispatch_log import LogEntry, LogEvent, NewEntry  # noqa: E402
 from reminders.services.audit import verify_logs  # noqa: E402
 from reminders.services.seal_log import append_and_seal  # noqa: E402
@@ -110,7 +111,8 @@ def measure(label: str, engine: Engine, entries: list[NewEntry]) -> None:
     with engine.begin() as connection:
         started = time.perf_counter()
         log = DispatchLogStore(connection)
-        (verdict,) = verify_logs(log, signer.public_key, municipalities=[NIS])
+        ring = KeyRing((VerifierKey(signer.key_name, signer.public_key),))
+        (verdict,) = verify_logs(log, ring, municipalities=[NIS])
         verified = time.perf_counter() - started
     assert verdict.intact, verdict.problems  # noqa: S101 - a broken bench is no figure
 

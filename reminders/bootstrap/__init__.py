@@ -12,12 +12,19 @@ from functools import cache
 from pathlib import Path
 
 from babel import Locale
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from reminders import __version__
-from reminders.adapters.crypto.signing_key import load_public_key, load_signing_key
+from reminders.adapters.crypto.signing_key import (
+    CheckpointSigners,
+    SigningKey,
+    load_signing_key,
+    load_verifier_key,
+)
 from reminders.adapters.db.console_store import ConsoleStore
 from reminders.adapters.db.decision_store import DecisionStore
 from reminders.adapters.db.dispatch_log_store import DispatchLogStore
@@ -33,6 +40,7 @@ from reminders.adapters.printing.text import LetterTemplates, lint_templates
 from reminders.adapters.printing.volume_render import print_options_key
 from reminders.adapters.registry.registry_files import RegistryFile
 from reminders.config import Municipality, PrintOptions, Settings
+from reminders.domain.checkpoint import KeyRing, VerifierKey, log_origin
 from reminders.domain.letter_language import possible_letter_languages
 from reminders.domain.letters import LetterSpec
 from reminders.domain.model import DocumentKind, Language, RegistryKind
@@ -229,11 +237,83 @@ def printing(settings: Settings) -> Printing:
         texts=templates,
         shop=VolumeFolder(settings.output_dir),
         rendering=_rendering(templates, options),
-        signer=load_signing_key(settings.audit.signing_key, settings.audit.key_name),
+        signer=checkpoint_signers(settings, now=utc_now()),
         split_by_language=options.split_by_language,
         volume_max_letters=options.volume_max_letters,
         print_options=print_options_key(options),
     )
+
+
+def checkpoint_signers(
+    settings: Settings,
+    *,
+    now: datetime,
+    municipalities: Sequence[Municipality] | None = None,
+) -> CheckpointSigners:
+    """The keys that sign each municipality's checkpoints: its own key in use at ``now`` and
+    any that takes over later (older keys are not read: they sign nothing any more), or the
+    installation's. Each private key is checked against its configured public half, so a
+    run never signs what its auditors' keys cannot verify."""
+    chosen = settings.municipalities if municipalities is None else municipalities
+    own: dict[str, list[tuple[datetime | None, SigningKey | None, str]]] = {}
+    installation = None
+    for municipality in chosen:
+        if not municipality.keys:
+            if installation is None:
+                installation = load_signing_key(settings.audit.signing_key, settings.audit.key_name)
+            continue
+        name = log_origin(municipality.nis_code)
+        in_use = max(
+            (
+                i
+                for i, k in enumerate(municipality.keys)
+                if k.valid_from is None or k.valid_from <= now
+            ),
+            default=0,
+        )
+        keys = own[municipality.nis_code] = []
+        for index, key in enumerate(municipality.keys):
+            signer = None
+            if index >= in_use and key.signing_key is not None:
+                signer = load_signing_key(key.signing_key, name)
+                public = load_verifier_key(key.public_key, name).public_key
+                if _raw(public) != _raw(signer.public_key):
+                    raise ConfigError(
+                        key.public_key,
+                        f"is not the public half of {key.signing_key} ({municipality.nis_code})",
+                    )
+            keys.append((key.valid_from, signer, str(key.public_key)))
+    return CheckpointSigners(installation, own)
+
+
+def key_ring(settings: Settings, public_keys: Sequence[Path] = ()) -> KeyRing:
+    """The public keys to verify with: the files given (an auditor's own), or every key the
+    configuration names: the installation's (if its file is there, or needed) and each
+    municipality's, each valid until the next of that municipality took over."""
+    if public_keys:
+        return KeyRing(
+            tuple(load_verifier_key(path, settings.audit.key_name) for path in public_keys)
+        )
+    keys: list[VerifierKey] = []
+    needed = any(not m.keys for m in settings.municipalities)
+    if needed or settings.audit.public_key.exists():
+        keys.append(load_verifier_key(settings.audit.public_key, settings.audit.key_name))
+    for municipality in settings.municipalities:
+        name = log_origin(municipality.nis_code)
+        own = municipality.keys
+        for index, key in enumerate(own):
+            until = own[index + 1].valid_from if index + 1 < len(own) else None
+            verifier = load_verifier_key(
+                key.public_key, name, valid_from=key.valid_from, valid_until=until
+            )
+            if verifier.name != name:
+                raise ConfigError(key.public_key, f"is the key named {verifier.name}, not {name}'s")
+            keys.append(verifier)
+    return KeyRing(tuple(keys))
+
+
+def _raw(key: Ed25519PublicKey) -> bytes:
+    return key.public_bytes(Encoding.Raw, PublicFormat.Raw)
 
 
 def _rendering(templates: LetterTemplates, options: PrintOptions) -> Rendering:
@@ -353,12 +433,12 @@ def verify_job(
 ) -> dict[str, bool]:
     """Verify each municipality's dispatch log (every one logged, when None) and keep the
     verdicts; returns whether each is intact."""
-    public_key = load_public_key(settings.audit.public_key)
+    keys = key_ring(settings)
     engine = open_engine(settings.database_url)
     try:
         with log_transaction(engine)() as store:
             verdicts = verify_logs(
-                store, public_key, municipalities=list(nis_codes) if nis_codes else None
+                store, keys, municipalities=list(nis_codes) if nis_codes else None
             )
             record_verdicts(store, verdicts, verified_at=utc_now(), verified_by=verified_by)
     finally:

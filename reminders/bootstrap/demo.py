@@ -16,13 +16,14 @@ from pathlib import Path
 
 from dateutil.relativedelta import relativedelta
 
-from reminders.adapters.crypto.signing_key import create_key_pair, load_public_key
+from reminders.adapters.crypto.signing_key import create_key_pair
 from reminders.adapters.db.registry_overview import MunicipalityOverview, registry_overview
 from reminders.adapters.db.schema import upgrade_schema
 from reminders.adapters.printing.audit_report_pdf import audit_report_pdf
 from reminders.bootstrap import (
     decision_transaction,
     import_registry_file,
+    key_ring,
     log_transaction,
     open_engine,
     printing,
@@ -31,7 +32,7 @@ from reminders.bootstrap import (
     store_transaction,
     utc_now,
 )
-from reminders.config import AuditOptions, Settings
+from reminders.config import AuditOptions, KeySource, Settings
 from reminders.domain.dispatch_log import LogVerdict
 from reminders.domain.model import RegistryKind
 from reminders.services.audit import export_rows, run_report, verify_logs
@@ -91,10 +92,14 @@ def run_demo(
     for stale_directory in (volumes, keys):  # run ids and the log restart with the database
         shutil.rmtree(stale_directory, ignore_errors=True)
     audit = AuditOptions(
-        keys / "dispatch-log.key", keys / "dispatch-log.pub", settings.audit.key_name
+        KeySource(path=keys / "dispatch-log.key"),
+        keys / "dispatch-log.pub",
+        settings.audit.key_name,
     )
-    create_key_pair(audit.signing_key, audit.public_key)
-    demo_settings = replace(settings, output_dir=volumes, audit=audit)
+    create_key_pair(keys / "dispatch-log.key", audit.public_key, audit.key_name)
+    # The demo's own key signs every municipality's log: never a municipality's real keys.
+    own = tuple(replace(m, keys=()) for m in settings.municipalities)
+    demo_settings = replace(settings, output_dir=volumes, audit=audit, municipalities=own)
     prints = printing(demo_settings)  # checks the templates first
 
     progress(f"Writing a synthetic registry of {persons:,} persons (seed {seed})")
@@ -145,14 +150,14 @@ def run_demo(
         request = run_request(settings, as_of=as_of, nis_codes=None, started_by="demo")
         summary = run_night(request, decision_transaction(engine), now=utc_now, printing=prints)
         progress("Verifying the dispatch log and writing the auditor's report")
-        public_key = load_public_key(audit.public_key)
+        ring = key_ring(demo_settings)
         with log_transaction(engine)() as store:
-            verdicts = verify_logs(store, public_key)
+            verdicts = verify_logs(store, ring)
             run_id = summary.run_id
             assert run_id is not None  # noqa: S101 - not a dry run
             report = directory / f"audit-report-run-{run_id:06d}.pdf"
             reported = run_report(
-                store, public_key, run_id, reported_municipalities(settings), now=utc_now
+                store, ring, run_id, reported_municipalities(settings), now=utc_now
             )
             report.write_bytes(audit_report_pdf(reported))
             letters = export_rows(store, [v.municipality_nis for v in verdicts], run_id=run_id)

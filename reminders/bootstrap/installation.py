@@ -10,11 +10,23 @@ from pathlib import Path
 from reminders.adapters.crypto.signing_key import create_key_pair
 from reminders.adapters.db.schema import upgrade_schema
 from reminders.bootstrap import open_engine
-from reminders.config import Settings
+from reminders.config import KeySource, Settings
 from reminders.config.starter import STARTER_JOBS, StarterMunicipality, starter_config
+from reminders.domain.checkpoint import log_origin
 from reminders.errors import UsageError
 
 OWN_TEMPLATES = "letters"  # the starter config's [letters] templates
+
+
+@dataclass(frozen=True, slots=True)
+class KeyPair:
+    """A signing key `reminders init` looked after: made now, or there already."""
+
+    owner: str  # "the installation" or a NIS code
+    private: str  # its source (a file, env:..., credential:...)
+    public: Path
+    made: bool
+    in_file: bool  # False: read from an environment variable or credential, made elsewhere
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,19 +35,34 @@ class Initialised:
 
     revision_before: str | None
     revision_after: str
-    key_made: bool
+    keys: tuple[KeyPair, ...]
 
 
 def initialise(settings: Settings) -> Initialised:
-    """Create or upgrade the schema (migrations); make the signing key pair if none exists."""
+    """Create or upgrade the schema (migrations); make each signing key pair config.toml
+    names as a file and that does not exist yet (the installation's, when a municipality
+    uses it, and each municipality's own, a rotation's new key included). A key read from
+    an environment variable or a credential is made elsewhere (a vault) and only listed."""
     engine = open_engine(settings.database_url, require_schema=False)
     try:
         before, after = upgrade_schema(engine)
     finally:
         engine.dispose()
-    keys = settings.audit
-    made = create_key_pair(keys.signing_key, keys.public_key)
-    return Initialised(before, after, made)
+    pairs: list[KeyPair] = []
+    audit = settings.audit
+    if any(not m.keys for m in settings.municipalities):
+        pairs.append(_pair("the installation", audit.signing_key, audit.public_key, audit.key_name))
+    for municipality in settings.municipalities:
+        for key in municipality.keys:
+            if key.signing_key is not None:
+                name = log_origin(municipality.nis_code)
+                pairs.append(_pair(municipality.nis_code, key.signing_key, key.public_key, name))
+    return Initialised(before, after, tuple(pairs))
+
+
+def _pair(owner: str, source: KeySource, public: Path, name: str) -> KeyPair:
+    made = source.path is not None and create_key_pair(source.path, public, name)
+    return KeyPair(owner, str(source), public, made, source.path is not None)
 
 
 def refuse_existing(folder: Path) -> None:

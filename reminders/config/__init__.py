@@ -7,7 +7,7 @@ share.
 
 from __future__ import annotations
 
-from reminders.config.audit import DEFAULT_SIGNING_KEY, AuditOptions
+from reminders.config.audit import DEFAULT_SIGNING_KEY, AuditOptions, KeySource, MunicipalityKey
 from reminders.config.console import ConsoleOptions
 from reminders.config.installation import DATABASE_URL_VARIABLE, DEFAULT_DATABASE
 from reminders.config.municipalities import NIS_CODE, Municipality, Sender
@@ -22,7 +22,9 @@ __all__ = [
     "AddressWindow",
     "AuditOptions",
     "ConsoleOptions",
+    "KeySource",
     "Municipality",
+    "MunicipalityKey",
     "PrintOptions",
     "QueueOptions",
     "Sender",

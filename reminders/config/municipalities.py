@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from reminders.config.audit import MunicipalityKey, municipality_keys_of
 from reminders.config.letterhead import letterhead_of
 from reminders.config.letters import own_templates
 from reminders.config.table import Table
@@ -47,6 +48,8 @@ class Municipality:
     sender: Sender
     templates_dir: Path | None = None  # its own letter templates, before the installation's
     letterhead: Letterhead = Letterhead()  # its logo and contact blocks, if any
+    # Its own dispatch-log keys, oldest first; none: the installation's [audit] key signs.
+    keys: tuple[MunicipalityKey, ...] = ()
 
 
 def municipalities_of(root: Table, base: Path) -> tuple[Municipality, ...]:
@@ -72,6 +75,7 @@ def municipalities_of(root: Table, base: Path) -> tuple[Municipality, ...]:
                 sender=_sender(table),
                 templates_dir=own_templates(table, "templates", base),
                 letterhead=letterhead_of(table, base, languages),
+                keys=municipality_keys_of(table, base),
             )
         )
         table.finish()

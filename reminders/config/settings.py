@@ -18,7 +18,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from reminders.config.audit import DEFAULT_SIGNING_KEY, AuditOptions, audit_options_of
+from reminders.config.audit import (
+    DEFAULT_SIGNING_KEY,
+    AuditOptions,
+    KeySource,
+    audit_options_of,
+)
 from reminders.config.campaigns import campaigns_of
 from reminders.config.console import ConsoleOptions, console_options_of
 from reminders.config.installation import (
@@ -55,7 +60,7 @@ class Settings:
     jobs_dir: Path = Path("jobs")  # the scheduler's jobs, one TOML file each
     print_options: PrintOptions = PrintOptions()
     audit: AuditOptions = AuditOptions(
-        Path(DEFAULT_SIGNING_KEY), Path(DEFAULT_SIGNING_KEY).with_suffix(".pub")
+        KeySource(path=Path(DEFAULT_SIGNING_KEY)), Path(DEFAULT_SIGNING_KEY).with_suffix(".pub")
     )
     campaigns: tuple[Campaign, ...] = ()  # [campaigns.<id>], in the file's order
     console: ConsoleOptions = ConsoleOptions()

@@ -108,6 +108,87 @@ def signed_checkpoint(
     )
 
 
+def is_log_origin(name: str) -> bool:
+    """Whether a key name names one municipality's log (its own key), not the installation."""
+    return name.startswith(_ORIGIN_PREFIX)
+
+
+@dataclass(frozen=True, slots=True)
+class VerifierKey:
+    """A public key an auditor verifies with, and what it may have signed: its name (the
+    installation's, or a municipality's log origin: then that log only) and, when the
+    configuration says so, the moments it signed between."""
+
+    name: str
+    public_key: Ed25519PublicKey
+    valid_from: datetime | None = None  # aware; None: from the start
+    valid_until: datetime | None = None  # when the next key took over; None: still signing
+    source: str = ""  # where it was read from, for messages
+
+    @property
+    def key_id(self) -> bytes:
+        return key_id(self.name, self.public_key)
+
+    @property
+    def label(self) -> str:
+        """How reports name the key: its name and key id, as signed-note writes them."""
+        return f"{self.name}+{self.key_id.hex()}"
+
+    def vkey(self) -> str:
+        """The key as a signed-note verifier key: name+keyid+base64(type || key)."""
+        raw = self.public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+        return f"{self.label}+{base64.b64encode(_ED25519 + raw).decode()}"
+
+    def refusal(self, signed: SignedCheckpoint) -> str | None:
+        """Why this key did not sign ``signed`` (None: it did)."""
+        if signed.key_name != self.name or signed.key_id != self.key_id:
+            return "another key"
+        origin = log_origin(signed.checkpoint.municipality_nis)
+        if is_log_origin(self.name) and self.name != origin:
+            return f"the key of another municipality's log ({self.label})"
+        if not signed.signed_by(self.public_key):
+            return "a signature that does not match the checkpoint: forged or altered"
+        moment = signed.checkpoint.signed_at
+        if self.valid_from is not None and moment < self.valid_from:
+            return f"{self.label} before it was in use (from {self.valid_from.isoformat()})"
+        if self.valid_until is not None and moment >= self.valid_until:
+            return f"{self.label} after it was replaced ({self.valid_until.isoformat()})"
+        return None
+
+
+def parsed_vkey(text: str) -> tuple[str, Ed25519PublicKey]:
+    """A signed-note verifier key (``name+keyid+base64(0x01 || key)``): its name and key."""
+    name, key_hash, encoded = [*text.strip().split("+", 2), "", ""][:3]  # base64 has "+"
+    try:
+        raw = base64.b64decode(encoded, validate=True)
+        if not name or len(raw) != 33 or raw[:1] != _ED25519:
+            raise ValueError("expected name+keyid+base64 of an Ed25519 key")
+        public_key = Ed25519PublicKey.from_public_bytes(raw[1:])
+    except ValueError as err:  # binascii.Error is a ValueError
+        raise CheckpointFormatError(f"not a verifier key: {err}") from err
+    if key_hash != key_id(name, public_key).hex():
+        raise CheckpointFormatError("not a verifier key: its key id does not match its key")
+    return name, public_key
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRing:
+    """The public keys an auditor verifies with: a checkpoint is valid when one of them signed
+    it under its own name, for a log it may sign, at a moment it was in use."""
+
+    keys: tuple[VerifierKey, ...]
+
+    def signer_of(self, signed: SignedCheckpoint) -> VerifierKey | None:
+        return next((key for key in self.keys if key.refusal(signed) is None), None)
+
+    def refusal(self, signed: SignedCheckpoint) -> str:
+        """Why no key of the ring signed it, in words."""
+        reasons = [r for key in self.keys if (r := key.refusal(signed)) != "another key"]
+        if reasons:
+            return "signed by " + "; ".join(dict.fromkeys(r for r in reasons if r))
+        return f"signed by {signed.key_name}+{signed.key_id.hex()}, none of the public keys given"
+
+
 def parsed_checkpoint(text: str) -> SignedCheckpoint:
     """A signed checkpoint read back from its text (a file or the database); its signature
     is not checked here (see `SignedCheckpoint.signed_by`)."""

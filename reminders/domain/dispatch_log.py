@@ -209,6 +209,8 @@ class LogVerdict:
     latest: SignedCheckpoint | None = None  # the newest valid stored checkpoint
     erased_subjects: int = 0  # holders erased (retention): the commitments stay
     problems: list[LogProblem] = field(default_factory=list)
+    # Which key signed which stored checkpoints: "name+keyid" -> their tree sizes, ascending.
+    signers: dict[str, list[int]] = field(default_factory=dict)
 
     @property
     def intact(self) -> bool:
@@ -230,6 +232,8 @@ class KnownCheckpoint:
     signed: SignedCheckpoint
     source: str  # "stored checkpoint of run 12" or a file name
     valid_signature: bool
+    signer: str | None = None  # the key that signed it (name+keyid), when valid
+    refusal: str = "no valid signature by the installation's key"  # why not, when not
 
 
 def verify_log(
@@ -255,8 +259,8 @@ def verify_log(
             verdict.problems.append(
                 LogProblem(
                     None,
-                    f"{known.source} (size {checkpoint.tree_size}) has no valid signature by "
-                    "the installation's key: forged or altered",
+                    f"{known.source} (size {checkpoint.tree_size}) has no valid signature: "
+                    f"{known.refusal}",
                 )
             )
         else:

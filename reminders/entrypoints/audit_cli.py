@@ -14,9 +14,18 @@ from typing import IO, Any
 
 import click
 
-from reminders.adapters.crypto.signing_key import load_public_key, load_signing_key
-from reminders.bootstrap import log_transaction, open_engine, reported_municipalities, utc_now
+from reminders.adapters.crypto.signing_key import load_verifier_key
+from reminders.bootstrap import (
+    checkpoint_signers,
+    key_ring,
+    log_transaction,
+    open_engine,
+    reported_municipalities,
+    utc_now,
+)
 from reminders.config import Settings, load_settings
+from reminders.config.audit import INSTALLATION_KEY_NAME
+from reminders.domain.checkpoint import KeyRing
 from reminders.domain.dispatch_log import LogVerdict
 from reminders.entrypoints.options import ReportingGroup, config_option
 from reminders.services.audit import (
@@ -60,10 +69,11 @@ def _chosen(settings: Settings, nis_code: str | None) -> list[str] | None:
 def _public_key_option(command: Any) -> Any:
     return click.option(
         "--public-key",
-        "public_key_path",
+        "public_key_paths",
+        multiple=True,
         type=click.Path(path_type=Path, dir_okay=False),
-        default=None,
-        help="The public key to verify with (default: audit.public_key of the config).",
+        help="A public key to verify with, PEM or signed-note verifier key (repeatable; "
+        "default: every key config.toml names, with the moments each was in use).",
     )(command)
 
 
@@ -83,13 +93,13 @@ def verify(
     config_path: Path,
     nis_code: str | None,
     checkpoint_files: tuple[Path, ...],
-    public_key_path: Path | None,
+    public_key_paths: tuple[Path, ...],
     as_json: bool,
 ) -> None:
     """Recompute the dispatch log and check it against its signed checkpoints; exit 1 and
     the first broken entry when it was altered."""
     settings = load_settings(config_path)
-    public_key = load_public_key(public_key_path or settings.audit.public_key)
+    keys = key_ring(settings, public_key_paths)
     outside = [
         outside_checkpoint(path.name, path.read_text(encoding="utf-8", errors="replace"))
         for path in checkpoint_files
@@ -97,7 +107,7 @@ def verify(
     with _log_store(settings) as store:
         verdicts = verify_logs(
             store,
-            public_key,
+            keys,
             municipalities=_chosen(settings, nis_code),
             outside=outside,
         )
@@ -133,7 +143,44 @@ def _verdict_json(verdict: LogVerdict) -> dict[str, Any]:
         ),
         "first_broken_entry": first.seq if first else None,
         "problems": [problem.message for problem in verdict.problems],
+        "signed_by": verdict.signers,  # "name+keyid": the sizes of the checkpoints it signed
     }
+
+
+@audit.command(name="keys")
+@config_option
+def keys_command(config_path: Path) -> None:
+    """The dispatch log's keys per municipality: which key signs its checkpoints now, from
+    when each key signs (rotation), where each private key is read from (never the key),
+    and each public key as a signed-note verifier key to give to auditors."""
+    settings = load_settings(config_path)
+    ring = key_ring(settings)
+    by_source = {key.source: key for key in ring.keys}
+    now = utc_now()
+    for municipality in settings.municipalities:
+        click.echo(f"{municipality.nis_code} {municipality.name}:")
+        if not municipality.keys:
+            key = by_source[str(settings.audit.public_key)]
+            click.echo(f"  {key.label}  the installation's key, signs now")
+            click.echo(f"    private: {settings.audit.signing_key}")
+            click.echo(f"    public: {settings.audit.public_key}")
+            click.echo(f"    verifier key: {key.vkey()}")
+            continue
+        own = municipality.keys
+        for index, configured in enumerate(own):
+            key = by_source[str(configured.public_key)]
+            start, until = configured.valid_from, key.valid_until
+            if start is not None and start > now:
+                state = f"signs from {start.isoformat()}"
+            elif until is not None and until <= now:
+                state = f"signed from {start.isoformat() if start else 'the start'} until "
+                state += f"{until.isoformat()} (replaced)"
+            else:
+                state = f"signs now (since {start.isoformat() if start else 'the start'})"
+            click.echo(f"  {key.label}  key {index + 1} of {len(own)}, {state}")
+            click.echo(f"    private: {configured.signing_key or 'not on this machine'}")
+            click.echo(f"    public: {configured.public_key}")
+            click.echo(f"    verifier key: {key.vkey()}")
 
 
 @audit.command()
@@ -163,15 +210,20 @@ def prove(config_path: Path, reference: str, out: Path | None) -> None:
 @click.argument("proof_file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @click.option(
     "--public-key",
-    "public_key_path",
+    "public_key_paths",
     required=True,
+    multiple=True,
     type=click.Path(path_type=Path, dir_okay=False),
-    help="The installation's public key (PEM).",
+    help="A public key: a signed-note verifier key (.vkey, with its name) or the "
+    "installation's PEM (repeatable: every key the log was signed with).",
 )
-def check_proof_command(proof_file: Path, public_key_path: Path) -> None:
-    """Check an inclusion proof with the public key alone (no database, no configuration);
+def check_proof_command(proof_file: Path, public_key_paths: tuple[Path, ...]) -> None:
+    """Check an inclusion proof with public keys alone (no database, no configuration);
     exit 1 when it does not hold."""
-    result = check_proof(proof_file.read_text(encoding="utf-8"), load_public_key(public_key_path))
+    keys = KeyRing(
+        tuple(load_verifier_key(path, INSTALLATION_KEY_NAME) for path in public_key_paths)
+    )
+    result = check_proof(proof_file.read_text(encoding="utf-8"), keys)
     entry = result.entry
     what = f"{entry.get('reference')} ({entry.get('document_kind')} {entry.get('stage')})"
     if result.valid and result.checkpoint is not None:
@@ -179,7 +231,7 @@ def check_proof_command(proof_file: Path, public_key_path: Path) -> None:
         click.echo(
             f"Valid: letter {what} is entry {entry.get('seq')} of the dispatch log of "
             f"{checkpoint.municipality_nis}, under the checkpoint of {checkpoint.tree_size} "
-            f"entries signed at {checkpoint.signed_at:%Y-%m-%d %H:%M:%S} UTC."
+            f"entries signed at {checkpoint.signed_at:%Y-%m-%d %H:%M:%S} UTC by {result.signer}."
         )
         return
     click.echo(f"INVALID proof for letter {what}:")
@@ -242,7 +294,11 @@ def _log_reveal(
     """Record who saw national numbers in full, and of what, before showing them."""
     record_reveal(
         store,
-        load_signing_key(settings.audit.signing_key, settings.audit.key_name),
+        checkpoint_signers(
+            settings,
+            now=utc_now(),
+            municipalities=[m for m in settings.municipalities if m.nis_code in municipalities],
+        ),
         municipalities,
         by=getpass.getuser(),
         what={"run_id": run_id, "format": fmt, "command": "audit export"},
@@ -278,10 +334,10 @@ def report(config_path: Path, run_id: int, nis_code: str | None, out: Path) -> N
 
     settings = load_settings(config_path)
     _chosen(settings, nis_code)  # an unknown NIS code exits 2 before anything is read
-    public_key = load_public_key(settings.audit.public_key)
+    keys = key_ring(settings)
     with _log_store(settings) as store:
         result = run_report(
-            store, public_key, run_id, reported_municipalities(settings), only=nis_code,
+            store, keys, run_id, reported_municipalities(settings), only=nis_code,
             now=utc_now,
         )  # fmt: skip
     out.write_bytes(audit_report_pdf(result))

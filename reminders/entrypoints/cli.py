@@ -127,14 +127,19 @@ def init(
         click.echo(f"Database schema is up to date (revision {after}).")
     else:
         click.echo(f"Database schema upgraded from {before or 'empty'} to revision {after}.")
-    keys = settings.audit
-    if done.key_made:
-        click.echo(
-            f"Made the dispatch log's signing key {keys.signing_key} (keep it private) and its "
-            f"public key {keys.public_key} (give it to your auditors)."
-        )
-    else:
-        click.echo(f"Dispatch log signing key: {keys.signing_key} (kept).")
+    for pair in done.keys:
+        if pair.made:
+            click.echo(
+                f"Made the dispatch log's signing key of {pair.owner} {pair.private} (keep it "
+                f"private) and its public key {pair.public} (give it to your auditors)."
+            )
+        elif pair.in_file:
+            click.echo(f"Dispatch log signing key of {pair.owner}: {pair.private} (kept).")
+        else:
+            click.echo(
+                f"Dispatch log signing key of {pair.owner}: read from the {pair.private} when "
+                f"a run signs (made in your vault; its public half belongs in {pair.public})."
+            )
     if folder is not None:
         config = shlex.quote(str(config_path))
         click.echo(

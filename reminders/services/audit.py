@@ -11,15 +11,18 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
 from reminders.domain.audit_report import (
     MunicipalityRunReport,
     ReportImport,
     ReportVolume,
     RunAuditReport,
 )
-from reminders.domain.checkpoint import CheckpointFormatError, SignedCheckpoint, parsed_checkpoint
+from reminders.domain.checkpoint import (
+    CheckpointFormatError,
+    KeyRing,
+    SignedCheckpoint,
+    parsed_checkpoint,
+)
 from reminders.domain.dispatch_log import (
     KnownCheckpoint,
     LogEntry,
@@ -66,7 +69,7 @@ class OutsideCheckpoint:
 
 def verify_logs(
     store: DispatchLogStore,
-    public_key: Ed25519PublicKey,
+    keys: KeyRing,
     *,
     municipalities: Sequence[str] | None = None,
     outside: Sequence[OutsideCheckpoint] = (),
@@ -77,7 +80,7 @@ def verify_logs(
         logged = set(store.municipalities())
         logged.update(o.signed.checkpoint.municipality_nis for o in outside)
         municipalities = sorted(logged)
-    return [_verified(store, public_key, nis, outside) for nis in municipalities]
+    return [_verified(store, keys, nis, outside) for nis in municipalities]
 
 
 def record_verdicts(
@@ -104,7 +107,7 @@ def record_verdicts(
 
 def _verified(
     store: DispatchLogStore,
-    public_key: Ed25519PublicKey,
+    keys: KeyRing,
     nis: str,
     outside: Sequence[OutsideCheckpoint],
 ) -> LogVerdict:
@@ -125,9 +128,9 @@ def _verified(
                            f"{signed.checkpoint.tree_size}: altered")
             )  # fmt: skip
             continue
-        stored.append(KnownCheckpoint(signed, source, signed.signed_by(public_key)))
+        stored.append(_known(signed, source, keys))
     kept = [
-        KnownCheckpoint(o.signed, o.source, o.signed.signed_by(public_key))
+        _known(o.signed, o.source, keys)
         for o in outside
         if o.signed.checkpoint.municipality_nis == nis
     ]
@@ -141,7 +144,17 @@ def _verified(
     valid = [k for k in stored if k.valid_signature]
     newest = max(valid, key=lambda k: k.signed.checkpoint.tree_size, default=None)
     verdict.latest = newest.signed if newest else None
+    for known in sorted(valid, key=lambda k: k.signed.checkpoint.tree_size):
+        verdict.signers.setdefault(known.signer or "", []).append(known.signed.checkpoint.tree_size)
     return verdict
+
+
+def _known(signed: SignedCheckpoint, source: str, keys: KeyRing) -> KnownCheckpoint:
+    """A checkpoint with the key that signed it, or why none of ``keys`` did."""
+    signer = keys.signer_of(signed)
+    if signer is not None:
+        return KnownCheckpoint(signed, source, True, signer.label)
+    return KnownCheckpoint(signed, source, False, refusal=keys.refusal(signed))
 
 
 def outside_checkpoint(name: str, text: str) -> OutsideCheckpoint:
@@ -204,15 +217,17 @@ class ProofCheck:
     entry: Mapping[str, Any]
     problems: tuple[str, ...]
     checkpoint: SignedCheckpoint | None
+    signer: str | None = None  # the key that signed its checkpoint (name+key id)
 
     @property
     def valid(self) -> bool:
         return not self.problems
 
 
-def check_proof(text: str, public_key: Ed25519PublicKey) -> ProofCheck:
-    """Check a proof with nothing but the public key: the checkpoint's signature, then the
-    audit path from the entry's leaf hash up to the checkpoint's root."""
+def check_proof(text: str, keys: KeyRing) -> ProofCheck:
+    """Check a proof with nothing but public keys: the checkpoint's signature (by one of
+    ``keys``, allowed to sign that log), then the audit path from the entry's leaf hash up
+    to the checkpoint's root."""
     try:
         proof = json.loads(text)
         if proof.get("format") != PROOF_FORMAT:
@@ -225,8 +240,9 @@ def check_proof(text: str, public_key: Ed25519PublicKey) -> ProofCheck:
         raise UsageError(f"not an inclusion proof of `reminders audit prove`: {err}") from err
     problems = []
     checkpoint = signed.checkpoint
-    if not signed.signed_by(public_key):
-        problems.append("the checkpoint is not signed by this public key (forged or altered)")
+    signer = keys.signer_of(signed)
+    if signer is None:
+        problems.append(f"the checkpoint is not valid: {keys.refusal(signed)}")
     if checkpoint.tree_size != size or entry.get("seq") != index:
         problems.append("the proof's tree size or leaf index differs from its checkpoint's")
     if entry.get("municipality_nis") != checkpoint.municipality_nis:
@@ -238,7 +254,7 @@ def check_proof(text: str, public_key: Ed25519PublicKey) -> ProofCheck:
     else:
         if reached != checkpoint.root_hash:
             problems.append("the entry and audit path do not lead to the checkpoint's root")
-    return ProofCheck(entry, tuple(problems), signed)
+    return ProofCheck(entry, tuple(problems), signed, signer.label if signer else None)
 
 
 # -- export ----------------------------------------------------------------------------------
@@ -337,7 +353,7 @@ class ReportedMunicipality:
 
 def run_report(
     store: DispatchLogStore,
-    public_key: Ed25519PublicKey,
+    keys: KeyRing,
     run_id: int,
     municipalities: Mapping[str, ReportedMunicipality],
     *,
@@ -351,7 +367,7 @@ def run_report(
         raise NotInLogError(f"run {run_id} is not in the dispatch log{where}")
     sections = []
     for nis in covered:
-        verdict = _verified(store, public_key, nis, ())
+        verdict = _verified(store, keys, nis, ())
         checkpoint = next((c for c in store.checkpoints(nis) if c.run_id == run_id), None)
         if checkpoint is None:
             raise NotInLogError(f"run {run_id} has no checkpoint in the log of {nis}")
@@ -436,8 +452,13 @@ def verification_statement(verdict: LogVerdict) -> tuple[str, ...]:
             f"The dispatch log of {nis} was recomputed entry by entry: {verdict.entries:,} "
             "entries, each matching its hash and following the one before it.",
             f"{_counted(verdict.checkpoints, 'signed checkpoint')} checked against the public "
-            "key: each matches the Merkle root of the entries it covers.",
+            "keys: each matches the Merkle root of the entries it covers.",
         ]
+        for signer, sizes in verdict.signers.items():
+            lines.append(
+                f"Signed by {signer}: {_counted(len(sizes), 'checkpoint')} "
+                f"(sizes {sizes[0]:,} to {sizes[-1]:,})."
+            )
         if verdict.latest is not None:
             lines.append(
                 f"The newest checkpoint covers all {verdict.latest.checkpoint.tree_size:,} "

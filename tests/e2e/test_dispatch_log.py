@@ -482,7 +482,7 @@ def test_a_letter_proof_holds_with_the_public_key_alone(
         main, ["audit", "check-proof", str(proof), "--public-key", str(stranger)]
     )
     assert checked.exit_code == 1
-    assert "not signed by this public key" in checked.output
+    assert "none of the public keys given" in checked.output
 
 
 def test_there_is_no_proof_for_a_letter_that_is_not_in_the_log(

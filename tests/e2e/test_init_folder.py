@@ -42,7 +42,8 @@ def test_a_new_folder_runs_as_it_is_made(tmp_path: Path) -> None:
     assert settings.database_url == f"sqlite:///{folder / 'var' / 'reminders.sqlite3'}"
     assert settings.templates_dir == folder / "letters"
     assert list((folder / "letters").iterdir()) == []
-    assert settings.audit.signing_key.stat().st_mode & 0o777 == 0o600
+    assert settings.audit.signing_key.path is not None
+    assert settings.audit.signing_key.path.stat().st_mode & 0o777 == 0o600
     assert settings.audit.public_key.is_file()
     assert [job.id for job in load_jobs(settings)] == ["nightly", "verify"]
     assert "#" in config.read_text(encoding="utf-8")  # commented for the newcomer

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from reminders.adapters.crypto.signing_key import create_key_pair, load_public_key, load_signing_key
-from reminders.config import load_settings
+from reminders.config import KeySource, load_settings
 from reminders.errors import ConfigError
 from tests.unit.test_print_config import edited, loaded
 
@@ -20,7 +20,7 @@ EXAMPLE_AUDIT = (
 
 def test_the_example_keys_sit_under_var_keys_next_to_the_config(config_file: Path) -> None:
     audit = loaded(config_file).audit
-    assert audit.signing_key == config_file.parent / "var/keys/dispatch-log.key"
+    assert audit.signing_key == KeySource(path=config_file.parent / "var/keys/dispatch-log.key")
     assert audit.public_key == config_file.parent / "var/keys/dispatch-log.pub"
     assert audit.key_name == "reminders"
 
@@ -30,10 +30,12 @@ def test_without_an_audit_table_the_public_key_sits_beside_the_private_one(
 ) -> None:
     edited(config_file, EXAMPLE_AUDIT, '[audit]\nsigning_key = "keys/log.pem"\n')
     audit = loaded(config_file).audit
-    assert audit.signing_key == config_file.parent / "keys/log.pem"
+    assert audit.signing_key == KeySource(path=config_file.parent / "keys/log.pem")
     assert audit.public_key == config_file.parent / "keys/log.pub"
     edited(config_file, '[audit]\nsigning_key = "keys/log.pem"\n', "")
-    assert loaded(config_file).audit.signing_key.name == "dispatch-log.key"
+    path = loaded(config_file).audit.signing_key.path
+    assert path is not None
+    assert path.name == "dispatch-log.key"
 
 
 @pytest.mark.parametrize(
@@ -57,23 +59,23 @@ def test_a_wrong_audit_table_names_its_key(
 
 def test_a_key_pair_is_made_once_and_never_replaced(tmp_path: Path) -> None:
     private, public = tmp_path / "keys" / "log.key", tmp_path / "keys" / "log.pub"
-    assert create_key_pair(private, public)
+    assert create_key_pair(private, public, "reminders")
     assert stat.S_IMODE(private.stat().st_mode) == 0o600
     first = private.read_bytes()
-    assert not create_key_pair(private, public)
+    assert not create_key_pair(private, public, "reminders")
     assert private.read_bytes() == first
     public.unlink()  # a lost public half is written again from the private key
-    assert not create_key_pair(private, public)
-    signer = load_signing_key(private, "reminders")
+    assert not create_key_pair(private, public, "reminders")
+    signer = load_signing_key(KeySource(path=private), "reminders")
     assert load_public_key(public) == signer.public_key
 
 
 def test_a_missing_or_foreign_key_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="run `reminders init`"):
-        load_signing_key(tmp_path / "none.key", "reminders")
+        load_signing_key(KeySource(path=tmp_path / "none.key"), "reminders")
     not_a_key = tmp_path / "text.key"
     not_a_key.write_text("hello", encoding="utf-8")
     with pytest.raises(ConfigError, match="not an unencrypted PEM private key"):
-        load_signing_key(not_a_key, "reminders")
+        load_signing_key(KeySource(path=not_a_key), "reminders")
     with pytest.raises(ConfigError, match="not a PEM public key"):
         load_public_key(not_a_key)

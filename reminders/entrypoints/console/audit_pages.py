@@ -18,10 +18,14 @@ from typing import Any
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from reminders.adapters.crypto.signing_key import load_public_key, load_signing_key
 from reminders.adapters.db.console_store import ConsoleStore
 from reminders.adapters.db.status_store import municipality_states
-from reminders.bootstrap import log_transaction, reported_municipalities
+from reminders.bootstrap import (
+    checkpoint_signers,
+    key_ring,
+    log_transaction,
+    reported_municipalities,
+)
 from reminders.domain.console_access import Role
 from reminders.domain.dispatch_log import LogEvent, LogQuery, log_timestamp
 from reminders.entrypoints.console.web import Call, is_htmx, page
@@ -81,8 +85,8 @@ def _search(call: Call, *, reveal: bool) -> Response:
     before_seq = int(before) if before and before.isdigit() else None
     with log_transaction(call.console.engine)() as store:
         if reveal:
-            signer = load_signing_key(
-                call.console.settings.audit.signing_key, call.console.settings.audit.key_name
+            signer = checkpoint_signers(
+                call.console.settings, now=call.console.now(), municipalities=[call.here]
             )
             what = {"command": "console log search", "query": _described_query(query)}
             record_reveal(
@@ -150,9 +154,9 @@ def verification_page(call: Call) -> Response:
 @page(Role.AUDITOR)
 def verify_now(call: Call) -> Response:
     """Verify the municipality's log now (the verdict is kept, as `audit verify` keeps it)."""
-    public_key = load_public_key(call.console.settings.audit.public_key)
+    keys = key_ring(call.console.settings)
     with log_transaction(call.console.engine)() as store:
-        verdicts = verify_logs(store, public_key, municipalities=[call.nis])
+        verdicts = verify_logs(store, keys, municipalities=[call.nis])
         record_verdicts(
             store, verdicts, verified_at=call.console.now(), verified_by=call.session.user.actor
         )
@@ -204,7 +208,9 @@ def _export(call: Call, *, reveal: bool) -> Response:
     engine, nis, settings = call.console.engine, call.nis, call.console.settings
     if reveal:
         with log_transaction(engine)() as store:
-            signer = load_signing_key(settings.audit.signing_key, settings.audit.key_name)
+            signer = checkpoint_signers(
+                settings, now=call.console.now(), municipalities=[call.here]
+            )
             what = {"run_id": run_id, "format": fmt, "command": "console export"}
             record_reveal(
                 store, signer, [nis], by=call.session.user.actor, what=what, now=call.console.now
@@ -270,11 +276,11 @@ def report_file(call: Call) -> Response:
 
     run_id = int(call.request.path_params["run_id"])
     settings = call.console.settings
-    public_key = load_public_key(settings.audit.public_key)
+    keys = key_ring(settings)
     with log_transaction(call.console.engine)() as store:
         report = run_report(
             store,
-            public_key,
+            keys,
             run_id,
             reported_municipalities(settings),
             only=call.nis,
