@@ -28,7 +28,7 @@ from reminders.adapters.crypto.signing_key import (
 from reminders.adapters.db.console_store import ConsoleStore
 from reminders.adapters.db.decision_store import DecisionStore
 from reminders.adapters.db.dispatch_log_store import DispatchLogStore
-from reminders.adapters.db.engine import make_engine
+from reminders.adapters.db.engine import make_engine, write_locked_transaction
 from reminders.adapters.db.letter_store import LetterStore
 from reminders.adapters.db.registry_store import RegistryStore
 from reminders.adapters.db.run_lock import RunLocks
@@ -55,6 +55,7 @@ from reminders.services.nightly_run import nightly_job as run_nightly_job
 from reminders.services.ports import (
     ConsoleTransaction,
     DecisionTransaction,
+    LoginTransaction,
     LogTransaction,
     Rendering,
     StoreTransaction,
@@ -342,6 +343,18 @@ def console_transaction(engine: Engine) -> ConsoleTransaction:
     @contextmanager
     def transaction() -> Iterator[ConsoleStore]:
         with engine.begin() as connection:
+            yield ConsoleStore(connection)
+
+    return transaction
+
+
+def login_transaction(engine: Engine) -> LoginTransaction:
+    """A transaction for counting login attempts: SQLite's write lock from its start; on
+    PostgreSQL the store's per-name advisory lock (``lock_logins_of``) does the same."""
+
+    @contextmanager
+    def transaction() -> Iterator[ConsoleStore]:
+        with write_locked_transaction(engine) as connection:
             yield ConsoleStore(connection)
 
     return transaction

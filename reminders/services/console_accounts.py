@@ -20,7 +20,13 @@ from reminders.domain.console_access import (
     checked_username,
 )
 from reminders.errors import RemindersError, UsageError
-from reminders.services.ports import ConsoleStore, ConsoleTransaction, Passwords, StoredUser
+from reminders.services.ports import (
+    ConsoleStore,
+    ConsoleTransaction,
+    LoginTransaction,
+    Passwords,
+    StoredUser,
+)
 
 MIN_PASSWORD_LENGTH = 12
 # A session's last activity is written at most this often: not a write per request, which on
@@ -46,6 +52,7 @@ def token_digest(token: str) -> str:
 
 
 def log_in(
+    logins: LoginTransaction,
     transaction: ConsoleTransaction,
     passwords: Passwords,
     username: str,
@@ -56,34 +63,54 @@ def log_in(
     client: str,
 ) -> tuple[str, Session]:
     """A new session token for ``username``; LoginRefusedError otherwise, with one message for
-    every reason but throttling, so a refusal does not tell which names exist."""
-    name = username.strip().lower()[:32]
-    with transaction() as store:
-        failures = store.failed_logins(name, now - FAILED_LOGIN_WINDOW)
-        stored = store.user(name)
-    if failures >= max_failures:
-        note_action(
-            transaction, name, None, "login", "refused", now=now, client=client, why="throttled"
-        )
+    every reason but throttling, so a refusal does not tell which names exist.
+
+    At most ``max_failures`` passwords are checked for a name in any FAILED_LOGIN_WINDOW,
+    however many requests come at once: the attempt is counted (as failed) before its
+    password is checked, in a transaction that admits one attempt per name at a time, and
+    only a right password turns it into a success."""
+    name = _attempted_name(username)
+    with logins() as store:
+        store.lock_logins_of(name)
+        store.forget_login_attempts(name, now - FAILED_LOGIN_WINDOW)
+        throttled = store.failed_logins(name, now - FAILED_LOGIN_WINDOW) >= max_failures
+        if throttled:
+            details = {"client": client, "why": "throttled"}
+            store.record(ConsoleAction(now, name, None, "login", "refused", details))
+        else:
+            attempt = store.add_login_attempt(name, now)
+            stored = store.user(name)
+    if throttled:
         minutes = int(FAILED_LOGIN_WINDOW.total_seconds() // 60)
         raise LoginRefusedError(
             f"Too many failed logins for this name: try again in {minutes} minutes."
         )
     # Verified outside any transaction: Argon2 takes a while, and must take it for unknown
-    # names too (the decoy hash).
+    # names too (the decoy hash). The attempt counts as failed meanwhile.
     matches = passwords.verify(stored.password_hash if stored else None, password)
     if stored is None or not matches or stored.disabled:
         why = "unknown user" if stored is None else "disabled" if matches else "wrong password"
-        note_action(transaction, name, None, "login", "refused", now=now, client=client, why=why)
+        with transaction() as store:
+            store.settle_login_attempt(attempt, succeeded=False)
+            details = {"client": client, "why": why}
+            store.record(ConsoleAction(now, name, None, "login", "refused", details))
         raise LoginRefusedError("Unknown user name or wrong password.")
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     with transaction() as store:
+        store.settle_login_attempt(attempt, succeeded=True)
         if passwords.needs_rehash(stored.password_hash):
             store.set_password(stored.user_id, passwords.hash(password))
         store.start_session(token_digest(token), stored.user_id, csrf, now)
         store.record(ConsoleAction(now, name, None, "login", "ok", {"client": client}))
         user = ConsoleUser(stored.user_id, stored.username, store.grants(stored.user_id))
     return token, Session(user, csrf)
+
+
+def _attempted_name(username: str) -> str:
+    """The name a login attempt is counted and logged under: as typed, in lower case, cut to
+    a user name's length, with control characters replaced (a database refuses some)."""
+    name = username.strip().lower()[:32]
+    return "".join(char if char.isprintable() else "?" for char in name)
 
 
 def session_for(

@@ -16,6 +16,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
     update,
 )
 
@@ -23,6 +24,7 @@ from reminders.adapters.db.engine import stored_utc
 from reminders.adapters.db.orm import (
     ConsoleActionRow,
     ConsoleGrantRow,
+    ConsoleLoginAttemptRow,
     ConsoleSessionRow,
     ConsoleUserRow,
 )
@@ -32,6 +34,10 @@ _user = cast(Table, ConsoleUserRow.__table__)
 _grant = cast(Table, ConsoleGrantRow.__table__)
 _session = cast(Table, ConsoleSessionRow.__table__)
 _action = cast(Table, ConsoleActionRow.__table__)
+_attempt = cast(Table, ConsoleLoginAttemptRow.__table__)
+# The first key of the advisory lock taken per user name while a login attempt is counted:
+# "RLG", apart from the run locks' "REM" (adapters/db/run_lock.py); the second is the name's hash.
+LOGIN_LOCK_SPACE = 0x524C47
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,18 +190,54 @@ class ConsoleStore:
             )
         )
 
+    # -- login attempts (the lockout) ---------------------------------------------------------
+
+    def lock_logins_of(self, username: str) -> None:
+        """Hold, until this transaction ends, the right to count and add login attempts for
+        ``username``. On PostgreSQL an advisory lock on the name (different names do not
+        wait for each other); SQLite's transaction holds the write lock already
+        (``write_locked_transaction``)."""
+        if self.connection.dialect.name == "postgresql":
+            self.connection.execute(
+                text("SELECT pg_advisory_xact_lock(:space, hashtext(:name))"),
+                {"space": LOGIN_LOCK_SPACE, "name": username},
+            )
+
     def failed_logins(self, username: str, since: datetime) -> int:
+        """Attempts for ``username`` since ``since`` that did not log in: failed ones, and
+        pending ones whose password is being checked."""
         count = self.connection.execute(
             select(func.count())
-            .select_from(_action)
+            .select_from(_attempt)
             .where(
-                _action.c.username == username,
-                _action.c.action == "login",
-                _action.c.outcome == "refused",
-                _action.c.at >= since,
+                _attempt.c.username == username,
+                _attempt.c.attempted_at >= since,
+                _attempt.c.outcome != "ok",
             )
         ).scalar_one()
         return int(count)
+
+    def add_login_attempt(self, username: str, at: datetime) -> int:
+        """A pending attempt (it counts as failed until ``settle_login_attempt``)."""
+        result = self.connection.execute(
+            insert(_attempt).values(username=username, attempted_at=at, outcome="pending")
+        )
+        return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    def settle_login_attempt(self, attempt_id: int, *, succeeded: bool) -> None:
+        self.connection.execute(
+            update(_attempt)
+            .where(_attempt.c.id == attempt_id)
+            .values(outcome="ok" if succeeded else "failed")
+        )
+
+    def forget_login_attempts(self, username: str, before: datetime) -> None:
+        """Drop the name's attempts that no longer count, so the table does not grow."""
+        self.connection.execute(
+            delete(_attempt).where(
+                _attempt.c.username == username, _attempt.c.attempted_at < before
+            )
+        )
 
     def actions(self, municipality_nis: str, *, limit: int) -> list[ConsoleAction]:
         """The newest actions in a municipality."""

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import ConnectionPoolEntry
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000  # a second writer waits for the first instead of failing at once
+_WRITE_LOCK_AT_BEGIN = "reminders_write_lock_at_begin"  # an execution option of ours
 
 
 def make_engine(url: str) -> Engine:
@@ -23,8 +26,24 @@ def make_engine(url: str) -> Engine:
     event.listen(engine, "connect", _configure_sqlite_connection)
     # pysqlite's own transaction handling defers BEGIN and ignores it for DDL; we hand
     # control to SQLAlchemy so transactions, savepoints and rollbacks mean what they say.
-    event.listen(engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN"))
+    event.listen(engine, "begin", _begin_sqlite)
     return engine
+
+
+def _begin_sqlite(connection: Connection) -> None:
+    immediate = connection.get_execution_options().get(_WRITE_LOCK_AT_BEGIN, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@contextmanager
+def write_locked_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction that holds SQLite's write lock from its first statement (BEGIN IMMEDIATE),
+    so what it reads cannot change before it writes: two of them run one after the other.
+    On PostgreSQL an ordinary transaction: callers lock what they need (an advisory lock)."""
+    with engine.connect() as connection:
+        connection.execution_options(**{_WRITE_LOCK_AT_BEGIN: True})
+        with connection.begin():
+            yield connection
 
 
 def _configure_sqlite_connection(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:

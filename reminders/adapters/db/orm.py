@@ -424,3 +424,20 @@ class ConsoleActionRow(Base):
     action: Mapped[str] = mapped_column(String(32))
     outcome: Mapped[str] = mapped_column(String(16))  # ok, refused, failed, started
     details: Mapped[str] = mapped_column(Text)  # JSON
+
+
+class ConsoleLoginAttemptRow(Base):
+    """A login attempt for a user name, counted against the lockout: recorded as ``pending``
+    before its password is checked, then ``failed`` or ``ok``. Unlike the activity log it
+    changes, and rows older than the lockout window are forgotten."""
+
+    __tablename__ = "console_login_attempt"
+    __table_args__ = (
+        CheckConstraint("outcome IN ('pending', 'failed', 'ok')", name="outcome"),
+        Index("ix_console_login_attempt_user", "username", "attempted_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(32))  # as typed (lower case): names may not exist
+    attempted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str] = mapped_column(String(16))

@@ -198,6 +198,7 @@ async def login(request: Request) -> Response:
     try:
         token, _ = await run_in_threadpool(
             log_in,
+            console.logins(),
             console.consoles(),
             console.passwords,
             username,

@@ -24,13 +24,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
-from reminders.bootstrap import console_transaction
+from reminders.bootstrap import console_transaction, login_transaction
 from reminders.config import Municipality, Settings
 from reminders.domain.console_access import Role, SessionRule
 from reminders.entrypoints.console.run_launcher import RunLauncher
 from reminders.errors import RemindersError
 from reminders.services.console_accounts import Session, note_action, session_for
-from reminders.services.ports import ConsoleTransaction, Passwords
+from reminders.services.ports import ConsoleTransaction, LoginTransaction, Passwords
 
 SESSION_COOKIE = "reminders_session"
 LOGIN_COOKIE = "reminders_login"  # the login form's CSRF token (double submit: no session yet)
@@ -50,6 +50,9 @@ class Console:
 
     def consoles(self) -> ConsoleTransaction:
         return console_transaction(self.engine)
+
+    def logins(self) -> LoginTransaction:
+        return login_transaction(self.engine)
 
     def today(self) -> date:
         return self.now().astimezone(self.settings.timezone).date()
