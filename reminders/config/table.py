@@ -12,6 +12,7 @@ from pathlib import Path
 from types import UnionType
 from typing import Any
 
+from reminders.domain.bounds import parsed_day
 from reminders.errors import ConfigError
 
 
@@ -75,13 +76,15 @@ class Table:
     def day(self, name: str, *, required: bool = False) -> date | None:
         """A date, written as a TOML date (2031-01-06) or a string "2031-01-06"."""
         value = self._get(name, str | date, required)
-        if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
-            return value
+        if value is None:
+            return None
+        if isinstance(value, date) and not isinstance(value, datetime):
+            value = value.isoformat()  # checked as text: one message for both ways of writing
         if isinstance(value, str):
             try:
-                return date.fromisoformat(value)
-            except ValueError:
-                pass
+                return parsed_day(value)
+            except ValueError as err:
+                raise self.error(name, str(err)) from err
         raise self.error(name, f"expected a date like 2031-01-06, got {value!r}")
 
     def array(self, name: str, *, required: bool = True) -> list[Any] | None:

@@ -19,6 +19,9 @@ from reminders.domain.model import DocumentKind
 
 _OFFSET = re.compile(r"^\s*([+-])?\s*(\d{1,4})\s+(day|week|month|year)s?\s*$")
 _UNIT_NAMES = {"day": "days", "week": "weeks", "month": "months", "year": "years"}
+# At most 100 years either way, in each unit: with dates kept to 1900-2199 (domain/bounds.py)
+# no date a policy computes can leave the calendar Python knows (years 1 to 9999).
+MAX_OFFSET = {"days": 36_525, "weeks": 5_218, "months": 1_200, "years": 100}
 
 
 class InvalidOffsetError(ValueError):
@@ -62,8 +65,12 @@ def parse_offset(text: str) -> Offset:
             f'expected an offset like "-3 months", "+14 days" or "-1 year", got {text!r}'
         )
     sign, amount, unit = match.groups()
-    value = int(amount)
-    return Offset(-value if sign == "-" else value, _UNIT_NAMES[unit])
+    value, units = int(amount), _UNIT_NAMES[unit]
+    if value > MAX_OFFSET[units]:
+        raise InvalidOffsetError(
+            f"an offset is at most 100 years ({MAX_OFFSET[units]} {units}), got {text!r}"
+        )
+    return Offset(-value if sign == "-" else value, units)
 
 
 @dataclass(frozen=True, slots=True)

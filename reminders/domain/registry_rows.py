@@ -14,6 +14,7 @@ from datetime import date
 from functools import lru_cache
 from typing import NamedTuple
 
+from reminders.domain.bounds import is_supported_day
 from reminders.domain.model import (
     DocumentKind,
     DocumentStatus,
@@ -80,8 +81,6 @@ _LANGUAGES = {language.value: language.value for language in Language}
 _PERSON_STATUSES = {status.value: status.value for status in PersonStatus}
 _DOCUMENT_KINDS = {kind.value: kind.value for kind in DocumentKind}
 _DOCUMENT_STATUSES = {status.value: status.value for status in DocumentStatus}
-EARLIEST_DATE = date(1900, 1, 1)
-LATEST_DATE = date(2199, 12, 31)
 
 
 class PersonRecord(NamedTuple):
@@ -311,4 +310,4 @@ def parse_registry_date(text: str) -> date | None:
             parsed = date(int(match[3]), int(match[2]), int(match[1]))
     except ValueError:
         return None
-    return parsed if EARLIEST_DATE <= parsed <= LATEST_DATE else None
+    return parsed if is_supported_day(parsed) else None

@@ -27,7 +27,13 @@ from reminders.config import Settings, load_settings
 from reminders.config.audit import INSTALLATION_KEY_NAME
 from reminders.domain.checkpoint import KeyRing
 from reminders.domain.dispatch_log import LogVerdict
-from reminders.entrypoints.options import ReportingGroup, config_option
+from reminders.entrypoints.options import (
+    ReportingGroup,
+    checked_record_number,
+    config_option,
+    writing,
+)
+from reminders.errors import UsageError
 from reminders.services.audit import (
     EXPORT_FIELDS,
     check_proof,
@@ -202,7 +208,8 @@ def prove(config_path: Path, reference: str, out: Path | None) -> None:
     if out is None:
         click.echo(text, nl=False)
     else:
-        out.write_text(text, encoding="utf-8")
+        with writing(out):
+            out.write_text(text, encoding="utf-8")
         click.echo(f"Wrote the proof for {reference} to {out}.", err=True)
 
 
@@ -223,7 +230,11 @@ def check_proof_command(proof_file: Path, public_key_paths: tuple[Path, ...]) ->
     keys = KeyRing(
         tuple(load_verifier_key(path, INSTALLATION_KEY_NAME) for path in public_key_paths)
     )
-    result = check_proof(proof_file.read_text(encoding="utf-8"), keys)
+    try:
+        text = proof_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise UsageError(f"{proof_file}: not a readable proof (UTF-8 JSON): {err}") from err
+    result = check_proof(text, keys)
     entry = result.entry
     what = f"{entry.get('reference')} ({entry.get('document_kind')} {entry.get('stage')})"
     if result.valid and result.checkpoint is not None:
@@ -242,7 +253,14 @@ def check_proof_command(proof_file: Path, public_key_paths: tuple[Path, ...]) ->
 
 @audit.command()
 @config_option
-@click.option("--run", "run_id", type=int, default=None, help="Only this run's entries.")
+@click.option(
+    "--run",
+    "run_id",
+    default=None,
+    metavar="ID",
+    callback=checked_record_number,
+    help="Only this run's entries.",
+)
 @click.option("--municipality", "nis_code", default=None, help="Only this NIS code's log.")
 @click.option(
     "--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True
@@ -311,13 +329,22 @@ def _output(out: Path | None) -> Iterator[IO[str]]:
     if out is None:
         yield sys.stdout
         return
-    with out.open("w", encoding="utf-8", newline="") as stream:
+    with writing(out):
+        stream = out.open("w", encoding="utf-8", newline="")
+    with stream:
         yield stream
 
 
 @audit.command()
 @config_option
-@click.option("--run", "run_id", type=int, required=True, help="The run to report on.")
+@click.option(
+    "--run",
+    "run_id",
+    required=True,
+    metavar="ID",
+    callback=checked_record_number,
+    help="The run to report on.",
+)
 @click.option("--municipality", "nis_code", default=None, help="Only this NIS code.")
 @click.option(
     "--out",
@@ -340,7 +367,8 @@ def report(config_path: Path, run_id: int, nis_code: str | None, out: Path) -> N
             store, keys, run_id, reported_municipalities(settings), only=nis_code,
             now=utc_now,
         )  # fmt: skip
-    out.write_bytes(audit_report_pdf(result))
+    with writing(out):
+        out.write_bytes(audit_report_pdf(result))
     verified = all(section.verified for section in result.municipalities)
     click.echo(
         f"Wrote {out}: run {run_id}, {len(result.municipalities)} municipalities, "

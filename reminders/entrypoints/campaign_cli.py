@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date
 from pathlib import Path
 
 import click
@@ -31,9 +31,7 @@ def campaign() -> None:
 @config_option
 @date_option("The day to project from (default: today in the configured time zone).")
 @click.option("--json", "as_json", is_flag=True, help="Print the status as one JSON object.")
-def status(
-    campaign_id: str | None, config_path: Path, as_of: datetime | None, as_json: bool
-) -> None:
+def status(campaign_id: str | None, config_path: Path, as_of: date | None, as_json: bool) -> None:
     """Per campaign and municipality: letters written, skips by reason, documents remaining,
     and the projected day of the last letter at the campaign's letters per sending day."""
     settings = load_settings(config_path)

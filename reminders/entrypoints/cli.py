@@ -13,7 +13,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -53,6 +53,8 @@ from reminders.entrypoints.options import (
     config_option,
     date_option,
     day_or_today,
+    seconds_up_to,
+    writing,
 )
 from reminders.entrypoints.render_worker_cli import render_worker
 from reminders.entrypoints.scheduler_cli import scheduler
@@ -69,6 +71,7 @@ if TYPE_CHECKING:
 
 DEFAULT_DEMO_PERSONS = 5_000
 DEFAULT_DEMO_SEED = 20261124
+MAX_WAIT_SECONDS = 86_400  # a run that waits longer for another is better started again
 
 
 @click.group(cls=ReportingGroup)
@@ -207,15 +210,15 @@ def _progress_bar(name: str) -> Iterator[Callable[[int, int], None] | None]:
 @click.option(
     "--wait",
     "wait_seconds",
-    type=click.FloatRange(min=0),
     default=0,
     show_default=True,
-    help="Seconds to wait for a run holding a municipality; then exit 3.",
+    callback=seconds_up_to(MAX_WAIT_SECONDS),
+    help="Seconds to wait for a run holding a municipality (at most a day); then exit 3.",
 )
 @click.option("--started-by", "started_by", default="cli", hidden=True)  # the console's runs
 def run(
     config_path: Path,
-    as_of: datetime | None,
+    as_of: date | None,
     nis_code: str | None,
     dry_run: bool,
     as_json: bool,
@@ -332,7 +335,7 @@ def preview(
     config_path: Path,
     document: str,
     stage: str | None,
-    as_of: datetime | None,
+    as_of: date | None,
     out: Path,
     png: bool,
 ) -> None:
@@ -366,13 +369,15 @@ def preview(
             )
     finally:
         engine.dispose()
-    out.write_bytes(result.pdf)
+    with writing(out):
+        out.write_bytes(result.pdf)
     click.echo(f"Wrote {out} ({result.spec.stage}, {language_label(result.spec.languages)}).")
     if png:
         from reminders.adapters.printing.pdf_image import first_page_png
 
         image = out.with_suffix(".png")
-        image.write_bytes(first_page_png(result.pdf))
+        with writing(image, "--png"):
+            image.write_bytes(first_page_png(result.pdf))
         click.echo(f"Wrote {image}.")
     if result.would_skip is not None:
         click.echo(
@@ -432,7 +437,7 @@ def check(config_path: Path) -> None:
     help="Seed of the synthetic registry: the same seed gives the same registry.",
 )
 @date_option("The demo's 'today' (default: today in the configured time zone).")
-def demo(config_path: Path, persons: int, seed: int, as_of: datetime | None) -> None:  # fmt: skip
+def demo(config_path: Path, persons: int, seed: int, as_of: date | None) -> None:  # fmt: skip
     """Build a synthetic demo registry on SQLite through the real import, and show it."""
     from reminders.bootstrap.demo import run_demo  # the generator is only needed here
 

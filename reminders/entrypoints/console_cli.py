@@ -16,7 +16,7 @@ from reminders.adapters.crypto.passwords import Argon2Passwords
 from reminders.bootstrap import console_transaction, open_engine, utc_now
 from reminders.config import Settings, load_settings
 from reminders.domain.console_access import Grant, Role
-from reminders.entrypoints.options import ReportingGroup, config_option
+from reminders.entrypoints.options import ReportingGroup, checked_host, config_option
 from reminders.errors import UsageError
 from reminders.services import console_accounts
 from reminders.services.ports import ConsoleTransaction
@@ -24,7 +24,12 @@ from reminders.services.ports import ConsoleTransaction
 
 @click.command()
 @config_option
-@click.option("--host", default=None, help="Address to listen on (default: [console] host).")
+@click.option(
+    "--host",
+    default=None,
+    callback=checked_host,
+    help="Address to listen on (default: [console] host).",
+)
 @click.option("--port", type=click.IntRange(1, 65_535), default=None, help="Port to listen on.")
 def console(config_path: Path, host: str | None, port: int | None) -> None:
     """The web console for civil-affairs staff and auditors. It listens on 127.0.0.1 unless

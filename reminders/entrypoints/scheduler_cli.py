@@ -35,6 +35,7 @@ from reminders.adapters.scheduling.json_logging import configure_logging
 from reminders.adapters.scheduling.nightly_trigger import night_of, previous_fire_time, trigger_for
 from reminders.bootstrap import nightly_job, open_engine, utc_now, verify_job
 from reminders.config import Settings, load_settings
+from reminders.domain.bounds import EARLIEST_DATE, LATEST_DATE, is_supported_day
 from reminders.domain.nightly_job import JobService, JobSpec
 from reminders.entrypoints.options import config_option, reported
 from reminders.entrypoints.signals import stop_on_signals
@@ -111,6 +112,8 @@ def _parsed_now(text: str | None, *, once: bool) -> datetime | None:
         raise UsageError(f"--now: expected an ISO 8601 time, got {text!r}") from err
     if now.tzinfo is None:
         raise UsageError(f"--now: expected a time with its UTC offset, got {text!r}")
+    if not is_supported_day(now.date()):
+        raise UsageError(f"--now: expected a time from {EARLIEST_DATE} to {LATEST_DATE}")
     return now
 
 

@@ -5,6 +5,7 @@ such a proof with the public key alone, export it, and report on one run.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -229,14 +230,8 @@ def check_proof(text: str, keys: KeyRing) -> ProofCheck:
     ``keys``, allowed to sign that log), then the audit path from the entry's leaf hash up
     to the checkpoint's root."""
     try:
-        proof = json.loads(text)
-        if proof.get("format") != PROOF_FORMAT:
-            raise ValueError(f"expected format {PROOF_FORMAT!r}")
-        entry_text, index, size = proof["entry"], proof["leaf_index"], proof["tree_size"]
-        path = [bytes.fromhex(node) for node in proof["audit_path"]]
-        signed = parsed_checkpoint(proof["checkpoint"])
-        entry = json.loads(entry_text)
-    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        entry_text, entry, index, size, path, signed = _proof_fields(text)
+    except ValueError as err:
         raise UsageError(f"not an inclusion proof of `reminders audit prove`: {err}") from err
     problems = []
     checkpoint = signed.checkpoint
@@ -255,6 +250,44 @@ def check_proof(text: str, keys: KeyRing) -> ProofCheck:
         if reached != checkpoint.root_hash:
             problems.append("the entry and audit path do not lead to the checkpoint's root")
     return ProofCheck(entry, tuple(problems), signed, signer.label if signer else None)
+
+
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+def _proof_fields(
+    text: str,
+) -> tuple[str, dict[str, Any], int, int, list[bytes], SignedCheckpoint]:
+    """The entry (text and object), leaf index, tree size, audit path and checkpoint of a
+    proof, each of the type `audit prove` writes; ValueError naming the first that is not."""
+    proof = json.loads(text)
+    if not isinstance(proof, dict):
+        raise ValueError("expected a JSON object")
+    if proof.get("format") != PROOF_FORMAT:
+        raise ValueError(f"format: expected {PROOF_FORMAT!r}")
+    entry_text, nodes, note = proof.get("entry"), proof.get("audit_path"), proof.get("checkpoint")
+    index, size = _whole_number(proof, "leaf_index"), _whole_number(proof, "tree_size")
+    if not isinstance(nodes, list) or not all(
+        isinstance(node, str) and _SHA256_HEX.fullmatch(node) for node in nodes
+    ):
+        raise ValueError("audit_path: expected a list of SHA-256 hashes in hexadecimal")
+    if not isinstance(note, str):
+        raise ValueError("checkpoint: expected the signed checkpoint's text")
+    if not isinstance(entry_text, str):
+        raise ValueError("entry: expected the entry's canonical JSON, as text")
+    entry = json.loads(entry_text)
+    if not isinstance(entry, dict):
+        raise ValueError("entry: expected a JSON object")
+    signed = parsed_checkpoint(note)  # CheckpointFormatError is a ValueError
+    return entry_text, entry, index, size, [bytes.fromhex(node) for node in nodes], signed
+
+
+def _whole_number(proof: dict[str, Any], key: str) -> int:
+    value = proof.get(key)
+    # bool is an int to Python, not a number in a proof
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"{key}: expected a whole number, got {value!r}")
+    return value
 
 
 # -- export ----------------------------------------------------------------------------------

@@ -45,7 +45,11 @@ def test_the_example_campaign_loads(config_file: Path) -> None:
         ('documents = "without_expiry_date"', 'documents = "paper"',
          f"{KEY}.documents: expected one of without_expiry_date, expiring_between, got 'paper'"),
         ("starts_on = 2031-01-06", 'starts_on = "6/1/2031"',
-         f"{KEY}.starts_on: expected a date like 2031-01-06, got '6/1/2031'"),
+         f"{KEY}.starts_on: expected a date YYYY-MM-DD from 1900-01-01 to 2199-12-31, got "
+         "'6/1/2031'"),
+        ("starts_on = 2031-01-06", "starts_on = 2301-01-06",
+         f"{KEY}.starts_on: expected a date YYYY-MM-DD from 1900-01-01 to 2199-12-31, got "
+         "'2301-01-06'"),
         ("starts_on = 2031-01-06", "starts_on = 2031-01-06T08:00:00",
          f"{KEY}.starts_on: expected a date like 2031-01-06"),
         ("ends_on = 2032-10-29", "ends_on = 2030-10-29",

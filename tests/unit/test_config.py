@@ -50,6 +50,9 @@ def write(tmp_path: Path, old: str, new: str) -> Path:
         ('offset = "-3 months"', 'offset = "-3 monts"',
          'documents.driving_licence.stages[0].offset: expected an offset like "-3 months", '
          "\"+14 days\" or \"-1 year\", got '-3 monts'"),
+        ('offset = "-3 months"', 'offset = "-1201 months"',
+         "documents.driving_licence.stages[0].offset: an offset is at most 100 years "
+         "(1200 months), got '-1201 months'"),
         ('nis_code = "44021"', 'nis_code = "4402"',
          "municipalities[0].nis_code: expected a 5-digit NIS code, got '4402'"),
         ('languages = ["nl"]', 'languages = ["en"]',
