@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx2
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select, text
@@ -242,6 +243,86 @@ def test_every_page_has_the_security_headers(console: Console) -> None:
         assert headers["x-frame-options"] == "DENY"
         assert headers["x-content-type-options"] == "nosniff"
     assert console.client.get("/").headers["cache-control"] == "no-store"
+
+
+HUGE = "9999999999999999999999999"
+# What a probe found as staff or auditor: each was a traceback and a 500 (issue 18, item 3).
+OUT_OF_RANGE = {
+    f"/m/{GENT}/volumes/{HUGE}": 404,
+    f"/m/{GENT}/volumes/3000000000": 404,  # beyond PostgreSQL's INTEGER
+    f"/m/{GENT}/volumes/%C2%B2": 404,
+    f"/m/{GENT}/runs/{HUGE}/report.pdf": 404,
+    f"/m/{GENT}/log?run={HUGE}": 400,
+    f"/m/{GENT}/log?before={HUGE}": 400,
+    f"/m/{GENT}/log?run=%C2%B2": 400,  # "²".isdigit() is true, int("²") fails
+    f"/m/{GENT}/log?to=9999-12-31": 400,
+    f"/m/{GENT}/log?from=0001-01-01": 400,
+    f"/m/{GENT}/log?document=E01%00": 400,  # PostgreSQL refuses NUL in text
+    f"/m/{GENT}/export?run={HUGE}": 400,
+    f"/m/{GENT}/runs/start?date=9999-12-31": 400,
+    f"/m/{GENT}/preview?kind=eid&number=E01&date=9999-12-31": 400,
+    "/no/such/page": 404,
+}
+
+
+def assert_security_headers(response: httpx2.Response) -> None:
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["cache-control"] == "no-store"
+
+
+def test_out_of_range_input_is_a_page_not_a_failure(console: Console) -> None:
+    log_in(console.client, "both.gent")
+    for path, status in OUT_OF_RANGE.items():
+        response = console.client.get(path)
+        assert response.status_code == status, path
+        assert 'class="problem"' in response.text, path
+        assert_security_headers(response)
+    assert "log_exported" not in [action[2] for action in actions(console.database_url)]
+
+
+def test_error_responses_carry_the_security_headers(
+    console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    not_allowed = console.client.put("/login")
+    assert not_allowed.status_code == 405
+    assert not_allowed.headers["allow"]
+    assert 'class="problem"' in not_allowed.text
+    assert_security_headers(not_allowed)
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("reminders.entrypoints.console.audit_pages.ConsoleStore.actions", broken)
+    client = TestClient(console.client.app, raise_server_exceptions=False)
+    log_in(client, "audit.gent")
+    failed = client.get(f"/m/{GENT}/activity")
+    assert failed.status_code == 500
+    assert "could not answer this request" in failed.text
+    assert "Traceback" not in failed.text
+    assert "a bug" not in failed.text
+    assert_security_headers(failed)
+
+
+def test_an_export_is_logged_once_it_was_sent(
+    logged: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log_in(logged.client, "audit.gent")
+    assert logged.client.get(f"/m/{GENT}/export?format=jsonl&run=1").status_code == 200
+    exported = [a[3:] for a in actions(logged.database_url) if a[2] == "log_exported"]
+    assert exported == [("ok", {"run_id": 1, "format": "jsonl", "revealed": False})]
+
+    def cut_off(*_args: object, **_kwargs: object) -> Iterator[dict[str, object]]:
+        yield {"event": "letter"}
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr("reminders.entrypoints.console.audit_pages.export_rows", cut_off)
+    client = TestClient(logged.client.app, raise_server_exceptions=False)
+    log_in(client, "audit.gent")
+    client.get(f"/m/{GENT}/export?format=jsonl")
+    outcomes = [a[3] for a in actions(logged.database_url) if a[2] == "log_exported"]
+    assert outcomes == ["ok", "failed"]
 
 
 # -- roles per municipality --------------------------------------------------------------------

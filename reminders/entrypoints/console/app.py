@@ -17,9 +17,10 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
@@ -39,6 +40,7 @@ from reminders.entrypoints.console.web import (
     Console,
     form_is_ours,
     page,
+    problem,
 )
 from reminders.services.console_accounts import (
     LoginRefusedError,
@@ -112,7 +114,12 @@ def create_app(
         *audit_pages.routes,
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(SecurityHeaders)])
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(SecurityHeaders)],
+        exception_handlers={HTTPException: http_problem, Exception: server_error},
+    )
     app.state.console = console
     return app
 
@@ -133,12 +140,49 @@ class SecurityHeaders:
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = message.setdefault("headers", [])
-                for name, value in SECURITY_HEADERS.items():
-                    headers.append((name.encode(), value.encode()))
-                headers.append((b"cache-control", b"max-age=3600" if static else b"no-store"))
+                headers.extend(security_headers(static=static))
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+def security_headers(*, static: bool = False) -> list[tuple[bytes, bytes]]:
+    headers = [(name.encode(), value.encode()) for name, value in SECURITY_HEADERS.items()]
+    return [*headers, (b"cache-control", b"max-age=3600" if static else b"no-store")]
+
+
+_HTTP_PROBLEMS = {
+    404: "There is no such page.",
+    405: "This page does not take that kind of request.",
+}
+
+
+async def http_problem(request: Request, exc: Exception) -> Response:
+    """A 404 or 405 from the router, as a page (the security headers come with every
+    response that passes the middleware)."""
+    assert isinstance(exc, HTTPException)  # noqa: S101 - registered for HTTPException only
+    console: Console = request.app.state.console
+    message = _HTTP_PROBLEMS.get(exc.status_code, "The request was not understood.")
+    response = problem(request, console, None, exc.status_code, message)
+    response.headers.update(exc.headers or {})  # 405: Allow
+    return response
+
+
+async def server_error(_request: Request, _exc: Exception) -> Response:
+    """A failure of the console itself: a page without details (uvicorn logs the traceback),
+    with the security headers. This is answered outside the middleware, which cannot add
+    them, and without templates, which may be what failed."""
+    response = HTMLResponse(SERVER_ERROR_PAGE, status_code=500)
+    response.raw_headers.extend(security_headers())
+    return response
+
+
+SERVER_ERROR_PAGE = (
+    '<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>Problem</title></head>'
+    "<body><p>The console could not answer this request. It was logged; please try again, "
+    'or tell the installation\'s administrator.</p><p><a href="/">Back to the start page</a>'
+    "</p></body></html>\n"
+)
 
 
 def _cookie(response: Response, request: Request, name: str, value: str) -> None:

@@ -12,7 +12,7 @@ import csv
 import io
 import json
 from collections.abc import Iterator
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from starlette.responses import Response, StreamingResponse
@@ -50,16 +50,13 @@ def _query(call: Call) -> LogQuery:
     event = call.param("event")
     if event is not None and event not in {e.value for e in LogEvent}:
         raise UsageError(f"event: unknown event {event!r}")
-    run = call.param("run")
-    if run is not None and not run.isdigit():
-        raise UsageError(f"run: expected a run number, got {run!r}")
     number = call.param("document")
     return LogQuery(
         document_number=number.upper() if number else None,
         stage=call.param("stage"),
         reason=call.param("reason"),
         event=LogEvent(event) if event else None,
-        run_id=int(run) if run else None,
+        run_id=call.record_number("run"),
         recorded_from=_day_start(call, "from", 0),
         recorded_before=_day_start(call, "to", 1),
     )
@@ -68,21 +65,17 @@ def _query(call: Call) -> LogQuery:
 def _day_start(call: Call, name: str, days_after: int) -> str | None:
     """The log time stamp (UTC) at which the local day in field ``name`` (plus
     ``days_after``) begins."""
-    text = call.param(name)
-    if text is None:
+    day = call.day(name)
+    if day is None:
         return None
-    try:
-        day = date.fromisoformat(text) + timedelta(days=days_after)
-    except ValueError:
-        raise UsageError(f"{name}: expected a date like 2026-11-25, got {text!r}") from None
+    day += timedelta(days=days_after)  # a supported date: cannot overflow
     zone = call.console.settings.timezone
     return log_timestamp(datetime.combine(day, time(), tzinfo=zone))
 
 
 def _search(call: Call, *, reveal: bool) -> Response:
     query = _query(call)
-    before = call.param("before")
-    before_seq = int(before) if before and before.isdigit() else None
+    before_seq = call.record_number("before", smallest=0)
     with log_transaction(call.console.engine)() as store:
         if reveal:
             signer = checkpoint_signers(
@@ -201,10 +194,7 @@ def _export(call: Call, *, reveal: bool) -> Response:
     fmt = call.param("format") or "csv"
     if fmt not in ("csv", "jsonl"):
         raise UsageError("format: expected csv or jsonl")
-    run = call.param("run")
-    if run is not None and not run.isdigit():
-        raise UsageError(f"run: expected a run number, got {run!r}")
-    run_id = int(run) if run else None
+    run_id = call.record_number("run")  # checked before anything is streamed
     engine, nis, settings = call.console.engine, call.nis, call.console.settings
     if reveal:
         with log_transaction(engine)() as store:
@@ -215,25 +205,19 @@ def _export(call: Call, *, reveal: bool) -> Response:
             record_reveal(
                 store, signer, [nis], by=call.session.user.actor, what=what, now=call.console.now
             )
-    call.note("log_exported", run_id=run_id, format=fmt, revealed=reveal)
+    details: dict[str, Any] = {"run_id": run_id, "format": fmt, "revealed": reveal}
 
     def lines() -> Iterator[str]:  # read as it is sent: a year's log need not fit in memory
-        with log_transaction(engine)() as store:
-            rows = export_rows(store, [nis], run_id=run_id, reveal=reveal)
-            if fmt == "jsonl":
-                for row in rows:
-                    yield json.dumps(row, ensure_ascii=False) + "\n"
-                return
-            buffer = io.StringIO()
-            writer = csv.DictWriter(buffer, fieldnames=EXPORT_FIELDS, lineterminator="\n")
-            writer.writeheader()
-            for row in rows:
-                writer.writerow(row)
-                if buffer.tell() > 64_000:
-                    yield buffer.getvalue()
-                    buffer.seek(0)
-                    buffer.truncate()
-            yield buffer.getvalue()
+        try:
+            with log_transaction(engine)() as store:
+                rows = export_rows(store, [nis], run_id=run_id, reveal=reveal)
+                yield from _export_lines(rows, fmt)
+        except Exception:
+            call.note("log_exported", "failed", **details)
+            raise
+        # Only now: the server has taken every line. A download cut off (the browser
+        # closed) or failed is not logged as an export done.
+        call.note("log_exported", **details)
 
     suffix = f"-run-{run_id}" if run_id else ""
     name = f"dispatch-log-{nis}{suffix}.{fmt}"
@@ -241,6 +225,23 @@ def _export(call: Call, *, reveal: bool) -> Response:
     return StreamingResponse(
         lines(), media_type=media, headers={"content-disposition": f'attachment; filename="{name}"'}
     )
+
+
+def _export_lines(rows: Iterator[dict[str, Any]], fmt: str) -> Iterator[str]:
+    if fmt == "jsonl":
+        for row in rows:
+            yield json.dumps(row, ensure_ascii=False) + "\n"
+        return
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=EXPORT_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(row)
+        if buffer.tell() > 64_000:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
 
 
 @page(Role.AUDITOR)
@@ -274,7 +275,9 @@ def report_file(call: Call) -> Response:
     """The auditor's report on one run, for this municipality (PDF), verified now."""
     from reminders.adapters.printing.audit_report_pdf import audit_report_pdf
 
-    run_id = int(call.request.path_params["run_id"])
+    run_id = call.path_number("run_id")
+    if run_id is None:
+        return call.page("problem.html", 404, message="There is no such run.")
     settings = call.console.settings
     keys = key_ring(settings)
     with log_transaction(call.console.engine)() as store:
@@ -311,6 +314,6 @@ routes = [
     Route("/m/{nis}/checkpoint.txt", checkpoint_file),
     Route("/m/{nis}/export", export_file, methods=["GET"]),
     Route("/m/{nis}/export", export_revealed, methods=["POST"]),
-    Route("/m/{nis}/runs/{run_id:int}/report.pdf", report_file),
+    Route("/m/{nis}/runs/{run_id}/report.pdf", report_file),  # any text: 404 if not a run
     Route("/m/{nis}/activity", activity_page),
 ]

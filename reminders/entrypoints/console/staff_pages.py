@@ -4,7 +4,6 @@ tomorrow, a letter's preview, past runs with their volumes, and starting a run."
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import date
 from functools import partial
 from pathlib import Path
 
@@ -129,7 +128,7 @@ def _preview(call: Call) -> Preview:
         raise UsageError("document: choose a kind and give the document's number")
     document = f"{kind_text}:{number}"
     settings = call.console.settings
-    as_of = _date(call.param("date"), call.console.today())
+    as_of = call.day("date") or call.console.today()
     layout = LetterLayout(settings.print_options.window)
     with letter_transaction(call.console.engine)() as store:
         try:
@@ -213,7 +212,7 @@ def runs_page(call: Call) -> Response:
 @page(Role.STAFF)
 def confirm_run(call: Call) -> Response:
     """What a run for the date would do (a dry run), and the button that starts it."""
-    as_of = _date(call.param("date"), call.console.today())
+    as_of = call.day("date") or call.console.today()
     request = run_request(
         call.console.settings,
         as_of=as_of,
@@ -234,7 +233,7 @@ def confirm_run(call: Call) -> Response:
 @page(Role.STAFF)
 def start_run(call: Call) -> Response:
     """Start the run (confirmed on the page before); refused while one is going."""
-    as_of = _date(call.param("date"), call.console.today())
+    as_of = call.day("date") or call.console.today()
     if call.param("confirm") != "yes":
         raise UsageError("the run was not confirmed")
     try:
@@ -252,9 +251,9 @@ def start_run(call: Call) -> Response:
 @page(Role.STAFF)
 def volume_file(call: Call) -> Response:
     """A print volume (PDF) of the municipality, as the run wrote it."""
-    volume_id = int(call.request.path_params["volume_id"])
+    volume_id = call.path_number("volume_id")
     with call.console.engine.connect() as connection:
-        found = volume(connection, volume_id)
+        found = None if volume_id is None else volume(connection, volume_id)
     if found is None or found.municipality_nis != call.nis:
         return call.page("problem.html", 404, message="There is no such volume.")
     path = Path(found.path)
@@ -262,15 +261,6 @@ def volume_file(call: Call) -> Response:
         raise UsageError(f"volume {path.name} is no longer in the output directory")
     call.note("volume_downloaded", run_id=found.run_id, volume=path.name, sha256=found.sha256)
     return FileResponse(path, media_type="application/pdf", filename=path.name)
-
-
-def _date(text: str | None, default: date) -> date:
-    if text is None:
-        return default
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"date: expected a date like 2026-11-25, got {text!r}") from None
 
 
 routes = [
@@ -282,5 +272,5 @@ routes = [
     Route("/m/{nis}/runs", runs_page),
     Route("/m/{nis}/runs/start", confirm_run, methods=["GET"]),
     Route("/m/{nis}/runs/start", start_run, methods=["POST"]),
-    Route("/m/{nis}/volumes/{volume_id:int}", volume_file),
+    Route("/m/{nis}/volumes/{volume_id}", volume_file),  # any text: the page answers 404
 ]

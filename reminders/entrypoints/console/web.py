@@ -11,6 +11,7 @@ render PDFs); the guard answers before a page runs:
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -26,12 +27,14 @@ from starlette.templating import Jinja2Templates
 
 from reminders.bootstrap import console_transaction, login_transaction
 from reminders.config import Municipality, Settings
+from reminders.domain.bounds import parsed_day, parsed_record_number
 from reminders.domain.console_access import Role, SessionRule
 from reminders.entrypoints.console.run_launcher import RunLauncher
-from reminders.errors import RemindersError
+from reminders.errors import RemindersError, UsageError
 from reminders.services.console_accounts import Session, note_action, session_for
 from reminders.services.ports import ConsoleTransaction, LoginTransaction, Passwords
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0 and C1 controls, tab and newline too
 SESSION_COOKIE = "reminders_session"
 LOGIN_COOKIE = "reminders_login"  # the login form's CSRF token (double submit: no session yet)
 
@@ -82,12 +85,46 @@ class Call:
         return self.here.nis_code
 
     def param(self, name: str) -> str | None:
-        """A form field (POST) or query parameter (GET), stripped; None when empty."""
+        """A form field (POST) or query parameter (GET), stripped; None when empty.
+        UsageError (400) when it holds a control character: no field needs one, and a
+        database may refuse them (PostgreSQL: NUL)."""
         source: Any = self.form if self.form is not None else self.request.query_params
         value = source.get(name)
         if not isinstance(value, str) or not value.strip():
             return None
+        if _CONTROL.search(value):
+            raise UsageError(f"{name}: control characters are not accepted")
         return value.strip()
+
+    def day(self, name: str) -> date | None:
+        """A date field (``YYYY-MM-DD``, within the supported dates), or None when it is
+        empty; UsageError (400) otherwise."""
+        text = self.param(name)
+        if text is None:
+            return None
+        try:
+            return parsed_day(text)
+        except ValueError as err:
+            raise UsageError(f"{name}: {err}") from None
+
+    def record_number(self, name: str, *, smallest: int = 1) -> int | None:
+        """A number field (a run, a log entry), or None when it is empty; UsageError (400)
+        otherwise (only ASCII digits, within the database's integers)."""
+        text = self.param(name)
+        if text is None:
+            return None
+        try:
+            return parsed_record_number(text, smallest=smallest)
+        except ValueError as err:
+            raise UsageError(f"{name}: {err}") from None
+
+    def path_number(self, name: str) -> int | None:
+        """The URL's number ``name`` (a volume, a run), or None when it is none (the page
+        answers 404, as for a number that does not exist)."""
+        try:
+            return parsed_record_number(str(self.request.path_params[name]))
+        except ValueError:
+            return None
 
     def page(self, template: str, status_code: int = 200, **context: Any) -> Response:
         return self.console.templates.TemplateResponse(
