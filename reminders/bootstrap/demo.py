@@ -35,11 +35,13 @@ from reminders.bootstrap import (
 from reminders.config import AuditOptions, KeySource, Settings
 from reminders.domain.dispatch_log import LogVerdict
 from reminders.domain.model import RegistryKind
+from reminders.errors import UsageError
 from reminders.services.audit import export_rows, run_report, verify_logs
 from reminders.services.import_registry import ImportReport, Rejected, rejected_rows
 from reminders.services.nightly_run import run_night
 from reminders.services.run_summary import RunSummary
 from reminders.synthetic import (
+    EARLIEST_AS_OF_YEAR,
     KNOWN_POSTAL_AREAS,
     SyntheticMunicipality,
     SyntheticSpec,
@@ -82,11 +84,17 @@ def run_demo(
     progress: Callable[[str], None] = lambda _message: None,
 ) -> DemoResult:
     """Make a fresh demo registry and import it; returns what was done, for printing."""
+    if as_of.year < EARLIEST_AS_OF_YEAR:  # its persons are born from 1926 on
+        raise UsageError(f"the demo's date must be in {EARLIEST_AS_OF_YEAR} or later, got {as_of}")
     directory = demo_directory(settings)
     directory.mkdir(parents=True, exist_ok=True)
     database = directory / "reminders.sqlite3"
-    for stale in directory.glob("reminders.sqlite3*"):
-        stale.unlink()  # a fresh registry every time: the demo is reproducible
+    # A fresh registry every time (the demo is reproducible): the database and SQLite's own
+    # files beside it, but not the folder of run locks (<database>.locks) that a run, say one
+    # started from the console, leaves there: a lock file is never removed, or a run still
+    # holding it would no longer keep another out.
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        directory.joinpath(database.name + suffix).unlink(missing_ok=True)
     persons_csv, documents_csv = directory / "persons.csv", directory / "documents.csv"
     volumes, keys = directory / "volumes", directory / "keys"
     for stale_directory in (volumes, keys):  # run ids and the log restart with the database

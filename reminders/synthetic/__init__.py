@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from reminders.synthetic.registry import (
+    EARLIEST_AS_OF_YEAR,
     KNOWN_POSTAL_AREAS,
     SyntheticCounts,
     SyntheticMunicipality,
@@ -12,6 +13,7 @@ from reminders.synthetic.registry import (
 )
 
 __all__ = [
+    "EARLIEST_AS_OF_YEAR",
     "KNOWN_POSTAL_AREAS",
     "SyntheticCounts",
     "SyntheticMunicipality",

@@ -69,7 +69,7 @@ MAX_PERSONS: Final = 10_000_000
 # today's would not validate.
 _FIRST_BIRTH_YEAR: Final = 1926
 _LAST_BIRTH_YEAR: Final = 2024
-_EARLIEST_AS_OF_YEAR: Final = 1990  # leaves enough birth dates for 10 million unique numbers
+EARLIEST_AS_OF_YEAR: Final = 1990  # leaves enough birth dates for 10 million unique numbers
 
 _COUNTERS_PER_DAY: Final = 499  # 001..997 odd for men, 002..998 even for women (domain.md §3.1)
 _NUMBER_SPACES: Final = (0, 40, 20)  # month offset: national number, BIS (sex known), BIS (unknown)
@@ -141,8 +141,8 @@ class SyntheticSpec:
             raise ValueError(f"faulty_rows must not be negative, got {self.faulty_rows}")
         if self.delimiter not in (";", ","):
             raise ValueError(f"delimiter must be ';' or ',', got {self.delimiter!r}")
-        if self.as_of.year < _EARLIEST_AS_OF_YEAR:
-            raise ValueError(f"as_of must be in {_EARLIEST_AS_OF_YEAR} or later, got {self.as_of}")
+        if self.as_of.year < EARLIEST_AS_OF_YEAR:
+            raise ValueError(f"as_of must be in {EARLIEST_AS_OF_YEAR} or later, got {self.as_of}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from reminders.adapters.db.engine import make_engine
+from reminders.adapters.db.run_lock import RunLocks
 from reminders.entrypoints.cli import main
 from tests.integration.test_import_registry import DOCUMENTS, PERSONS
 
@@ -118,3 +120,22 @@ def test_demo_builds_and_describes_a_registry(
     assert all(f"  {path}" in result.output for path in volumes)
     assert not NATIONAL_NUMBER.search(result.output)
     assert not any(NATIONAL_NUMBER.search(record.getMessage()) for record in caplog.records)
+
+
+def test_the_demo_runs_again_after_a_run_locked_its_database(config_file: Path) -> None:
+    """A run (one the console started, say) leaves its lock folder beside the demo's database;
+    the next demo starts afresh and keeps it (it used to stop on IsADirectoryError)."""
+    demo = ["demo", "--config", str(config_file), "--persons", "100", "--date", "2026-11-24"]
+    assert CliRunner().invoke(main, demo).exit_code == 0
+    database = config_file.parent / "var/out/demo/reminders.sqlite3"
+    engine = make_engine(f"sqlite:///{database}")
+    try:
+        with RunLocks(engine)(["44021"]):
+            pass
+    finally:
+        engine.dispose()
+    locks = Path(f"{database}.locks")
+    assert locks.is_dir()
+    again = CliRunner().invoke(main, demo)
+    assert again.exit_code == 0, again.output
+    assert locks.is_dir()
