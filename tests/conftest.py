@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
 from urllib.parse import quote
@@ -60,11 +61,15 @@ def pg_database() -> Iterator[str]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database on each engine: a SQLite file, or a PostgreSQL schema of its own."""
+ENGINES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@contextmanager
+def empty_database(request: pytest.FixtureRequest, folder: Path) -> Iterator[str]:
+    """An empty database on ``request.param``'s engine: a SQLite file in ``folder``, or a
+    PostgreSQL schema of its own (dropped afterwards)."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'registry.sqlite3'}"
+        yield f"sqlite:///{folder / 'registry.sqlite3'}"
         return
     database = request.getfixturevalue("pg_database")
     schema = f"t_{secrets.token_hex(4)}"
@@ -74,6 +79,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
             yield f"{database}?options={quote(f'-csearch_path={schema}')}"
         finally:
             admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(params=ENGINES)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database on each engine: a SQLite file, or a PostgreSQL schema of its own."""
+    with empty_database(request, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
@@ -89,6 +101,11 @@ def engine(database_url: str) -> Iterator[Engine]:
 def config_file(tmp_path: Path) -> Path:
     """The example config.toml, copied next to the test's files (the letter templates are
     the ones shipped in the package)."""
-    path = tmp_path / "config.toml"
+    return example_config(tmp_path)
+
+
+def example_config(folder: Path) -> Path:
+    """The example config.toml, copied into ``folder``."""
+    path = folder / "config.toml"
     path.write_text((REPO / "config.toml").read_text(encoding="utf-8"), encoding="utf-8")
     return path
