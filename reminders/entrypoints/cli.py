@@ -210,7 +210,8 @@ def _progress_bar(name: str) -> Iterator[Callable[[int, int], None] | None]:
 @click.option(
     "--wait",
     "wait_seconds",
-    default=0,
+    type=str,  # checked and converted by the callback: click's float lets "nan" through
+    default="0",
     show_default=True,
     callback=seconds_up_to(MAX_WAIT_SECONDS),
     help="Seconds to wait for a run holding a municipality (at most a day); then exit 3.",

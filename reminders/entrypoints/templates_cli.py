@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from reminders.adapters.printing.template_copy import copy_shipped_templates
+from reminders.entrypoints.options import writing
 
 
 @click.group()
@@ -26,7 +27,8 @@ def copy(folder: Path, names: tuple[str, ...]) -> None:
     """Copy the shipped templates into FOLDER (all, or the NAMES given: a file such as
     eid/first.nl.txt.j2, a kind such as eid, a shared file such as _base.nl.txt.j2).
     Files already in FOLDER are kept as they are."""
-    result = copy_shipped_templates(folder, names)
+    with writing(folder, "FOLDER"):
+        result = copy_shipped_templates(folder, names)
     for path in result.kept:
         click.echo(f"Kept {path} (already there).", err=True)
     click.echo(f"Copied {len(result.copied)} shipped templates into {folder}.")

@@ -105,3 +105,11 @@ def test_out_of_range_input_is_bad_usage_not_a_traceback(
         changed.write_bytes(content)
         checked = ("audit", "check-proof", str(changed), "--public-key", key)
         assert_bad_usage(CliRunner().invoke(main, checked), message)
+
+
+def test_templates_copied_where_no_folder_can_be_is_bad_usage(tmp_path: Path) -> None:
+    """Found by tests/e2e/test_input_properties.py: a NotADirectoryError traceback."""
+    a_file = tmp_path / "config.toml"
+    a_file.write_text("", encoding="utf-8")
+    result = CliRunner().invoke(main, ["templates", "copy", str(a_file / "letters")])
+    assert_bad_usage(result, "FOLDER: cannot write", "Not a directory")

@@ -345,7 +345,7 @@ def paths(world: World) -> dict[str, st.SearchStrategy[str]]:
         for name in ("persons.csv", "documents.csv", "proof.json", "empty.txt", "binary.bin")
     ]
     wrong = ["/nonexistent-dir/x", str(folder), str(folder / "empty.txt" / "x"), "", "-"]
-    new_names = st.text("abcdefghij.-_", min_size=1, max_size=12).map(lambda n: str(folder / n))
+    new_names = st.text("abcdefghij.-_", max_size=12).map(lambda name: str(folder / f"new{name}"))
     return {
         "input": st.sampled_from([*existing, str(world.public_key), *wrong]),
         "output": st.one_of(new_names, st.sampled_from(wrong)),
@@ -376,8 +376,8 @@ EXPECTED: Mapping[str, tuple[str, ...]] = {
     "hostname": ("render@here",),
     "started_by": ("cli",),
 }
-INPUT_PATHS = {"file", "proof_file", "checkpoint_files", "public_key_path"}
-OUTPUT_PATHS = {"out"}
+INPUT_PATHS = {"file", "proof_file", "checkpoint_files", "public_key_paths"}
+OUTPUT_PATHS = {"out", "folder"}  # files and folders a command writes: never anywhere
 # Options whose valid values would make the command take long: bounded to a quick demo.
 QUICK: Mapping[tuple[tuple[str, ...], str], st.SearchStrategy[str]] = {
     (("demo",), "persons"): st.one_of(
@@ -407,6 +407,8 @@ def arguments(
             if data.draw(st.booleans(), label=name):
                 options.append(param.opts[0])
             continue
+        if isinstance(param.type, click.Path):  # a command could write there: no arbitrary one
+            assert name in {"config_path", *INPUT_PATHS, *OUTPUT_PATHS}, f"{path}: {name}"
         if name == "config_path":
             choice = files["config"] if name == target else st.just(str(world.config_file))
         elif name in INPUT_PATHS:
