@@ -71,15 +71,16 @@ def test_out_of_range_input_is_bad_usage_not_a_traceback(
     # Output files that cannot be written.
     holding = HOLDINGS[0]
     document = f"{holding.kind}:{holding.number}"
-    for out in ("/nonexistent-dir/letter.pdf", "/"):
+    missing = tmp_path / "missing"  # a folder that does not exist
+    for out in (str(missing / "letter.pdf"), "/"):
         preview = ("preview", "--document", document, "--date", RUN_DATE, "--out", out)
         assert_bad_usage(invoke(registry, database_url, *preview), "--out")
     manifest = Path(summary["volumes"][0]).with_suffix(".json").read_text(encoding="utf-8")
     reference = json.loads(manifest)["entries"][0]["reference"]
     prove = ("audit", "prove", "--letter", reference, "--out")
     assert_bad_usage(
-        invoke(registry, database_url, *prove, "/nonexistent-dir/p.json"),
-        "--out: cannot write /nonexistent-dir/p.json",
+        invoke(registry, database_url, *prove, str(missing / "p.json")),
+        f"--out: cannot write {missing / 'p.json'}: No such file or directory",
     )
 
     # Proofs whose fields are not of the types `audit prove` writes, or that are no JSON.

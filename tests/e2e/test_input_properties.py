@@ -344,7 +344,9 @@ def paths(world: World) -> dict[str, st.SearchStrategy[str]]:
         str(folder / name)
         for name in ("persons.csv", "documents.csv", "proof.json", "empty.txt", "binary.bin")
     ]
-    wrong = ["/nonexistent-dir/x", str(folder), str(folder / "empty.txt" / "x"), "", "-"]
+    # Wrong ones stay in the test's folder too: a command that makes folders (init DIR,
+    # templates copy) would make a missing one anywhere else.
+    wrong = [str(folder / "missing" / "x"), str(folder), str(folder / "empty.txt" / "x"), "", "-"]
     new_names = st.text("abcdefghij.-_", max_size=12).map(lambda name: str(folder / f"new{name}"))
     return {
         "input": st.sampled_from([*existing, str(world.public_key), *wrong]),
