@@ -58,6 +58,10 @@ from reportlab.pdfgen.canvas import Canvas  # noqa: E402
 
 from reminders.adapters.printing.pdf import LABELS, LetterLayout, PreparedLetter  # noqa: E402
 from reminders.adapters.printing.print_volume import VolumeFolder  # noqa: E402
+from reminders.adapters.printing.reportlab_fastpath import (  # noqa: E402
+    FAST_ROUTE,
+    accelerator_active,
+)
 from reminders.adapters.printing.text import LetterTemplates, long_date  # noqa: E402
 from reminders.adapters.printing.volume_render import VolumeRenderer, print_options_key  # noqa: E402
 from reminders.bootstrap import checked_templates  # noqa: E402
@@ -803,12 +807,12 @@ def machine() -> str:
     except (OSError, ValueError, IndexError):
         pass
     import reportlab
-    from reportlab.lib import rl_accel
 
-    accelerated = "active" if rl_accel._c_funcs and not rl_accel._py_funcs else "NOT active"  # type: ignore[attr-defined]
+    accelerated = "active" if accelerator_active() else "NOT active"
+    route = "fast" if LetterLayout().route == FAST_ROUTE else "public API only: an untested release"
     return (
         f"{model}, {os.cpu_count()} cores{memory}; Python {platform.python_version()}; "
-        f"reportlab {reportlab.Version} (rl_accel C extension {accelerated}); "
+        f"reportlab {reportlab.Version} (rl_accel C extension {accelerated}; {route} route); "
         f"WeasyPrint {importlib.metadata.version('weasyprint')}, "
         f"pydyf {importlib.metadata.version('pydyf')}"
     )

@@ -10,9 +10,11 @@ an address or a postal code in the window besides the recipient's (domain.md §4
 Text is laid out here rather than with platypus: each letter is a handful of paragraphs, and a
 greedy line breaker with word widths cached across letters is several times faster. Pages are
 computed first, so the footer can say "page 1/2". Lines are encoded once per volume (most recur
-in every letter of a volume) and written as PDF text operators, the way ReportLab's ttfonts
-module documents for embedded fonts. Canvases are invariant (no timestamp, no random id) and
-fonts are embedded from the package: the same letters give the same bytes.
+in every letter of a volume) and written as PDF text operators. What that needs of ReportLab's
+private API, and the canvas that writes pages faster, are in printing/reportlab_fastpath.py,
+which falls back to ReportLab's public API on a release it was not checked against. Canvases
+are invariant (no timestamp, no random id) and fonts are embedded from the package: the same
+letters give the same bytes.
 
 Most letters share their text with many others (the templates' output depends on the kind, the
 stage, the dates and the municipality; the salutation, a single line, is the only part that
@@ -24,9 +26,7 @@ bounded, so memory does not grow with the run.
 
 from __future__ import annotations
 
-import gc
 import itertools
-import zlib
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
@@ -35,8 +35,7 @@ from typing import BinaryIO
 
 from reportlab import rl_config
 from reportlab.lib.pagesizes import A4
-from reportlab.lib.rl_accel import escapePDF
-from reportlab.pdfbase import pdfdoc, pdfmetrics
+from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
@@ -48,6 +47,12 @@ from reminders.adapters.printing.letterhead import (
     Box,
     logo_art,
     logo_box,
+)
+from reminders.adapters.printing.reportlab_fastpath import (
+    Route,
+    chosen_route,
+    line_encoder,
+    new_canvas,
 )
 from reminders.adapters.printing.text import long_date
 from reminders.config import AddressWindow
@@ -186,29 +191,29 @@ _Part = str | tuple[float, _Line]  # operators, or a salutation line at its base
 
 
 class _PageText:
-    """The text of one page as PDF operators: a single BT/ET block, lines placed with Tm."""
+    """The text and the rules of one page as PDF operators."""
 
-    def __init__(self, encoder: _Encoder) -> None:
-        self._encoder = encoder
+    def __init__(self, document: _DocumentOps) -> None:
+        self._document = document
         self._ops: list[str] = []
         self._graphics: list[str] = []
 
     def line(self, x: float, y_from_top: float, text: str, font: str, size: float) -> None:
         if text:
-            self._ops.append(self._encoder.op(x, y_from_top, text, font, size))
+            self._ops.append(self._document.op(x, y_from_top, text, font, size))
 
     def graphics(self, ops: Sequence[str]) -> None:
         self._graphics.extend(ops)
 
     def extend(self, ops: str) -> None:
-        """Text operators made earlier (by `_Encoder.page_ops`)."""
+        """Text operators made earlier (by `_DocumentOps.page_ops`)."""
         if ops:
             self._ops.append(ops)
 
     def right_aligned(
         self, right: float, y_from_top: float, text: str, font: str, size: float
     ) -> None:
-        self.line(right - self._encoder.widths.of(text, font, size), y_from_top, text, font, size)
+        self.line(right - self._document.widths.of(text, font, size), y_from_top, text, font, size)
 
     def rule(self, x1: float, x2: float, y_from_top: float, width: float) -> None:
         self._graphics.append(_rule(x1, x2, y_from_top, width))
@@ -217,7 +222,7 @@ class _PageText:
         if self._graphics:
             canvas.addLiteral("\n".join(self._graphics))
         if self._ops:
-            canvas.addLiteral("BT\n" + "\n".join(self._ops) + "\nET")
+            canvas.addLiteral(self._document.encoder.text_block(self._ops))
 
 
 def _rule(x1: float, x2: float, y_from_top: float, width: float) -> str:
@@ -232,15 +237,14 @@ _FOLD_MARKS = tuple(
 )
 
 
-class _Encoder:
-    """Lines of text as PDF operators for one document (a font's subsets are per document)."""
+class _DocumentOps:
+    """Operators for one document, kept: lines, the parts many letters share (the letterhead,
+    the date) and the text of laid-out pages, each made once by the route's line encoder."""
 
-    def __init__(self, canvas: Canvas, widths: _Widths) -> None:
+    def __init__(self, canvas: Canvas, widths: _Widths, route: Route) -> None:
         self.canvas, self.widths = canvas, widths
-        self._doc = canvas._doc  # type: ignore[attr-defined]  # what subsets are kept per
-        self._cache: dict[tuple[str, str, float], str] = {}
+        self.encoder = line_encoder(route, canvas)
         self._pages: dict[int, tuple[_Page, tuple[_Part, ...]]] = {}
-        self._first_subsets: dict[str, _FirstSubset] = {}
         self._chunks: dict[Hashable, str] = {}
 
     def chunk(self, key: Hashable, make: Callable[[], str]) -> str:
@@ -281,222 +285,18 @@ class _Encoder:
         return result[1]
 
     def op(self, x: float, y_from_top: float, text: str, font: str, size: float) -> str:
-        return f"1 0 0 1 {x:.2f} {PAGE_HEIGHT - y_from_top:.2f} Tm {self.encoded(text, font, size)}"
-
-    def encoded(self, text: str, font_name: str, size: float) -> str:
-        key = (text, font_name, size)
-        encoded = self._cache.get(key)
-        if encoded is None:
-            first = self._first_subsets.get(font_name)
-            codes = None if first is None else first.codes(text)
-            if first is not None and codes is not None:
-                encoded = f"{first.name} {size:g} Tf ({escapePDF(codes)}) Tj"
-            else:
-                encoded = self._split(text, font_name, size)
-            if len(self._cache) > 100_000:
-                self._cache.clear()  # names and addresses are unique: keep memory bounded
-            self._cache[key] = encoded
-        return encoded
-
-    def _split(self, text: str, font_name: str, size: float) -> str:
-        """ReportLab's way: a run of codes per subset, new characters given codes."""
-        font = _TRUETYPE[font_name]
-        encoded = " ".join(
-            f"{font.getSubsetInternalName(subset, self._doc)} {size:g} Tf ({escapePDF(chunk)}) Tj"
-            for subset, chunk in font.splitString(text, self._doc)
-        )
-        first = self._first_subsets.get(font_name)
-        if first is None:
-            first = _FirstSubset.of(font, self._doc)
-            if first is None:
-                return encoded
-            self._first_subsets[font_name] = first
-        first.learn(font, self._doc, text)
-        return encoded
-
-
-def _assignments(font: TTFont, doc: object) -> dict[int, int] | None:
-    """A font's codes in a document, as ReportLab keeps them (character: subset * 256 + code);
-    None if this ReportLab keeps them otherwise."""
-    assignments = getattr(font.state.get(doc), "assignments", None)
-    return assignments if isinstance(assignments, dict) else None
-
-
-class _FirstSubset:
-    """The characters a font's first subset already holds in a document, and their codes.
-
-    ReportLab's `TTFont.splitString` finds a code for a line character by character in Python.
-    Nearly every line only has characters the document has used before, all in the first
-    subset (ASCII and the first 160 others): such a line's codes are then one `str.translate`,
-    the same bytes ReportLab gives. Lines with a new character go through ReportLab, and what
-    it assigned is learnt from its per-document state."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name  # the subset's PDF font name, e.g. /F2+0
-        self._codes: dict[int, int] = {}  # character: its code in the subset
-        self._known: dict[int, None] = {}  # the same characters, for str.translate to drop
-
-    @classmethod
-    def of(cls, font: TTFont, doc: object) -> _FirstSubset | None:
-        assignments = _assignments(font, doc)
-        if assignments is None:
-            return None  # not the ReportLab this was written for: always its own way
-        first = cls(font.getSubsetInternalName(0, doc))
-        for character, code in assignments.items():
-            first._add(character, code)
-        return first
-
-    def learn(self, font: TTFont, doc: object, text: str) -> None:
-        assignments = _assignments(font, doc) or {}
-        for character in set(map(ord, text)):
-            code = assignments.get(character)
-            if code is not None:
-                self._add(character, code)
-
-    def _add(self, character: int, code: int) -> None:
-        if code < 256:
-            self._codes[character] = code
-            self._known[character] = None
-            if character == 32:  # ReportLab prints a no-break space as a space
-                self._codes[0xA0], self._known[0xA0] = code, None
-
-    def codes(self, text: str) -> bytes | None:
-        """The text's codes, or None when a character is not in the subset (yet)."""
-        if text.translate(self._known):
-            return None
-        return text.translate(self._codes).encode("latin-1")
-
-
-class _Once(pdfdoc.PDFObject):
-    """A value that many pages of a document have, formatted once: ReportLab formats a page's
-    resources and media box anew for every page, the same bytes each time."""
-
-    def __init__(self, value: object) -> None:
-        self.value = value
-        self.formatted: bytes | None = None
-
-    def format(self, document: pdfdoc.PDFDocument) -> bytes:
-        if self.formatted is None:
-            self.formatted = pdfdoc.format(self.value, document)
-        return self.formatted
-
-
-class _PageContent(pdfdoc.PDFStream):
-    """A page's content stream, written as `PDFStream` writes it with ReportLab's Flate filter
-    (the same bytes), without its general machinery: a tenth of the writing, per page."""
-
-    def __init__(self, content: str) -> None:
-        super().__init__(content=content)
-
-    def format(self, document: pdfdoc.PDFDocument) -> bytes:
-        data = document.encrypt.encode(zlib.compress(self.content.encode("utf8")))  # type: ignore[no-untyped-call]
-        return b"<<\n/Filter [ /FlateDecode ] /Length %d\n>>\nstream\n%sendstream\n" % (
-            len(data),
-            data,
-        )
-
-
-_NAMES: dict[str, bytes] = {}
-
-
-class _LetterPage(pdfdoc.PDFPage):
-    """ReportLab's page, written as `PDFCatalog.format` and `PDFDictionary.format` write it
-    (the same bytes), with the key names made once: a fifth of the writing, per page."""
-
-    def format(self, document: pdfdoc.PDFDocument) -> bytes:
-        self.check_format(document)
-        entries: dict[str, object] = {}
-        for key, default in self.__Defaults__.items():
-            value = getattr(self, key, default)
-            if value is not None:
-                entries[key] = value
-        for key in self.__NoDefault__:
-            value = getattr(self, key, None)
-            if value is not None:
-                entries[key] = value
-        for key in self.__Refs__:
-            if key in entries:
-                entries[key] = document.Reference(entries[key])  # type: ignore[no-untyped-call]
-        items = []
-        for key in sorted(entries):
-            name = _NAMES.get(key)
-            if name is None:
-                name = _NAMES[key] = pdfdoc.format(pdfdoc.PDFName(key), document)
-            items.append(name + b" " + pdfdoc.format(entries[key], document))
-        for index in reversed(range(6, len(items), 6)):
-            items.insert(index, b"\n ")
-        return b"<<\n" + b" ".join(items) + b"\n>>"
-
-
-class _LetterCanvas(Canvas):
-    """A canvas whose pages share their (identical) resources and media box and are written
-    with less of ReportLab's general machinery, and which writes its PDF without the garbage
-    collector: every object the writing makes stays in use until it is done, so collections
-    during it only cost time (a fifth of it, measured)."""
-
-    _shared: dict[tuple[object, ...], _Once] | None = None
-
-    def showPage(self) -> None:  # noqa: N802 - ReportLab's name
-        super().showPage()
-        page = self._doc.Pages.pages[-1]  # type: ignore[attr-defined]
-        if (
-            page.ExtGState
-            or getattr(page, "_colorsUsed", None)
-            or getattr(page, "_shadingUsed", None)
-        ):
-            return  # resources of its own: ReportLab makes them
-        # The first pages of a municipality's letters all draw its logo: they share one
-        # resource dictionary naming it.
-        xobjects = tuple(sorted(page.XObjects.dict)) if page.XObjects else ()
-        if page.Resources is None:
-            page.Resources = self._once(("resources", bool(page.hasImages), xobjects), page)
-        if page.MediaBox is None and page.Rotate in (0, None):
-            page.MediaBox = self._once(("box", page.pagewidth, page.pageheight), page)
-        if page.Trans is not None and not page.Trans.dict:
-            page.Trans = self._once(("no transition",), page)
-        if page.compression and not rl_config.useA85 and page.Contents is None and page.stream:
-            page.Contents = _PageContent(page.stream)
-        if type(page) is pdfdoc.PDFPage and not rl_config.pdfMultiLine:
-            page.__class__ = _LetterPage  # the same page, written faster
-
-    def _once(self, key: tuple[object, ...], page: pdfdoc.PDFPage) -> _Once:
-        if self._shared is None:
-            self._shared = {}
-        found = self._shared.get(key)
-        if found is None:
-            if key[0] == "resources":  # as PDFPage.check_format makes them
-                value: object = pdfdoc.PDFResourceDictionary()
-                value.basicFonts()  # type: ignore[attr-defined]
-                if page.hasImages:
-                    value.allProcs()  # type: ignore[attr-defined]
-                else:
-                    value.basicProcs()  # type: ignore[attr-defined]
-                if page.XObjects:
-                    value.XObject = page.XObjects  # type: ignore[attr-defined]
-            elif key[0] == "box":
-                value = pdfdoc.PDFArray([0, 0, page.pagewidth, page.pageheight])
-            else:
-                value = pdfdoc.PDFDictionary({})
-            found = self._shared[key] = _Once(value)
-        return found
-
-    def save(self) -> None:
-        paused = gc.isenabled()
-        gc.disable()
-        try:
-            super().save()
-        finally:
-            if paused:
-                gc.enable()
+        return self.encoder.line(x, PAGE_HEIGHT - y_from_top, text, font, size)
 
 
 class LetterLayout:
     """Draws letters (and volume cover sheets) on a canvas, one window-envelope stock."""
 
-    def __init__(self, window: AddressWindow | None = None) -> None:
+    def __init__(self, window: AddressWindow | None = None, *, route: Route | None = None) -> None:
         self.window = window = window or AddressWindow()
         self._widths = _Widths()
-        self._encoder: _Encoder | None = None
+        # Through ReportLab's private API on a release that was checked, else its public one.
+        self.route = route or chosen_route()
+        self._document: _DocumentOps | None = None
         # The pages of letters' texts without their salutations, least recently used first.
         self._layouts: dict[tuple[object, ...], tuple[_Page, ...]] = {}
         self._logo_boxes: dict[tuple[object, ...], Box | None] = {}
@@ -511,13 +311,13 @@ class LetterLayout:
 
     def canvas(self, target: str | BinaryIO, *, title: str) -> Canvas:
         """A canvas whose bytes depend on what is drawn only (no date, no random id)."""
-        canvas = _LetterCanvas(
+        canvas = new_canvas(
+            self.route,
             target,
             pagesize=A4,
             invariant=True,
             pageCompression=1,
-            # Else every page names Helvetica, which is not embedded. (The stub says float.)
-            initialFontName=REGULAR,  # type: ignore[arg-type]
+            initialFontName=REGULAR,  # else every page names Helvetica, which is not embedded
             initialFontSize=BODY_SIZE,
         )
         canvas.setTitle(title)
@@ -527,9 +327,9 @@ class LetterLayout:
         return canvas
 
     def _page(self, canvas: Canvas) -> _PageText:
-        if self._encoder is None or self._encoder.canvas is not canvas:
-            self._encoder = _Encoder(canvas, self._widths)
-        return _PageText(self._encoder)
+        if self._document is None or self._document.canvas is not canvas:
+            self._document = _DocumentOps(canvas, self._widths, self.route)
+        return _PageText(self._document)
 
     def prepared(self, texts: Sequence[LetterText], *, contacts: bool = False) -> PreparedLetter:
         """The letter's lines laid out on pages, ready to draw (so a volume knows its page
@@ -568,8 +368,7 @@ class LetterLayout:
             for y, line in lines.lines:
                 if line.rule:
                     page.rule(LEFT_MARGIN, PAGE_WIDTH - RIGHT_MARGIN, y, 0.4)
-            assert self._encoder is not None  # noqa: S101 - made by self._page
-            for part in self._encoder.page_ops(lines):
+            for part in self._current_ops().page_ops(lines):
                 if isinstance(part, str):
                     page.extend(part)
                 else:  # this letter's salutation, where its line is
@@ -720,19 +519,19 @@ class LetterLayout:
         texts = self._letterhead_texts(municipality)
 
         def letterhead() -> str:
-            op = self._current_encoder().op
+            op = self._current_ops().op
             return "\n".join(
                 op(left, 17 * MM, texts[0], BOLD, 13) if number == 0
                 else op(left, 23 * MM + (number - 1) * 10.5, line, REGULAR, 8.5)
                 for number, line in enumerate(texts) if line
             )  # fmt: skip
 
-        page.extend(self._current_encoder().chunk(("letterhead", left, texts), letterhead))
+        page.extend(self._current_ops().chunk(("letterhead", left, texts), letterhead))
         self._window(page, spec, municipality)
         self._info(page, spec, municipality)
         blocks = municipality.letterhead.contacts_for(spec.languages)
         if blocks:
-            page.extend(self._current_encoder().chunk(("contacts", blocks), partial(
+            page.extend(self._current_ops().chunk(("contacts", blocks), partial(
                 self._contacts, blocks)))  # fmt: skip
         page.graphics(_FOLD_MARKS)
 
@@ -805,7 +604,7 @@ class LetterLayout:
     def _contacts(self, blocks: Sequence[ContactBlock]) -> str:
         """The contact blocks side by side, each its title (bold) and lines, at 7 pt or
         smaller where a line would not fit its column."""
-        encoder, width = self._current_encoder(), self._contact_width()
+        document, width = self._current_ops(), self._contact_width()
         ops = []
         for column, block in enumerate(blocks):
             x = LEFT_MARGIN + column * TEXT_WIDTH / 3
@@ -821,12 +620,12 @@ class LetterLayout:
             )
             for number, (text, font) in enumerate(lines, start=1):
                 y = (CONTACT_TOP_MM + number * CONTACT_LEADING_MM) * MM
-                ops.append(encoder.op(x, y, text, font, size))
+                ops.append(document.op(x, y, text, font, size))
         return "\n".join(ops)
 
-    def _current_encoder(self) -> _Encoder:
-        assert self._encoder is not None  # noqa: S101 - made by _page before anything is drawn
-        return self._encoder
+    def _current_ops(self) -> _DocumentOps:
+        assert self._document is not None  # noqa: S101 - made by _page before anything is drawn
+        return self._document
 
     def _window(self, page: _PageText, spec: LetterSpec, municipality: LetterMunicipality) -> None:
         window, widths = self.window, self._widths
@@ -866,20 +665,20 @@ class LetterLayout:
     def _info(self, page: _PageText, spec: LetterSpec, municipality: LetterMunicipality) -> None:
         languages, sender, x = spec.languages, municipality.sender, self._info_left
         y = (self.window.top_mm + 8) * MM
-        encoder = self._current_encoder()
+        document = self._current_ops()
 
         def rows(first: float, pairs: Sequence[tuple[str, str]]) -> str:
             ops = []
             for number, (label, value) in enumerate(pairs):
                 if label:
-                    ops.append(encoder.op(x, first + 24 * number, label, REGULAR, 7.5))
+                    ops.append(document.op(x, first + 24 * number, label, REGULAR, 7.5))
                 if value:
-                    ops.append(encoder.op(x, first + 24 * number + 10, value, REGULAR, 9))
+                    ops.append(document.op(x, first + 24 * number + 10, value, REGULAR, 9))
             return "\n".join(ops)
 
         date, day = _label(languages, "date"), spec.letter_date
         dated = (date, long_date(day, languages[0]))
-        page.extend(encoder.chunk(("date", x, y, dated), lambda: rows(y, [dated])))
+        page.extend(document.chunk(("date", x, y, dated), lambda: rows(y, [dated])))
         page.line(x, y + 24, _label(languages, "reference"), REGULAR, 7.5)
         page.line(x, y + 34, spec.reference, REGULAR, 9)
         contact = []
@@ -889,7 +688,7 @@ class LetterLayout:
             contact.append((_label(languages, "email"), sender.email))
         if contact:
             key = ("contact", x, y, *contact)
-            page.extend(encoder.chunk(key, lambda: rows(y + 48, contact)))
+            page.extend(document.chunk(key, lambda: rows(y + 48, contact)))
 
     def _footer(self, page: _PageText, spec: LetterSpec, number: int, pages: int) -> None:
         y = PAGE_HEIGHT - 12 * MM
