@@ -170,7 +170,18 @@ def decide(
     expires_on = document.expires_on
     if expires_on is None or policy.kind is not document.kind:
         return []
-    stages = _stages_on(policy, expires_on, as_of)
+    return decide_on(document, stages_on(policy, expires_on, as_of=as_of), jurisdiction, recorded)
+
+
+def decide_on(
+    document: DocumentFacts,
+    stages: StagesOn | None,
+    jurisdiction: LetterJurisdiction,
+    recorded: Collection[Recorded],
+) -> list[Decision]:
+    """`decide` for a document whose stages tonight are known: ``stages`` is `stages_on` of
+    its policy and expiry date on the night (a night's documents share a few dozen expiry
+    dates, so the nightly run works each out once)."""
     if stages is None:
         return []
     # Most documents of a night reach their first stage and have no history: no sets then.
@@ -202,7 +213,7 @@ def decide(
 
 
 @dataclass(frozen=True, slots=True)
-class _StagesOn:
+class StagesOn:
     """Where a document expiring on one date stands on one night under one policy."""
 
     earlier: tuple[str, ...]  # reached before the current stage
@@ -210,34 +221,19 @@ class _StagesOn:
     grace_is_over: bool  # the current stage is the final one, and its grace is over
 
 
-# Memo of _stages_on(): a night's documents share a few dozen expiry dates, and working out
-# the stages is most of the rule's time otherwise. Keyed by the policy's identity (hashing a
-# policy hashes all its stages); each entry holds the policy, so its id is not reused.
-_stages_memo: dict[tuple[int, date, date], tuple[ReminderPolicy, _StagesOn | None]] = {}
-_STAGES_MEMO_LIMIT = 100_000  # a first run over decades of expiry dates: start afresh
-
-
-def _stages_on(policy: ReminderPolicy, expires_on: date, as_of: date) -> _StagesOn | None:
+def stages_on(policy: ReminderPolicy, expires_on: date, *, as_of: date) -> StagesOn | None:
     """The reached stages of a document expiring on ``expires_on``, on ``as_of``; None when
     none is due yet."""
-    key = (id(policy), expires_on, as_of)
-    hit = _stages_memo.get(key)
-    if hit is not None and hit[0] is policy:
-        return hit[1]
-    reached = reached_stages(policy, expires_on, as_of=as_of)
-    stages = None
-    if reached:
-        *earlier, current = reached
-        current_due = policy.due_dates(expires_on)[len(reached) - 1]
-        stages = _StagesOn(
-            tuple(stage.name for stage in earlier),
-            current.name,
-            _grace_is_over(current, policy, current_due, as_of),
-        )
-    if len(_stages_memo) >= _STAGES_MEMO_LIMIT:
-        _stages_memo.clear()
-    _stages_memo[key] = (policy, stages)
-    return stages
+    due = policy.due_dates(expires_on)  # as reached_stages, with the due dates kept at hand
+    reached = [stage for stage, day in zip(policy.stages, due, strict=True) if day <= as_of]
+    if not reached:
+        return None
+    *earlier, current = reached
+    return StagesOn(
+        tuple(stage.name for stage in earlier),
+        current.name,
+        _grace_is_over(current, policy, due[len(reached) - 1], as_of),
+    )
 
 
 def _grace_is_over(stage: Stage, policy: ReminderPolicy, due: date, as_of: date) -> bool:

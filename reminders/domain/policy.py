@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 
@@ -88,21 +88,11 @@ class ReminderPolicy:
 
     kind: DocumentKind
     stages: tuple[Stage, ...]
-    # Memo of due_dates(): a night's documents share a few expiry dates. Not part of the value.
-    _due_memo: dict[date, tuple[date, ...]] = field(
-        default_factory=dict, init=False, repr=False, compare=False, hash=False
-    )
 
     def due_dates(self, expires_on: date) -> tuple[date, ...]:
         """The day each stage is due for a document expiring on ``expires_on``, in order;
         computed per document, as month offsets clamp and cannot be inverted (domain.md §7.3)."""
-        dates = self._due_memo.get(expires_on)
-        if dates is None:
-            if len(self._due_memo) > 100_000:  # a first run over decades of expiry dates
-                self._due_memo.clear()
-            dates = tuple(stage.offset.applied_to(expires_on) for stage in self.stages)
-            self._due_memo[expires_on] = dates
-        return dates
+        return tuple(stage.offset.applied_to(expires_on) for stage in self.stages)
 
     @property
     def digest(self) -> str:

@@ -22,7 +22,14 @@ from functools import lru_cache
 from typing import Literal, Protocol
 
 from reminders.domain.campaign import Campaign
-from reminders.domain.due import Decision, LetterJurisdiction, decide
+from reminders.domain.due import (
+    Decision,
+    DocumentFacts,
+    LetterJurisdiction,
+    StagesOn,
+    decide_on,
+    stages_on,
+)
 from reminders.domain.letter_language import language_label
 from reminders.domain.model import DocumentKind, Language
 from reminders.domain.policy import ReminderPolicy
@@ -298,6 +305,7 @@ def _decided(
     outcomes = {nis: MunicipalityOutcome(nis) for nis in jurisdictions}
     for kind, policy in request.policies.items():
         digest = policy.digest  # a SHA-256 of the stages: once per policy and run
+        stages = _StagesByExpiry(policy, request.as_of)
         for (through, import_id), group in _by_watermark(
             store.watermarks(kind, jurisdictions), digest, jurisdictions
         ).items():
@@ -308,9 +316,7 @@ def _decided(
                 decided: dict[str, list[Decision]] = {}
                 for facts, recorded in chunk:
                     nis = facts.holder.municipality_nis
-                    decisions = decide(
-                        facts, policy, jurisdictions[nis], recorded, as_of=request.as_of
-                    )
+                    decisions = decide_on(facts, stages.of(facts), jurisdictions[nis], recorded)
                     _tally(outcomes[nis], kind, decisions)
                     decided.setdefault(nis, []).extend(decisions)
                 if run_id is not None:
@@ -339,6 +345,28 @@ def _decided(
             elif listing is not None:
                 listing(nis, campaign.kind, decisions)
     return RunSummary(run_id, request.as_of, request.dry_run, outcomes)
+
+
+class _StagesByExpiry:
+    """Where the documents of one policy stand tonight, worked out once per expiry date: a
+    night's documents share a few dozen (domain/due.py's `stages_on` is pure and does it anew
+    on every call)."""
+
+    def __init__(self, policy: ReminderPolicy, as_of: date) -> None:
+        self.policy, self.as_of = policy, as_of
+        self._known: dict[date, StagesOn | None] = {}
+
+    def of(self, document: DocumentFacts) -> StagesOn | None:
+        """The document's stages tonight; None when none is due (or it has no expiry date,
+        or is of another kind)."""
+        expires_on = document.expires_on
+        if expires_on is None or document.kind is not self.policy.kind:
+            return None
+        try:
+            return self._known[expires_on]
+        except KeyError:
+            found = self._known[expires_on] = stages_on(self.policy, expires_on, as_of=self.as_of)
+            return found
 
 
 def _by_watermark(
