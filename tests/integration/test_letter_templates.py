@@ -96,6 +96,8 @@ def test_every_template_the_example_config_needs_renders(config_file: Path) -> N
                 ):
                     for on in (date(2027, 4, 1), date(2027, 7, 1)):
                         for to_parents in (False, True):
+                            # A Kids-ID's letters all go to the parents (writes_to_parents).
+                            to_parents = to_parents or kind is DocumentKind.KIDS_ID
                             spec = replace(
                                 letters(on, to_parents=to_parents, final=stage.name == "expired"),
                                 document_kind=kind,
@@ -240,7 +242,7 @@ def test_rendering_a_letter_in_a_language_without_template_fails(config_file: Pa
         templates.text(spec, Language.FR, brussels)
 
 
-UNDEFINED = "{{ holder.nickname }}"
+UNDEFINED = "{{ document.nickname }}"
 
 
 @pytest.mark.parametrize(
@@ -275,6 +277,30 @@ def test_an_undefined_variable_fails_the_check_naming_it(
     message = str(caught.value)
     assert message.startswith(f"{path}: "), message
     assert "nickname" in message
+
+
+def test_a_letter_to_the_holder_names_them_only_in_its_salutation(config_file: Path) -> None:
+    """The subject, body and closing of a letter to the holder are shared by many letters, so
+    they are not given the holder: a template that names the holder there fails the check,
+    saying so, before a run prints anything. In a letter to the parents it names the child."""
+    folder, settings = own_templates(config_file, "eid/first.nl.txt.j2")
+    path = folder / "eid" / "first.nl.txt.j2"
+    source = path.read_text(encoding="utf-8")
+    anchor = "{% block body %}\n"
+    path.write_text(
+        source.replace(anchor, anchor + "Beste {{ holder.given_names }}.\n\n"), encoding="utf-8"
+    )
+    with pytest.raises(ConfigError) as caught:
+        checked_templates(settings, [settings.municipality("44021")])
+    message = str(caught.value)
+    assert (
+        f"{path}: holder is not given to the subject, body or closing of a letter to the "
+        "holder, only to its salutation" in message
+    )
+    templates = LetterTemplates(settings.template_folders)
+    child = replace(letters(date(2027, 4, 1), to_parents=True, final=False), stage="first")
+    text = templates.text(child, Language.NL, settings.municipality("44021"))
+    assert text.body[0].text == "Beste Zoë."
 
 
 def test_an_undefined_top_level_name_is_named(config_file: Path) -> None:

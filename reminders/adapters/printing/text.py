@@ -8,27 +8,23 @@ extends ``_base.<lang>.txt.j2`` and fills the blocks ``subject``, ``salutation``
 never a fall-back to another language: the run checks every template it may need before it
 renders a single letter (`LetterTemplateError`, `lint_templates`).
 
-Most of a letter's text is the same for thousands of letters: a body depends on the kind, the
-stage, the dates and the municipality, and on the holder's name only in a letter to the
-parents. So each block's output is kept, keyed by the values the block actually read when it
-was rendered: the reads are recorded (in order; a render is a function of what it reads), and
-a later letter whose values agree on each of them gets the kept text (`_Outputs`). A block is
-read in its syntax tree first, with the templates it imports or includes, for what recording
-cannot see: a variable used whole (``{{ holder }}``, ``holder.items()``) is recorded whole, and
-a block that uses ``self`` or ``super()``, or a template chosen at render time, is rendered for
-every letter.
+Most of a letter's text is the same for thousands of letters. Its subject, body and closing are
+given only what `TextKey` holds: the template (kind, stage, language), the letter's dates, the
+municipality's sender fields and, in a letter to the parents, the child's names. So they are
+rendered once per key, by rendering the whole template as Jinja does, and kept. The salutation,
+the one line that names the holder, is rendered for each letter to the holder (a letter to the
+parents keeps it with the texts: its key holds the names).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from babel import Locale
 from babel.dates import format_date
@@ -41,27 +37,25 @@ from jinja2 import (
     TemplateNotFound,
     TemplateSyntaxError,
     UndefinedError,
-    nodes,
 )
-from jinja2.runtime import Context
-from jinja2.utils import missing
+from jinja2.utils import Namespace
 
 from reminders.config.letters import TemplateFolders
 from reminders.domain.letter_language import possible_letter_languages
 from reminders.domain.letters import (
     LetterMunicipality,
-    LetterSender,
     LetterSpec,
     LetterText,
+    Paragraph,
     one_line,
     parsed_body,
+    writes_to_parents,
 )
 from reminders.domain.model import DocumentKind, Language
 from reminders.domain.policy import ReminderPolicy
 from reminders.errors import ConfigError
 
-_BLOCKS = ("subject", "salutation", "body", "closing")
-_KEPT_PER_BLOCK = 512  # outputs kept per block: bounded memory whatever the run's size
+_TEXTS_KEPT = 1024  # keys whose texts are kept, the least recently used dropped first
 
 
 def long_date(day: date, language: Language) -> str:
@@ -173,15 +167,107 @@ class LetterTemplates:
         )
 
 
+class TextKey(NamedTuple):
+    """Everything a letter's subject, body and closing are given, and so all they can depend
+    on: letters with the same key get the same texts."""
+
+    kind: DocumentKind
+    stage: str
+    language: Language
+    letter_date: date
+    expires_on: date
+    stage_due_on: date
+    is_final_stage: bool
+    to_parents: bool
+    # The holder's given and family names, only in a letter to the parents (whose text names
+    # the child); a letter to the holder names them in its salutation alone.
+    child: tuple[str, str] | None
+    # The municipality's name, appointment page and sender fields.
+    municipality: tuple[str | None, ...]
+
+    @classmethod
+    def of(cls, spec: LetterSpec, language: Language, municipality: LetterMunicipality) -> TextKey:
+        sender = municipality.sender
+        return cls(
+            spec.document_kind,
+            spec.stage,
+            language,
+            spec.letter_date,
+            spec.expires_on,
+            spec.stage_due_on,
+            spec.is_final_stage,
+            spec.to_parents,
+            (spec.given_names, spec.family_name) if spec.to_parents else None,
+            (
+                municipality.name,
+                sender.appointment_url,
+                sender.department,
+                sender.street,
+                sender.house_number,
+                sender.postal_code,
+                sender.locality,
+                sender.phone,
+                sender.email,
+            ),
+        )
+
+
+class HolderNotGivenError(UndefinedError):
+    """A letter to the holder read ``holder`` outside its salutation."""
+
+
+_NOT_GIVEN = (
+    "holder is not given to the subject, body or closing of a letter to the holder, only to "
+    "its salutation; in a letter to the parents it names the child "
+    "(reminders/letters/templates/README.md)"
+)
+
+
+# How a letter template is rendered, with nothing but Jinja's inheritance: a template of the
+# engine's own extends the letter, so that the letter's top level runs as in any render, and
+# its blocks hand their texts over in a namespace (the printing is for a self.subject() in
+# another block). Once per key, the texts its letters share; in a letter to the parents, whose
+# key holds the holder's names, the salutation too:
+_SHARED = """{% extends reminders_letter %}
+{% block subject %}{% set reminders_texts.subject = super() %}{{ reminders_texts.subject }}{% endblock %}
+{% block salutation %}{% if to_parents %}{% set reminders_texts.salutation = super() %}{% endif %}{% endblock %}
+{% block body %}{% set reminders_texts.body = super() %}{{ reminders_texts.body }}{% endblock %}
+{% block closing %}{% set reminders_texts.closing = super() %}{{ reminders_texts.closing }}{% endblock %}
+"""  # noqa: E501
+# For each letter to the holder, its salutation alone:
+_SALUTATION = """{% extends reminders_letter %}
+{% block subject %}{% endblock %}
+{% block salutation %}{% set reminders_texts.salutation = super() %}{% endblock %}
+{% block body %}{% endblock %}
+{% block closing %}{% endblock %}
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class _Texts:
+    """What the letters of one key share, and the variables it was rendered with."""
+
+    subject: str
+    body: tuple[Paragraph, ...]
+    closing: tuple[str, ...]
+    salutation: str | None  # in a letter to the parents; else each letter's own
+    values: Mapping[str, Any]
+
+
 class _TemplateSet:
-    """The templates of one search path (own folders first, the shipped folder last)."""
+    """The templates of one search path (own folders first, the shipped folder last), and the
+    texts kept per key."""
 
     def __init__(self, folders: tuple[Path, ...]) -> None:
         self.folders = folders
         self._environments = {
             language: self._environment(language) for language in Language
         }  # one per language, so that ``|date`` writes that language's dates
-        self._blocks: dict[str, dict[str, _Block]] = {}
+        self._shared = {lang: env.from_string(_SHARED) for lang, env in self._environments.items()}
+        self._salutations = {
+            lang: env.from_string(_SALUTATION) for lang, env in self._environments.items()
+        }
+        self._texts: dict[TextKey, _Texts] = {}  # the least recently used first
 
     def _environment(self, language: Language) -> Environment:
         environment = Environment(  # noqa: S701 - plain text for PDFs, not HTML: no escaping
@@ -195,7 +281,6 @@ class _TemplateSet:
             cache_size=-1,
         )
         environment.filters["date"] = lambda day: long_date(day, language)
-        environment.context_class = _RecordingContext
         return environment
 
     def path(self, name: str) -> Path:
@@ -219,59 +304,57 @@ class _TemplateSet:
     def text(
         self, spec: LetterSpec, language: Language, municipality: LetterMunicipality
     ) -> LetterText:
+        key = TextKey.of(spec, language, municipality)
         name = LetterTemplates.name(spec.document_kind, spec.stage, language)
-        values = _values(spec, language, municipality)
         try:
-            blocks = self._blocks.get(name) or self._analysed(name, language, values)
-            rendered: dict[str, str] = {}
-            for block_name, block in blocks.items():
-                text = None if block.reading is None else block.outputs.found(values)
-                if text is None:
-                    text = self._rendered(name, language, block, values)
-                rendered[block_name] = text
+            # Last in the dict: the most recently used. (A letter to the parents names its
+            # child: its key is seldom used again, and makes way first.)
+            texts = self._texts.pop(key, None) or self._rendered(name, key)
+            self._texts[key] = texts
+            salutation = texts.salutation
+            if salutation is None:
+                salutation = self._salutation(name, language, texts.values, spec)
         except (TemplateError, KeyError) as err:
             raise LetterTemplateError(self.path(name), _problem(err)) from err
         return LetterText(
             language=language,
-            subject=_one_line(rendered["subject"]),
-            salutation=rendered["salutation"],
-            body=_parsed_body(rendered["body"]),
-            closing=_closing(rendered["closing"]),
+            subject=texts.subject,
+            salutation=salutation,
+            body=texts.body,
+            closing=texts.closing,
         )
 
-    def _analysed(
-        self, name: str, language: Language, values: Mapping[str, Any]
-    ) -> dict[str, _Block]:
-        """The template's blocks, each with what its syntax tree says of its reads."""
-        template = self._template(name, language)
-        context = template.new_context(dict(values))
-        for _ in template.root_render_func(context):
-            pass  # runs the extends: the base template's blocks join the context
-        environment = self._environments[language]
-        blocks = {
-            block: _Block(
-                context.blocks[block][0],
-                _reading(environment, name, block, frozenset(values)),
-                _Outputs(),
-            )
-            for block in _BLOCKS
-        }
-        self._blocks[name] = blocks
-        return blocks
+    def _rendered(self, name: str, key: TextKey) -> _Texts:
+        """What the key's letters share, rendered and kept."""
+        self._template(name, key.language)  # a missing or broken template, named
+        values = _values(key, self._environments[key.language])
+        handed = Namespace()
+        self._shared[key.language].render(values, reminders_letter=name, reminders_texts=handed)
+        texts = _Texts(
+            subject=_one_line(_handed(handed, "subject").strip()),
+            body=_parsed_body(_handed(handed, "body").strip()),
+            closing=_closing(_handed(handed, "closing")),
+            salutation=_handed(handed, "salutation").strip() if key.to_parents else None,
+            values=values,
+        )
+        if len(self._texts) >= _TEXTS_KEPT:
+            del self._texts[next(iter(self._texts))]
+        return texts
 
-    def _rendered(
-        self, name: str, language: Language, block: _Block, values: Mapping[str, Any]
+    def _salutation(
+        self, name: str, language: Language, values: Mapping[str, Any], spec: LetterSpec
     ) -> str:
-        """The block rendered for these values, and kept with the reads it made."""
-        reads = None if block.reading is None else _Reads(block.reading)
-        context = self._template(name, language).new_context(_recorded(values, reads))
-        # Each block alone: a whole render and then the blocks would cost twice as much.
-        # Macros are therefore imported inside the blocks (letters/templates/README.md).
-        raw = "".join(block.render(context))
-        if reads is None:
-            return raw.strip()
-        block.outputs.keep(reads, raw)
-        return reads.filled(raw).strip()
+        """A letter's own salutation: the shared variables and the holder's names."""
+        handed = Namespace()
+        holder = {
+            "given_names": spec.given_names,
+            "family_name": spec.family_name,
+            "full_name": spec.full_name,
+        }
+        self._salutations[language].render(
+            values, holder=holder, reminders_letter=name, reminders_texts=handed
+        )
+        return _handed(handed, "salutation").strip()
 
     def _template(self, name: str, language: Language) -> Template:
         try:
@@ -302,307 +385,8 @@ def _shared(folders: Sequence[Path], language: str) -> list[tuple[str, Path]]:
     return [(name, path) for name in names if (path := _resolved(folders, name)) is not None]
 
 
-_Path = tuple[str, ...]
-_READS = "reminders.reads"  # a context key no template can name: where reads are recorded
-
-
-@dataclass(frozen=True, slots=True)
-class _Reading:
-    """What a block's syntax tree (with the templates it imports or includes) says of what
-    it reads, for what the recording of a render cannot see."""
-
-    # Variables used other than by reading an item (printed, passed, iterated, a dict method
-    # such as ``holder.items()``): recorded whole.
-    used_whole: frozenset[str]
-    # Items the block only ever prints as they are, straight into its own output (not in a
-    # macro, a call, a filter block or a block set, whose output a template may transform):
-    # rendered as a marker that the kept output has in place of the value.
-    printed: Mapping[_Path, str]
-
-
-@dataclass(frozen=True, slots=True)
-class _Block:
-    render: Callable[[Context], Iterator[str]]
-    reading: _Reading | None  # None: the block may read what no recording sees; not kept
-    outputs: _Outputs
-
-
-class _Reads:
-    """What one render read: each path once, in the order it first read it, and the printed
-    items it rendered as markers."""
-
-    __slots__ = ("holes", "reading", "seen")
-
-    def __init__(self, reading: _Reading) -> None:
-        self.reading = reading
-        self.seen: dict[_Path, Hashable] = {}
-        self.holes: dict[_Path, tuple[str, str]] = {}  # path: (marker, value)
-
-    def read(self, path: _Path, value: Any) -> Any:
-        marker = self.reading.printed.get(path)
-        if marker is not None and _fits_hole(value):
-            self.holes[path] = (marker, value)
-            return marker
-        if path not in self.seen:
-            self.seen[path] = _frozen(value)
-        return value
-
-    def filled(self, raw: str) -> str:
-        for marker, value in self.holes.values():
-            raw = raw.replace(marker, value)
-        return raw
-
-
-_MARK = "\x00"  # no value with it is rendered as a marker
-
-
-def _fits_hole(value: Any) -> bool:
-    return type(value) is str and _MARK not in value
-
-
-class _RecordingContext(Context):
-    """Records the variables a template resolves, when the render records its reads."""
-
-    def resolve_or_missing(self, key: str) -> Any:
-        value = super().resolve_or_missing(key)
-        if value is missing or key == _READS:
-            return value
-        reads: _Reads | None = self.parent.get(_READS)
-        if reads is None:
-            return value
-        if isinstance(value, _RecordingDict) and key not in reads.reading.used_whole:
-            return value  # read item by item, each recorded by the dict
-        return reads.read((key,), value)
-
-
-class _RecordingDict(dict[str, Any]):
-    """A template variable that is a dict: records each item a template reads (Jinja reads
-    ``holder.full_name`` as ``holder["full_name"]`` once the dict has no such attribute). An
-    item that is itself a dict is recorded whole."""
-
-    __slots__ = ("_reminders_path", "_reminders_reads")
-
-    def __init__(self, items: Mapping[str, Any], path: _Path, reads: _Reads) -> None:
-        super().__init__(items)
-        self._reminders_path, self._reminders_reads = path, reads
-
-    def __getitem__(self, key: str) -> Any:
-        value = super().__getitem__(key)
-        return self._reminders_reads.read((*self._reminders_path, key), value)
-
-
-def _recorded(values: Mapping[str, Any], reads: _Reads | None) -> dict[str, Any]:
-    """The values to render with, recording what is read into ``reads`` (if given)."""
-    if reads is None:
-        return dict(values)
-    recorded: dict[str, Any] = {
-        key: _RecordingDict(value, (key,), reads) if isinstance(value, dict) else value
-        for key, value in values.items()
-    }
-    recorded[_READS] = reads
-    return recorded
-
-
-class _Outputs:
-    """A block's kept outputs as a decision tree: each node holds the path the block reads
-    next, and its children the outputs for each value read there. A render is a function of
-    the values it reads, so values that agree with a kept render on each of its reads give
-    its output. Bounded: a block that reads the holder's name other than by printing it
-    makes a leaf for every letter, so the tree is started afresh past a number of outputs."""
-
-    __slots__ = ("_root", "_size")
-
-    def __init__(self) -> None:
-        self._root = _Node()
-        self._size = 0
-
-    def found(self, values: Mapping[str, Any]) -> str | None:
-        node: _Node | None = self._root
-        try:
-            while node is not None and node.path is not None:
-                node = node.children.get(_read(values, node.path))
-        except TypeError:  # an unhashable value
-            return None
-        if node is None or node.text is None:
-            return None
-        if not node.holes:
-            return node.text
-        text = node.text
-        for marker, path in node.holes:
-            value = _read(values, path)
-            if not _fits_hole(value):
-                return None
-            text = text.replace(marker, value)  # type: ignore[arg-type]  # a str: _fits_hole
-        return text.strip()
-
-    def keep(self, reads: _Reads, raw: str) -> None:
-        if self._size >= _KEPT_PER_BLOCK:
-            self._root, self._size = _Node(), 0
-        node = self._root
-        try:
-            for path, value in reads.seen.items():
-                if node.path is None:
-                    if node.text is not None:
-                        return  # read more than a render that read the same: keep nothing
-                    node.path = path
-                elif node.path != path:
-                    return  # another read after the same values: not a function of them
-                child = node.children.get(value)
-                if child is None:
-                    child = node.children[value] = _Node()
-                node = child
-        except TypeError:  # an unhashable value
-            return
-        if node.path is None and node.text is None:
-            node.holes = tuple((marker, path) for path, (marker, _) in reads.holes.items())
-            node.text = raw if node.holes else raw.strip()
-            self._size += 1
-
-
-class _Node:
-    __slots__ = ("children", "holes", "path", "text")
-
-    def __init__(self) -> None:
-        self.path: _Path | None = None  # what the block reads next
-        self.children: dict[Hashable, _Node] = {}
-        self.text: str | None = None  # at a leaf: the output, unstripped if it has holes
-        self.holes: tuple[tuple[str, _Path], ...] = ()
-
-
-def _read(values: Mapping[str, Any], path: _Path) -> Hashable:
-    value: Any = values[path[0]]
-    for part in path[1:]:
-        value = value[part]
-    return _frozen(value)
-
-
-def _frozen(value: Any) -> Hashable:
-    if isinstance(value, _Constant):
-        return value.key
-    if isinstance(value, dict):  # built by _values: always the same keys in the same order
-        return tuple((key, _frozen(item)) for key, item in value.items())
-    return value  # type: ignore[no-any-return]
-
-
-def _reading(
-    environment: Environment, name: str, block: str, variables: frozenset[str]
-) -> _Reading | None:
-    """What the syntax trees of block ``block`` of template ``name`` and of the templates it
-    imports or includes say of its reads; None when it may read what no recording sees."""
-    node = _block_node(environment, name, block)
-    if node is None or next(node.find_all(nodes.Block), None) is not None:
-        return None  # a block inside: a child template may replace it
-    whole: set[str] = set()
-    items: Counter[_Path] = Counter()
-    seen: set[str] = set()
-    pending: list[nodes.Node] = [node]
-    while pending:
-        current = pending.pop()
-        if not _collect(current, variables, whole, items):
-            return None
-        for used in current.find_all((nodes.Import, nodes.FromImport, nodes.Include)):
-            template = used.template  # type: ignore[attr-defined]
-            if not isinstance(template, nodes.Const) or not isinstance(template.value, str):
-                return None  # a template chosen at render time
-            if template.value not in seen:
-                seen.add(template.value)
-                pending.append(_parsed(environment, template.value))
-    printed: Counter[_Path] = Counter()
-    _count_printed(node, variables, printed)
-    return _Reading(
-        frozenset(whole),
-        {
-            path: f"{_MARK}{'.'.join(path)}{_MARK}"
-            for path, count in printed.items()
-            if count == items[path] and path[0] not in whole
-        },
-    )
-
-
-def _block_node(environment: Environment, name: str, block: str) -> nodes.Block | None:
-    """The block as the template renders it: its own, or the one it inherits."""
-    seen: set[str] = set()
-    while name not in seen:
-        seen.add(name)
-        tree = _parsed(environment, name)
-        for found in tree.find_all(nodes.Block):
-            if found.name == block:
-                return found
-        extends = next(tree.find_all(nodes.Extends), None)
-        if extends is None:
-            return None
-        parent = extends.template
-        if not isinstance(parent, nodes.Const) or not isinstance(parent.value, str):
-            return None
-        name = parent.value
-    return None
-
-
-@lru_cache(maxsize=256)  # a block's analysis reads the base and the macros again and again
-def _parsed(environment: Environment, name: str) -> nodes.Template:
-    loader = environment.loader
-    assert loader is not None  # noqa: S101 - set in LetterTemplates._environment
-    source, filename, _ = loader.get_source(environment, name)
-    return environment.parse(source, name, filename)
-
-
-def _collect(
-    node: nodes.Node, variables: frozenset[str], whole: set[str], items: Counter[_Path]
-) -> bool:
-    """Adds the variables used under ``node`` other than as ``var.item`` or ``var["item"]``
-    to ``whole``, and counts the items read; False when the node uses ``self`` or
-    ``super()``, which reach other blocks. A local name that shadows a variable counts as
-    the variable: more reads recorded, never fewer."""
-    if isinstance(node, nodes.Name):
-        if node.name in ("self", "super"):
-            return False
-        if node.name in variables:
-            whole.add(node.name)
-        return True
-    path = _item_path(node, variables)
-    if path is not None:
-        items[path] += 1
-        if isinstance(node, nodes.Getattr) and hasattr(dict, path[1]):
-            whole.add(path[0])  # a dict method: the recording sees no item read
-        return True
-    return all(_collect(child, variables, whole, items) for child in node.iter_child_nodes())
-
-
-def _count_printed(node: nodes.Node, variables: frozenset[str], printed: Counter[_Path]) -> None:
-    """Counts the items printed as they are into the block's own output."""
-    if isinstance(node, nodes.Macro | nodes.CallBlock | nodes.FilterBlock | nodes.AssignBlock):
-        return  # output that a template may transform before it is printed
-    if isinstance(node, nodes.Output):
-        for expression in node.nodes:
-            path = _item_path(expression, variables)
-            if path is not None:
-                printed[path] += 1
-    for child in node.iter_child_nodes():
-        _count_printed(child, variables, printed)
-
-
-def _item_path(node: nodes.Node, variables: frozenset[str]) -> _Path | None:
-    """``("holder", "full_name")`` for ``holder.full_name`` or ``holder["full_name"]``."""
-    if not isinstance(node, nodes.Getattr | nodes.Getitem):
-        return None
-    owner = node.node
-    if not isinstance(owner, nodes.Name) or owner.name not in variables:
-        return None
-    item = _item(node)
-    return None if item is None else (owner.name, item)
-
-
-def _item(node: nodes.Getattr | nodes.Getitem) -> str | None:
-    """The name in ``x.name`` or ``x["name"]``."""
-    if isinstance(node, nodes.Getattr):
-        return node.attr
-    if isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
-        return node.arg.value
-    return None
-
-
-# The same rendered block is the same object on every letter that shares it; these return one
-# shared result for it too (and the layout recognises the paragraphs it has laid out).
+# Texts that keys share (a body that names no date, the closing) are one object: the layout
+# finds its kept pages by them, and compares equal objects slowly, identical ones fast.
 _one_line = lru_cache(maxsize=1024)(one_line)
 _parsed_body = lru_cache(maxsize=1024)(parsed_body)
 
@@ -610,6 +394,60 @@ _parsed_body = lru_cache(maxsize=1024)(parsed_body)
 @lru_cache(maxsize=1024)
 def _closing(text: str) -> tuple[str, ...]:
     return tuple(line.strip() for line in text.splitlines() if line)
+
+
+def _handed(handed: Namespace, block: str) -> str:
+    """A block's text as the engine's template was handed it; KeyError when no base prints
+    the block."""
+    try:
+        text: str = getattr(handed, block)
+    except AttributeError:
+        raise KeyError(block) from None
+    return text
+
+
+def _values(key: TextKey, environment: Environment) -> dict[str, Any]:
+    """The variables of reminders/letters/templates/README.md, from the key alone."""
+    name, url, department, street, house_number, postal_code, locality, phone, email = (
+        key.municipality
+    )
+    holder: object = environment.undefined(_NOT_GIVEN, name="holder", exc=HolderNotGivenError)
+    if key.child is not None:
+        given_names, family_name = key.child
+        holder = {
+            "given_names": given_names,
+            "family_name": family_name,
+            "full_name": f"{given_names} {family_name}",
+        }
+    return {
+        "letter_date": key.letter_date,
+        "language": key.language.value,
+        "holder": holder,
+        "to_parents": key.to_parents,
+        "document": {
+            "kind": key.kind.value,
+            "expires_on": key.expires_on,
+            "has_expired": key.expires_on < key.letter_date,
+        },
+        "stage": {
+            "name": key.stage,
+            "due_on": key.stage_due_on,
+            "is_final": key.is_final_stage,
+        },
+        "municipality": {
+            "name": name,
+            "appointment_url": url,
+            "sender": {
+                "department": department,
+                "street": street,
+                "house_number": house_number,
+                "postal_code": postal_code,
+                "locality": locality,
+                "phone": phone,
+                "email": email,
+            },
+        },
+    }
 
 
 def _sources_sha256(files: Sequence[tuple[str, Path]]) -> str:
@@ -630,80 +468,13 @@ class LetterTemplateError(ConfigError):
 
 
 def _problem(err: Exception) -> str:
+    if isinstance(err, HolderNotGivenError):
+        return err.message or _NOT_GIVEN
     if isinstance(err, UndefinedError):
         return f"{err.message} (only the documented variables exist)"
     if isinstance(err, KeyError):
         return f"the block {err.args[0]!r} is missing (extend the _base template)"
     return str(err)
-
-
-def _values(
-    spec: LetterSpec, language: Language, municipality: LetterMunicipality
-) -> dict[str, Any]:
-    return {
-        "letter_date": spec.letter_date,
-        "language": language.value,
-        "holder": {
-            "given_names": spec.given_names,
-            "family_name": spec.family_name,
-            "full_name": spec.full_name,
-        },
-        "to_parents": spec.to_parents,
-        "document": {
-            "kind": spec.document_kind.value,
-            "expires_on": spec.expires_on,
-            "has_expired": spec.expires_on < spec.letter_date,
-        },
-        "stage": {
-            "name": spec.stage,
-            "due_on": spec.stage_due_on,
-            "is_final": spec.is_final_stage,
-        },
-        "municipality": _municipality_values(municipality),
-    }
-
-
-class _Constant(dict[str, Any]):
-    """A dict of values that are the same for many letters, with its key made once."""
-
-    __slots__ = ("key",)
-
-    def __init__(self, items: Mapping[str, Any]) -> None:
-        super().__init__(items)
-        self.key = _frozen(dict(items))
-
-
-_MUNICIPALITIES: dict[int, tuple[LetterMunicipality, _Constant]] = {}
-
-
-def _municipality_values(municipality: LetterMunicipality) -> _Constant:
-    """The municipality's variables, made once per municipality object (held, so that its id
-    is not reused while it is in here)."""
-    found = _MUNICIPALITIES.get(id(municipality))
-    if found is not None and found[0] is municipality:
-        return found[1]
-    if len(_MUNICIPALITIES) >= 1024:
-        _MUNICIPALITIES.clear()
-    sender: LetterSender = municipality.sender
-    values = _Constant(
-        {
-            "name": municipality.name,
-            "appointment_url": sender.appointment_url,
-            "sender": _Constant(
-                {
-                    "department": sender.department,
-                    "street": sender.street,
-                    "house_number": sender.house_number,
-                    "postal_code": sender.postal_code,
-                    "locality": sender.locality,
-                    "phone": sender.phone,
-                    "email": sender.email,
-                }
-            ),
-        }
-    )
-    _MUNICIPALITIES[id(municipality)] = (municipality, values)
-    return values
 
 
 def lint_templates(
@@ -738,4 +509,13 @@ def lint_templates(
 
 
 def _as_probe(spec: LetterSpec, kind: DocumentKind, stage: str, nis_code: str) -> LetterSpec:
-    return replace(spec, document_kind=kind, stage=stage, municipality_nis=nis_code)
+    """The sample as a letter about ``kind``: to the parents if every such letter is (a Kids-ID),
+    so that a template is not probed with a letter it can never print."""
+    always_to_parents = writes_to_parents(kind, None, spec.letter_date)
+    return replace(
+        spec,
+        document_kind=kind,
+        stage=stage,
+        municipality_nis=nis_code,
+        to_parents=spec.to_parents or always_to_parents,
+    )
