@@ -1,6 +1,7 @@
 """The fast route into ReportLab (adapters/printing/reportlab_fastpath.py) against ReportLab's own:
-print volumes of many kinds of letters, rendered through the fast route and through the public
-API only, give the same pages with the same text in the same fonts at the same places; the
+print volumes of many kinds of letters (with and without a logo, SVG or PNG, and contact
+blocks), rendered through the fast route and through the public API only, give the same pages
+with the same text in the same fonts at the same places, and the same logos and rules; the
 fast canvas writes the very bytes ReportLab's own canvas writes. These run on whatever
 ReportLab is installed, whether or not the fast route would be taken on it, so that an upgrade
 of ReportLab is a run of this file. Synthetic names and addresses only."""
@@ -8,15 +9,17 @@ of ReportLab is a run of this file. Synthetic names and addresses only."""
 from __future__ import annotations
 
 import ctypes
+import io
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import pypdfium2  # type: ignore[import-untyped]
 import pypdfium2.raw as pdfium  # type: ignore[import-untyped]
 import pytest
 import reportlab
+from PIL import Image, ImageDraw
 
 from reminders.adapters.printing import reportlab_fastpath
 from reminders.adapters.printing.pdf import LetterLayout
@@ -31,7 +34,14 @@ from reminders.adapters.printing.text import LetterTemplates
 from reminders.adapters.printing.volume_render import VolumeRenderer, print_options_key
 from reminders.config import AddressWindow, PrintOptions, Settings, load_settings
 from reminders.domain.due import DocumentFacts, Holder
-from reminders.domain.letters import LetterFacts, PostalAddress, letter_spec
+from reminders.domain.letters import (
+    ContactBlock,
+    LetterFacts,
+    Letterhead,
+    Logo,
+    PostalAddress,
+    letter_spec,
+)
 from reminders.domain.model import DocumentKind, DocumentStatus, Language, PersonStatus
 from reminders.domain.volume_job import LetterToPrint, VolumeJob, combined_sha256
 from tests.conftest import REPO
@@ -112,6 +122,32 @@ STOCKS = {
 }
 
 
+def shield_png() -> bytes:
+    image = Image.new("RGBA", (150, 180), (0, 0, 0, 0))
+    ImageDraw.Draw(image).polygon([(5, 5), (145, 5), (145, 100), (75, 175), (5, 100)],
+                                  fill=(200, 30, 40, 255))  # fmt: skip
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+SHIELD_SVG = b"""<svg xmlns="http://www.w3.org/2000/svg" width="60" height="72" viewBox="0 0 60 72">
+<path d="M2 2 H58 V40 L30 70 L2 40 Z" fill="#c81e28" stroke="#000" stroke-width="1"/>
+<rect x="24" y="8" width="12" height="52" fill="#fff"/></svg>
+"""
+# Gent: an SVG logo (a form); Brussels: a PNG logo (an image) and contact blocks; Eupen: none.
+LETTERHEADS = {
+    "44021": Letterhead(logo=Logo("shield.svg", SHIELD_SVG, "svg")),
+    "21004": Letterhead(
+        logo=Logo("shield.png", shield_png(), "png", height_mm=18),
+        contacts=(
+            ContactBlock(("ma-vr 8.30-12.30", "do 16.00-19.00"), "Loket / Guichet"),
+            ContactBlock(("sa 9h-12h",), "Heures", Language.FR),
+        ),
+    ),
+}
+
+
 @pytest.fixture(scope="module")
 def settings() -> Settings:
     return load_settings(REPO / "config.toml", environ={})
@@ -173,7 +209,9 @@ def volume_job(
     return VolumeJob(
         run_id=7,
         as_of=LETTER_DATE,
-        municipality=settings.municipality(nis),
+        municipality=replace(
+            settings.municipality(nis), letterhead=LETTERHEADS.get(nis, Letterhead())
+        ),
         language=None,
         sequence=1,
         print_options=print_options_key(options),
@@ -222,8 +260,13 @@ def drawn(pdf: bytes) -> list[list[tuple[object, ...]]]:
                     round(x.value, 2),
                     round(y.value, 2),
                 ))  # fmt: skip
-            for path in page.get_objects(filter=[pdfium.FPDF_PAGEOBJ_PATH]):
+            for path in page.get_objects(filter=[pdfium.FPDF_PAGEOBJ_PATH], max_depth=0):
                 things.append(("path", *(round(side, 2) for side in path.get_bounds())))
+            # The logo: the fast route places it with one cm operator written to 4 decimals,
+            # ReportLab with its own number format: the same place to a tenth of a point.
+            logos = [pdfium.FPDF_PAGEOBJ_IMAGE, pdfium.FPDF_PAGEOBJ_FORM]
+            for logo in page.get_objects(filter=logos, max_depth=0):
+                things.append(("logo", logo.type, *(round(side, 1) for side in logo.get_bounds())))
             text.close()
             page.close()
             pages.append(things)
@@ -237,8 +280,9 @@ def test_the_public_route_draws_the_same_text_in_the_same_places(
 ) -> None:
     """Through ReportLab's public API only (stock Canvas, text objects), every volume has the
     same pages, and on each the same characters in the same fonts and sizes at the same
-    places, and the same rules. (Not the same bytes: text objects write each line in a BT/ET
-    block of its own, and the fast canvas its page dictionaries otherwise, see below.)"""
+    places, and the same logos and rules. (Not the same bytes: text objects write each line
+    in a BT/ET block of its own, a logo is placed in other operators, and the fast canvas
+    writes its page dictionaries otherwise, see below.)"""
     public = volumes(settings, templates, PUBLIC_ROUTE)
     assert public.keys() == fast.keys()
     every_text = ""
@@ -248,6 +292,9 @@ def test_the_public_route_draws_the_same_text_in_the_same_places(
         for number, (page, other) in enumerate(zip(ours, theirs, strict=True), start=1):
             assert page == other, f"{name}, page {number}"
         every_text += "".join(str(thing[0]) for page in ours for thing in page)
+    logos = {thing[1] for pdf in fast.values() for page in drawn(pdf) for thing in page
+             if thing[0] == "logo"}  # fmt: skip
+    assert logos == {pdfium.FPDF_PAGEOBJ_IMAGE, pdfium.FPDF_PAGEOBJ_FORM}  # both were compared
     for name in ("Łukasiewicz", "Straßburger-Øvrebø", YILMAZ, "Ödön", "DEUTSCHLAND", "NEDERLAND"):
         assert name in every_text  # the comparison saw the letters' text, accents and all
 
@@ -255,10 +302,10 @@ def test_the_public_route_draws_the_same_text_in_the_same_places(
 def test_the_fast_canvas_writes_the_bytes_reportlab_writes(
     settings: Settings, templates: LetterTemplates, fast: dict[str, bytes]
 ) -> None:
-    """The same lines drawn on ReportLab's own canvas: the fast canvas (shared resources,
+    """The same lines and logos drawn on ReportLab's own canvas: the fast canvas (shared resources,
     pages and streams formatted its way, no garbage collection while saving) writes the very
     same bytes."""
-    stock_canvas = volumes(settings, templates, Route(fast_canvas=False, fast_text=True))
+    stock_canvas = volumes(settings, templates, Route(fast_canvas=False, fast_drawing=True))
     assert stock_canvas == fast
 
 

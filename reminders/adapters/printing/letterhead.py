@@ -10,22 +10,23 @@ window, and a window that leaves no room for it is a configuration error found b
 It is embedded once per PDF, however many letters draw it: the first letter of a volume
 registers it as an XObject (a PNG as an image, an SVG, drawn by svglib as vectors, as a form);
 every other letter draws that object by name ("/Name Do"), as ReportLab's drawImage does for
-an image it has seen. Contact blocks (up to three, side by side) sit below the text of the
-first page, above the footer: the text of that page stops higher to leave them room.
+an image it has seen (reportlab_fastpath.py's `Pictures`). Contact blocks (up to three, side
+by side) sit below the text of the first page, above the footer: the text of that page stops
+higher to leave them room.
 """
 
 from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 
 from reportlab.graphics import renderPDF
 from reportlab.graphics.shapes import Drawing
 from reportlab.lib.utils import ImageReader
-from reportlab.pdfgen.canvas import Canvas
 from svglib.svglib import svg2rlg
 
+from reminders.adapters.printing.reportlab_fastpath import Pictures
 from reminders.config import AddressWindow
 from reminders.domain.letters import Logo
 from reminders.errors import RemindersError
@@ -124,36 +125,18 @@ class LogoArt:
         self.aspect = float(width) / float(height)
         self._name = f"Logo{logo.sha256[:16]}"
 
-    def draw(self, canvas: Canvas, box: Box) -> None:
-        """Draws the logo into ``box``; the first time on this canvas, embeds it."""
+    def draw(self, pictures: Pictures, box: Box) -> None:
+        """Draws the logo into ``box``; the first time in a document, embeds it."""
         x, y = box.left * MM, (PAGE_HEIGHT_MM - box.bottom) * MM
         width, height = (box.right - box.left) * MM, (box.bottom - box.top) * MM
-        embedded: dict[str, tuple[str, float, float]] = canvas.__dict__.setdefault(
-            "_reminders_logos", {}
-        )
-        found = embedded.get(self._name)
-        if found is None and self._image is not None:
-            # ReportLab registers the image in the document and draws it here.
-            canvas.drawImage(self._image, x, y, width, height, mask="auto")
-            image = canvas._formsinuse[-1]  # type: ignore[attr-defined]  # its name
-            embedded[self._name] = (image, 1.0, 1.0)  # an image's unit square
+        if self._image is not None:
+            pictures.image(self._name, self._image, x, y, width, height)
             return
-        if found is None:
-            found = embedded[self._name] = self._form(canvas)
-        name, unit_width, unit_height = found
-        reference = canvas._doc.getXObjectName(name)  # type: ignore[attr-defined]
-        sx, sy = width / unit_width, height / unit_height
-        canvas.addLiteral(f"q {sx:.4f} 0 0 {sy:.4f} {x:.2f} {y:.2f} cm /{reference} Do Q")
-        canvas._formsinuse.append(name)  # type: ignore[attr-defined]  # the page's /XObject
-
-    def _form(self, canvas: Canvas) -> tuple[str, float, float]:
-        """The SVG drawn once into a form of the canvas's document: (its name, its size)."""
         drawing = self._drawing
-        assert drawing is not None  # noqa: S101 - a PNG is an image, not a form
-        canvas.beginForm(self._name, 0, 0, drawing.width, drawing.height)
-        renderPDF.draw(drawing, canvas, 0, 0)
-        canvas.endForm()
-        return self._name, float(drawing.width), float(drawing.height)
+        assert drawing is not None  # noqa: S101 - an SVG when not an image
+        size = (float(drawing.width), float(drawing.height))
+        draw = partial(renderPDF.draw, drawing, x=0, y=0)
+        pictures.form(self._name, size, draw, (x, y, width, height))
 
 
 @lru_cache(maxsize=64)

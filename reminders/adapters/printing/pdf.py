@@ -53,6 +53,7 @@ from reminders.adapters.printing.reportlab_fastpath import (
     chosen_route,
     line_encoder,
     new_canvas,
+    pictures,
 )
 from reminders.adapters.printing.text import long_date
 from reminders.config import AddressWindow
@@ -244,6 +245,7 @@ class _DocumentOps:
     def __init__(self, canvas: Canvas, widths: _Widths, route: Route) -> None:
         self.canvas, self.widths = canvas, widths
         self.encoder = line_encoder(route, canvas)
+        self.pictures = pictures(route, canvas)  # the municipality's logo
         self._pages: dict[int, tuple[_Page, tuple[_Part, ...]]] = {}
         self._chunks: dict[Hashable, str] = {}
 
@@ -596,7 +598,7 @@ class LetterLayout:
         box = self.logo_box(municipality)
         logo = municipality.letterhead.logo
         if box is not None and logo is not None:
-            logo_art(logo).draw(canvas, box)
+            logo_art(logo).draw(self._current_ops().pictures, box)
 
     def _contact_width(self) -> float:
         return TEXT_WIDTH / 3 - 4 * MM

@@ -32,9 +32,15 @@ What the fast route reaches into, and why:
 5. `gc.disable()` while `Canvas.save` writes the PDF: every object the writing makes stays in use
    until it is done, so the collector's passes during it only cost time (a fifth of it).
 6. ``rl_accel._c_funcs``: whether ReportLab's C accelerator is in use (bench/render.py prints it).
+7. ``canvas._formsinuse`` and ``canvas._doc.getXObjectName``, for a municipality's logo
+   (`FastPictures`): the first letter of a volume embeds it (an image with `drawImage`, a form
+   with `beginForm`), every other letter draws that object by name with one operator. The
+   public `drawImage` embeds an image once too, but digests its pixels again on every call,
+   and `doForm` cannot scale a form without a graphics state of its own around it.
 
-Items 3 to 5 claim the same bytes as stock ReportLab given the same drawing; 1 and 2 encode
-lines as ReportLab's `splitString` does, in one BT/ET block per page instead of one per line.
+Items 3 to 5 claim the same bytes as stock ReportLab given the same drawing; 1, 2 and 7 draw
+the same things as the public API, in other operators (one BT/ET block per page instead of
+one per line; a logo placed with one cm operator).
 """
 
 from __future__ import annotations
@@ -42,7 +48,7 @@ from __future__ import annotations
 import gc
 import logging
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import BinaryIO, Protocol
@@ -51,6 +57,7 @@ import reportlab
 from reportlab import rl_config
 from reportlab.lib import rl_accel
 from reportlab.lib.rl_accel import escapePDF
+from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfdoc, pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
@@ -64,14 +71,14 @@ TESTED_RELEASES = frozenset({"4.5.1", "5.1.0"})
 @dataclass(frozen=True, slots=True)
 class Route:
     """How letters reach ReportLab: through the private API listed above (fast) or through its
-    public API only, for the canvas that writes the PDF and for the encoding of lines."""
+    public API only, for the canvas that writes the PDF and for what is drawn on it."""
 
-    fast_canvas: bool
-    fast_text: bool
+    fast_canvas: bool  # FastCanvas (reaches 3 to 5), or ReportLab's Canvas
+    fast_drawing: bool  # lines and logos as FastLines and FastPictures draw them (1, 2, 7)
 
 
-FAST_ROUTE = Route(fast_canvas=True, fast_text=True)
-PUBLIC_ROUTE = Route(fast_canvas=False, fast_text=False)
+FAST_ROUTE = Route(fast_canvas=True, fast_drawing=True)
+PUBLIC_ROUTE = Route(fast_canvas=False, fast_drawing=False)
 
 
 def chosen_route(release: str | None = None) -> Route:
@@ -120,7 +127,108 @@ class LineEncoder(Protocol):
 
 
 def line_encoder(route: Route, canvas: Canvas) -> LineEncoder:
-    return FastLines(canvas) if route.fast_text else PublicLines(canvas)
+    return FastLines(canvas) if route.fast_drawing else PublicLines(canvas)
+
+
+class Pictures(Protocol):
+    """Pictures drawn on a canvas's pages, each embedded in its document once (by ``name``)."""
+
+    def image(
+        self, name: str, image: ImageReader, x: float, y: float, width: float, height: float
+    ) -> None:
+        """Draws a raster image (its transparency kept) into the rectangle at (x, y)."""
+        ...
+
+    def form(
+        self,
+        name: str,
+        size: tuple[float, float],
+        draw: Callable[[Canvas], None],
+        box: tuple[float, float, float, float],
+    ) -> None:
+        """Draws what ``draw`` draws on a ``size`` canvas (a form, made on first use) scaled
+        into ``box``: x, y, width, height."""
+        ...
+
+
+def pictures(route: Route, canvas: Canvas) -> Pictures:
+    return FastPictures(canvas) if route.fast_drawing else PublicPictures(canvas)
+
+
+class PublicPictures:
+    """ReportLab's way: `drawImage` every time (it embeds an image once per document), a form
+    made once with `beginForm` and drawn with `doForm` in a transformed graphics state."""
+
+    def __init__(self, canvas: Canvas) -> None:
+        self.canvas = canvas
+        self._forms: set[str] = set()
+
+    def image(
+        self, name: str, image: ImageReader, x: float, y: float, width: float, height: float
+    ) -> None:
+        self.canvas.drawImage(image, x, y, width, height, mask="auto")
+
+    def form(
+        self,
+        name: str,
+        size: tuple[float, float],
+        draw: Callable[[Canvas], None],
+        box: tuple[float, float, float, float],
+    ) -> None:
+        canvas = self.canvas
+        if name not in self._forms:
+            canvas.beginForm(name, 0, 0, *size)
+            draw(canvas)
+            canvas.endForm()
+            self._forms.add(name)
+        x, y, width, height = box
+        canvas.saveState()
+        canvas.transform(width / size[0], 0, 0, height / size[1], x, y)
+        canvas.doForm(name)
+        canvas.restoreState()
+
+
+class FastPictures:
+    """Each picture embedded by the first letter that draws it, then drawn by its name in the
+    document with one operator (reach 7)."""
+
+    def __init__(self, canvas: Canvas) -> None:
+        self.canvas = canvas
+        # name: (the XObject's name in the document, the size its unit square is drawn at)
+        self._embedded: dict[str, tuple[str, float, float]] = {}
+
+    def image(
+        self, name: str, image: ImageReader, x: float, y: float, width: float, height: float
+    ) -> None:
+        if name not in self._embedded:
+            # ReportLab registers the image in the document and draws it here.
+            self.canvas.drawImage(image, x, y, width, height, mask="auto")
+            registered = self.canvas._formsinuse[-1]  # type: ignore[attr-defined]
+            self._embedded[name] = (registered, 1.0, 1.0)  # an image's unit square
+            return
+        self._place(name, x, y, width, height)
+
+    def form(
+        self,
+        name: str,
+        size: tuple[float, float],
+        draw: Callable[[Canvas], None],
+        box: tuple[float, float, float, float],
+    ) -> None:
+        if name not in self._embedded:
+            self.canvas.beginForm(name, 0, 0, *size)
+            draw(self.canvas)
+            self.canvas.endForm()
+            self._embedded[name] = (name, *size)
+        self._place(name, *box)
+
+    def _place(self, name: str, x: float, y: float, width: float, height: float) -> None:
+        registered, unit_width, unit_height = self._embedded[name]
+        canvas = self.canvas
+        reference = canvas._doc.getXObjectName(registered)  # type: ignore[attr-defined]
+        sx, sy = width / unit_width, height / unit_height
+        canvas.addLiteral(f"q {sx:.4f} 0 0 {sy:.4f} {x:.2f} {y:.2f} cm /{reference} Do Q")
+        canvas._formsinuse.append(registered)  # type: ignore[attr-defined]  # the page's /XObject
 
 
 class PublicLines:
