@@ -116,6 +116,9 @@ class LogoArt:
                 drawing = svg2rlg(io.BytesIO(logo.data))
                 if drawing is None:
                     raise ValueError("svglib could not read it")
+                # ReportLab 5 draws graphics in Helvetica unless told otherwise, 4.5 in Times:
+                # an SVG's text without a font family stays in the one it had (same bytes).
+                drawing.setProperties({"initialFontName": "Times-Roman"})
                 self._drawing = drawing
                 width, height = drawing.width, drawing.height
         except Exception as err:  # Pillow, lxml and svglib raise many kinds
