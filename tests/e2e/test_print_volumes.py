@@ -625,7 +625,7 @@ def test_a_broken_own_template_stops_the_run_before_any_letter(
 ) -> None:
     """An own template with a variable the engine does not pass: the run exits 2 naming the
     file, having decided, printed and logged nothing."""
-    broken = with_own_template(registry, "21004", "eid/first.fr.txt.j2", "{{ holder.surnom }}")
+    broken = with_own_template(registry, "21004", "eid/first.fr.txt.j2", "{{ document.surnom }}")
     result = invoke(registry, database_url, "run", "--date", RUN_DATE)
     assert result.exit_code == 2, result.output
     assert f"Error: {broken}: 'dict object' has no attribute 'surnom'" in result.output
