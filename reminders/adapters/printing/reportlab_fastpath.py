@@ -1,7 +1,8 @@
 """ReportLab's private API, in one place: what makes the letters of printing/pdf.py fast.
 
 Written against ReportLab 4.5.1, and checked against 5.1.0 too (`TESTED_RELEASES`; both give
-the same bytes for the 20,000 letters of bench/render.py). Everything below that reaches into
+the same bytes for the 20,000 letters of bench/render.py and for the test's volumes, logos
+included). Everything below that reaches into
 ReportLab relies on something it does not document, which another release may change without
 notice. So the fast route is taken only on a release listed there; on any other, `chosen_route`
 answers `PUBLIC_ROUTE` (and logs it once): stock `Canvas`, lines drawn with ReportLab's text
