@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -266,3 +267,46 @@ def _checked_password(password: str) -> str:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise UsageError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
     return password
+
+
+# -- console users acting on the command line (issue 21) ---------------------------------------
+
+
+def authenticated_user(
+    transaction: ConsoleTransaction,
+    passwords: Passwords,
+    username: str,
+    password: str,
+    *,
+    roles: Collection[Role],
+    municipality_nis: str,
+    action: str,
+    now: datetime,
+    max_failures: int,
+) -> ConsoleUser:
+    """The console user ``username`` for a command that acts in their name (`reminders
+    release --by NAME`): their password checked as a login checks it (failures count towards
+    the same throttle), and one of ``roles`` held in the municipality. A refusal is written
+    to the activity log, with one message for every reason but a missing role."""
+    name = username.strip().lower()[:32]
+    with transaction() as store:
+        failures = store.failed_logins(name, now - FAILED_LOGIN_WINDOW)
+        stored = store.user(name)
+    if failures >= max_failures:
+        note_action(transaction, name, municipality_nis, action, "refused", now=now,
+                    client="cli", why="throttled")  # fmt: skip
+        raise UsageError(f"--by {name}: too many failed logins: try again later")
+    matches = passwords.verify(stored.password_hash if stored else None, password)
+    if stored is None or not matches or stored.disabled:
+        why = "unknown user" if stored is None else "disabled" if matches else "wrong password"
+        # Counted as a failed login (the throttle reads those), on the command line.
+        note_action(transaction, name, None, "login", "refused", now=now, client="cli", why=why)
+        raise UsageError(f"--by {name}: unknown console user or wrong password")
+    with transaction() as store:
+        user = ConsoleUser(stored.user_id, stored.username, store.grants(stored.user_id))
+    if not any(user.may(role, municipality_nis) for role in roles):
+        wanted = " or ".join(role.value for role in roles)
+        note_action(transaction, name, municipality_nis, action, "refused", now=now,
+                    client="cli", why=f"not {wanted}")  # fmt: skip
+        raise UsageError(f"--by {name}: holds no {wanted} role in {municipality_nis}")
+    return user

@@ -1,0 +1,198 @@
+"""After the print, end to end on SQLite and PostgreSQL (issue 21): held volumes released by an
+approver who did not start the run (four eyes), and nothing unreleased in the print shop's
+pick-up folder; a letter cancelled out of a volume before release (re-cut, manifests and
+SHA-256 following, its stage closed or decided again); reprints; and the dispatch log
+verifying across all of it. Synthetic registry only."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.e2e.after_print_support import (
+    GENT,
+    checked_volume,
+    in_pickup,
+    log_verifies,
+    picked_up,
+    reminders,
+    run_night,
+    stored_volumes,
+    with_approval,
+)
+from tests.e2e.test_print_volumes import RUN_DATE, registry  # noqa: F401 - fixture
+from tests.pdf_reading import page_texts
+
+
+def test_the_starter_of_a_run_cannot_release_it(registry: Path, database_url: str) -> None:  # noqa: F811
+    """Gent's volumes of a run started in the console by an stay out of the pick-up folder
+    (the other municipalities' go there at once); an cannot release them, bert can, and only
+    the volume bert released reaches the print shop."""
+    with_approval(registry, database_url)
+    summary = run_night(registry, database_url, RUN_DATE, started_by="console:an")
+    gent = stored_volumes(database_url, GENT)
+    assert len(gent) == 5 and {v.state for v in gent} == {"held"}
+    assert picked_up(registry, GENT) == []
+    others = [Path(p) for p in summary["volumes"] if f"/{GENT}/" not in p]
+    assert sorted(in_pickup(registry, p) for p in others) == picked_up(registry)
+
+    first = gent[0]
+    refused = reminders(registry, database_url, "release", "--volume", str(first.volume_id),
+                        by="an")  # fmt: skip
+    assert refused.exit_code == 2, refused.output
+    assert "an started its run" in refused.output and "four eyes" in refused.output
+    assert picked_up(registry, GENT) == []
+
+    released = reminders(registry, database_url, "release", "--volume", str(first.volume_id),
+                         by="bert")  # fmt: skip
+    assert released.exit_code == 0, released.output
+    assert picked_up(registry, GENT) == [in_pickup(registry, first.path)]
+    manifest = checked_volume(in_pickup(registry, first.path))
+    assert tuple(entry["reference"] for entry in manifest["entries"]) == first.references
+    assert in_pickup(registry, first.path).read_bytes() == first.path.read_bytes()
+    states = [v.state for v in stored_volumes(database_url, GENT)]
+    assert states == ["released", "held", "held", "held", "held"]
+    log_verifies(registry, database_url)
+
+
+def test_a_scheduler_run_is_released_by_one_approver(registry: Path, database_url: str) -> None:  # noqa: F811
+    """A run the scheduler started was started by nobody: one approver releases all its held
+    volumes at once; a clerk without the approver role cannot."""
+    with_approval(registry, database_url)
+    summary = run_night(registry, database_url, RUN_DATE)
+    run_id = str(summary["run_id"])
+    listed = reminders(registry, database_url, "release", "--municipality", GENT)
+    assert listed.exit_code == 0, listed.output
+    assert listed.output.count("scheduler:nightly") == 5
+
+    clerk = reminders(registry, database_url, "release", "--run", run_id, "--municipality", GENT,
+                      by="cleo")  # fmt: skip
+    assert clerk.exit_code == 2 and "holds no approver role in 44021" in clerk.output
+    assert picked_up(registry, GENT) == []
+
+    released = reminders(registry, database_url, "release", "--run", run_id, "--municipality",
+                         GENT, by="an")  # fmt: skip
+    assert released.exit_code == 0, released.output
+    gent = stored_volumes(database_url, GENT)
+    assert {v.state for v in gent} == {"released"}
+    assert picked_up(registry, GENT) == sorted(in_pickup(registry, v.path) for v in gent)
+    again = reminders(registry, database_url, "release", "--volume", str(gent[0].volume_id),
+                      by="bert")  # fmt: skip
+    assert again.exit_code == 0 and "was released already" in again.output
+    log_verifies(registry, database_url)
+
+
+def test_a_cancelled_letter_is_cut_out_before_release(registry: Path, database_url: str) -> None:  # noqa: F811
+    """One letter of a 3-letter held volume cancelled: the volume released is a re-cut of the
+    other two (its manifests and SHA-256 follow, the original never reaches the print shop),
+    the log records both volumes and verifies, and the next night sends the cancelled stage
+    nothing."""
+    with_approval(registry, database_url)
+    run_night(registry, database_url, RUN_DATE)
+    first = stored_volumes(database_url, GENT)[0]
+    assert len(first.references) == 3
+    cancelled = first.references[1]
+    result = reminders(registry, database_url, "cancel", "--letter", cancelled, "--reason",
+                       "renewed at the counter on 2 March", by="an")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    again = reminders(registry, database_url, "cancel", "--letter", cancelled, "--reason",
+                      "twice", by="bert")  # fmt: skip
+    assert again.exit_code == 2 and "cancelled already" in again.output
+
+    released = reminders(registry, database_url, "release", "--volume", str(first.volume_id),
+                         by="bert")  # fmt: skip
+    assert released.exit_code == 0, released.output
+    assert "re-cut without its cancelled letters" in released.output
+    volumes = stored_volumes(database_url, GENT)
+    replaced = next(v for v in volumes if v.volume_id == first.volume_id)
+    recut = next(v for v in volumes if v.kind == "recut")
+    assert replaced.state == "replaced" and recut.state == "released"
+    assert recut.references == (first.references[0], first.references[2])
+    assert recut.path.name == "volume-001-recut1.pdf"
+    assert picked_up(registry, GENT) == [in_pickup(registry, recut.path)]
+    manifest = checked_volume(in_pickup(registry, recut.path))
+    assert [entry["reference"] for entry in manifest["entries"]] == list(recut.references)
+    assert manifest["letters"] == 2 and manifest["entries"][0]["first_page"] == 2
+    log_verifies(registry, database_url)
+    life = reminders(registry, database_url, "letter", cancelled)
+    assert life.exit_code == 0, life.output
+    states = [line.split()[2] for line in life.output.splitlines()[1:]]
+    assert states == ["decided", "printed", "held", "cancelled"]
+    kept = reminders(registry, database_url, "letter", recut.references[0])
+    assert [line.split()[2] for line in kept.output.splitlines()[1:]] == [
+        "decided", "printed", "held", "recut", "released",
+    ]  # fmt: skip
+
+    later = run_night(registry, database_url, "2027-03-02")
+    assert later["letters"] == 0  # the cancelled stage is closed
+
+
+def test_a_stage_cancelled_to_be_decided_again_gets_its_letter_next_night(
+    registry: Path, database_url: str  # noqa: F811
+) -> None:
+    """Cancelled with --decide-again, the stage is open: the next night decides it anew and
+    prints the letter again under a new reference; the log verifies."""
+    with_approval(registry, database_url)
+    run_night(registry, database_url, RUN_DATE)
+    first = stored_volumes(database_url, GENT)[0]
+    cancelled = first.references[0]
+    result = reminders(registry, database_url, "cancel", "--letter", cancelled, "--reason",
+                       "wrong box number on the envelope", "--decide-again", by="bert")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "decided again by the next run" in result.output
+    later = run_night(registry, database_url, "2027-03-02")
+    assert later["letters"] == 1
+    new = [v for v in stored_volumes(database_url, GENT) if v.run_id == later["run_id"]]
+    assert len(new) == 1 and len(new[0].references) == 1
+    assert new[0].references[0] != cancelled
+    document = reminders(registry, database_url, "letter", cancelled, "--json")
+    assert '"state": "cancelled"' in document.output and '"decide_again"' not in document.output
+    assert run_night(registry, database_url, "2027-03-03")["letters"] == 0  # decided once
+    log_verifies(registry, database_url)
+
+
+def test_a_reprint_is_the_same_letter_with_a_suffix(registry: Path, database_url: str) -> None:  # noqa: F811
+    """A Brussels letter (released with its run) printed again: a reprint volume of its own
+    in the pick-up folder, the same text as the original but for the reference's -R1, the
+    log pointing to the original; a second reprint is -R2. In Gent the reprint is held, and
+    its requester cannot release it."""
+    with_approval(registry, database_url)
+    summary = run_night(registry, database_url, RUN_DATE)
+    brussels = stored_volumes(database_url, "21004")[0]
+    original = brussels.references[0]
+    result = reminders(registry, database_url, "reprint", "--letter", original, "--reason",
+                       "lost in the post", by="cleo")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    reprint = next(v for v in stored_volumes(database_url, "21004") if v.kind == "reprint")
+    assert reprint.path.name == f"reprint-{original}-R1.pdf" and reprint.state == "auto"
+    pdf = in_pickup(registry, reprint.path)
+    manifest = checked_volume(pdf)
+    assert [entry["reference"] for entry in manifest["entries"]] == [f"{original}-R1"]
+    assert manifest["date"] == summary["date"]
+    entry = next(e for e in json.loads(brussels.path.with_suffix(".json").read_text())["entries"]
+                 if e["reference"] == original)  # fmt: skip
+    first = entry["first_page"] - 1
+    printed = page_texts(brussels.path)[first : first + entry["page_count"]]
+    again = page_texts(pdf)[1:]
+    assert len(again) == len(printed) and f"{original}-R1" in again[0]
+    assert [page.replace(f"{original}-R1", original) for page in again] == printed
+    second = reminders(registry, database_url, "reprint", "--letter", original, "--reason",
+                       "lost again", by="cleo")  # fmt: skip
+    assert f"as {original}-R2" in second.output
+
+    gent = stored_volumes(database_url, GENT)[0]
+    reminders(registry, database_url, "release", "--volume", str(gent.volume_id), by="an")
+    held = reminders(registry, database_url, "reprint", "--letter", gent.references[0],
+                     "--reason", "torn by the dog", by="an")  # fmt: skip
+    assert held.exit_code == 0 and "held: another approver releases it" in held.output
+    volume = next(v for v in stored_volumes(database_url, GENT) if v.kind == "reprint")
+    own = reminders(registry, database_url, "release", "--volume", str(volume.volume_id), by="an")
+    assert own.exit_code == 2 and "an asked for this reprint" in own.output
+    assert reminders(registry, database_url, "release", "--volume", str(volume.volume_id),
+                     by="bert").exit_code == 0  # fmt: skip
+    assert in_pickup(registry, volume.path).exists()
+    life = reminders(registry, database_url, "letter", gent.references[0])
+    assert [line.split()[2] for line in life.output.splitlines()[1:]] == [
+        "decided", "printed", "held", "released", "reprinted", "released",
+    ]  # fmt: skip
+    log_verifies(registry, database_url)
