@@ -9,7 +9,6 @@ import os
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -110,7 +109,6 @@ def returns_from_file(
     municipality_nis: str,
     by: str,
     session: AfterPrintSession,
-    today: date,
 ) -> ReturnsReport:
     """Read a list of returned references (CSV: reference, returned_on, reason) into the
     municipality's log; file-level problems exit 2 and change nothing."""
@@ -124,7 +122,6 @@ def returns_from_file(
             after=session.after,
             transaction=session.transaction,
             now=utc_now,
-            today=today,
         )
 
 

@@ -34,7 +34,7 @@ from reminders.bootstrap.after_print import (
 from reminders.config import Settings, load_settings
 from reminders.domain.console_access import Role
 from reminders.domain.release import VolumeState
-from reminders.entrypoints.options import ReportingGroup, config_option, today_in
+from reminders.entrypoints.options import ReportingGroup, config_option
 from reminders.errors import UsageError
 from reminders.services.after_print import Actor
 from reminders.services.release_volumes import (
@@ -300,9 +300,7 @@ def import_returns_command(
     nis = settings.municipality(nis_code).nis_code
     by = f"cli:{getpass.getuser()}"[:40]
     with after_print_session(settings, nis, wait_seconds=wait_seconds) as session:
-        report = returns_from_file(
-            file, municipality_nis=nis, by=by, session=session, today=today_in(settings)
-        )
+        report = returns_from_file(file, municipality_nis=nis, by=by, session=session)
     click.echo(
         f"{report.file_name}: {report.lines_read} lines read; {len(report.accepted)} returned "
         f"letters recorded ({report.still_at_address} still at the address they came back "

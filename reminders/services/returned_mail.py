@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 
 from reminders.domain.dispatch_log import LogEvent, NewEntry, log_timestamp
 from reminders.domain.letter_reference import parsed_reference
@@ -68,7 +68,6 @@ def import_returns(
     after: AfterPrint,
     transaction: DecisionTransaction,
     now: Callable[[], datetime],
-    today: date,
 ) -> ReturnsReport:
     """Read a list of returned references for one municipality (see the module's doc)."""
     report = ReturnsReport(file_name, municipality_nis)
@@ -83,7 +82,7 @@ def import_returns(
             report.lines_read += 1
             reference_text = row.fields[0].strip() if row.fields else ""
             problem = row.problem or _taken(
-                store, after, row, report, seen, entries, import_id, by, stamp, now, today
+                store, after, row, report, seen, entries, import_id, by, stamp, now
             )
             if problem is not None:
                 report.problems.append(ReturnProblem(row.line, reference_text, problem))
@@ -115,7 +114,6 @@ def _taken(
     by: str,
     stamp: str,
     now: Callable[[], datetime],
-    today: date,
 ) -> str | None:
     """Take one line; returns why it cannot be taken, or None."""
     reference_text, day_text, reason_text = (value.strip() for value in row.fields)
@@ -127,8 +125,6 @@ def _taken(
     returned_on = parse_registry_date(day_text)
     if returned_on is None:
         return f"returned_on: expected a date like 2026-12-01 or 01/12/2026, got {day_text!r}"
-    if returned_on > today:
-        return f"returned_on: {returned_on} is in the future"
     reason = parsed_return_reason(reason_text)
     if reason is None:
         return f"reason: expected one of {return_reasons()}, got {reason_text!r}"
@@ -147,13 +143,18 @@ def _taken(
             f"reference {parsed.text}: a letter of municipality {letter.municipality_nis}, "
             f"not of {report.municipality_nis}"
         )
+    if parsed.text in seen:
+        return f"reference {parsed.text}: already returned (line {seen[parsed.text]} above)"
     earlier = volumes.returned_on(parsed.text)
     if earlier is not None:
         return f"reference {parsed.text}: already returned (on {earlier})"
-    if parsed.text in seen:
-        return f"reference {parsed.text}: already returned (line {seen[parsed.text]} above)"
     if letter.letter.cancelled and not parsed.reprint:
         return f"reference {parsed.text}: the letter was cancelled before it went out"
+    if returned_on < letter.volume.run_as_of:
+        return (
+            f"returned_on: {returned_on} is before the letter was printed (night of "
+            f"{letter.volume.run_as_of})"
+        )
     (facts,) = store.letter_store().letter_facts([letter.letter.decision_id])
     key = _returned_address(facts, letter, printed_address, after)
     seen[parsed.text] = row.line

@@ -9,6 +9,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from sqlalchemy import select
+
+from reminders.adapters.db.engine import make_engine
+from reminders.adapters.db.orm import DecisionRow, DocumentRow, LetterRow
 from tests.e2e.after_print_support import (
     GENT,
     checked_volume,
@@ -20,7 +24,7 @@ from tests.e2e.after_print_support import (
     stored_volumes,
     with_approval,
 )
-from tests.e2e.test_print_volumes import RUN_DATE, registry  # noqa: F401 - fixture
+from tests.e2e.test_print_volumes import NUMBERS, RUN_DATE, registry  # noqa: F401 - fixture
 from tests.pdf_reading import page_texts
 
 
@@ -196,3 +200,99 @@ def test_a_reprint_is_the_same_letter_with_a_suffix(registry: Path, database_url
         "decided", "printed", "held", "released", "reprinted", "released",
     ]  # fmt: skip
     log_verifies(registry, database_url)
+
+
+def _decisions_of(database_url: str, number: str) -> list[tuple[str, str | None, bool]]:
+    """(stage, reason, final) of a document's decisions, in the order recorded."""
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                select(DecisionRow.stage, DecisionRow.reason, DecisionRow.final)
+                .join(DocumentRow, DocumentRow.id == DecisionRow.document_id)
+                .where(DocumentRow.number == number)
+                .order_by(DecisionRow.id)
+            ).all()
+    finally:
+        engine.dispose()
+    return [(stage, reason, bool(final)) for stage, reason, final in rows]
+
+
+def test_returned_letters_stop_mail_to_that_address_until_it_changes(
+    registry: Path, database_url: str  # noqa: F811
+) -> None:
+    """A list of returns: the good lines are logged and listed, each bad one (not a reference,
+    a bad date or reason, unknown, already returned, another municipality's) is reported with
+    its line and kept; the holder's next stage is skipped `returned_mail` while the registry
+    keeps that address, and decided again once an import changes it."""
+    with_approval(registry, database_url)
+    summary = run_night(registry, database_url, RUN_DATE)
+    reminders(registry, database_url, "release", "--run", str(summary["run_id"]),
+              "--municipality", GENT, by="an")  # fmt: skip
+    gent = {ref for v in stored_volumes(database_url, GENT) for ref in v.references}
+    jan = letter_of(database_url, "E01")
+    brussels = stored_volumes(database_url, "21004")[0].references[0]
+    returns = registry.parent / "returns.csv"
+    returns.write_text(
+        "reference;returned_on;reason\n"
+        f"{jan};2027-03-10;Verhuisd\n"
+        f"44021-{summary['run_id']:06d}-000999;2027-03-10;moved\n"
+        f"{brussels};2027-03-10;inconnu\n"
+        f"{jan};2027-03-11;refused\n"
+        "not-a-reference;2027-03-10;moved\n"
+        f"{sorted(gent - {jan})[0]};31/02/2027;moved\n"
+        f"{sorted(gent - {jan})[0]};2027-03-10;lost\n",
+        encoding="utf-8",
+    )
+    result = reminders(registry, database_url, "returns", "import", str(returns),
+                       "--municipality", GENT)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "7 lines read; 1 returned letters recorded (1 still at the address" in result.output
+    lines = result.output.splitlines()[1:]
+    assert [line.split(":")[1] for line in lines] == ["3", "4", "5", "6", "7", "8"]
+    assert "no letter with this reference was printed (unknown)" in lines[0]
+    assert "a letter of municipality 21004, not of 44021" in lines[1]
+    assert "already returned (line 2 above)" in lines[2]
+    assert "is not a letter's reference" in lines[3]
+    assert "returned_on: expected a date" in lines[4]
+    assert "reason: expected one of moved, unknown" in lines[5]
+    again = reminders(registry, database_url, "returns", "import", str(returns),
+                      "--municipality", GENT)  # fmt: skip
+    assert "already returned (on 2027-03-10)" in again.output
+    life = reminders(registry, database_url, "letter", jan)
+    assert "returned" in life.output and "(moved)" in life.output
+    log_verifies(registry, database_url)
+
+    run_night(registry, database_url, "2027-05-16")  # E01's stage "expired" falls due
+    assert _decisions_of(database_url, "E01")[-1] == ("expired", "returned_mail", False)
+    run_night(registry, database_url, "2027-05-17")  # nothing changed: no second skip
+    assert len(_decisions_of(database_url, "E01")) == 2
+    persons = registry.parent / "persons.csv"
+    moved = [
+        line.replace(";Kerkstraat;12;;9000;", ";Veldstraat;99;;9000;")
+        if line.startswith(NUMBERS["G01"])
+        else line
+        for line in persons.read_text(encoding="utf-8").splitlines()
+    ]
+    persons.write_text("\n".join(moved) + "\n", encoding="utf-8")
+    imported = reminders(registry, database_url, "import", "persons", str(persons))
+    assert "1 updated" in imported.output, imported.output
+    run_night(registry, database_url, "2027-05-18")
+    assert _decisions_of(database_url, "E01")[-1] == ("expired", None, True)
+    log_verifies(registry, database_url)
+
+
+def letter_of(database_url: str, number: str) -> str:
+    """The reference of a document's first printed letter."""
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            reference = connection.execute(
+                select(LetterRow.reference)
+                .join(DecisionRow, DecisionRow.id == LetterRow.decision_id)
+                .join(DocumentRow, DocumentRow.id == DecisionRow.document_id)
+                .where(DocumentRow.number == number)
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    return str(reference)
