@@ -111,8 +111,15 @@ def stored_volumes(database_url: str, nis: str | None = None) -> list[StoredVolu
     for volume_id, reference in letters:
         held.setdefault(volume_id, []).append(reference)
     return [
-        StoredVolume(v.id, v.run_id, v.municipality_nis, Path(v.path), v.state, v.kind,
-                     tuple(held.get(v.id, ())))  # fmt: skip
+        StoredVolume(
+            v.id,
+            v.run_id,
+            v.municipality_nis,
+            Path(v.path),
+            v.state,
+            v.kind,
+            tuple(held.get(v.id, ())),
+        )
         for v in volumes
         if nis in (None, v.municipality_nis)
     ]

@@ -35,7 +35,8 @@ def test_the_starter_of_a_run_cannot_release_it(registry: Path, database_url: st
     with_approval(registry, database_url)
     summary = run_night(registry, database_url, RUN_DATE, started_by="console:an")
     gent = stored_volumes(database_url, GENT)
-    assert len(gent) == 5 and {v.state for v in gent} == {"held"}
+    assert len(gent) == 5
+    assert {v.state for v in gent} == {"held"}
     assert picked_up(registry, GENT) == []
     others = [Path(p) for p in summary["volumes"] if f"/{GENT}/" not in p]
     assert sorted(in_pickup(registry, p) for p in others) == picked_up(registry)
@@ -44,7 +45,8 @@ def test_the_starter_of_a_run_cannot_release_it(registry: Path, database_url: st
     refused = reminders(registry, database_url, "release", "--volume", str(first.volume_id),
                         by="an")  # fmt: skip
     assert refused.exit_code == 2, refused.output
-    assert "an started its run" in refused.output and "four eyes" in refused.output
+    assert "an started its run" in refused.output
+    assert "four eyes" in refused.output
     assert picked_up(registry, GENT) == []
 
     released = reminders(registry, database_url, "release", "--volume", str(first.volume_id),
@@ -71,7 +73,8 @@ def test_a_scheduler_run_is_released_by_one_approver(registry: Path, database_ur
 
     clerk = reminders(registry, database_url, "release", "--run", run_id, "--municipality", GENT,
                       by="cleo")  # fmt: skip
-    assert clerk.exit_code == 2 and "holds no approver role in 44021" in clerk.output
+    assert clerk.exit_code == 2
+    assert "holds no approver role in 44021" in clerk.output
     assert picked_up(registry, GENT) == []
 
     released = reminders(registry, database_url, "release", "--run", run_id, "--municipality",
@@ -82,7 +85,8 @@ def test_a_scheduler_run_is_released_by_one_approver(registry: Path, database_ur
     assert picked_up(registry, GENT) == sorted(in_pickup(registry, v.path) for v in gent)
     again = reminders(registry, database_url, "release", "--volume", str(gent[0].volume_id),
                       by="bert")  # fmt: skip
-    assert again.exit_code == 0 and "was released already" in again.output
+    assert again.exit_code == 0
+    assert "was released already" in again.output
     log_verifies(registry, database_url)
 
 
@@ -101,7 +105,8 @@ def test_a_cancelled_letter_is_cut_out_before_release(registry: Path, database_u
     assert result.exit_code == 0, result.output
     again = reminders(registry, database_url, "cancel", "--letter", cancelled, "--reason",
                       "twice", by="bert")  # fmt: skip
-    assert again.exit_code == 2 and "cancelled already" in again.output
+    assert again.exit_code == 2
+    assert "cancelled already" in again.output
 
     released = reminders(registry, database_url, "release", "--volume", str(first.volume_id),
                          by="bert")  # fmt: skip
@@ -110,13 +115,15 @@ def test_a_cancelled_letter_is_cut_out_before_release(registry: Path, database_u
     volumes = stored_volumes(database_url, GENT)
     replaced = next(v for v in volumes if v.volume_id == first.volume_id)
     recut = next(v for v in volumes if v.kind == "recut")
-    assert replaced.state == "replaced" and recut.state == "released"
+    assert replaced.state == "replaced"
+    assert recut.state == "released"
     assert recut.references == (first.references[0], first.references[2])
     assert recut.path.name == "volume-001-recut1.pdf"
     assert picked_up(registry, GENT) == [in_pickup(registry, recut.path)]
     manifest = checked_volume(in_pickup(registry, recut.path))
     assert [entry["reference"] for entry in manifest["entries"]] == list(recut.references)
-    assert manifest["letters"] == 2 and manifest["entries"][0]["first_page"] == 2
+    assert manifest["letters"] == 2
+    assert manifest["entries"][0]["first_page"] == 2
     log_verifies(registry, database_url)
     life = reminders(registry, database_url, "letter", cancelled)
     assert life.exit_code == 0, life.output
@@ -132,7 +139,8 @@ def test_a_cancelled_letter_is_cut_out_before_release(registry: Path, database_u
 
 
 def test_a_stage_cancelled_to_be_decided_again_gets_its_letter_next_night(
-    registry: Path, database_url: str  # noqa: F811
+    registry: Path,  # noqa: F811 - the fixture
+    database_url: str,
 ) -> None:
     """Cancelled with --decide-again, the stage is open: the next night decides it anew and
     prints the letter again under a new reference; the log verifies."""
@@ -147,10 +155,12 @@ def test_a_stage_cancelled_to_be_decided_again_gets_its_letter_next_night(
     later = run_night(registry, database_url, "2027-03-02")
     assert later["letters"] == 1
     new = [v for v in stored_volumes(database_url, GENT) if v.run_id == later["run_id"]]
-    assert len(new) == 1 and len(new[0].references) == 1
+    assert len(new) == 1
+    assert len(new[0].references) == 1
     assert new[0].references[0] != cancelled
     document = reminders(registry, database_url, "letter", cancelled, "--json")
-    assert '"state": "cancelled"' in document.output and '"decide_again"' not in document.output
+    assert '"state": "cancelled"' in document.output
+    assert '"decide_again"' not in document.output
     assert run_night(registry, database_url, "2027-03-03")["letters"] == 0  # decided once
     log_verifies(registry, database_url)
 
@@ -168,7 +178,8 @@ def test_a_reprint_is_the_same_letter_with_a_suffix(registry: Path, database_url
                        "lost in the post", by="cleo")  # fmt: skip
     assert result.exit_code == 0, result.output
     reprint = next(v for v in stored_volumes(database_url, "21004") if v.kind == "reprint")
-    assert reprint.path.name == f"reprint-{original}-R1.pdf" and reprint.state == "auto"
+    assert reprint.path.name == f"reprint-{original}-R1.pdf"
+    assert reprint.state == "auto"
     pdf = in_pickup(registry, reprint.path)
     manifest = checked_volume(pdf)
     assert [entry["reference"] for entry in manifest["entries"]] == [f"{original}-R1"]
@@ -178,7 +189,8 @@ def test_a_reprint_is_the_same_letter_with_a_suffix(registry: Path, database_url
     first = entry["first_page"] - 1
     printed = page_texts(brussels.path)[first : first + entry["page_count"]]
     again = page_texts(pdf)[1:]
-    assert len(again) == len(printed) and f"{original}-R1" in again[0]
+    assert len(again) == len(printed)
+    assert f"{original}-R1" in again[0]
     assert [page.replace(f"{original}-R1", original) for page in again] == printed
     second = reminders(registry, database_url, "reprint", "--letter", original, "--reason",
                        "lost again", by="cleo")  # fmt: skip
@@ -188,10 +200,12 @@ def test_a_reprint_is_the_same_letter_with_a_suffix(registry: Path, database_url
     reminders(registry, database_url, "release", "--volume", str(gent.volume_id), by="an")
     held = reminders(registry, database_url, "reprint", "--letter", gent.references[0],
                      "--reason", "torn by the dog", by="an")  # fmt: skip
-    assert held.exit_code == 0 and "held: another approver releases it" in held.output
+    assert held.exit_code == 0
+    assert "held: another approver releases it" in held.output
     volume = next(v for v in stored_volumes(database_url, GENT) if v.kind == "reprint")
     own = reminders(registry, database_url, "release", "--volume", str(volume.volume_id), by="an")
-    assert own.exit_code == 2 and "an asked for this reprint" in own.output
+    assert own.exit_code == 2
+    assert "an asked for this reprint" in own.output
     assert reminders(registry, database_url, "release", "--volume", str(volume.volume_id),
                      by="bert").exit_code == 0  # fmt: skip
     assert in_pickup(registry, volume.path).exists()
@@ -219,7 +233,8 @@ def _decisions_of(database_url: str, number: str) -> list[tuple[str, str | None,
 
 
 def test_returned_letters_stop_mail_to_that_address_until_it_changes(
-    registry: Path, database_url: str  # noqa: F811
+    registry: Path,  # noqa: F811 - the fixture
+    database_url: str,
 ) -> None:
     """A list of returns: the good lines are logged and listed, each bad one (not a reference,
     a bad date or reason, unknown, already returned, another municipality's) is reported with
@@ -260,7 +275,8 @@ def test_returned_letters_stop_mail_to_that_address_until_it_changes(
                       "--municipality", GENT)  # fmt: skip
     assert "already returned (on 2027-03-10)" in again.output
     life = reminders(registry, database_url, "letter", jan)
-    assert "returned" in life.output and "(moved)" in life.output
+    assert "returned" in life.output
+    assert "(moved)" in life.output
     log_verifies(registry, database_url)
 
     run_night(registry, database_url, "2027-05-16")  # E01's stage "expired" falls due

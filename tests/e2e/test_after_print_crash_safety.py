@@ -44,7 +44,7 @@ from tests.e2e.test_print_volumes import RUN_DATE, registry  # noqa: F401 - fixt
 T = TypeVar("T")
 
 
-class Stopped(Exception):
+class StoppedError(Exception):
     """Raised at a point, as a kill there would stop the step."""
 
 
@@ -58,7 +58,7 @@ class StopAt(RunControl):
     def reached(self, point: str) -> None:
         super().reached(point)
         if point == self.point:
-            raise Stopped(point)
+            raise StoppedError(point)
 
 
 def events(database_url: str) -> Counter[str]:
@@ -71,12 +71,13 @@ def events(database_url: str) -> Counter[str]:
 
 
 def stopped(step: Callable[[RunControl], T], point: str) -> None:
-    with pytest.raises(Stopped):
+    with pytest.raises(StoppedError):
         step(StopAt(point))
 
 
 def test_release_cancel_and_reprint_stopped_at_every_point(
-    registry: Path, database_url: str  # noqa: F811
+    registry: Path,  # noqa: F811 - the fixture
+    database_url: str,
 ) -> None:
     """Each stop leaves something a second attempt finishes: the release of a volume with a
     cancelled letter is stopped at each of its six points in turn, a cancellation and a
@@ -108,8 +109,11 @@ def test_release_cancel_and_reprint_stopped_at_every_point(
                       "release:recut-committed", "release:appended", "release:committed",
                       "release:delivered"):  # fmt: skip
             stopped(release, point)
-            assert all(in_pickup(registry, v.path) not in picked_up(registry, GENT)
-                       for v in stored_volumes(database_url, GENT) if v.state == "held")
+            assert all(
+                in_pickup(registry, v.path) not in picked_up(registry, GENT)
+                for v in stored_volumes(database_url, GENT)
+                if v.state == "held"
+            )
         release(RunControl())
         volumes = stored_volumes(database_url, GENT)
         (recut,) = [v for v in volumes if v.kind == "recut"]
@@ -142,7 +146,8 @@ def test_release_cancel_and_reprint_stopped_at_every_point(
 
 
 def test_a_release_killed_after_its_commit_is_delivered_next_time(
-    registry: Path, database_url: str  # noqa: F811
+    registry: Path,  # noqa: F811 - the fixture
+    database_url: str,
 ) -> None:
     """`reminders release` SIGKILLed once the release is committed, before its files reach
     the pick-up folder: the next `release` delivers it, and only it."""
@@ -158,7 +163,7 @@ def test_a_release_killed_after_its_commit_is_delivered_next_time(
     )  # fmt: skip
     assert killed.returncode == -9, killed.stderr
     assert picked_up(registry, GENT) == []
-    assert [v.state for v in stored_volumes(database_url, GENT)][0] == "released"
+    assert next(v.state for v in stored_volumes(database_url, GENT)) == "released"
     listed = subprocess.run(  # noqa: S603 - our own command
         [REMINDERS, "release", "--config", str(registry), "--municipality", GENT],
         capture_output=True, text=True, timeout=120, env=environment, check=False,
