@@ -70,6 +70,10 @@ class LetterLife:
         }
 
 
+# Events about one letter (by reference); the others are about the run or a volume.
+_LETTER_EVENTS = frozenset({LogEvent.CANCELLED, LogEvent.REPRINTED, LogEvent.RETURNED})
+
+
 def _name(path: object) -> str:
     return str(path or "").rsplit("/", 1)[-1]
 
@@ -97,8 +101,15 @@ def letter_life(reference: str, entries: Sequence[LogEntry]) -> LetterLife | Non
         for e in entries
     )
     reprints: set[str] = set()  # the reprints' volumes
+
+    def is_ours(entry: LogEntry) -> bool:
+        """An entry about this letter or one of its reprints (``REF-R1``, ...)."""
+        return entry.reference == reference or (entry.reference or "").startswith(f"{reference}-R")
+
     for entry in entries:
         facts = entry_details(entry)
+        if entry.event in _LETTER_EVENTS and not is_ours(entry):
+            continue
         if entry.event == LogEvent.RUN:
             add(LetterState.DECIDED, entry, facts.get("started_by"),
                 f"run {entry.run_id}, night of {facts.get('as_of')}")  # fmt: skip
