@@ -126,11 +126,12 @@ def letter_life(reference: str, entries: Sequence[LogEntry]) -> LetterLife | Non
                 add(LetterState.RELEASED, entry, None, "with its run (release = auto)")
         elif entry.event == LogEvent.RECUT:
             replaces = _name((facts.get("replaces") or {}).get("volume"))
-            if replaces in volumes and reference not in facts.get("without", ()):
+            cancelled = any(e.state is LetterState.CANCELLED for e in events)
+            if replaces in volumes and not cancelled:  # a cancelled letter was left out
                 volumes.add(_name(facts.get("volume")))
                 add(LetterState.RECUT, entry, facts.get("by"),
                     f"now in {_name(facts.get('volume'))}, re-cut without "
-                    f"{len(facts.get('without', ()))} cancelled letters")  # fmt: skip
+                    f"{facts.get('left_out')} cancelled letters")  # fmt: skip
         elif entry.event == LogEvent.RELEASED:
             name = _name(facts.get("volume"))
             if name in volumes or name in reprints:

@@ -254,7 +254,7 @@ def _recut(
             recut_id, [(x.decision_id, x.first_page, x.page_count) for x in written.letters]
         )
         volumes.set_state(volume.volume_id, VolumeState.REPLACED)
-        without = [letter.reference for letter in printed if letter.cancelled]
+        left_out = sum(letter.cancelled for letter in printed)
         entry = NewEntry(
             volume.run_id,
             LogEvent.RECUT,
@@ -271,10 +271,12 @@ def _recut(
                     "sha256": volume.sha256,
                     "letters": printed_count,
                 },
-                "without": without,
-                # Where each letter is now follows from the letters' logged page counts, in
-                # the volume's order, without these: after the cover sheet, and with a blank
-                # back after an odd count when duplex.
+                # The letters left out are those whose `cancelled` entries name the replaced
+                # volume (no list here: an entry stays small however large the volume). Where
+                # each letter is now follows from the letters' logged page counts, in the
+                # volume's order: after the cover sheet, and with a blank back after an odd
+                # count when duplex.
+                "left_out": left_out,
                 "cover_pages": written.letters[0].first_page - 1,
                 "duplex": after.printing.duplex,
                 "by": actor.label,
@@ -286,7 +288,7 @@ def _recut(
     control.reached("release:recut-committed")
     after.printing.shop.publish_volume(str(written.path))
     assert recut is not None  # noqa: S101 - just recorded
-    log.info("volume %s re-cut as %s without %d letters", volume.volume_id, recut_id, len(without))
+    log.info("volume %s re-cut as %s without %d letters", volume.volume_id, recut_id, left_out)
     return recut
 
 

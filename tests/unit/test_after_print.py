@@ -141,7 +141,7 @@ def test_a_held_letter_re_cut_released_reprinted_and_returned() -> None:
         (LogEvent.SEALED, {}, None),
         (LogEvent.CANCELLED, {"by": "cli:an", "note": "renewed"}, "44021-000012-000004"),
         (LogEvent.RECUT, {"volume": RECUT, "replaces": {"volume": VOLUME},
-                          "without": ["44021-000012-000004"], "by": "cli:bert"}, None),
+                          "left_out": 1, "by": "cli:bert"}, None),
         (LogEvent.RELEASED, {"volume": RECUT, "by": "cli:bert"}, None),
         (LogEvent.REPRINTED, {"volume": "/out/reprint.pdf", "by": "console:cleo",
                               "note": "lost", "release": "approval"}, f"{REF}-R1"),
