@@ -32,6 +32,7 @@ from reminders.domain.letter_reference import parsed_reference
 from reminders.domain.release import VolumeState
 from reminders.services.after_print import Actor, AfterPrint, AfterPrintRefusedError
 from reminders.services.console_accounts import authenticated_user, note_action
+from reminders.services.nightly_run import MunicipalityLocks
 from reminders.services.ports import DecisionTransaction
 from reminders.services.returned_mail import RETURNS_COLUMNS, ReturnsReport, import_returns
 from reminders.services.run_control import RunControl
@@ -45,6 +46,11 @@ class AfterPrintSession:
     transaction: DecisionTransaction
     control: RunControl
     engine: Engine
+
+
+def municipality_locks(engine: Engine) -> MunicipalityLocks:
+    """The run locks on ``engine`` (for the console's pages after the print)."""
+    return RunLocks(engine)
 
 
 def after_print_of(settings: Settings) -> AfterPrint:

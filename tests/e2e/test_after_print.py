@@ -134,6 +134,9 @@ def test_a_cancelled_letter_is_cut_out_before_release(registry: Path, database_u
         "decided", "printed", "held", "recut", "released",
     ]  # fmt: skip
 
+    report = reminders(registry, database_url, "audit", "report", "--run", "1", "--out",
+                       str(registry.parent / "report.pdf"))  # fmt: skip
+    assert report.exit_code == 0, report.output  # the run's section: its own entries only
     later = run_night(registry, database_url, "2027-03-02")
     assert later["letters"] == 0  # the cancelled stage is closed
 

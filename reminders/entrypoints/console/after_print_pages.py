@@ -16,8 +16,8 @@ from collections.abc import Iterable, Iterator
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from reminders.adapters.db.run_lock import RunLocks
 from reminders.bootstrap import decision_transaction, log_transaction
+from reminders.bootstrap.after_print import municipality_locks
 from reminders.domain.console_access import Role
 from reminders.domain.letter_life import letter_life
 from reminders.domain.letter_reference import parsed_reference
@@ -27,6 +27,7 @@ from reminders.domain.release import VolumeState, four_eyes_refusal
 from reminders.entrypoints.console.web import Call, page
 from reminders.errors import UsageError
 from reminders.services.after_print import Actor
+from reminders.services.nightly_run import MunicipalityLocks
 from reminders.services.release_volumes import (
     cancel_letter,
     cancel_volume,
@@ -51,8 +52,8 @@ def _actor(call: Call) -> Actor:
     return Actor(call.session.user.username, "console")
 
 
-def _locked(call: Call) -> RunLocks:
-    return RunLocks(call.console.engine)
+def _locked(call: Call) -> MunicipalityLocks:
+    return municipality_locks(call.console.engine)
 
 
 @page(Role.APPROVER)
