@@ -130,6 +130,8 @@ def release(
     nis = volume_municipality(settings, volume_ids[0])
     if any(volume_municipality(settings, other) != nis for other in volume_ids[1:]):
         raise UsageError("--volume: release the volumes of one municipality at a time")
+    if nis_code is not None and nis_code != nis:
+        raise UsageError(f"--volume {volume_ids[0]} is a volume of {nis}, not of {nis_code}")
     with after_print_session(settings, nis, wait_seconds=wait_seconds) as session:
         actor = _actor(session, settings, username, password_stdin, roles=(Role.APPROVER,),
                        nis=nis, action="volume_released")  # fmt: skip
