@@ -21,6 +21,7 @@ from reminders.bootstrap import (
     console_transaction,
     decision_transaction,
     log_transaction,
+    login_transaction,
     open_engine,
     printing,
     utc_now,
@@ -160,6 +161,7 @@ def authenticated_actor(
     """The console user a command acts for (``--by NAME``), their password checked and
     their role in the municipality; acting on the command line (``cli:NAME``)."""
     user = authenticated_user(
+        login_transaction(session.engine),
         console_transaction(session.engine),
         Argon2Passwords(),
         username,

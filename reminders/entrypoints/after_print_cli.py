@@ -34,7 +34,12 @@ from reminders.bootstrap.after_print import (
 from reminders.config import Settings, load_settings
 from reminders.domain.console_access import Role
 from reminders.domain.release import VolumeState
-from reminders.entrypoints.options import ReportingGroup, config_option
+from reminders.entrypoints.options import (
+    ReportingGroup,
+    checked_record_number,
+    config_option,
+    seconds_up_to,
+)
 from reminders.errors import UsageError
 from reminders.services.after_print import Actor
 from reminders.services.release_volumes import (
@@ -44,6 +49,8 @@ from reminders.services.release_volumes import (
     release_volume,
 )
 from reminders.services.reprint_letter import reprint_letter
+
+MAX_WAIT_SECONDS = 86_400  # as `run --wait`: at most a day
 
 _by = click.option(
     "--by",
@@ -57,11 +64,19 @@ _password_stdin = click.option(
 _wait = click.option(
     "--wait",
     "wait_seconds",
-    type=click.FloatRange(min=0),
-    default=0,
+    type=str,  # checked and converted by the callback: click's float lets "nan" through
+    default="0",
     show_default=True,
+    callback=seconds_up_to(MAX_WAIT_SECONDS),
     help="Seconds to wait while a run holds the municipality; then exit 3.",
 )
+
+
+def _record_numbers(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> tuple[int, ...]:
+    """Volume numbers: each as a run's number is checked (ASCII digits, in range)."""
+    return tuple(checked_record_number(ctx, param, value) or 0 for value in values)
 
 
 def _password(username: str, from_stdin: bool) -> str:
@@ -97,8 +112,22 @@ def _actor(
 @click.command()
 @config_option
 @click.option("--municipality", "nis_code", default=None, help="List its held volumes (NIS).")
-@click.option("--volume", "volume_ids", type=int, multiple=True, help="Release this volume (id).")
-@click.option("--run", "run_id", type=int, default=None, help="Release every held volume of a run.")
+@click.option(
+    "--volume",
+    "volume_ids",
+    multiple=True,
+    metavar="ID",
+    callback=_record_numbers,
+    help="Release this volume (its number, as `release --municipality` lists it).",
+)
+@click.option(
+    "--run",
+    "run_id",
+    default=None,
+    metavar="ID",
+    callback=checked_record_number,
+    help="Release every held volume of a run.",
+)
 @_by
 @_password_stdin
 @_wait
@@ -184,7 +213,14 @@ def _list_held(settings: Settings, nis: str, wait_seconds: float) -> None:
 @click.command()
 @config_option
 @click.option("--letter", "reference", default=None, help="The letter's reference.")
-@click.option("--volume", "volume_id", type=int, default=None, help="Every letter of a volume.")
+@click.option(
+    "--volume",
+    "volume_id",
+    default=None,
+    metavar="ID",
+    callback=checked_record_number,
+    help="Every letter of a volume.",
+)
 @click.option("--reason", "note", required=True, help="Why (kept in the log: no personal data).")
 @click.option(
     "--decide-again",

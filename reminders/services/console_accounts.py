@@ -70,6 +70,35 @@ def log_in(
     however many requests come at once: the attempt is counted (as failed) before its
     password is checked, in a transaction that admits one attempt per name at a time, and
     only a right password turns it into a success."""
+    name, stored, attempt = _password_checked(
+        logins, transaction, passwords, username, password, now=now,
+        max_failures=max_failures, client=client,
+    )  # fmt: skip
+    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    with transaction() as store:
+        store.settle_login_attempt(attempt, succeeded=True)
+        if passwords.needs_rehash(stored.password_hash):
+            store.set_password(stored.user_id, passwords.hash(password))
+        store.start_session(token_digest(token), stored.user_id, csrf, now)
+        store.record(ConsoleAction(now, name, None, "login", "ok", {"client": client}))
+        user = ConsoleUser(stored.user_id, stored.username, store.grants(stored.user_id))
+    return token, Session(user, csrf)
+
+
+def _password_checked(
+    logins: LoginTransaction,
+    transaction: ConsoleTransaction,
+    passwords: Passwords,
+    username: str,
+    password: str,
+    *,
+    now: datetime,
+    max_failures: int,
+    client: str,
+) -> tuple[str, StoredUser, int]:
+    """The user whose password was given, counted against the lockout as a login is: the
+    name as counted, the user, and the attempt (counted as failed until it is settled as a
+    success). LoginRefusedError otherwise, the refusal written to the activity log."""
     name = _attempted_name(username)
     with logins() as store:
         store.lock_logins_of(name)
@@ -96,15 +125,7 @@ def log_in(
             details = {"client": client, "why": why}
             store.record(ConsoleAction(now, name, None, "login", "refused", details))
         raise LoginRefusedError("Unknown user name or wrong password.")
-    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-    with transaction() as store:
-        store.settle_login_attempt(attempt, succeeded=True)
-        if passwords.needs_rehash(stored.password_hash):
-            store.set_password(stored.user_id, passwords.hash(password))
-        store.start_session(token_digest(token), stored.user_id, csrf, now)
-        store.record(ConsoleAction(now, name, None, "login", "ok", {"client": client}))
-        user = ConsoleUser(stored.user_id, stored.username, store.grants(stored.user_id))
-    return token, Session(user, csrf)
+    return name, stored, attempt
 
 
 def _attempted_name(username: str) -> str:
@@ -273,6 +294,7 @@ def _checked_password(password: str) -> str:
 
 
 def authenticated_user(
+    logins: LoginTransaction,
     transaction: ConsoleTransaction,
     passwords: Passwords,
     username: str,
@@ -285,24 +307,20 @@ def authenticated_user(
     max_failures: int,
 ) -> ConsoleUser:
     """The console user ``username`` for a command that acts in their name (`reminders
-    release --by NAME`): their password checked as a login checks it (failures count towards
-    the same throttle), and one of ``roles`` held in the municipality. A refusal is written
-    to the activity log, with one message for every reason but a missing role."""
-    name = username.strip().lower()[:32]
+    release --by NAME`): their password checked as a login checks it (counted against the
+    same lockout, logged as a login on the command line), and one of ``roles`` held in the
+    municipality. A refusal says one thing for every reason but throttling and a missing
+    role, as a login does."""
+    try:
+        name, stored, attempt = _password_checked(
+            logins, transaction, passwords, username, password, now=now,
+            max_failures=max_failures, client="cli",
+        )  # fmt: skip
+    except LoginRefusedError as err:
+        raise UsageError(f"--by {_attempted_name(username)}: {err.message}") from err
     with transaction() as store:
-        failures = store.failed_logins(name, now - FAILED_LOGIN_WINDOW)
-        stored = store.user(name)
-    if failures >= max_failures:
-        note_action(transaction, name, municipality_nis, action, "refused", now=now,
-                    client="cli", why="throttled")  # fmt: skip
-        raise UsageError(f"--by {name}: too many failed logins: try again later")
-    matches = passwords.verify(stored.password_hash if stored else None, password)
-    if stored is None or not matches or stored.disabled:
-        why = "unknown user" if stored is None else "disabled" if matches else "wrong password"
-        # Counted as a failed login (the throttle reads those), on the command line.
-        note_action(transaction, name, None, "login", "refused", now=now, client="cli", why=why)
-        raise UsageError(f"--by {name}: unknown console user or wrong password")
-    with transaction() as store:
+        store.settle_login_attempt(attempt, succeeded=True)
+        store.record(ConsoleAction(now, name, None, "login", "ok", {"client": "cli"}))
         user = ConsoleUser(stored.user_id, stored.username, store.grants(stored.user_id))
     if not any(user.may(role, municipality_nis) for role in roles):
         wanted = " or ".join(role.value for role in roles)

@@ -60,7 +60,13 @@ def with_approval(config_file: Path, database_url: str, *, volume_max_letters: i
         engine.dispose()
 
 
-def reminders(config_file: Path, database_url: str, *args: str, by: str | None = None) -> Result:
+def reminders(
+    config_file: Path,
+    database_url: str,
+    *args: str,
+    by: str | None = None,
+    password: str = PASSWORD,
+) -> Result:
     """`reminders <args> --config ...`, acting as console user ``by`` (password on stdin)."""
     command = 2 if args[0] in ("audit", "returns", "console-user") else 1  # group, command
     arguments = [*args[:command], "--config", str(config_file), *args[command:]]
@@ -70,7 +76,7 @@ def reminders(config_file: Path, database_url: str, *args: str, by: str | None =
         main,
         arguments,
         env={"REMINDERS_DATABASE_URL": database_url},
-        input=f"{PASSWORD}\n" if by is not None else None,
+        input=f"{password}\n" if by is not None else None,
         catch_exceptions=False,
     )
 

@@ -71,6 +71,10 @@ def test_a_scheduler_run_is_released_by_one_approver(registry: Path, database_ur
     assert listed.exit_code == 0, listed.output
     assert listed.output.count("scheduler:nightly") == 5
 
+    wrong = reminders(registry, database_url, "release", "--run", run_id, "--municipality", GENT,
+                      by="an", password="not the password")  # noqa: S106  # fmt: skip
+    assert wrong.exit_code == 2
+    assert "--by an: Unknown user name or wrong password" in wrong.output
     clerk = reminders(registry, database_url, "release", "--run", run_id, "--municipality", GENT,
                       by="cleo")  # fmt: skip
     assert clerk.exit_code == 2

@@ -54,10 +54,10 @@ def test_sqlite_connections_enforce_foreign_keys(tmp_path: object) -> None:
         engine.dispose()
 
 
-def test_migration_0007_widens_the_checks_of_a_log_in_use(database_url: str) -> None:
-    """A database at 0006 with a log entry and a role: after 0007 the log takes the new
+def test_migration_0008_widens_the_checks_of_a_log_in_use(database_url: str) -> None:
+    """A database at 0006 with a log entry and a role: after 0008 the log takes the new
     events (and still refuses others, and still refuses UPDATE), roles may be approver,
-    the models agree, and SQLite's file is intact (0007 edits the constraints' text)."""
+    the models agree, and SQLite's file is intact (0008 edits the constraints' text)."""
     engine = make_engine(database_url)
     entry = (
         "INSERT INTO audit_entry (municipality_nis, seq, run_id, event, recorded_at, details,"

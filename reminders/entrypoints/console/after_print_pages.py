@@ -93,7 +93,9 @@ def release_page(call: Call) -> Response:
 @page(Role.APPROVER)
 def release_post(call: Call) -> Response:
     """Release one held volume (re-cut first without its cancelled letters)."""
-    volume_id = int(call.request.path_params["volume_id"])
+    volume_id = call.path_number("volume_id")
+    if volume_id is None:
+        return call.page("problem.html", 404, message="There is no such volume.")
     after = call.console.after_print()
     with _locked(call)([call.nis]):
         _own_volume(call, volume_id)
@@ -133,7 +135,7 @@ def cancel_post(call: Call) -> Response:
     """Cancel one letter, or every letter of a volume, before release."""
     note = call.param("note") or ""
     decide_again = call.param("decide_again") == "yes"
-    reference, volume = call.param("reference"), call.param("volume")
+    reference, volume = call.param("reference"), call.record_number("volume")
     after = call.console.after_print()
     transaction = decision_transaction(call.console.engine)
     with _locked(call)([call.nis]):
@@ -144,9 +146,9 @@ def cancel_post(call: Call) -> Response:
             done = cancel_letter(reference, _actor(call), note, after, transaction,
                                  decide_again=decide_again, now=call.console.now,
                                  control=RunControl())  # fmt: skip
-        elif volume is not None and volume.isdigit():
-            _own_volume(call, int(volume))
-            done = cancel_volume(int(volume), _actor(call), note, after, transaction,
+        elif volume is not None:
+            _own_volume(call, volume)
+            done = cancel_volume(volume, _actor(call), note, after, transaction,
                                  decide_again=decide_again, now=call.console.now,
                                  control=RunControl())  # fmt: skip
         else:
@@ -245,7 +247,7 @@ def letter_page(call: Call) -> Response:
 
 routes = [
     Route("/m/{nis}/release", release_page, methods=["GET"]),
-    Route("/m/{nis}/release/{volume_id:int}", release_post, methods=["POST"]),
+    Route("/m/{nis}/release/{volume_id}", release_post, methods=["POST"]),  # any text: 404
     Route("/m/{nis}/cancel", cancel_post, methods=["POST"]),
     Route("/m/{nis}/deliver", deliver_post, methods=["POST"]),
     Route("/m/{nis}/reprint", reprint_page, methods=["GET"]),

@@ -70,7 +70,9 @@ def _swap_checks(*, widen: bool) -> None:
             ).scalar_one()
             clause = f"CONSTRAINT {name} CHECK ({old})"
             if clause not in sql:
-                raise RuntimeError(f"{table}: constraint {name} is not as the migrations before this one left it")
+                raise RuntimeError(
+                    f"{table}: constraint {name} is not as the migrations before this one left it"
+                )
             bind.exec_driver_sql(
                 "UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = ?",
                 (sql.replace(clause, f"CONSTRAINT {name} CHECK ({new})"), table),
