@@ -27,6 +27,7 @@ from reminders.domain.model import (
 )
 from reminders.domain.scan_window import ExpiryWindow, ScanWatermark
 from reminders.services.ports import (
+    AfterPrintStore,
     CampaignStore,
     DecisionStore,
     DecisionTransaction,
@@ -369,6 +370,11 @@ class FakeDecisionStore:
     def campaign_store(self) -> CampaignStore:
         """Campaigns are tested on real databases (tests/e2e/test_campaigns.py)."""
         raise NotImplementedError("FakeDecisionStore has no campaigns: run without them")
+
+    def after_print(self) -> AfterPrintStore:
+        """Release, cancellation, reprints and returns are tested on real databases
+        (tests/e2e/test_after_print.py); runs on this store only decide."""
+        raise NotImplementedError("FakeDecisionStore has no print volumes: run without them")
 
 
 def decision_transaction(store: FakeDecisionStore) -> DecisionTransaction:

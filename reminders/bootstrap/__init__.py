@@ -236,12 +236,13 @@ def printing(settings: Settings) -> Printing:
     return Printing(
         municipalities=settings.municipalities,
         texts=templates,
-        shop=VolumeFolder(settings.output_dir),
+        shop=VolumeFolder(settings.output_dir, options.pickup_dir),
         rendering=_rendering(templates, options),
         signer=checkpoint_signers(settings, now=utc_now()),
         split_by_language=options.split_by_language,
         volume_max_letters=options.volume_max_letters,
         print_options=print_options_key(options),
+        duplex=options.duplex,
     )
 
 

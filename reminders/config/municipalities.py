@@ -13,6 +13,7 @@ from reminders.config.letters import own_templates
 from reminders.config.table import Table
 from reminders.domain.letters import Letterhead
 from reminders.domain.model import Language, LetterLanguageRule
+from reminders.domain.release import ReleaseMode
 
 NIS_CODE = re.compile(r"^[1-9]\d{4}$")
 
@@ -21,6 +22,7 @@ _POSTAL_CODE = re.compile(r"^[1-9]\d{3}$")
 
 
 _WEB_ADDRESS = re.compile(r"^https?://\S+$")
+_QR_URL_MAX = 84  # a QR code of version 5 at most: 37 modules, 13 mm beside the text
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +37,7 @@ class Sender:
     phone: str | None = None
     email: str | None = None
     appointment_url: str | None = None  # the online appointment page, printed in letters
+    appointment_qr: bool = False  # also a QR code to appointment_url beside the letter's text
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +53,9 @@ class Municipality:
     letterhead: Letterhead = Letterhead()  # its logo and contact blocks, if any
     # Its own dispatch-log keys, oldest first; none: the installation's [audit] key signs.
     keys: tuple[MunicipalityKey, ...] = ()
+    # "approval": a sealed run's volumes wait for an approver (four eyes) before they go to
+    # the print shop's pick-up folder; "auto": they go at once (issue 21)
+    release: ReleaseMode = ReleaseMode.AUTO
 
 
 def municipalities_of(root: Table, base: Path) -> tuple[Municipality, ...]:
@@ -76,6 +82,7 @@ def municipalities_of(root: Table, base: Path) -> tuple[Municipality, ...]:
                 templates_dir=own_templates(table, "templates", base),
                 letterhead=letterhead_of(table, base, languages),
                 keys=municipality_keys_of(table, base),
+                release=_release(table),
             )
         )
         table.finish()
@@ -116,6 +123,17 @@ def _letter_language(table: Table, languages: tuple[Language, ...]) -> LetterLan
     return rule
 
 
+def _release(table: Table) -> ReleaseMode:
+    value = table.text("release", required=False)
+    if value is None:
+        return ReleaseMode.AUTO
+    try:
+        return ReleaseMode(value)
+    except ValueError as err:
+        allowed = ", ".join(f'"{mode.value}"' for mode in ReleaseMode)
+        raise table.error("release", f"expected one of {allowed}, got {value!r}") from err
+
+
 def _sender(table: Table) -> Sender:
     sender = table.table("sender")
     assert sender is not None  # noqa: S101 - required
@@ -131,8 +149,16 @@ def _sender(table: Table) -> Sender:
         phone=sender.text("phone", required=False),
         email=sender.text("email", required=False),
         appointment_url=sender.text("appointment_url", required=False),
+        appointment_qr=bool(sender.flag("appointment_qr")),
     )
     if result.appointment_url is not None and not _WEB_ADDRESS.match(result.appointment_url):
         raise sender.error("appointment_url", "expected a web address starting with https://")
+    if result.appointment_qr and result.appointment_url is None:
+        raise sender.error("appointment_qr", "needs appointment_url: the page the code opens")
+    if result.appointment_qr and len(result.appointment_url or "") > _QR_URL_MAX:
+        raise sender.error(
+            "appointment_url",
+            f"at most {_QR_URL_MAX} characters with appointment_qr (the code must stay small)",
+        )
     sender.finish()
     return result

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from reminders.config.table import Table
 
@@ -47,9 +48,12 @@ class PrintOptions:
     window: AddressWindow = AddressWindow()
     workers: int = 0  # processes rendering a run's volumes; 0: one per core, 1: the run's own
     queue: QueueOptions | None = None  # set: workers on other machines render, not processes here
+    # The print shop's pick-up folder: released volumes are copied there (issue 21). None:
+    # the print shop reads output_dir itself, as before, where every published volume is.
+    pickup_dir: Path | None = None
 
 
-def print_options_of(root: Table) -> PrintOptions:
+def print_options_of(root: Table, base: Path) -> PrintOptions:
     table = root.table("print", required=False)
     if table is None:
         return PrintOptions()
@@ -76,6 +80,7 @@ def print_options_of(root: Table) -> PrintOptions:
             raise table.error("window", "the window must end above the subject line at 98.5 mm")
     flags = {name: table.flag(name) for name in ("split_by_language", "duplex")}
     workers = table.whole_number("workers", minimum=0, maximum=256)
+    pickup = table.text("pickup_dir", required=False)
     queue = _print_queue(table, largest)
     table.finish()
     return PrintOptions(
@@ -85,6 +90,7 @@ def print_options_of(root: Table) -> PrintOptions:
         window=window,
         workers=defaults.workers if workers is None else workers,
         queue=queue,
+        pickup_dir=None if pickup is None else (base / pickup).resolve(),
     )
 
 

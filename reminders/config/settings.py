@@ -41,6 +41,7 @@ from reminders.config.table import Table, line_of
 from reminders.domain.campaign import Campaign
 from reminders.domain.model import DocumentKind
 from reminders.domain.policy import ReminderPolicy
+from reminders.domain.release import ReleaseMode
 from reminders.errors import ConfigError
 
 
@@ -140,7 +141,8 @@ def _settings(
     municipalities = municipalities_of(root, base)
     policies = policies_of(root)
     templates_dir = letters_folder_of(root, base)
-    print_options = print_options_of(root)
+    print_options = print_options_of(root, base)
+    _check_pickup(path, municipalities, print_options, output_dir)
     audit = audit_options_of(root, base)
     campaigns = campaigns_of(root, municipalities)
     console = console_options_of(root)
@@ -161,3 +163,35 @@ def _settings(
         campaigns=campaigns,
         console=console,
     )
+
+
+def _check_pickup(
+    path: Path,
+    municipalities: tuple[Municipality, ...],
+    options: PrintOptions,
+    output_dir: Path,
+) -> None:
+    """A held volume must stay where the print shop cannot see it: with `release =
+    "approval"` the print shop reads a pick-up folder of its own, apart from output_dir."""
+    pickup = options.pickup_dir
+    held = [m for m in municipalities if m.release is ReleaseMode.APPROVAL]
+    if pickup is None:
+        if held:
+            index = municipalities.index(held[0])
+            raise ConfigError(
+                path,
+                'release = "approval" needs [print] pickup_dir: the folder the print shop '
+                "reads, apart from output_dir, where held volumes wait",
+                key=f"municipalities[{index}].release",
+                value="approval",
+            )
+        return
+    output = output_dir.resolve()
+    if pickup == output or pickup.is_relative_to(output) or output.is_relative_to(pickup):
+        raise ConfigError(
+            path,
+            f"the print shop's pick-up folder {pickup} must lie apart from output_dir "
+            f"{output}: neither inside the other, or it would see volumes still held",
+            key="print.pickup_dir",
+            value=str(options.pickup_dir),
+        )

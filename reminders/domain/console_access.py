@@ -1,8 +1,10 @@
 """Who may do what in the web console: roles per municipality, and when a session ends.
 
 A role is held in one municipality. Staff run and preview that municipality's letters;
-auditors read its dispatch log. Nothing of a municipality is shown to someone who holds no
-role in it, not even that it exists. National numbers stay masked unless the auditor's grant
+auditors read its dispatch log; approvers release its held print volumes to the print shop,
+or cancel letters in them, but never those of a run they started themselves (four eyes).
+Nothing of a municipality is shown to someone who holds no role in it, not even that it
+exists. National numbers stay masked unless the auditor's grant
 allows revealing them (and every reveal is itself logged).
 
 >>> user = ConsoleUser(1, "an", (Grant("44021", Role.AUDITOR),))
@@ -24,6 +26,7 @@ USERNAME = re.compile(r"[a-z][a-z0-9._-]{1,31}")  # fits "console:<name>" in sta
 class Role(StrEnum):
     STAFF = "staff"  # civil-affairs staff: configuration, letters due, previews, runs
     AUDITOR = "auditor"  # the dispatch log: search, verify, export, reports
+    APPROVER = "approver"  # held volumes: release to the print shop, cancel letters (issue 21)
 
 
 @dataclass(frozen=True, slots=True)

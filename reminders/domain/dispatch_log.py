@@ -36,6 +36,17 @@ class LogEvent(StrEnum):
     LETTER = "letter"  # a letter: document, stage, language, templates, volume and page
     SEALED = "sealed"  # the run's entries for the municipality are complete
     REVEALED = "revealed"  # national numbers were shown unmasked (`audit export --reveal`)
+    # After the print (issue 21): each says who, when and on which letter or volume.
+    RECUT = "recut"  # a held volume cut again without its cancelled letters, before release
+    RELEASED = "released"  # a held volume handed to the print shop (its pick-up folder)
+    CANCELLED = "cancelled"  # a printed letter stopped before its volume was released
+    REPRINTED = "reprinted"  # a letter printed again, in a reprint volume of its own
+    RETURNED = "returned"  # bpost brought a letter back (`reminders returns import`)
+
+
+# The events a run writes when it is sealed; the others come later, each sealed on its own.
+RUN_EVENTS = frozenset({LogEvent.RUN, LogEvent.SKIP, LogEvent.VOLUME, LogEvent.LETTER,
+                        LogEvent.SEALED})  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,16 +46,26 @@ class SkipReason(StrEnum):
     RENEWED = "renewed"
     INACTIVE_DOCUMENT = "inactive_document"  # revoked, lost or stolen
     NO_ADDRESS = "no_address"
+    # bpost brought a letter back from the address the registry still holds (returns import);
+    # after no_address (no address at all says more) and, like it, decided again once an
+    # import changes the address.
+    RETURNED_MAIL = "returned_mail"
     SUPERSEDED = "superseded"  # a later stage is due: only the current stage is ever sent
     TOO_LATE = "too_late"  # the final stage's grace is over
+    # A printed letter a person stopped before its volume was released (`reminders cancel`);
+    # never chosen by the rule, so it has no place in the precedence.
+    CANCELLED = "cancelled"
 
     @property
     def is_final(self) -> bool:
-        """Whether the stage is closed for good; `no_address` is decided again once the
-        address is known."""
-        return self is not SkipReason.NO_ADDRESS
+        """Whether the stage is closed for good; `no_address` and `returned_mail` are decided
+        again once an import brings a (new) address. A `cancelled` stage is final unless the
+        person who cancelled it asked for it to be decided again (recorded with the
+        decision)."""
+        return self not in _OPEN_REASONS
 
 
+_OPEN_REASONS = frozenset({SkipReason.NO_ADDRESS, SkipReason.RETURNED_MAIL})
 _PERSON_SKIPS = {
     PersonStatus.DECEASED: SkipReason.DECEASED,
     PersonStatus.EMIGRATED: SkipReason.EMIGRATED,
@@ -83,6 +93,8 @@ class Holder:
     municipality_nis: str
     language: Language | None
     has_address: bool
+    # bpost returned a letter from the address the registry holds now (not from an older one)
+    mail_returned: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,10 +115,14 @@ class Recorded:
 
     stage: str
     reason: SkipReason | None
+    final: bool | None = None  # as recorded; None: as the reason says (SkipReason.is_final)
 
     @property
     def is_final(self) -> bool:
-        """Whether it closes the stage: a letter, or any skip but `no_address`."""
+        """Whether it closes the stage: a letter, or any skip but an open one (`no_address`,
+        `returned_mail`, a `cancelled` to be decided again)."""
+        if self.final is not None:
+            return self.final
         return self.reason is None or self.reason.is_final
 
 
@@ -151,6 +167,8 @@ def skip_reason(document: DocumentFacts, jurisdiction: LetterJurisdiction) -> Sk
         return SkipReason.INACTIVE_DOCUMENT
     if not holder.has_address:
         return SkipReason.NO_ADDRESS
+    if holder.mail_returned:
+        return SkipReason.RETURNED_MAIL
     return None
 
 
@@ -165,7 +183,9 @@ def decide(
     """What to record tonight for ``document``: nothing, skips, and at most one letter.
 
     ``recorded`` holds the document's earlier decisions. A stage with a final decision is
-    never decided again; a skip is recorded once per (stage, reason).
+    never decided again; a skip is recorded once per (stage, reason), and an open one
+    (`no_address`, `returned_mail`) only while the stage has no open decision yet: the stage
+    stays open, under the reason recorded first, until it is closed.
     """
     expires_on = document.expires_on
     if expires_on is None or policy.kind is not document.kind:
@@ -186,16 +206,26 @@ def decide_on(
         return []
     # Most documents of a night reach their first stage and have no history: no sets then.
     closed: AbstractSet[str] = frozenset()
+    opened: AbstractSet[str] = frozenset()
     noted: AbstractSet[tuple[str, SkipReason | None]] = frozenset()
     if recorded:
         closed = {entry.stage for entry in recorded if entry.is_final}
+        opened = {entry.stage for entry in recorded if not entry.is_final}
         noted = {(entry.stage, entry.reason) for entry in recorded}
+
+    def is_new(stage: str, reason: SkipReason) -> bool:
+        # A skip is not repeated every night, and a stage holds one open skip at a time
+        # (the database's unique key allows no second one).
+        if reason.is_final:
+            return (stage, reason) not in noted
+        return stage not in opened
+
     standing = skip_reason(document, jurisdiction)
     decisions: list[Decision] = []
     for stage in stages.earlier:
         reason = standing or SkipReason.SUPERSEDED
-        # A closed stage is never decided again; a skip is not repeated every night.
-        if stage not in closed and (stage, reason) not in noted:
+        # A closed stage is never decided again.
+        if stage not in closed and is_new(stage, reason):
             decisions.append(Decision(document.document_id, stage, reason))
     current = stages.current
     if current in closed:
@@ -207,7 +237,7 @@ def decide_on(
             jurisdiction.letter_language, jurisdiction.languages, document.holder.language
         )
         decisions.append(Decision(document.document_id, current, None, languages))
-    elif (current, standing) not in noted:
+    elif is_new(current, standing):
         decisions.append(Decision(document.document_id, current, standing))
     return decisions
 

@@ -27,6 +27,7 @@ from reminders.domain.campaign import Campaign
 from reminders.domain.due import DocumentFacts, LetterJurisdiction
 from reminders.domain.model import DocumentKind, Language
 from reminders.domain.policy import ReminderPolicy
+from reminders.domain.release import ReleaseMode
 
 # The box word of each letter language: the legal list has bus, bte, boîte and box; German
 # letters use "box" (domain.md §4.2).
@@ -74,6 +75,8 @@ class LetterSender(Protocol):
     def email(self) -> str | None: ...
     @property
     def appointment_url(self) -> str | None: ...
+    @property
+    def appointment_qr(self) -> bool: ...
 
 
 MAX_CONTACT_BLOCKS = 3  # shown on one letter, side by side below the text of its first page
@@ -129,6 +132,8 @@ class LetterMunicipality(LetterJurisdiction, Protocol):
     def sender(self) -> LetterSender: ...
     @property
     def letterhead(self) -> Letterhead: ...
+    @property
+    def release(self) -> ReleaseMode: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,9 +41,13 @@ class VolumeJob:
     sequence: int  # 1, 2, ... within the series
     print_options: str  # the run's [print] options; a worker with other options refuses
     letters: tuple[LetterToPrint, ...]
+    # A volume made after its run (a re-cut, a reprint) names its file: never a run's name.
+    file_stem: str | None = None
 
     @property
     def file_name(self) -> str:
+        if self.file_stem:
+            return f"{self.file_stem}.pdf"
         series = f"volume-{self.language}" if self.language else "volume"
         return f"{series}-{self.sequence:03d}.pdf"
 

@@ -44,6 +44,7 @@ from reminders.bootstrap.installation import (
 from reminders.config import Settings, load_settings
 from reminders.domain.letter_language import language_label
 from reminders.domain.model import DocumentKind, RegistryKind
+from reminders.entrypoints.after_print_cli import cancel, letter, release, reprint, returns
 from reminders.entrypoints.audit_cli import audit
 from reminders.entrypoints.campaign_cli import campaign
 from reminders.entrypoints.console_cli import console, console_user
@@ -500,3 +501,8 @@ main.add_command(campaign)
 main.add_command(console)
 main.add_command(console_user)
 main.add_command(templates)
+main.add_command(release)
+main.add_command(cancel)
+main.add_command(reprint)
+main.add_command(returns)
+main.add_command(letter)

@@ -25,6 +25,7 @@ from reminders.domain.checkpoint import (
     parsed_checkpoint,
 )
 from reminders.domain.dispatch_log import (
+    RUN_EVENTS,
     KnownCheckpoint,
     LogEntry,
     LogEvent,
@@ -427,6 +428,8 @@ def _section(
     first_seq: int | None = None
     last_seq = 0
     for entry, _ in store.entries(nis, run_id=run_id):
+        if entry.event not in RUN_EVENTS:
+            continue  # after the print (a release, a reprint...): sealed later, on its own
         first_seq = entry.seq if first_seq is None else first_seq
         last_seq = entry.seq
         details = entry_details(entry)

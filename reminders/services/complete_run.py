@@ -9,9 +9,11 @@ under the same run id (services/nightly_run.py resumes it).
   when printing resumes, and letters already in a recorded volume are not printed again;
 - seal: one transaction for the whole log of every municipality of the run;
 - publish: renaming the staged files is idempotent; the checkpoint files are written from
-  the database; only then is the run recorded as succeeded.
+  the database; the volumes released with their run (`release = "auto"`) are copied to the
+  print shop's pick-up folder, when it has one of its own (again idempotent); only then is
+  the run recorded as succeeded. Volumes held for approval stay in the output folder.
 So every letter ends up in exactly one recorded volume, logged once, and no volume reaches
-its final name before its letters are in the signed log.
+its final name, nor the print shop, before its letters are in the signed log.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from reminders.domain.checkpoint import parsed_checkpoint
 from reminders.domain.letters import LetterMunicipality
 from reminders.domain.model import DocumentKind
 from reminders.domain.policy import ReminderPolicy
+from reminders.domain.release import VolumeState
 from reminders.errors import UsageError
 from reminders.services.ports import (
     CheckpointSigner,
@@ -60,6 +63,7 @@ class Printing:
     split_by_language: bool = False
     volume_max_letters: int = 1000
     print_options: str = ""  # what every renderer must print with (VolumeJob.print_options)
+    duplex: bool = False  # every letter starts on a recto (a re-cut's log entry says so)
 
 
 def complete_run(
@@ -113,7 +117,7 @@ def complete_run(
             store.run_ledger().set_step(run.run_id, "sealed")
         control.reached("seal:committed")
         log.info("run %s: sealed into %d logs", run.run_id, len(sealed))
-    files = _published(run, transaction, printing.shop, control)
+    files = _published(run, transaction, printing.shop, control, now)
     control.reached("publish:done")
     summary = stored_summary(run, transaction, files)
     with transaction() as store:
@@ -139,7 +143,11 @@ def _letter_transaction(transaction: DecisionTransaction) -> LetterTransaction:
 
 
 def _published(
-    run: StoredRun, transaction: DecisionTransaction, shop: PrintShop, control: RunControl
+    run: StoredRun,
+    transaction: DecisionTransaction,
+    shop: PrintShop,
+    control: RunControl,
+    now: Callable[[], datetime],
 ) -> dict[str, Path]:
     """Give the run's volumes their final names and write its checkpoints beside them;
     returns each checkpoint file per municipality."""
@@ -156,7 +164,18 @@ def _published(
         files[checkpoint.municipality_nis] = shop.write_checkpoint(
             checkpoint.municipality_nis, run.run_id, run.as_of, size, checkpoint.note
         )
-    log.info("run %s: %d volumes published", run.run_id, len(volumes))
+    delivered = 0
+    for path in volumes:
+        with transaction() as store:
+            volume = store.after_print().volume_at(path)
+        if volume is None or volume.state is not VolumeState.AUTO or volume.delivered_at:
+            continue  # held for approval, or delivered by an earlier attempt
+        shop.deliver(path)
+        with transaction() as store:
+            store.after_print().mark_delivered(volume.volume_id, now())
+        delivered += 1
+        control.reached("publish:delivered")
+    log.info("run %s: %d volumes published, %d delivered", run.run_id, len(volumes), delivered)
     return files
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -69,6 +70,35 @@ def log_in(
     however many requests come at once: the attempt is counted (as failed) before its
     password is checked, in a transaction that admits one attempt per name at a time, and
     only a right password turns it into a success."""
+    name, stored, attempt = _password_checked(
+        logins, transaction, passwords, username, password, now=now,
+        max_failures=max_failures, client=client,
+    )  # fmt: skip
+    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    with transaction() as store:
+        store.settle_login_attempt(attempt, succeeded=True)
+        if passwords.needs_rehash(stored.password_hash):
+            store.set_password(stored.user_id, passwords.hash(password))
+        store.start_session(token_digest(token), stored.user_id, csrf, now)
+        store.record(ConsoleAction(now, name, None, "login", "ok", {"client": client}))
+        user = ConsoleUser(stored.user_id, stored.username, store.grants(stored.user_id))
+    return token, Session(user, csrf)
+
+
+def _password_checked(
+    logins: LoginTransaction,
+    transaction: ConsoleTransaction,
+    passwords: Passwords,
+    username: str,
+    password: str,
+    *,
+    now: datetime,
+    max_failures: int,
+    client: str,
+) -> tuple[str, StoredUser, int]:
+    """The user whose password was given, counted against the lockout as a login is: the
+    name as counted, the user, and the attempt (counted as failed until it is settled as a
+    success). LoginRefusedError otherwise, the refusal written to the activity log."""
     name = _attempted_name(username)
     with logins() as store:
         store.lock_logins_of(name)
@@ -95,15 +125,7 @@ def log_in(
             details = {"client": client, "why": why}
             store.record(ConsoleAction(now, name, None, "login", "refused", details))
         raise LoginRefusedError("Unknown user name or wrong password.")
-    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-    with transaction() as store:
-        store.settle_login_attempt(attempt, succeeded=True)
-        if passwords.needs_rehash(stored.password_hash):
-            store.set_password(stored.user_id, passwords.hash(password))
-        store.start_session(token_digest(token), stored.user_id, csrf, now)
-        store.record(ConsoleAction(now, name, None, "login", "ok", {"client": client}))
-        user = ConsoleUser(stored.user_id, stored.username, store.grants(stored.user_id))
-    return token, Session(user, csrf)
+    return name, stored, attempt
 
 
 def _attempted_name(username: str) -> str:
@@ -266,3 +288,43 @@ def _checked_password(password: str) -> str:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise UsageError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
     return password
+
+
+# -- console users acting on the command line (issue 21) ---------------------------------------
+
+
+def authenticated_user(
+    logins: LoginTransaction,
+    transaction: ConsoleTransaction,
+    passwords: Passwords,
+    username: str,
+    password: str,
+    *,
+    roles: Collection[Role],
+    municipality_nis: str,
+    action: str,
+    now: datetime,
+    max_failures: int,
+) -> ConsoleUser:
+    """The console user ``username`` for a command that acts in their name (`reminders
+    release --by NAME`): their password checked as a login checks it (counted against the
+    same lockout, logged as a login on the command line), and one of ``roles`` held in the
+    municipality. A refusal says one thing for every reason but throttling and a missing
+    role, as a login does."""
+    try:
+        name, stored, attempt = _password_checked(
+            logins, transaction, passwords, username, password, now=now,
+            max_failures=max_failures, client="cli",
+        )  # fmt: skip
+    except LoginRefusedError as err:
+        raise UsageError(f"--by {_attempted_name(username)}: {err.message}") from err
+    with transaction() as store:
+        store.settle_login_attempt(attempt, succeeded=True)
+        store.record(ConsoleAction(now, name, None, "login", "ok", {"client": "cli"}))
+        user = ConsoleUser(stored.user_id, stored.username, store.grants(stored.user_id))
+    if not any(user.may(role, municipality_nis) for role in roles):
+        wanted = " or ".join(role.value for role in roles)
+        note_action(transaction, name, municipality_nis, action, "refused", now=now,
+                    client="cli", why=f"not {wanted}")  # fmt: skip
+        raise UsageError(f"--by {name}: holds no {wanted} role in {municipality_nis}")
+    return user

@@ -23,7 +23,15 @@ from reminders.domain.letters import (
     WrittenVolume,
 )
 from reminders.domain.model import DocumentKind, Language, RegistryKind
+from reminders.domain.print_records import (
+    ReturnedListing,
+    StoredLetter,
+    StoredReprint,
+    StoredVolume,
+    VolumeLetter,
+)
 from reminders.domain.registry_rows import MergeCounts, Rejection
+from reminders.domain.release import VolumeState
 from reminders.domain.scan_window import ExpiryWindow, ScanWatermark
 from reminders.domain.volume_job import RenderedVolume, VolumeJob
 
@@ -133,6 +141,95 @@ class DecisionStore(Protocol):
     def dispatch_log(self) -> DispatchLogStore: ...
     def run_ledger(self) -> RunLedger: ...
     def campaign_store(self) -> CampaignStore: ...
+    def after_print(self) -> AfterPrintStore: ...
+
+
+class AfterPrintStore(Protocol):
+    """Volumes, cancellations, reprints and returns after the print, in the caller's
+    transaction (adapters/db/after_print_store.py)."""
+
+    def volume(self, volume_id: int) -> StoredVolume | None: ...
+    def volume_at(self, path: str) -> StoredVolume | None: ...
+    def successor(self, volume_id: int) -> StoredVolume | None: ...
+    def volumes(
+        self, municipality_nis: str, states: Sequence[VolumeState], *, limit: int = 500
+    ) -> list[StoredVolume]: ...
+    def undelivered(self, municipality_nis: str | None = None) -> list[StoredVolume]: ...
+    def volume_letters(self, volume_id: int) -> list[VolumeLetter]: ...
+    def set_state(
+        self,
+        volume_id: int,
+        state: VolumeState,
+        *,
+        released_by: str | None = None,
+        released_at: datetime | None = None,
+    ) -> None: ...
+    def mark_delivered(self, volume_id: int, at: datetime) -> None: ...
+    def record_volume(
+        self,
+        *,
+        run_id: int,
+        municipality_nis: str,
+        language: str | None,
+        sequence: int,
+        path: str,
+        sha256: str,
+        letters: int,
+        pages: int,
+        written_at: datetime,
+        state: VolumeState,
+        kind: str,
+        replaces_id: int | None = None,
+        requested_by: str | None = None,
+    ) -> int: ...
+    def move_letters(self, volume_id: int, placements: Sequence[tuple[int, int, int]]) -> None: ...
+    def letter(self, reference: str) -> StoredLetter | None: ...
+    def cancel(
+        self, letter: StoredLetter, *, redecide: bool, by: str, note: str, at: datetime
+    ) -> None: ...
+    def reprint(self, reference: str) -> StoredReprint | None: ...
+    def next_reprint_number(self, original: str) -> int: ...
+    def record_reprint(
+        self,
+        *,
+        reference: str,
+        original: str,
+        number: int,
+        decision_id: int,
+        volume_id: int,
+        first_page: int,
+        page_count: int,
+        template_sha256: str,
+        address_sha256: str,
+        requested_by: str,
+        note: str,
+        at: datetime,
+    ) -> None: ...
+    def start_returns_import(
+        self, municipality_nis: str, file_name: str, file_sha256: str, by: str, at: datetime
+    ) -> int: ...
+    def finish_returns_import(
+        self, import_id: int, *, lines_read: int, accepted: int, rejected: int, file_sha256: str
+    ) -> None: ...
+    def reject_return(
+        self, import_id: int, line: int, reference: str, problem: str, raw: str
+    ) -> None: ...
+    def returned_on(self, reference: str) -> date | None: ...
+    def record_returned(
+        self,
+        *,
+        reference: str,
+        original: str,
+        municipality_nis: str,
+        decision_id: int,
+        person_id: int,
+        returned_on: date,
+        reason: str,
+        address_key: str | None,
+        import_id: int,
+        at: datetime,
+    ) -> None: ...
+    def returned_letters(self, municipality_nis: str, *, limit: int) -> list[ReturnedListing]: ...
 
 
 class CampaignStore(Protocol):
@@ -173,6 +270,7 @@ class LetterStore(Protocol):
         letters: int,
         pages: int,
         written_at: datetime,
+        state: VolumeState = VolumeState.AUTO,
     ) -> int: ...
     def record_letters(self, volume_id: int, letters: Sequence[PrintedLetter]) -> None: ...
 
@@ -221,6 +319,15 @@ class PrintShop(Protocol):
         self, municipality_nis: str, run_id: int, as_of: date, recorded: Collection[str]
     ) -> int: ...
     def publish_volume(self, path: str) -> None: ...
+    def deliver(self, path: str) -> None:
+        """Put a published volume's files in the print shop's pick-up folder (idempotent;
+        nothing to do when the print shop reads the output folder itself)."""
+        ...
+
+    def delivered(self, path: str) -> Path:
+        """Where the print shop finds a volume once delivered."""
+        ...
+
     def write_checkpoint(
         self, municipality_nis: str, run_id: int, as_of: date, tree_size: int, note: str
     ) -> Path: ...
@@ -276,6 +383,7 @@ class DispatchLogStore(Protocol):
     ) -> list[tuple[LogEntry, LogSubject | None]]: ...
     def checkpoints(self, municipality_nis: str) -> Sequence[StoredCheckpoint]: ...
     def letter_entry(self, reference: str) -> LogEntry | None: ...
+    def letter_history(self, reference: str) -> list[LogEntry]: ...
     def leaf_entries(self, municipality_nis: str, size: int) -> Iterator[LogEntry]: ...
     def run_municipalities(self, run_id: int) -> list[str]: ...
     def run_entries(

@@ -24,6 +24,7 @@ from reminders.domain.due import SkipReason, skip_reason
 from reminders.domain.letters import LetterFacts, LetterMunicipality, letter_spec
 from reminders.domain.model import DocumentKind, Language
 from reminders.domain.policy import ReminderPolicy
+from reminders.domain.release import ReleaseMode, VolumeState
 from reminders.domain.volume_job import LetterToPrint, VolumeJob, combined_sha256
 from reminders.errors import UsageError
 from reminders.services.ports import (
@@ -51,17 +52,34 @@ class PrintRequest:
     campaigns: Sequence[Campaign] = ()
 
     def rule_for(self, facts: LetterFacts) -> ReminderPolicy | Campaign:
-        """What a letter was decided under: the campaign whose id is its stage (campaign ids
-        have a hyphen, stage names never do), or its kind's reminder policy."""
-        if "-" not in facts.stage:
-            return self.policies[facts.document.kind]
-        for campaign in self.campaigns:
-            if campaign.id == facts.stage:
-                return campaign
-        raise UsageError(
-            f"run {self.run_id} has letters of campaign {facts.stage}, which config.toml no "
-            "longer configures: add it back to finish the run's letters"
-        )
+        """What a letter was decided under (`letter_rule`)."""
+        return letter_rule(facts, self.policies, self.campaigns, run_id=self.run_id)
+
+
+def letter_rule(
+    facts: LetterFacts,
+    policies: Mapping[DocumentKind, ReminderPolicy],
+    campaigns: Sequence[Campaign],
+    *,
+    run_id: int,
+) -> ReminderPolicy | Campaign:
+    """What a letter was decided under: the campaign whose id is its stage (campaign ids have
+    a hyphen, stage names never do), or its kind's reminder policy."""
+    if "-" not in facts.stage:
+        policy = policies.get(facts.document.kind)
+        if policy is None:
+            raise UsageError(
+                f"run {run_id} has {facts.document.kind} letters, for which config.toml no "
+                "longer has a policy: add it back to print them"
+            )
+        return policy
+    for campaign in campaigns:
+        if campaign.id == facts.stage:
+            return campaign
+    raise UsageError(
+        f"run {run_id} has letters of campaign {facts.stage}, which config.toml no "
+        "longer configures: add it back to finish the run's letters"
+    )
 
 
 def print_letters(
@@ -80,7 +98,7 @@ def print_letters(
     This process reads the letters in sorting order, re-checks them, numbers them and cuts
     them into volumes; the volumes render in the pool, several at once, and come back to be
     staged and recorded here, one transaction each, in the order they were cut."""
-    templates = _Templates(texts)
+    templates = TemplateSources(texts)
     plans = _planned_series(request, transaction, shop)
     volumes = sum(-(-len(plan.order) // request.volume_max_letters) for plan in plans)
     with rendering.open(volumes) as pool:
@@ -152,7 +170,7 @@ def _planned_series(
     return plans
 
 
-class _Templates:
+class TemplateSources:
     """The templates' names and one hash over their sources, per municipality (which may
     have templates of its own), kind, stage and languages."""
 
@@ -177,36 +195,23 @@ class _Templates:
 class _VolumeCutter:
     """Cuts a series' letters into volume jobs of at most ``volume_max_letters``."""
 
-    def __init__(self, request: PrintRequest, plan: _SeriesPlan, templates: _Templates) -> None:
+    def __init__(
+        self, request: PrintRequest, plan: _SeriesPlan, templates: TemplateSources
+    ) -> None:
         self.request, self.plan, self.templates = request, plan, templates
         self.sequence = plan.volumes_before
         self.letters: list[LetterToPrint] = []
 
     def add(self, facts: LetterFacts, reference: str) -> VolumeJob | None:
         """Adds a letter; returns the volume it completed, if it was the last that fits."""
-        assert facts.address is not None  # noqa: S101 - the re-check stopped those without
-        municipality = self.plan.municipality
-        spec = letter_spec(
-            facts,
-            self.request.rule_for(facts),
-            reference=reference,
-            municipality_nis=municipality.nis_code,
-            letter_date=self.request.as_of,
-            country_name=(
-                self.templates.texts.country_name(facts.address.country, facts.languages[0])
-                if facts.address.is_foreign
-                else None
-            ),
-        )
-        names, digest = self.templates.of(facts, municipality.nis_code)
         self.letters.append(
-            LetterToPrint(
-                spec,
-                decision_id=facts.decision_id,
-                document_number=facts.document_number,
-                postal_code=facts.address.postal_code or "",
-                templates=names,
-                template_sha256=digest,
+            letter_to_print(
+                facts,
+                self.request.rule_for(facts),
+                reference=reference,
+                municipality=self.plan.municipality,
+                letter_date=self.request.as_of,
+                templates=self.templates,
             )
         )
         return self.cut() if len(self.letters) >= self.request.volume_max_letters else None
@@ -226,6 +231,42 @@ class _VolumeCutter:
             print_options=self.request.print_options,
             letters=letters,
         )
+
+
+def letter_to_print(
+    facts: LetterFacts,
+    rule: ReminderPolicy | Campaign,
+    *,
+    reference: str,
+    municipality: LetterMunicipality,
+    letter_date: date,
+    templates: TemplateSources,
+) -> LetterToPrint:
+    """A letter decision that passed the re-check, as a volume prints it: its spec (texts'
+    values, address block) and what the manifest and the log say of it. Also how a letter is
+    made again after its run (re-cut, reprint), from the same facts and date."""
+    assert facts.address is not None  # noqa: S101 - the re-check stopped those without
+    spec = letter_spec(
+        facts,
+        rule,
+        reference=reference,
+        municipality_nis=municipality.nis_code,
+        letter_date=letter_date,
+        country_name=(
+            templates.texts.country_name(facts.address.country, facts.languages[0])
+            if facts.address.is_foreign
+            else None
+        ),
+    )
+    names, digest = templates.of(facts, municipality.nis_code)
+    return LetterToPrint(
+        spec,
+        decision_id=facts.decision_id,
+        document_number=facts.document_number,
+        postal_code=facts.address.postal_code or "",
+        templates=names,
+        template_sha256=digest,
+    )
 
 
 class _Pipeline:
@@ -288,6 +329,11 @@ class _Pipeline:
                     letters=len(volume.letters),
                     pages=volume.pages,
                     written_at=self.now(),
+                    state=(
+                        VolumeState.HELD
+                        if job is not None and job.municipality.release is ReleaseMode.APPROVAL
+                        else VolumeState.AUTO
+                    ),
                 )
                 letters.record_letters(volume_id, volume.letters)
         if volume is not None:

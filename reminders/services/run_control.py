@@ -27,7 +27,19 @@ KILL_POINTS = (
     "seal:appended",  # log entries and checkpoints written, not committed
     "seal:committed",  # nothing renamed yet
     "publish:renamed",  # one volume's files renamed (#n)
+    "publish:delivered",  # one volume copied to the pick-up folder and so recorded (#n)
     "publish:done",  # every file renamed, the success not yet recorded
+    # After the print (issue 21): each step of a release, cancellation or reprint.
+    "release:recut-staged",  # a re-cut volume's files staged, not recorded
+    "release:recut-appended",  # the re-cut recorded and logged, not committed
+    "release:recut-committed",  # the re-cut committed, its files not renamed yet
+    "release:appended",  # the release recorded and logged, not committed
+    "release:committed",  # released, not yet in the pick-up folder
+    "release:delivered",  # in the pick-up folder, not yet recorded as delivered
+    "cancel:appended",  # the cancellation recorded and logged, not committed
+    "reprint:staged",  # the reprint volume's files staged, not recorded
+    "reprint:appended",  # the reprint recorded and logged, not committed
+    "reprint:committed",  # committed, its files not renamed yet
 )
 
 

@@ -14,6 +14,7 @@ import json
 import shutil
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import quote
@@ -26,12 +27,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
+from reminders.adapters.db.engine import make_engine
+from reminders.bootstrap import console_transaction
+from reminders.domain.console_access import Grant, Role
 from reminders.entrypoints.cli import main
 from reminders.entrypoints.console.run_launcher import RunLauncher
+from reminders.services.console_accounts import add_user, grant_role
 from tests.conftest import ENGINES, REPO, empty_database, example_config
 from tests.console_support import (
     BRUSSELS,
     GENT,
+    PASSWORD,
     add_users,
     cheap_passwords,
     console_app,
@@ -45,6 +51,7 @@ EXAMPLES = 8  # per console route
 SECURITY_HEADERS = ("content-security-policy", "x-frame-options", "x-content-type-options")
 EXIT_STATUSES = {0, 1, 2, 3}
 STAFF, AUDITOR = "staff.gent", "audit.gent"  # the console's users (tests/console_support.py)
+APPROVER = "approve.gent"  # added here: an approver of Gent (issue 21)
 
 # -- what is thrown -----------------------------------------------------------------------------
 
@@ -87,8 +94,8 @@ OTHER = st.one_of(
     st.sampled_from(["\x00", "a\nb", "x" * 300, "", " ", RUN_DATE, GENT, BRUSSELS, "eid"]),
 )
 NUMBER_NAMES = {
-    *("run", "before", "volume_id", "run_id"),  # the console's
-    *("persons", "seed", "port", "concurrency", "wait_seconds"),  # the command line's
+    *("run", "before", "volume_id", "run_id", "volume"),  # the console's
+    *("persons", "seed", "port", "concurrency", "wait_seconds", "volume_ids"),  # command line's
 }
 DATE_NAMES = {"from", "to", "date", "started", "as_of", "now_text"}
 
@@ -152,17 +159,30 @@ def world(
         assert cli(world, [*prove, *config]).exit_code == 0
         world.public_key = folder / "var/keys/dispatch-log.pub"
         add_users(database_url, cheap_passwords())
+        add_approver(database_url)
         # A run started from the console is not launched: the examples only need the answer.
         patch.setattr(
             RunLauncher, "start", lambda *_a: SimpleNamespace(process=SimpleNamespace(pid=0))
         )
         app = console_app(config_file, database_url, night_clock(RUN_DATE))
         with TestClient(app, follow_redirects=False) as anonymous:
-            for user in (STAFF, AUDITOR):
+            for user in (STAFF, AUDITOR, APPROVER):
                 client = TestClient(app, follow_redirects=False)
                 world.clients[user] = (client, log_in_once(client, user))
             world.clients["anonymous"] = (anonymous, "")
             yield world
+
+
+def add_approver(database_url: str) -> None:
+    """A console user with the approver role in Gent (the pages after the print)."""
+    engine = make_engine(database_url)
+    try:
+        transaction = console_transaction(engine)
+        now = datetime(2027, 1, 1, tzinfo=UTC)
+        add_user(transaction, cheap_passwords(), APPROVER, PASSWORD, by="cli:test", now=now)
+        grant_role(transaction, APPROVER, Grant(GENT, Role.APPROVER), by="cli:test", now=now)
+    finally:
+        engine.dispose()
 
 
 def log_in_once(client: TestClient, user: str) -> str:
@@ -212,6 +232,10 @@ EXPECTED_FIELDS: Mapping[str, tuple[str, ...]] = {
     "format": ("csv", "jsonl"),
     "confirm": ("yes",),
     "next": ("/", f"/m/{GENT}/log"),
+    "reference": (f"{GENT}-000001-000001", f"{GENT}-000001-000001-R1"),
+    "volume": ("1",),
+    "note": ("lost in the post",),
+    "decide_again": ("yes",),
 }
 LOG_FIELDS = ("event", "run", "document", "stage", "reason", "from", "to", "before")
 PREVIEW_FIELDS = ("kind", "number", "stage", "date")
@@ -237,16 +261,25 @@ ROUTES = (
     Route("POST", "/m/{nis}/export", AUDITOR, ("format", "run")),
     Route("GET", "/m/{nis}/runs/{run_id}/report.pdf", AUDITOR),
     Route("GET", "/m/{nis}/activity", AUDITOR),
+    Route("GET", "/m/{nis}/release", APPROVER, ("number",)),
+    Route("POST", "/m/{nis}/release/{volume_id}", APPROVER),
+    Route("POST", "/m/{nis}/cancel", APPROVER, ("reference", "volume", "note", "decide_again")),
+    Route("POST", "/m/{nis}/deliver", APPROVER),
+    Route("GET", "/m/{nis}/reprint", STAFF, ("reference",)),
+    Route("POST", "/m/{nis}/reprint", STAFF, ("reference", "note")),
+    Route("GET", "/m/{nis}/returned", STAFF),
+    Route("GET", "/m/{nis}/returned.csv", STAFF),
+    Route("GET", "/m/{nis}/letter", AUDITOR, ("reference",)),
 )
 
 
 def test_every_console_route_is_thrown_at() -> None:
     """The table above covers every route of the console (a new one needs a line)."""
-    from reminders.entrypoints.console import audit_pages, staff_pages
+    from reminders.entrypoints.console import after_print_pages, audit_pages, staff_pages
 
     served = {
         (method, route.path)
-        for route in (*staff_pages.routes, *audit_pages.routes)
+        for route in (*staff_pages.routes, *audit_pages.routes, *after_print_pages.routes)
         for method in route.methods or ()
     }
     thrown = {(route.method, route.path) for route in ROUTES}
@@ -260,7 +293,7 @@ def test_console_routes_answer_any_input_with_a_page(world: World, route: Route)
     def thrown(data: st.DataObject) -> None:
         # One parameter gets an arbitrary value, the others are left out or get one the
         # route expects, so that the first refusal does not hide what the others would do.
-        other = AUDITOR if route.user == STAFF else STAFF
+        other = AUDITOR if route.user != AUDITOR else STAFF
         user = data.draw(st.sampled_from([route.user] * 3 + [other]), label="user")
         client, csrf = world.clients[user]
         target = data.draw(st.sampled_from(route.thrown_at), label="thrown at")
@@ -363,7 +396,10 @@ EXPECTED: Mapping[str, tuple[str, ...]] = {
     "document": (f"eid:{HOLDINGS[0].number}",),
     "stage": ("first",),
     "kind": ("persons", "documents"),
-    "role": ("staff", "auditor"),
+    "role": ("staff", "auditor", "approver"),
+    "volume_ids": ("1",),
+    "volume_id": ("1",),
+    "note": ("lost in the post",),
     "fmt": ("csv", "jsonl"),
     "log_format": ("json", "text"),
     "loglevel": ("info",),

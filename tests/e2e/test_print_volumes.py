@@ -46,6 +46,7 @@ from reminders.domain.due import DocumentFacts, Holder, SkipReason
 from reminders.domain.letters import LetterFacts, PostalAddress, PrintedLetter
 from reminders.domain.model import DocumentKind, DocumentStatus, Language, PersonStatus
 from reminders.domain.registry_rows import PERSON_COLUMNS
+from reminders.domain.release import VolumeState
 from reminders.domain.volume_job import RenderedVolume, VolumeJob
 from reminders.entrypoints.cli import main
 from reminders.services.ports import LetterStore, PendingVolume
@@ -758,6 +759,7 @@ class RecordingLetterStore:
         letters: int,
         pages: int,
         written_at: datetime,
+        state: VolumeState = VolumeState.AUTO,
     ) -> int:
         self.volumes.append(path)
         return len(self.volumes)

@@ -464,7 +464,8 @@ def test_the_rendered_page_shows_the_address_in_the_window_and_empty_margins(
     settings: Settings, templates: LetterTemplates
 ) -> None:
     """Rendered by PDFium: the page is not blank, the window holds ink, the right margin
-    (from 192 mm) and the band above the letterhead hold none."""
+    (from 192 mm) holds none but the reference's QR code at its foot (from 266 mm down),
+    the band above the letterhead none."""
     _, pdf = rendered(CASES["nl"], settings, templates)
     page = _grey_page(pdf)
     width, height = page.size
@@ -472,7 +473,9 @@ def test_the_rendered_page_shows_the_address_in_the_window_and_empty_margins(
     assert abs(height - A4_HEIGHT_MM * DPI / 25.4) < 1.5
     assert _dark_pixels(page) > 5_000
     assert _dark_pixels(_crop(page, Box.of(AddressWindow()))) > 500
-    assert _dark_pixels(_crop(page, Box(192, 0, A4_WIDTH_MM - 192, A4_HEIGHT_MM))) == 0
+    assert _dark_pixels(_crop(page, Box(192, 0, A4_WIDTH_MM - 192, 266))) == 0
+    assert _dark_pixels(_crop(page, Box(192, 266, A4_WIDTH_MM - 192, 16))) > 300  # the code
+    assert _dark_pixels(_crop(page, Box(192, 282, A4_WIDTH_MM - 192, A4_HEIGHT_MM - 282))) == 0
     assert _dark_pixels(_crop(page, Box(0, 0, A4_WIDTH_MM, 10))) == 0
     assert page.getextrema()[1] == 255  # white paper
 

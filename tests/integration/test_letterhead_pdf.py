@@ -68,7 +68,8 @@ def logo_drawn(pdf: bytes, kind: str) -> Box:
     with pdfplumber.open(io.BytesIO(pdf)) as document:
         page = document.pages[0]
         if kind == "png":
-            (image,) = page.images
+            # The letter's QR codes are images too (issue 21), below the letterhead band.
+            (image,) = [i for i in page.images if float(i["top"]) < 100 * MM]
             found = [image]
         else:
             found = [o for o in page.curves + page.rects if float(o["x0"]) > 15 * MM]

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from reminders.adapters.db.engine import make_engine
 from reminders.adapters.db.orm import Base
-from reminders.adapters.db.schema import head_revision, require_current_schema, upgrade_schema
+from reminders.adapters.db.schema import (
+    alembic_config,
+    head_revision,
+    require_current_schema,
+    upgrade_schema,
+)
 from reminders.errors import DatabaseNotReadyError
 
 
@@ -43,5 +50,43 @@ def test_sqlite_connections_enforce_foreign_keys(tmp_path: object) -> None:
         with engine.connect() as connection:
             assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
             assert connection.exec_driver_sql("PRAGMA journal_mode").scalar_one() == "wal"
+    finally:
+        engine.dispose()
+
+
+def test_migration_0008_widens_the_checks_of_a_log_in_use(database_url: str) -> None:
+    """A database at 0006 with a log entry and a role: after 0008 the log takes the new
+    events (and still refuses others, and still refuses UPDATE), roles may be approver,
+    the models agree, and SQLite's file is intact (0008 edits the constraints' text)."""
+    engine = make_engine(database_url)
+    entry = (
+        "INSERT INTO audit_entry (municipality_nis, seq, run_id, event, recorded_at, details,"
+        " prev_hash, entry_hash) VALUES ('44021', :seq, NULL, :event, 't', '{}', 'p', 'h')"
+    )
+    try:
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "0006")
+        with engine.begin() as connection:
+            connection.execute(text(entry), {"seq": 0, "event": "letter"})
+            connection.execute(text(
+                "INSERT INTO console_user (id, username, password_hash, created_at) "
+                "VALUES (1, 'an', 'x', CURRENT_TIMESTAMP)"
+            ))  # fmt: skip
+        assert upgrade_schema(engine) == ("0006", head_revision())
+        with engine.begin() as connection:
+            connection.execute(text(entry), {"seq": 1, "event": "released"})
+            connection.execute(text(
+                "INSERT INTO console_grant (user_id, municipality_nis, role, may_reveal) "
+                "VALUES (1, '44021', 'approver', false)"
+            ))  # fmt: skip
+        with pytest.raises(IntegrityError), engine.begin() as connection:
+            connection.execute(text(entry), {"seq": 2, "event": "bogus"})
+        with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
+            connection.execute(text("UPDATE audit_entry SET details = '{\"x\": 1}'"))
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            assert compare_metadata(context, Base.metadata) == []
+            if connection.dialect.name == "sqlite":
+                assert connection.exec_driver_sql("PRAGMA integrity_check").scalar_one() == "ok"
     finally:
         engine.dispose()

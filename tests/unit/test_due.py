@@ -64,6 +64,7 @@ def licence(
     language: Language | None = NL,
     has_address: bool = True,
     kind: DocumentKind = DocumentKind.DRIVING_LICENCE,
+    mail_returned: bool = False,
 ) -> DocumentFacts:
     return DocumentFacts(
         document_id=7,
@@ -71,7 +72,7 @@ def licence(
         expires_on=expires_on,
         status=status,
         renewed_by_later=renewed_by_later,
-        holder=Holder(holder_status, nis, language, has_address),
+        holder=Holder(holder_status, nis, language, has_address, mail_returned),
     )
 
 
@@ -92,10 +93,12 @@ def outcome(
 
 
 def test_skip_reasons_are_in_the_contract_order() -> None:
-    """SkipReason lists the reasons in interfaces.md §3's order: the first that applies wins."""
+    """SkipReason lists the reasons in interfaces.md §3's order: the first that applies wins.
+    Issue 21 adds `returned_mail` after `no_address` (both about the address) and
+    `cancelled`, which a person records and the rule never chooses, at the end."""
     assert [reason.value for reason in SkipReason] == [
         "deceased", "emigrated", "struck_off", "moved_out", "renewed", "inactive_document",
-        "no_address", "superseded", "too_late",
+        "no_address", "returned_mail", "superseded", "too_late", "cancelled",
     ]  # fmt: skip
 
 
@@ -113,11 +116,12 @@ def test_skip_reasons_are_in_the_contract_order() -> None:
         (licence(status=DocumentStatus.LOST), SkipReason.INACTIVE_DOCUMENT),
         (licence(status=DocumentStatus.STOLEN), SkipReason.INACTIVE_DOCUMENT),
         (licence(has_address=False), SkipReason.NO_ADDRESS),
+        (licence(mail_returned=True), SkipReason.RETURNED_MAIL),
     ],
     ids=[
         "resident-with-address-gets-a-letter", "deceased", "emigrated", "struck-off",
         "moved-out", "status-renewed", "later-active-document", "revoked", "lost", "stolen",
-        "no-address",
+        "no-address", "mail-returned-from-the-address",
     ],
 )  # fmt: skip
 def test_each_skip_reason_stops_the_letter(
@@ -152,15 +156,17 @@ def test_the_first_applicable_reason_wins(document: DocumentFacts, expected: Ski
 
 
 def test_every_combination_of_facts_gives_the_first_applicable_reason() -> None:
-    """All 160 combinations of holder status, municipality, document status, later document and
-    address: skip_reason is the earliest of the reasons that apply, by the contract's order."""
+    """All 320 combinations of holder status, municipality, document status, later document,
+    address and mail returned from it: skip_reason is the earliest of the reasons that apply,
+    by the contract's order."""
     order = list(SkipReason)
-    for person, nis, status, later, address in itertools.product(
-        PersonStatus, (GENT.nis_code, "21004"), DocumentStatus, (False, True), (False, True)
-    ):
+    for person, nis, status, later, address, returned in itertools.product(
+        PersonStatus, (GENT.nis_code, "21004"), DocumentStatus, (False, True), (False, True),
+        (False, True),
+    ):  # fmt: skip
         document = licence(
             holder_status=person, nis=nis, status=status, renewed_by_later=later,
-            has_address=address,
+            has_address=address, mail_returned=returned,
         )  # fmt: skip
         applicable = {
             SkipReason.DECEASED: person is PersonStatus.DECEASED,
@@ -171,6 +177,7 @@ def test_every_combination_of_facts_gives_the_first_applicable_reason() -> None:
             SkipReason.INACTIVE_DOCUMENT: status
             in {DocumentStatus.REVOKED, DocumentStatus.LOST, DocumentStatus.STOLEN},
             SkipReason.NO_ADDRESS: not address,
+            SkipReason.RETURNED_MAIL: returned,
         }
         reasons = [reason for reason, applies in applicable.items() if applies]
         expected = min(reasons, key=order.index) if reasons else None
@@ -426,3 +433,37 @@ def test_a_skip_carries_no_language() -> None:
     assert decisions == [Decision(7, "first", SkipReason.NO_ADDRESS, ())]
     assert not decisions[0].is_final
     assert not decisions[0].is_letter
+
+
+def test_returned_mail_leaves_the_stage_open_until_the_address_changes() -> None:
+    """`returned_mail` is recorded once, is not final, and the stage gets its letter once the
+    holder's address is no longer the one mail came back from; a stage holds one open skip
+    at a time (no `no_address` beside an open `returned_mail`)."""
+    returned = licence(mail_returned=True)
+    assert not Recorded("first", SkipReason.RETURNED_MAIL).is_final
+    assert outcome(returned, FIRST_DUE) == [("first", SkipReason.RETURNED_MAIL)]
+    assert outcome(returned, FIRST_DUE + DAY, [("first", SkipReason.RETURNED_MAIL)]) == []
+    assert outcome(licence(), FIRST_DUE + DAY, [("first", SkipReason.RETURNED_MAIL)]) == [
+        ("first", LETTER)
+    ]
+    assert outcome(licence(has_address=False), FIRST_DUE + DAY,
+                   [("first", SkipReason.RETURNED_MAIL)]) == []  # fmt: skip
+    died = outcome(licence(holder_status=PersonStatus.DECEASED), FIRST_DUE + DAY,
+                   [("first", SkipReason.RETURNED_MAIL)])  # fmt: skip
+    assert died == [("first", SkipReason.DECEASED)]
+
+
+def test_a_cancelled_stage_is_final_unless_it_is_to_be_decided_again() -> None:
+    """A letter cancelled before release closes its stage; cancelled to be decided again, the
+    stage is open: the next look sends its letter, or records why not."""
+    closed = [Recorded("first", SkipReason.CANCELLED)]
+    reopened = [Recorded("first", SkipReason.CANCELLED, False)]
+    assert closed[0].is_final
+    assert not reopened[0].is_final
+    assert decide(licence(), LICENCE, GENT, closed, as_of=FIRST_DUE + DAY) == []
+    (again,) = decide(licence(), LICENCE, GENT, reopened, as_of=FIRST_DUE + DAY)
+    assert (again.stage, again.reason) == ("first", None)
+    (renewed,) = decide(licence(renewed_by_later=True), LICENCE, GENT, reopened,
+                        as_of=FIRST_DUE + DAY)  # fmt: skip
+    assert (renewed.stage, renewed.reason, renewed.is_final) == ("first", SkipReason.RENEWED, True)
+    assert decide(licence(has_address=False), LICENCE, GENT, reopened, as_of=FIRST_DUE + DAY) == []

@@ -35,6 +35,7 @@ senders = st.builds(
     Sender,
     department=texts, street=texts, house_number=texts, postal_code=texts, locality=texts,
     phone=maybe_texts, email=maybe_texts, appointment_url=maybe_texts,
+    appointment_qr=st.booleans(),
 )  # fmt: skip
 logos = st.builds(
     Logo, file_name=texts, data=st.binary(max_size=200), kind=st.sampled_from(["svg", "png"]),
@@ -74,7 +75,7 @@ jobs = st.builds(
     VolumeJob,
     run_id=ids, as_of=days, municipality=municipalities, language=maybe_texts,
     sequence=st.integers(min_value=1, max_value=9999), print_options=texts,
-    letters=st.lists(letters, max_size=4).map(tuple),
+    letters=st.lists(letters, max_size=4).map(tuple), file_stem=maybe_texts,
 )  # fmt: skip
 printed = st.builds(
     PrintedLetter,

@@ -30,6 +30,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from reminders.adapters.db.orm import DecisionRow, DocumentRow, NightlyRunRow, PersonRow
 from reminders.adapters.db.registry_columns import (
+    FACT_COLUMNS,
     document_fact_columns,
     document_facts,
 )
@@ -98,10 +99,12 @@ def _order(campaign: Campaign) -> list[ColumnElement[Any]]:
     return keys
 
 
-def _candidates_query(campaign: Campaign, municipality_nis: str) -> Select[tuple[Any, ...]]:
+def _candidates_query(
+    campaign: Campaign, municipality_nis: str, dialect: str
+) -> Select[tuple[Any, ...]]:
     return (
         select(
-            *document_fact_columns(_renewed().label("renewed")),
+            *document_fact_columns(_renewed().label("renewed"), dialect),
             _decided(campaign, final=False).label("open_no_address"),
             *_order(campaign),
         )
@@ -118,7 +121,7 @@ def _candidates_query(campaign: Campaign, municipality_nis: str) -> Select[tuple
 def _candidate(row: Row[Any]) -> CampaignCandidate:
     """A row of the candidates query: the document's facts, and whether it has an open
     no_address skip for the campaign."""
-    return CampaignCandidate(document_facts(*row[:13]), bool(row[13]))
+    return CampaignCandidate(document_facts(*row[:FACT_COLUMNS]), bool(row[FACT_COLUMNS]))
 
 
 def _in_run_of(municipality_nis: str) -> ColumnElement[bool]:
@@ -139,7 +142,7 @@ class CampaignStore:
         """The municipality's documents of the campaign without a final campaign decision, in
         the campaign's order, chunk by chunk. Each chunk starts after the previous one's last
         key (keyset), so decisions recorded between chunks do not shift the next one."""
-        query = _candidates_query(campaign, municipality_nis)
+        query = _candidates_query(campaign, municipality_nis, self.connection.dialect.name)
         keys = _order(campaign)
         after: tuple[Any, ...] | None = None
         while True:

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
+    case,
     func,
     insert,
     select,
@@ -30,18 +31,21 @@ from sqlalchemy import (
     update,
 )
 
+from reminders.adapters.db.after_print_store import AfterPrintStore
 from reminders.adapters.db.campaign_store import CampaignStore
 from reminders.adapters.db.dispatch_log_store import DispatchLogStore
 from reminders.adapters.db.letter_store import LetterStore
 from reminders.adapters.db.orm import (
     DecisionRow,
     DocumentRow,
+    LetterCancellationRow,
     NightlyRunRow,
     PersonRow,
     RegistryImportRow,
     ScanWatermarkRow,
 )
 from reminders.adapters.db.registry_columns import (
+    FACT_COLUMNS,
     MEMO_LIMIT,
     document_fact_columns,
     document_facts,
@@ -63,16 +67,23 @@ _decision = cast(Table, DecisionRow.__table__)
 _run = cast(Table, NightlyRunRow.__table__)
 _watermark = cast(Table, ScanWatermarkRow.__table__)
 _import = cast(Table, RegistryImportRow.__table__)
+_cancellation = cast(Table, LetterCancellationRow.__table__)
 
 Candidate = tuple[DocumentFacts, tuple[Recorded, ...]]
 
 
 def _facts_query(dialect: str) -> Select[tuple[object, ...]]:
     """Documents with their holder's facts, whether a later document renews them, and their
-    recorded decisions as ``stage:reason,...`` (one query, no second round trip per chunk)."""
+    recorded decisions as ``stage:reason,...`` (one query, no second round trip per chunk);
+    an open decision ends in ``~`` (a `no_address` skip, a `cancelled` one to decide again)."""
     renewed = renewed_by_later()
     # Stage names are lower-case words (config/policies.py), so ":" and "," cannot occur in them.
-    entry = _decision.c.stage + ":" + func.coalesce(_decision.c.reason, "")
+    entry = (
+        _decision.c.stage
+        + ":"
+        + func.coalesce(_decision.c.reason, "")
+        + case((_decision.c.final, ""), else_="~")
+    )
     aggregate = (
         func.string_agg(entry, ",") if dialect == "postgresql" else func.group_concat(entry, ",")
     )
@@ -82,7 +93,7 @@ def _facts_query(dialect: str) -> Select[tuple[object, ...]]:
         .scalar_subquery()
         .label("history")
     )
-    return select(*document_fact_columns(renewed), history).select_from(
+    return select(*document_fact_columns(renewed, dialect), history).select_from(
         _document.join(_person, _person.c.id == _document.c.person_id)
     )
 
@@ -97,6 +108,7 @@ class _Statements:
     until: Select[tuple[object, ...]]  # expiring up to last (a first run without grace)
     by_id: Select[tuple[object, ...]]  # the documents with these ids
     changed: Select[tuple[int]]  # ids of documents an import after import_id changed
+    reopened: Select[tuple[int]]  # ids of documents with a cancelled stage to decide again
 
 
 @cache
@@ -114,6 +126,28 @@ def _statements(dialect: str) -> _Statements:
         until=until,
         by_id=in_area.where(_document.c.id.in_(bindparam("ids", expanding=True))),
         changed=_changed_query(),
+        reopened=_reopened_query(),
+    )
+
+
+def _reopened_query() -> Select[tuple[int]]:
+    """Ids of documents of a kind, in the municipalities, with a letter cancelled to be
+    decided again (`reminders cancel --decide-again`) whose stage no decision closed since:
+    few, from the small cancellation table."""
+    closed = (
+        select(_decision.c.id)
+        .where(
+            _decision.c.document_id == _cancellation.c.document_id,
+            _decision.c.stage == _cancellation.c.stage,
+            _decision.c.final.is_(True),
+        )
+        .exists()
+    )
+    return select(_cancellation.c.document_id).where(
+        _cancellation.c.document_kind == bindparam("kind", type_=String()),
+        _cancellation.c.municipality_nis.in_(bindparam("nis", expanding=True)),
+        _cancellation.c.redecide.is_(True),
+        ~closed,
     )
 
 
@@ -149,14 +183,20 @@ def _history(history: str) -> tuple[Recorded, ...]:
         if len(_histories) >= MEMO_LIMIT:
             _histories.clear()
         entries = (entry.partition(":") for entry in history.split(","))
-        recorded = tuple(Recorded(stage, _REASONS[reason]) for stage, _, reason in entries)
+        recorded = tuple(
+            Recorded(stage, _REASONS[reason[:-1]], False)
+            if reason.endswith("~")
+            else Recorded(stage, _REASONS[reason])
+            for stage, _, reason in entries
+        )
         _histories[history] = recorded
     return recorded
 
 
 def _candidate(row: Row[Any]) -> Candidate:
     """One row of the facts query as the rule's input: the document's facts and its history."""
-    return document_facts(*row[:13]), _history(row[13]) if row[13] else ()
+    history = row[FACT_COLUMNS]
+    return document_facts(*row[:FACT_COLUMNS]), _history(history) if history else ()
 
 
 class DecisionStore:
@@ -181,6 +221,10 @@ class DecisionStore:
     def campaign_store(self) -> CampaignStore:
         """Campaign reads, in this same transaction: a night's waves are decided with it."""
         return CampaignStore(self.connection)
+
+    def after_print(self) -> AfterPrintStore:
+        """Volumes, cancellations, reprints and returns, in this same transaction."""
+        return AfterPrintStore(self.connection)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -218,8 +262,9 @@ class DecisionStore:
     ) -> Iterator[list[Candidate]]:
         """Documents of ``kind`` held by residents of ``nis_codes`` that tonight's rule must
         look at, in chunks with their recorded decisions: those expiring in ``windows``, and
-        those whose document or holder an import changed after ``changed_after_import``. Each
-        document comes once; none without an expiry date."""
+        those whose document or holder an import changed after ``changed_after_import``, and
+        those with a cancelled letter to decide again. Each document comes once; none without
+        an expiry date."""
         dialect = self.connection.dialect.name
         if dialect == "postgresql" and not self._serial:
             # A night reads a few thousand rows by index: starting parallel workers costs more
@@ -245,13 +290,14 @@ class DecisionStore:
                 fetched = self.connection.execute(query, {**area, **bounds}).all()
                 for start in range(0, len(fetched), CHUNK):
                     yield [_candidate(row) for row in fetched[start : start + CHUNK]]
-        if changed_after_import is None:
-            return
-        changed = sorted(
-            self.connection.scalars(
-                statements.changed, {"kind": kind.value, "import_id": changed_after_import}
+        others = set(self.connection.scalars(statements.reopened, area))
+        if changed_after_import is not None:
+            others.update(
+                self.connection.scalars(
+                    statements.changed, {"kind": kind.value, "import_id": changed_after_import}
+                )
             )
-        )
+        changed = sorted(others)
         for start in range(0, len(changed), CHUNK):
             ids = changed[start : start + CHUNK]
             rows = self.connection.execute(statements.by_id, {**area, "ids": ids})

@@ -38,6 +38,7 @@ from reminders.domain.dispatch_log import (
     NewEntry,
     log_timestamp,
 )
+from reminders.domain.release import ReleaseMode, VolumeState
 
 CHUNK = 2_000
 
@@ -238,6 +239,49 @@ class DispatchLogStore:
         ).first()
         return None if row is None else _log_entry(row)
 
+    def letter_history(self, reference: str) -> list[LogEntry]:
+        """What the log says of one letter, in log order: its entries and its reprints'
+        (by reference: ``REF`` and ``REF-R1``, ``REF-R2``, ...), and its run's entries about
+        the run and its volumes (run, volume, recut, released, sealed). Empty when no letter
+        has that reference."""
+        letter = self.letter_entry(reference)
+        if letter is None:
+            return []
+        nis = letter.municipality_nis
+        own = (
+            select(*_ENTRY_COLUMNS)
+            .where(_entry.c.municipality_nis == nis, _entry.c.reference == reference)
+            .union_all(
+                # "-R" then a digit: the index's range, on both engines (no LIKE)
+                select(*_ENTRY_COLUMNS).where(
+                    _entry.c.municipality_nis == nis,
+                    _entry.c.reference >= f"{reference}-R0",
+                    _entry.c.reference <= f"{reference}-R9999",
+                )
+            )
+        )
+        rows = list(self.connection.execute(own))
+        if letter.run_id is not None:
+            run_events = [
+                event.value
+                for event in (
+                    LogEvent.RUN,
+                    LogEvent.VOLUME,
+                    LogEvent.RECUT,
+                    LogEvent.RELEASED,
+                    LogEvent.SEALED,
+                )
+            ]
+            rows += self.connection.execute(
+                select(*_ENTRY_COLUMNS).where(
+                    _entry.c.run_id == letter.run_id,
+                    _entry.c.municipality_nis == nis,
+                    _entry.c.event.in_(run_events),
+                )
+            )
+        entries = {row.seq: _log_entry(row) for row in rows}
+        return [entries[seq] for seq in sorted(entries)]
+
     def leaf_entries(self, municipality_nis: str, size: int) -> Iterator[LogEntry]:
         """The first ``size`` entries, for an inclusion proof."""
         for entry, _ in self.entries(municipality_nis):
@@ -266,7 +310,11 @@ class DispatchLogStore:
             yield [_skip_entry(run_id, row, recorded_at) for row in chunk]
         volumes = self.connection.execute(
             select(_volume)
-            .where(_volume.c.run_id == run_id, _volume.c.municipality_nis == municipality_nis)
+            .where(
+                _volume.c.run_id == run_id,
+                _volume.c.municipality_nis == municipality_nis,
+                _volume.c.kind == "run",
+            )
             .order_by(_volume.c.id)
         ).all()
         letters = 0
@@ -415,19 +463,17 @@ def _skip_entry(run_id: int, row: Row[Any], recorded_at: str) -> NewEntry:
 
 
 def _volume_entry(run_id: int, volume: Row[Any], recorded_at: str) -> NewEntry:
-    return NewEntry(
-        run_id,
-        LogEvent.VOLUME,
-        recorded_at,
-        {
-            "path": volume.path,
-            "sha256": volume.sha256,
-            "letters": volume.letters,
-            "pages": volume.pages,
-            "sequence": volume.sequence,
-            "language": volume.language,
-        },
-    )
+    details = {
+        "path": volume.path,
+        "sha256": volume.sha256,
+        "letters": volume.letters,
+        "pages": volume.pages,
+        "sequence": volume.sequence,
+        "language": volume.language,
+    }
+    if volume.state == VolumeState.HELD.value:  # waits for an approver (issue 21)
+        details["release"] = ReleaseMode.APPROVAL.value
+    return NewEntry(run_id, LogEvent.VOLUME, recorded_at, details)
 
 
 def _letter_entry(run_id: int, volume_path: str, row: Row[Any], recorded_at: str) -> NewEntry:

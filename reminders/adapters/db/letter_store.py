@@ -41,7 +41,9 @@ from reminders.adapters.db.registry_columns import (
     KINDS,
     LANGUAGES,
     PERSON_STATUSES,
+    is_returned_address,
     renewed_by_later,
+    returned_address_keys,
 )
 from reminders.domain.address import is_usable_address
 from reminders.domain.due import DocumentFacts, Holder, SkipReason
@@ -49,6 +51,7 @@ from reminders.domain.letter_language import parsed_language_label
 from reminders.domain.letters import LetterFacts, PostalAddress, PrintedLetter
 from reminders.domain.model import DocumentKind
 from reminders.domain.national_number import birth_date
+from reminders.domain.release import VolumeState
 
 _document = cast(Table, DocumentRow.__table__)
 _person = cast(Table, PersonRow.__table__)
@@ -74,8 +77,9 @@ def _text(column: ColumnElement[Any], dialect: str) -> ColumnElement[Any]:
     return value.collate("C") if dialect == "postgresql" else value
 
 
-def _document_columns() -> list[ColumnElement[Any]]:
-    """A document and its holder as printing needs them, with whether a later one renews it."""
+def _document_columns(dialect: str) -> list[ColumnElement[Any]]:
+    """A document and its holder as printing needs them, with whether a later one renews it
+    and the addresses mail to the holder came back from."""
     return [
         _document.c.id,
         _document.c.kind,
@@ -95,6 +99,7 @@ def _document_columns() -> list[ColumnElement[Any]]:
         _person.c.postal_code,
         _person.c.locality,
         _person.c.country,
+        returned_address_keys(dialect),
     ]
 
 
@@ -158,8 +163,9 @@ class LetterStore:
 
     def letter_facts(self, decision_ids: Sequence[int]) -> list[LetterFacts]:
         """Letter decisions with the registry's facts as they are now, in the given order."""
+        dialect = self.connection.dialect.name
         details = select(
-            _decision.c.id, _decision.c.stage, _decision.c.language, *_document_columns()
+            _decision.c.id, _decision.c.stage, _decision.c.language, *_document_columns(dialect)
         ).select_from(_decision.join(_HOLDER, _document.c.id == _decision.c.document_id))
         rows = {
             row[0]: row
@@ -188,6 +194,7 @@ class LetterStore:
                 select(func.count()).where(
                     _volume.c.run_id == run_id,
                     _volume.c.municipality_nis == municipality_nis,
+                    _volume.c.kind == "run",
                     series,
                 )
             )
@@ -198,7 +205,7 @@ class LetterStore:
         """A document as a letter would see it now (for previews); the stage and languages are
         left for the caller to choose."""
         row = self.connection.execute(
-            select(*_document_columns())
+            select(*_document_columns(self.connection.dialect.name))
             .select_from(_HOLDER)
             .where(_document.c.kind == kind.value, _document.c.number == number)
         ).first()
@@ -226,10 +233,12 @@ class LetterStore:
         letters: int,
         pages: int,
         written_at: datetime,
+        state: VolumeState = VolumeState.AUTO,
     ) -> int:
         volume_id: int | None = self.connection.scalar(
             insert(_volume)
             .values(
+                state=state.value,
                 run_id=run_id,
                 municipality_nis=municipality_nis,
                 language=language,
@@ -267,8 +276,8 @@ class LetterStore:
 
     def volume_paths(self, run_id: int, municipality_nis: str | None = None) -> list[str]:
         """The recorded volumes of a run (for one municipality, or all), in the order they
-        were written."""
-        query = select(_volume.c.path).where(_volume.c.run_id == run_id)
+        were written; not those made after it (re-cuts, reprints)."""
+        query = select(_volume.c.path).where(_volume.c.run_id == run_id, _volume.c.kind == "run")
         if municipality_nis is not None:
             query = query.where(_volume.c.municipality_nis == municipality_nis)
         return list(self.connection.scalars(query.order_by(_volume.c.id)))
@@ -277,7 +286,7 @@ class LetterStore:
 def _letter_facts(row: Row[Any] | tuple[Any, ...]) -> LetterFacts:
     (decision_id, stage, language, document_id, kind, number, expires_on, status, renewed,
      person_status, nis, person_language, national_number, given_names, family_name,
-     street, house_number, box, postal_code, locality, country) = row  # fmt: skip
+     street, house_number, box, postal_code, locality, country, returned_keys) = row  # fmt: skip
     usable = is_usable_address(
         street=street,
         house_number=house_number,
@@ -285,7 +294,12 @@ def _letter_facts(row: Row[Any] | tuple[Any, ...]) -> LetterFacts:
         locality=locality,
         country=country,
     )
-    holder = Holder(PERSON_STATUSES[person_status], nis, LANGUAGES.get(person_language), usable)
+    returned = usable and is_returned_address(
+        returned_keys, street, house_number, box, postal_code, locality, country
+    )
+    holder = Holder(
+        PERSON_STATUSES[person_status], nis, LANGUAGES.get(person_language), usable, returned
+    )
     document = DocumentFacts(
         document_id, KINDS[kind], expires_on, DOCUMENT_STATUSES[status], bool(renewed), holder
     )

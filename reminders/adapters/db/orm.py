@@ -23,6 +23,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from reminders.domain.console_access import Role
+from reminders.domain.dispatch_log import LogEvent
 from reminders.domain.due import SkipReason
 from reminders.domain.model import (
     DocumentKind,
@@ -31,12 +33,22 @@ from reminders.domain.model import (
     PersonStatus,
     RegistryKind,
 )
+from reminders.domain.release import VolumeState
+from reminders.domain.returned_mail import ReturnReason
 
 
 def _one_of(
     column: str,
     values: type[
-        Language | PersonStatus | DocumentKind | DocumentStatus | RegistryKind | SkipReason
+        Language
+        | PersonStatus
+        | DocumentKind
+        | DocumentStatus
+        | RegistryKind
+        | SkipReason
+        | LogEvent
+        | Role
+        | ReturnReason
     ],
 ) -> str:
     allowed = ", ".join(f"'{value.value}'" for value in values)
@@ -248,10 +260,16 @@ class ScanWatermarkRow(Base):
     run_id: Mapped[int] = mapped_column(ForeignKey("nightly_run.id"))
 
 
+VOLUME_KINDS = ("run", "recut", "reprint")
+
+
 class PrintVolumeRow(Base):
-    """A print-ready PDF of a run: one municipality (and language), at most N letters."""
+    """A print-ready PDF of a run: one municipality (and language), at most N letters; or a
+    volume made after the run from its letters (re-cut without cancelled letters, reprint).
+    ``state`` says where it stands towards the print shop (domain/release.py)."""
 
     __tablename__ = "print_volume"
+    # No CHECK on state and kind: SQLite adds one to an existing table only by copying it.
     __table_args__ = (UniqueConstraint("path"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -264,6 +282,16 @@ class PrintVolumeRow(Base):
     letters: Mapped[int] = mapped_column(Integer)
     pages: Mapped[int] = mapped_column(Integer)
     written_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    state: Mapped[str] = mapped_column(String(16), server_default=VolumeState.AUTO.value)
+    kind: Mapped[str] = mapped_column(String(16), server_default="run")  # VOLUME_KINDS
+    # The volume a re-cut replaces. No foreign key: SQLite adds one to an existing table only
+    # by copying the table, which fails while letters point to it.
+    replaces_id: Mapped[int | None] = mapped_column(Integer)
+    requested_by: Mapped[str | None] = mapped_column(String(40))  # who asked for a reprint
+    released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    released_by: Mapped[str | None] = mapped_column(String(40))
+    # When its files reached the print shop's pick-up folder (None: not yet, or never).
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class LetterRow(Base):
@@ -289,9 +317,7 @@ class AuditEntryRow(Base):
 
     __tablename__ = "audit_entry"
     __table_args__ = (
-        CheckConstraint(
-            "event IN ('run', 'skip', 'volume', 'letter', 'sealed', 'revealed')", name="event"
-        ),
+        CheckConstraint(_one_of("event", LogEvent), name="event"),
         Index("ix_audit_entry_run", "run_id", "municipality_nis"),
         Index("ix_audit_entry_document", "document_kind", "document_number"),
         Index("ix_audit_entry_reference", "reference"),
@@ -387,7 +413,7 @@ class ConsoleGrantRow(Base):
     """A role a console user holds in one municipality."""
 
     __tablename__ = "console_grant"
-    __table_args__ = (CheckConstraint("role IN ('staff', 'auditor')", name="role"),)
+    __table_args__ = (CheckConstraint(_one_of("role", Role), name="role"),)
 
     user_id: Mapped[int] = mapped_column(ForeignKey("console_user.id"), primary_key=True)
     municipality_nis: Mapped[str] = mapped_column(String(5), primary_key=True)
@@ -441,3 +467,98 @@ class ConsoleLoginAttemptRow(Base):
     username: Mapped[str] = mapped_column(String(32))  # as typed (lower case): names may not exist
     attempted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     outcome: Mapped[str] = mapped_column(String(16))
+
+
+class LetterCancellationRow(Base):
+    """A printed letter an approver stopped before its volume went to the print shop: its
+    decision became a `cancelled` skip, final unless ``redecide`` (decided again by the next
+    run); the log's `cancelled` entry says the same."""
+
+    __tablename__ = "letter_cancellation"
+    __table_args__ = (Index("ix_letter_cancellation_redecide", "municipality_nis", "redecide"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    decision_id: Mapped[int] = mapped_column(ForeignKey("decision.id"), unique=True)
+    reference: Mapped[str] = mapped_column(String(40))
+    municipality_nis: Mapped[str] = mapped_column(String(5))
+    document_id: Mapped[int] = mapped_column(ForeignKey("document.id"))
+    document_kind: Mapped[str] = mapped_column(String(20))
+    stage: Mapped[str] = mapped_column(String(40))
+    volume_id: Mapped[int] = mapped_column(ForeignKey("print_volume.id"))
+    redecide: Mapped[bool] = mapped_column(Boolean(create_constraint=False))
+    cancelled_by: Mapped[str] = mapped_column(String(40))
+    note: Mapped[str] = mapped_column(String(200))  # why (no personal data: domain/release.py)
+    cancelled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ReprintRow(Base):
+    """A letter printed again (``<reference>-R<n>``), alone in a reprint volume, with the
+    original's texts and date."""
+
+    __tablename__ = "reprint"
+    __table_args__ = (UniqueConstraint("original", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(40), unique=True)
+    original: Mapped[str] = mapped_column(String(40))  # the letter's own reference
+    number: Mapped[int] = mapped_column(Integer)  # n of -Rn
+    decision_id: Mapped[int] = mapped_column(ForeignKey("decision.id"), index=True)
+    volume_id: Mapped[int] = mapped_column(ForeignKey("print_volume.id"))
+    first_page: Mapped[int] = mapped_column(Integer)
+    page_count: Mapped[int] = mapped_column(Integer)
+    template_sha256: Mapped[str] = mapped_column(String(64))
+    address_sha256: Mapped[str] = mapped_column(String(64))
+    requested_by: Mapped[str] = mapped_column(String(40))
+    note: Mapped[str] = mapped_column(String(200))
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ReturnsImportRow(Base):
+    """One list of returned letters read (`reminders returns import`): which file, by whom."""
+
+    __tablename__ = "returns_import"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality_nis: Mapped[str] = mapped_column(String(5))
+    file_name: Mapped[str] = mapped_column(String(255))
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    imported_by: Mapped[str] = mapped_column(String(40))
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    lines_read: Mapped[int] = mapped_column(Integer)
+    accepted: Mapped[int] = mapped_column(Integer)
+    rejected: Mapped[int] = mapped_column(Integer)
+
+
+class ReturnsRejectionRow(Base):
+    """A line of a returns list that was not taken, kept with why: nothing is lost."""
+
+    __tablename__ = "returns_rejection"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    import_id: Mapped[int] = mapped_column(ForeignKey("returns_import.id"), index=True)
+    line: Mapped[int] = mapped_column(Integer)
+    reference: Mapped[str] = mapped_column(String(60))  # as the line had it
+    problem: Mapped[str] = mapped_column(String(300))
+    raw: Mapped[str] = mapped_column(Text)
+
+
+class ReturnedLetterRow(Base):
+    """A letter bpost brought back. ``address_key`` is the hash of the registry address it
+    came back from (domain/returned_mail.py): while the holder's address hashes the same, no
+    letter goes there (skip `returned_mail`). None: the registry already held another address
+    (or none) when the return was read."""
+
+    __tablename__ = "returned_letter"
+    __table_args__ = (CheckConstraint(_one_of("reason", ReturnReason), name="reason"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(40), unique=True)  # as printed (-Rn too)
+    original: Mapped[str] = mapped_column(String(40))
+    municipality_nis: Mapped[str] = mapped_column(String(5))
+    decision_id: Mapped[int] = mapped_column(ForeignKey("decision.id"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    returned_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(20))
+    address_key: Mapped[str | None] = mapped_column(String(64))
+    import_id: Mapped[int] = mapped_column(ForeignKey("returns_import.id"))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -5,17 +5,20 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, cast
 
-from sqlalchemy import Table, exists
+from sqlalchemy import Table, exists, func, select
 from sqlalchemy.sql.elements import ColumnElement, Label
 
-from reminders.adapters.db.orm import DocumentRow, PersonRow
+from reminders.adapters.db.orm import DocumentRow, PersonRow, ReturnedLetterRow
 from reminders.domain.address import is_usable_address
 from reminders.domain.due import DocumentFacts, Holder
 from reminders.domain.model import DocumentKind, DocumentStatus, Language, PersonStatus
+from reminders.domain.returned_mail import address_key
 
 _document = cast(Table, DocumentRow.__table__)
 _person = cast(Table, PersonRow.__table__)
+_returned = cast(Table, ReturnedLetterRow.__table__)
 _later = _document.alias("later")
+FACT_COLUMNS = 15  # how many columns document_fact_columns gives
 
 # Enum lookups by value: a dict is several times faster than calling the enum, per row.
 KINDS = {kind.value: kind for kind in DocumentKind}
@@ -38,9 +41,25 @@ def renewed_by_later() -> Label[bool]:
     )
 
 
-def document_fact_columns(renewed: ColumnElement[bool]) -> tuple[ColumnElement[Any], ...]:
+def returned_address_keys(dialect: str) -> Label[Any]:
+    """The address keys of the letters bpost returned to the holder, comma-separated (NULL
+    for nearly everyone): one probe of the returned_letter index per document."""
+    key = _returned.c.address_key
+    joined = func.string_agg(key, ",") if dialect == "postgresql" else func.group_concat(key, ",")
+    return (
+        select(joined)
+        .where(_returned.c.person_id == _person.c.id, key.is_not(None))
+        .scalar_subquery()
+        .label("returned_keys")
+    )
+
+
+def document_fact_columns(
+    renewed: ColumnElement[bool], dialect: str
+) -> tuple[ColumnElement[Any], ...]:
     """The columns `document_facts` reads, in its order (from document joined to person):
-    the document, whether it was renewed (by the caller's rule), its holder."""
+    the document, whether it was renewed (by the caller's rule), its holder, and the
+    addresses mail to the holder came back from."""
     return (
         _document.c.id,
         _document.c.kind,
@@ -55,6 +74,8 @@ def document_fact_columns(renewed: ColumnElement[bool]) -> tuple[ColumnElement[A
         _person.c.postal_code,
         _person.c.locality,
         _person.c.country,
+        _person.c.box,
+        returned_address_keys(dialect),
     )
 
 
@@ -65,16 +86,34 @@ MEMO_LIMIT = 4096  # more distinct keys than that: start afresh
 _holders: dict[tuple[object, ...], Holder] = {}
 
 
-def _holder(status: str, nis: str, language: str | None, has_address: bool) -> Holder:
-    key = (status, nis, language, has_address)
+def _holder(
+    status: str, nis: str, language: str | None, has_address: bool, mail_returned: bool = False
+) -> Holder:
+    key = (status, nis, language, has_address, mail_returned)
     holder = _holders.get(key)
     if holder is None:
         if len(_holders) >= MEMO_LIMIT:
             _holders.clear()
         holder = _holders[key] = Holder(
-            PERSON_STATUSES[status], nis, LANGUAGES.get(language), has_address
+            PERSON_STATUSES[status], nis, LANGUAGES.get(language), has_address, mail_returned
         )
     return holder
+
+
+def is_returned_address(
+    returned_keys: str | None,
+    street: str | None,
+    house_number: str | None,
+    box: str | None,
+    postal_code: str | None,
+    locality: str | None,
+    country: str | None,
+) -> bool:
+    """Whether mail to the holder came back from the address the registry holds now."""
+    if not returned_keys:
+        return False
+    current = address_key(street, house_number, box, postal_code, locality, country)
+    return current in returned_keys.split(",")
 
 
 def document_facts(
@@ -91,6 +130,8 @@ def document_facts(
     postal_code: str | None,
     locality: str | None,
     country: str,
+    box: str | None = None,
+    returned_keys: str | None = None,
 ) -> DocumentFacts:
     """A row's `document_fact_columns` as the rule's input; called for every document looked
     at, so it stays lean (no casts, enums by dict, shared holders)."""
@@ -101,7 +142,10 @@ def document_facts(
         locality=locality,
         country=country,
     )
-    holder = _holder(person_status, nis, language, has_address)
+    returned = has_address and is_returned_address(
+        returned_keys, street, house_number, box, postal_code, locality, country
+    )
+    holder = _holder(person_status, nis, language, has_address, returned)
     return DocumentFacts(
         document_id, KINDS[kind], expires_on, DOCUMENT_STATUSES[status], bool(renewed), holder
     )

@@ -39,6 +39,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
+from reminders.adapters.printing.letter_code import code_operators, qr_symbol
 from reminders.adapters.printing.letterhead import (
     CONTACT_LEADING_MM,
     CONTACT_SIZE,
@@ -94,6 +95,18 @@ FIRST_FLOW_BOTTOM_WITH_CONTACTS = (CONTACT_TOP_MM - 2) * MM  # the contact block
 NEXT_PAGE_TOP = 27 * MM
 ADDRESS_SIZES = (11.0, 10.0, 9.0)  # bpost: 11-12 pt; smaller only when a line is too long
 _LETTERHEAD_BOTTOM_MM = 34  # the letterhead's last line sits at 31 mm from the top
+# The letter's reference as a QR code (issue 21), for scanning the envelopes bpost brings
+# back: in the right margin at the foot of the first page, its right edge 6 mm from the
+# sheet's edge (printers leave 4-5 mm white). Far from the address window, from bpost's clear
+# zones beside and below it (domain.md §4.5) on any window stock config.toml allows (windows
+# end above 95 mm), from the fold lines, and from the letterhead and a logo at the top.
+CODE_RIGHT_MM = 204.0
+REFERENCE_CODE_MODULE_MM = 0.4  # 21 modules (25 for a reprint's -Rn): 8.4-10 mm square
+REFERENCE_CODE_BOTTOM_MM = 281.0  # from the top; the footer's line sits at 285 mm
+# The municipality's appointment page as a QR code (sender.appointment_qr), in the same
+# margin beside the text, below the second fold and 30 mm below any window config allows.
+APPOINTMENT_CODE_MODULE_MM = 0.33  # at most 37 modules (84 characters): 12.2 mm
+APPOINTMENT_CODE_TOP_MM = 135.0
 
 LABELS: dict[Language, dict[str, str]] = {
     Language.NL: {"date": "Datum", "reference": "Referentie", "phone": "Telefoon",
@@ -536,6 +549,27 @@ class LetterLayout:
             page.extend(self._current_ops().chunk(("contacts", blocks), partial(
                 self._contacts, blocks)))  # fmt: skip
         page.graphics(_FOLD_MARKS)
+        self._codes(page, spec, municipality)
+
+    def _codes(self, page: _PageText, spec: LetterSpec, municipality: LetterMunicipality) -> None:
+        """The reference's QR code, and the appointment page's when the municipality wants it
+        (the same for every letter: made once per document)."""
+        symbol = qr_symbol(spec.reference)
+        width = symbol.size * REFERENCE_CODE_MODULE_MM * MM
+        bottom = PAGE_HEIGHT - REFERENCE_CODE_BOTTOM_MM * MM
+        page.graphics((code_operators(symbol, left=CODE_RIGHT_MM * MM - width, bottom=bottom,
+                                      width=width),))  # fmt: skip
+        url = municipality.sender.appointment_url
+        if url and municipality.sender.appointment_qr:
+
+            def appointment() -> str:
+                code = qr_symbol(url)
+                side = code.size * APPOINTMENT_CODE_MODULE_MM * MM
+                top = PAGE_HEIGHT - APPOINTMENT_CODE_TOP_MM * MM
+                return code_operators(code, left=CODE_RIGHT_MM * MM - side, bottom=top - side,
+                                      width=side)  # fmt: skip
+
+            page.graphics((self._current_encoder().chunk(("appointment", url), appointment),))
 
     # -- the municipality's logo and contact blocks ------------------------------------------
 

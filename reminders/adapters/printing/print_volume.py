@@ -7,6 +7,11 @@ into the dispatch log (`VolumeFolder.publish_volume`): no half-written volume, a
 whose letters are not logged, is ever visible under a real name. The database says which
 staged files belong to a run, so a run stopped in between is finished by renaming them, and
 staged files it never recorded are deleted (`VolumeFolder.forget_unrecorded`).
+
+With a pick-up folder of its own for the print shop (``[print] pickup_dir``, issue 21), the
+output folder is the installation's own: a volume is copied to the pick-up folder once it is
+released (at once with its run, or by an approver), under the same path below the folder and
+again staged first, so the print shop never sees a volume that is half there or still held.
 """
 
 from __future__ import annotations
@@ -84,8 +89,9 @@ def preview_pdf(
 class VolumeFolder:
     """Writes a run's volumes under ``output_dir/<NIS>/<date>-run-<id>/`` (a PrintShop)."""
 
-    def __init__(self, output_dir: Path) -> None:
+    def __init__(self, output_dir: Path, pickup_dir: Path | None = None) -> None:
         self.output_dir = output_dir.resolve()
+        self.pickup_dir = None if pickup_dir is None else pickup_dir.resolve()
 
     def stage(self, job: VolumeJob, rendered: RenderedVolume) -> WrittenVolume:
         """Write a rendered volume's files under their staged names, synced to disk."""
@@ -126,6 +132,37 @@ class VolumeFolder:
     def publish_volume(self, path: str) -> None:
         """Give a recorded volume's files their final names (the run is sealed)."""
         publish_files(volume_files(Path(path)))
+
+    def deliver(self, path: str) -> None:
+        """Copy a published volume's files to the pick-up folder, each staged then renamed;
+        again after a stop, identically. Without a pick-up folder the print shop reads the
+        output folder: nothing to do."""
+        if self.pickup_dir is None:
+            return
+        source = Path(path)
+        try:
+            relative = source.relative_to(self.output_dir)
+        except ValueError as err:
+            raise VolumeMissingError(
+                f"{source} is not in the output folder {self.output_dir}"
+            ) from err
+        targets = []
+        for file in volume_files(source):
+            if not file.exists():
+                raise VolumeMissingError(
+                    f"{file}: the volume's file is gone from the output folder"
+                )
+            target = self.pickup_dir / relative.parent / file.name
+            if not target.exists() or target.read_bytes() != file.read_bytes():
+                write_staged(target, file.read_bytes())
+            targets.append(target)
+        publish_files(targets)
+
+    def delivered(self, path: str) -> Path:
+        """Where a volume is for the print shop: in the pick-up folder, or where it is."""
+        if self.pickup_dir is None:
+            return Path(path)
+        return self.pickup_dir / Path(path).relative_to(self.output_dir)
 
     def write_checkpoint(
         self, municipality_nis: str, run_id: int, as_of: date, tree_size: int, note: str

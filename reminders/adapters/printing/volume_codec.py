@@ -27,11 +27,14 @@ from reminders.domain.model import DocumentKind, Language, LetterLanguageRule
 from reminders.domain.volume_job import LetterToPrint, RenderedVolume, VolumeJob
 from reminders.errors import RemindersError
 
-FORMAT = 2  # raise when a field changes meaning; both sides must then be upgraded together
+# Raise when a field changes meaning; both sides must then be upgraded together. 2: a
+# municipality's letterhead travels with the job; 3: letters carry their reference as a QR
+# code, and jobs may name their file (re-cuts, reprints).
+FORMAT = 3
 
 _SENDER_FIELDS = (
     "department", "street", "house_number", "postal_code", "locality", "phone", "email",
-    "appointment_url",
+    "appointment_url", "appointment_qr",
 )  # fmt: skip
 _PRINTED_FIELDS = tuple(PrintedLetter.__dataclass_fields__)
 
@@ -50,6 +53,7 @@ def encode_job(job: VolumeJob) -> dict[str, Any]:
         "sequence": job.sequence,
         "print_options": job.print_options,
         "letters": [_encode_letter(letter) for letter in job.letters],
+        "file_stem": job.file_stem,
     }
 
 
@@ -64,6 +68,7 @@ def decode_job(data: object) -> VolumeJob:
             sequence=_int(fields["sequence"]),
             print_options=_text(fields["print_options"]),
             letters=tuple(_decode_letter(letter) for letter in fields["letters"]),
+            file_stem=_optional_text(fields["file_stem"]),
         )
 
 
@@ -168,6 +173,7 @@ def _decode_municipality(data: dict[str, Any]) -> Municipality:
             phone=_optional_text(sender["phone"]),
             email=_optional_text(sender["email"]),
             appointment_url=_optional_text(sender["appointment_url"]),
+            appointment_qr=sender["appointment_qr"] is True,
         ),
         letterhead=_decode_letterhead(data["letterhead"]),
     )

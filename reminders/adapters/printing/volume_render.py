@@ -192,7 +192,8 @@ def _printed(letter: LetterToPrint, first_page: int, page_count: int) -> Printed
 
 
 def _cover_title(job: VolumeJob) -> str:
-    return f"{_COVER[job.municipality.languages[0]]['title']} {job.sequence}"
+    title = f"{_COVER[job.municipality.languages[0]]['title']} {job.sequence}"
+    return f"{title} ({job.file_stem})" if job.file_stem else title
 
 
 def _cover_lines(

@@ -31,7 +31,7 @@ from reminders.adapters.db.status_store import municipality_states
 from reminders.bootstrap import open_engine, utc_now
 from reminders.config import Settings
 from reminders.domain.console_access import SessionRule
-from reminders.entrypoints.console import audit_pages, staff_pages
+from reminders.entrypoints.console import after_print_pages, audit_pages, staff_pages
 from reminders.entrypoints.console.run_launcher import BUSY_EXIT, LaunchedRun, RunLauncher
 from reminders.entrypoints.console.web import (
     LOGIN_COOKIE,
@@ -112,6 +112,7 @@ def create_app(
         Route("/logout", logout, methods=["POST"]),
         *staff_pages.routes,
         *audit_pages.routes,
+        *after_print_pages.routes,
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     app = Starlette(

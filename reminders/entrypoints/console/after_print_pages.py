@@ -1,0 +1,258 @@
+"""The console's pages after the print (issue 21): held volumes to release or cancel letters
+in (approvers), reprints and returned letters (staff), and a letter's life (any role in the
+municipality). They call the same services as `reminders release`, `cancel`, `reprint` and
+`letter`, under the municipality's run lock, and write each change to the activity log.
+
+Four eyes hold here as on the command line: an approver cannot release the volumes of a run
+they started from the console, nor a reprint they asked for.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+
+from starlette.responses import RedirectResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from reminders.bootstrap import decision_transaction, log_transaction
+from reminders.bootstrap.after_print import municipality_locks
+from reminders.domain.console_access import Role
+from reminders.domain.letter_life import letter_life
+from reminders.domain.letter_reference import parsed_reference
+from reminders.domain.national_number import masked_national_number
+from reminders.domain.print_records import ReturnedListing
+from reminders.domain.release import VolumeState, four_eyes_refusal
+from reminders.entrypoints.console.web import Call, page
+from reminders.errors import UsageError
+from reminders.services.after_print import Actor
+from reminders.services.nightly_run import MunicipalityLocks
+from reminders.services.release_volumes import (
+    cancel_letter,
+    cancel_volume,
+    deliver_pending,
+    release_volume,
+)
+from reminders.services.reprint_letter import reprint_letter
+from reminders.services.run_control import RunControl
+
+RETURNED_SHOWN = 500
+RETURNED_FIELDS = (
+    "reference", "returned_on", "reason", "document_kind", "document_number", "family_name",
+    "given_names", "national_number", "street", "house_number", "box", "postal_code",
+    "locality", "country", "still_at_address",
+)  # fmt: skip
+# What a spreadsheet takes for the start of a formula (OWASP, "CSV injection"): such a cell
+# is written with a quote in front, so that a clerk opening the export runs nothing.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _actor(call: Call) -> Actor:
+    return Actor(call.session.user.username, "console")
+
+
+def _locked(call: Call) -> MunicipalityLocks:
+    return municipality_locks(call.console.engine)
+
+
+@page(Role.APPROVER)
+def release_page(call: Call) -> Response:
+    """The municipality's held volumes, their letters, and what an approver may do."""
+    number = (call.param("number") or "").upper()
+    with decision_transaction(call.console.engine)() as store:
+        volumes = store.after_print()
+        undelivered = volumes.undelivered(call.nis)
+        held = [
+            (volume, volumes.volume_letters(volume.volume_id))
+            for volume in volumes.volumes(call.nis, [VolumeState.HELD])
+        ]
+    if number:
+        held = [
+            (volume, [letter for letter in letters if letter.document_number == number])
+            for volume, letters in held
+        ]
+        held = [(volume, letters) for volume, letters in held if letters]
+    me = call.session.user.username
+    return call.page(
+        "release.html",
+        held=held,
+        number=number,
+        undelivered=undelivered,
+        mine={  # what four eyes keep this approver from (the service refuses it too)
+            volume.volume_id
+            for volume, _ in held
+            if four_eyes_refusal(
+                volume.requested_by if volume.kind == "reprint" else volume.run_started_by, me
+            )
+        },
+        done=call.param("done"),
+    )
+
+
+@page(Role.APPROVER)
+def release_post(call: Call) -> Response:
+    """Release one held volume (re-cut first without its cancelled letters)."""
+    volume_id = call.path_number("volume_id")
+    if volume_id is None:
+        return call.page("problem.html", 404, message="There is no such volume.")
+    after = call.console.after_print()
+    with _locked(call)([call.nis]):
+        _own_volume(call, volume_id)
+        released = release_volume(volume_id, _actor(call), after,
+                                  decision_transaction(call.console.engine),
+                                  now=call.console.now, control=RunControl())  # fmt: skip
+    volume = released.volume
+    call.note("volume_released", volume=volume.file_name, run_id=volume.run_id,
+              sha256=volume.sha256, recut=released.recut_from is not None)  # fmt: skip
+    done = f"released {volume.file_name}"
+    return RedirectResponse(f"/m/{call.nis}/release?done={done}", status_code=303)
+
+
+@page(Role.APPROVER)
+def deliver_post(call: Call) -> Response:
+    """Deliver volumes released earlier whose files a stop kept from the pick-up folder."""
+    with _locked(call)([call.nis]):
+        delivered = deliver_pending(call.console.after_print(),
+                                    decision_transaction(call.console.engine),
+                                    municipality_nis=call.nis, now=call.console.now,
+                                    control=RunControl())  # fmt: skip
+    call.note("volumes_delivered", volumes=[volume.file_name for volume in delivered])
+    done = f"delivered {len(delivered)} volume(s)"
+    return RedirectResponse(f"/m/{call.nis}/release?done={done}", status_code=303)
+
+
+def _own_volume(call: Call, volume_id: int) -> None:
+    """A volume of this municipality, or the same answer as for one that does not exist."""
+    with decision_transaction(call.console.engine)() as store:
+        volume = store.after_print().volume(volume_id)
+    if volume is None or volume.municipality_nis != call.nis:
+        raise UsageError(f"there is no print volume {volume_id}")
+
+
+@page(Role.APPROVER)
+def cancel_post(call: Call) -> Response:
+    """Cancel one letter, or every letter of a volume, before release."""
+    note = call.param("note") or ""
+    decide_again = call.param("decide_again") == "yes"
+    reference, volume = call.param("reference"), call.record_number("volume")
+    after = call.console.after_print()
+    transaction = decision_transaction(call.console.engine)
+    with _locked(call)([call.nis]):
+        if reference is not None:
+            parsed = parsed_reference(reference)
+            if parsed is None or parsed.municipality_nis != call.nis:
+                raise UsageError(f"no letter of {call.here.name} has reference {reference!r}")
+            done = cancel_letter(reference, _actor(call), note, after, transaction,
+                                 decide_again=decide_again, now=call.console.now,
+                                 control=RunControl())  # fmt: skip
+        elif volume is not None:
+            _own_volume(call, volume)
+            done = cancel_volume(volume, _actor(call), note, after, transaction,
+                                 decide_again=decide_again, now=call.console.now,
+                                 control=RunControl())  # fmt: skip
+        else:
+            raise UsageError("choose a letter or a volume to cancel")
+    call.note("letter_cancelled", letters=list(done.references), volume=done.volume.file_name,
+              decide_again=decide_again)  # fmt: skip
+    what = f"cancelled {len(done.references)} letter(s) of {done.volume.file_name}"
+    return RedirectResponse(f"/m/{call.nis}/release?done={what}", status_code=303)
+
+
+@page(Role.STAFF)
+def reprint_page(call: Call) -> Response:
+    """The form to print a letter again."""
+    return call.page("reprint.html", done=None, reference=call.param("reference") or "")
+
+
+@page(Role.STAFF)
+def reprint_post(call: Call) -> Response:
+    reference = call.param("reference") or ""
+    parsed = parsed_reference(reference)
+    if parsed is None or parsed.municipality_nis != call.nis:
+        raise UsageError(f"no letter of {call.here.name} has reference {reference!r}")
+    with _locked(call)([call.nis]):
+        done = reprint_letter(reference, _actor(call), call.param("note") or "",
+                              call.console.after_print(),
+                              decision_transaction(call.console.engine),
+                              now=call.console.now, control=RunControl())  # fmt: skip
+    call.note("letter_reprinted", letter=done.original, reprint=done.reference)
+    return call.page("reprint.html", done=done, reference="")
+
+
+@page(Role.STAFF)
+def returned_page(call: Call) -> Response:
+    """Letters bpost brought back, newest first, with the holder for an address check."""
+    return call.page("returned.html", returned=_returned(call), shown=RETURNED_SHOWN)
+
+
+def _returned(call: Call) -> list[ReturnedListing]:
+    with decision_transaction(call.console.engine)() as store:
+        return store.after_print().returned_letters(call.nis, limit=RETURNED_SHOWN)
+
+
+def _cell(value: object) -> object:
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def returned_rows(returned: Iterable[ReturnedListing]) -> Iterator[list[object]]:
+    """The export's rows, every cell neutralised against formula injection."""
+    for item in returned:
+        yield [
+            _cell(value)
+            for value in (
+                item.reference, item.returned_on.isoformat(), item.reason, item.document_kind,
+                item.document_number, item.family_name, item.given_names,
+                masked_national_number(item.national_number), item.street, item.house_number,
+                item.box, item.postal_code, item.locality, item.country,
+                "yes" if item.still_at_address else "no",
+            )
+        ]  # fmt: skip
+
+
+@page(Role.STAFF)
+def returned_export(call: Call) -> Response:
+    """The returned letters as CSV (national numbers masked), for the address check."""
+    returned = _returned(call)
+    call.note("returned_exported", rows=len(returned))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(RETURNED_FIELDS)
+    writer.writerows(returned_rows(returned))
+    name = f"returned-letters-{call.nis}.csv"
+    return StreamingResponse(
+        iter([buffer.getvalue()]),
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@page()
+def letter_page(call: Call) -> Response:
+    """A letter's life from the dispatch log, by its reference."""
+    reference = (call.param("reference") or "").upper()
+    life = None
+    if reference:
+        parsed = parsed_reference(reference)
+        if parsed is None or parsed.municipality_nis != call.nis:
+            raise UsageError(f"no letter of {call.here.name} has reference {reference!r}")
+        with log_transaction(call.console.engine)() as store:
+            life = letter_life(parsed.original, store.letter_history(parsed.original))
+        if life is None:
+            raise UsageError(f"no letter of {call.here.name} has reference {reference!r}")
+    return call.page("letter.html", life=life, reference=reference)
+
+
+routes = [
+    Route("/m/{nis}/release", release_page, methods=["GET"]),
+    Route("/m/{nis}/release/{volume_id}", release_post, methods=["POST"]),  # any text: 404
+    Route("/m/{nis}/cancel", cancel_post, methods=["POST"]),
+    Route("/m/{nis}/deliver", deliver_post, methods=["POST"]),
+    Route("/m/{nis}/reprint", reprint_page, methods=["GET"]),
+    Route("/m/{nis}/reprint", reprint_post, methods=["POST"]),
+    Route("/m/{nis}/returned", returned_page),
+    Route("/m/{nis}/returned.csv", returned_export),
+    Route("/m/{nis}/letter", letter_page),
+]
