@@ -569,7 +569,7 @@ class LetterLayout:
                 return code_operators(code, left=CODE_RIGHT_MM * MM - side, bottom=top - side,
                                       width=side)  # fmt: skip
 
-            page.graphics((self._current_encoder().chunk(("appointment", url), appointment),))
+            page.graphics((self._current_ops().chunk(("appointment", url), appointment),))
 
     # -- the municipality's logo and contact blocks ------------------------------------------
 
