@@ -495,12 +495,12 @@ def test_a_log_without_any_stored_checkpoint_is_reported() -> None:
     assert "no valid signed checkpoint" in verdict.problems[0].message
 
 
-def test_a_checkpoint_without_valid_signature_is_reported_forged() -> None:
+def test_a_checkpoint_without_valid_signature_is_reported_with_the_reason() -> None:
     verdict = _verified(ROWS, [_known(ROWS, valid=False)])
     seq, message = _first_problem(verdict)
     assert seq is None
-    assert message.startswith("test checkpoint ")
-    assert "forged" in message
+    assert message.startswith("test checkpoint (size 8) has no valid signature: ")
+    assert message.endswith("no valid signature by the installation's key")  # the key ring's why
     assert "no valid signed checkpoint is stored" in _messages(verdict)
     assert verdict.checkpoints == 1
 
