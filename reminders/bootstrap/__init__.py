@@ -25,14 +25,17 @@ from reminders.adapters.crypto.signing_key import (
     load_signing_key,
     load_verifier_key,
 )
+from reminders.adapters.db.backup import back_up_sqlite, sqlite_path, write_note
 from reminders.adapters.db.console_store import ConsoleStore
 from reminders.adapters.db.decision_store import DecisionStore
 from reminders.adapters.db.dispatch_log_store import DispatchLogStore
 from reminders.adapters.db.engine import make_engine, write_locked_transaction
 from reminders.adapters.db.letter_store import LetterStore
+from reminders.adapters.db.recovery_store import RecoveryStore
 from reminders.adapters.db.registry_store import RegistryStore
 from reminders.adapters.db.run_lock import RunLocks
-from reminders.adapters.db.schema import require_current_schema
+from reminders.adapters.db.schema import current_revision, require_current_schema
+from reminders.adapters.printing.log_folder import LogFolders
 from reminders.adapters.printing.pdf import LetterLayout
 from reminders.adapters.printing.print_volume import VolumeFolder
 from reminders.adapters.printing.render_pool import LocalRendering
@@ -60,6 +63,7 @@ from reminders.services.ports import (
     Rendering,
     StoreTransaction,
 )
+from reminders.services.recover_log import Recovery, RecoveryTransaction, recover
 from reminders.services.run_control import RunControl, StopSignal
 
 
@@ -233,12 +237,15 @@ def printing(settings: Settings) -> Printing:
     directory, the dispatch log's signing key."""
     options = settings.print_options
     templates = checked_templates(settings)
+    signer = load_signing_key(settings.audit.signing_key, settings.audit.key_name)
     return Printing(
         municipalities=settings.municipalities,
         texts=templates,
         shop=VolumeFolder(settings.output_dir, options.pickup_dir),
         rendering=_rendering(templates, options),
         signer=checkpoint_signers(settings, now=utc_now()),
+        logs=LogFolders(settings.output_dir),
+        public_key=key_ring(settings),
         split_by_language=options.split_by_language,
         volume_max_letters=options.volume_max_letters,
         print_options=print_options_key(options),
@@ -370,6 +377,85 @@ def log_transaction(engine: Engine) -> LogTransaction:
             yield DispatchLogStore(connection)
 
     return transaction
+
+
+def recovery_transaction(engine: Engine) -> RecoveryTransaction:
+    """One transaction per call for `reminders recover`."""
+
+    @contextmanager
+    def transaction() -> Iterator[RecoveryStore]:
+        with engine.begin() as connection:
+            yield RecoveryStore(connection)
+
+    return transaction
+
+
+def recover_job(settings: Settings, *, nis_codes: Sequence[str] | None) -> Recovery:
+    """`reminders recover`: the published logs of these municipalities (all configured ones
+    when None) brought back into the database, holding every municipality's run lock, so no
+    run starts meanwhile. ``REMINDERS_KILL_AT`` (crash tests) is read here."""
+    control = RunControl.from_environment(os.environ)
+    public_key = load_public_key(settings.audit.public_key)
+    chosen = list(nis_codes) if nis_codes else [m.nis_code for m in settings.municipalities]
+    engine = open_engine(settings.database_url)
+    try:
+        with RunLocks(engine)([m.nis_code for m in settings.municipalities]):
+            return recover(
+                chosen,
+                recovery_transaction(engine),
+                LogFolders(settings.output_dir),
+                public_key,
+                VolumeFolder(settings.output_dir),
+                now=utc_now,
+                control=control,
+                worker=worker_name(),
+            )
+    finally:
+        engine.dispose()
+
+
+def backup_job(settings: Settings, target: Path) -> str:
+    """`reminders backup`: a consistent copy of the SQLite database at ``target`` and, beside
+    it, a note of what belongs with it; returns the note."""
+    target = target.resolve()
+    back_up_sqlite(sqlite_path(settings.database_url), target)
+    copy = open_engine(f"sqlite:///{target}")
+    try:
+        revision = current_revision(copy)
+        with copy.connect() as connection:
+            store = DispatchLogStore(connection)
+            heads = {nis: store.head(nis) for nis in store.municipalities()}
+    finally:
+        copy.dispose()
+    key = settings.audit
+    try:
+        key_id = public_key_id(load_public_key(key.public_key), key.key_name)
+    except ConfigError as err:
+        key_id = f"unreadable ({err.message})"
+    lines = [
+        f"reminders backup of {settings.database_url}",
+        f"taken {utc_now():%Y-%m-%dT%H:%M:%SZ} by reminders {__version__}, schema revision "
+        f"{revision}",
+        "",
+        "Keep it together with (a restore needs all of them):",
+        f"  signing key   {key.signing_key} (key {key.key_name!r}, id {key_id}): signs the "
+        "checkpoints; a new key would not continue the logs",
+        f"  public key    {key.public_key}",
+        f"  config.toml   {settings.path} (SHA-256 {settings.sha256})",
+        f"  output folder {settings.output_dir}: the volumes and the published dispatch logs",
+        "",
+        "After restoring this file, run `reminders recover` before any run: it restores from",
+        "the output folder what ran after this backup, and no run starts until it has.",
+        "",
+        "Dispatch logs in this backup:",
+    ]
+    for nis, head in sorted(heads.items()):
+        lines.append(f"  {nis}: {head.size:,} entries, checkpoint at {head.checkpoint_size or 0:,}")
+    if not heads:
+        lines.append("  none yet")
+    note = "\n".join(lines) + "\n"
+    write_note(target.with_name(f"{target.name}.txt"), note)
+    return note
 
 
 def reported_municipalities(settings: Settings) -> dict[str, ReportedMunicipality]:

@@ -58,11 +58,14 @@ class MunicipalityState:
     verification: LastVerification | None = None
     schedule: Schedule | None = None
     run_alive: bool | None = None  # for a run marked running: is its process still there?
+    behind_published: str | None = None  # why no run may start from this database (recover)
     problems: list[str] = field(default_factory=list)
 
     def evaluated(self) -> MunicipalityState:
         """Fill in ``problems``: what a person should look at."""
         self.problems = []
+        if self.behind_published is not None:
+            self.problems.append(f"needs a person: {self.behind_published}")
         run = self.last_run
         if run is not None and run.outcome == "failed":
             again = (

@@ -7,7 +7,7 @@ import csv
 import getpass
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -15,6 +15,7 @@ from typing import IO, Any
 import click
 
 from reminders.adapters.crypto.signing_key import load_verifier_key
+from reminders.adapters.printing.log_folder import LogFolders, published_logs_in
 from reminders.bootstrap import (
     checkpoint_signers,
     key_ring,
@@ -47,6 +48,11 @@ from reminders.services.audit import (
     verify_logs,
 )
 from reminders.services.ports import DispatchLogStore
+from reminders.services.verify_published import (
+    KeptCheckpoint,
+    published_statement,
+    verify_published,
+)
 
 
 @click.group(cls=ReportingGroup)
@@ -94,45 +100,105 @@ def _public_key_option(command: Any) -> Any:
     help="A checkpoint file kept outside the database (repeatable): finds a truncated log.",
 )
 @_public_key_option
+@click.option(
+    "--from",
+    "from_dir",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    default=None,
+    help="Verify the log published in this folder (a log's folder, or the output folder with "
+    "one per municipality) with the public key alone: no database.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the verdicts as one JSON object.")
 def verify(
     config_path: Path,
     nis_code: str | None,
     checkpoint_files: tuple[Path, ...],
     public_key_paths: tuple[Path, ...],
+    from_dir: Path | None,
     as_json: bool,
 ) -> None:
-    """Recompute the dispatch log and check it against its signed checkpoints; exit 1 and
-    the first broken entry when it was altered."""
+    """Recompute the dispatch log and check it against its signed checkpoints, and the log
+    published in the output folder; exit 1 and the first broken entry when it was altered.
+    With --from, the published log alone."""
+    kept = [
+        (path.name, path.read_text(encoding="utf-8", errors="replace")) for path in checkpoint_files
+    ]
+    if from_dir is not None:
+        if public_key_paths:  # no configuration needed: an auditor's own keys
+            ring = KeyRing(
+                tuple(load_verifier_key(path, INSTALLATION_KEY_NAME) for path in public_key_paths)
+            )
+        else:  # every key the configuration names
+            ring = key_ring(load_settings(config_path))
+        verdicts = _verified_folder(from_dir, ring, kept, nis_code)
+        _report_verdicts(verdicts, as_json, statement=published_statement)
+        return
     settings = load_settings(config_path)
     keys = key_ring(settings, public_key_paths)
-    outside = [
-        outside_checkpoint(path.name, path.read_text(encoding="utf-8", errors="replace"))
-        for path in checkpoint_files
-    ]
+    outside = [outside_checkpoint(name, text) for name, text in kept]
     with _log_store(settings) as store:
         verdicts = verify_logs(
             store,
             keys,
             municipalities=_chosen(settings, nis_code),
             outside=outside,
+            published=LogFolders(settings.output_dir),
+            configured=[m.nis_code for m in settings.municipalities],
         )
         record_verdicts(store, verdicts, verified_at=utc_now(), verified_by="cli")
+    _report_verdicts(verdicts, as_json)
+
+
+def _verified_folder(
+    folder: Path,
+    keys: KeyRing,
+    kept: list[tuple[str, str]],
+    nis_code: str | None,
+) -> list[LogVerdict]:
+    """The logs published in ``folder``: one log's folder, or an output folder holding one
+    per municipality (``<NIS>/log``), each checked with the checkpoint files beside its
+    volumes and those given."""
+    logs = published_logs_in(folder)
+    if nis_code is not None:
+        logs = [found for found in logs if found.municipality_nis in (None, nis_code)]
+    if not logs:
+        raise UsageError(
+            f"{folder}: no published dispatch log here (neither a checkpoint file nor "
+            "<NIS>/log/checkpoint folders)"
+        )
+    files = [KeptCheckpoint(name, text) for name, text in kept]
+    return [
+        verify_published(
+            found.log,
+            keys,
+            municipality_nis=found.municipality_nis,
+            kept=[*files, *(KeptCheckpoint(p, t) for p, t in found.run_checkpoints)],
+        )
+        for found in logs
+    ]
+
+
+def _report_verdicts(
+    verdicts: list[LogVerdict],
+    as_json: bool,
+    *,
+    statement: Callable[[LogVerdict], tuple[str, ...]] = verification_statement,
+) -> None:
     if as_json:
         click.echo(json.dumps({"logs": [_verdict_json(v) for v in verdicts]}))
     else:
         for verdict in verdicts:
-            _echo_verdict(verdict)
+            _echo_verdict(verdict, statement)
         if not verdicts:
             click.echo("The dispatch log is empty: no run has been sealed yet.")
     if not all(verdict.intact for verdict in verdicts):
         sys.exit(1)
 
 
-def _echo_verdict(verdict: LogVerdict) -> None:
+def _echo_verdict(verdict: LogVerdict, statement: Callable[[LogVerdict], tuple[str, ...]]) -> None:
     status = "intact" if verdict.intact else "BROKEN"
     click.echo(f"{verdict.municipality_nis}: {status}")
-    for line in verification_statement(verdict):
+    for line in statement(verdict):
         click.echo(f"  {line}")
 
 

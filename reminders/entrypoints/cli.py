@@ -57,6 +57,7 @@ from reminders.entrypoints.options import (
     seconds_up_to,
     writing,
 )
+from reminders.entrypoints.recovery_cli import backup, recover
 from reminders.entrypoints.render_worker_cli import render_worker
 from reminders.entrypoints.scheduler_cli import scheduler
 from reminders.entrypoints.signals import stop_on_signals
@@ -506,3 +507,5 @@ main.add_command(cancel)
 main.add_command(reprint)
 main.add_command(returns)
 main.add_command(letter)
+main.add_command(backup)
+main.add_command(recover)

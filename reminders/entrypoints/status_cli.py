@@ -10,7 +10,10 @@ from pathlib import Path
 
 import click
 
+from reminders.adapters.crypto.signing_key import load_public_key
+from reminders.adapters.db.dispatch_log_store import DispatchLogStore
 from reminders.adapters.db.status_store import municipality_states, run_alive
+from reminders.adapters.printing.log_folder import LogFolders
 from reminders.adapters.scheduling.job_files import load_jobs
 from reminders.adapters.scheduling.nightly_trigger import night_of, previous_fire_time, trigger_for
 from reminders.bootstrap import open_engine
@@ -18,6 +21,8 @@ from reminders.config import Settings, load_settings
 from reminders.domain.nightly_job import JobService
 from reminders.domain.run_health import MunicipalityState, Schedule, due_night
 from reminders.entrypoints.options import config_option
+from reminders.errors import ConfigError
+from reminders.services.publish_log import published_state
 
 
 @click.command()
@@ -39,6 +44,7 @@ def status(config_path: Path, as_json: bool) -> None:
                 run = state.last_run
                 if run is not None and run.outcome == "running":
                     state.run_alive = run_alive(connection, run.run_id)
+            _add_published(settings, states, DispatchLogStore(connection))
     finally:
         engine.dispose()
     _add_schedules(settings, states, now)
@@ -59,6 +65,22 @@ def status(config_path: Path, as_json: bool) -> None:
         click.echo("All well." if healthy else "Something needs looking at (exit 1).")
     if not healthy:
         sys.exit(1)
+
+
+def _add_published(
+    settings: Settings, states: dict[str, MunicipalityState], store: DispatchLogStore
+) -> None:
+    """Whether each municipality's database log is behind its log published in the output
+    folder (a database restored from a backup): no run starts until `reminders recover`."""
+    try:
+        public_key = load_public_key(settings.audit.public_key)
+    except ConfigError as err:
+        for state in states.values():
+            state.behind_published = f"the published log cannot be checked: {err.message}"
+        return
+    logs = LogFolders(settings.output_dir)
+    for nis, state in states.items():
+        state.behind_published = published_state(nis, store, logs.log(nis), public_key).problem
 
 
 def _add_schedules(settings: Settings, states: dict[str, MunicipalityState], now: datetime) -> None:

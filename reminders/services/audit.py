@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -41,9 +41,11 @@ from reminders.domain.dispatch_log import (
 from reminders.domain.merkle import inclusion_proof, leaf_hash, root_from_inclusion_proof
 from reminders.domain.model import Language
 from reminders.domain.national_number import formatted_national_number, masked_national_number
+from reminders.domain.tiles import CHECKPOINT_PATH
 from reminders.errors import RemindersError, UsageError
-from reminders.services.ports import CheckpointSigner, DispatchLogStore
+from reminders.services.ports import CheckpointSigner, DispatchLogStore, PublishedLogs
 from reminders.services.seal_log import append_and_seal
+from reminders.services.verify_published import KeptCheckpoint, verify_published
 
 PROOF_FORMAT = "reminders-inclusion-proof/1"
 LISTED_PROBLEMS = 10  # a rewritten log breaks every entry after the change: say so, briefly
@@ -75,14 +77,57 @@ def verify_logs(
     *,
     municipalities: Sequence[str] | None = None,
     outside: Sequence[OutsideCheckpoint] = (),
+    published: PublishedLogs | None = None,
+    configured: Collection[str] = (),
 ) -> list[LogVerdict]:
     """Recompute each municipality's log and check it against its stored checkpoints and any
-    kept outside; one verdict per municipality."""
+    kept outside; one verdict per municipality. With ``published`` (the output folder) each
+    log published there is verified too, and must be a prefix of the database's; a
+    ``configured`` municipality whose runs were sealed but whose log has no entries is
+    BROKEN (an emptied log)."""
+    sealed = {nis: run for nis, run in store.sealed_runs().items() if nis in configured}
     if municipalities is None:
-        logged = set(store.municipalities())
+        logged = set(store.municipalities()) | set(sealed)
         logged.update(o.signed.checkpoint.municipality_nis for o in outside)
+        if published is not None:
+            logged.update(published.published())
         municipalities = sorted(logged)
-    return [_verified(store, keys, nis, outside) for nis in municipalities]
+    verdicts = []
+    for nis in municipalities:
+        extra = list(outside)
+        found: LogVerdict | None = None
+        if published is not None and published.log(nis).read(CHECKPOINT_PATH) is not None:
+            folder = published.log(nis)
+            files = [KeptCheckpoint(path, text) for path, text in published.run_checkpoints(nis)]
+            found = verify_published(folder, keys, municipality_nis=nis, kept=files)
+            if found.latest is not None:  # the database must hold what was published
+                source = f"the published log's checkpoint ({folder.location}/{CHECKPOINT_PATH})"
+                extra.append(OutsideCheckpoint(source, found.latest))
+        verdict = _verified(store, keys, nis, extra)
+        if found is not None:
+            verdict.checkpoints += found.checkpoints
+            verdict.problems.extend(
+                LogProblem(p.seq, f"published log: {p.message}") for p in found.problems
+            )
+            if found.latest is not None and found.latest.checkpoint.tree_size > verdict.entries:
+                verdict.problems.append(
+                    LogProblem(
+                        verdict.entries,
+                        f"the database is behind its published log ({verdict.entries} entries "
+                        f"against {found.latest.checkpoint.tree_size}): it was restored from an "
+                        "older backup; run `reminders recover`",
+                    )
+                )
+        if verdict.entries == 0 and nis in sealed:
+            verdict.problems.append(
+                LogProblem(
+                    0,
+                    f"run {sealed[nis]} and earlier were sealed for {nis}, but its dispatch log "
+                    "has no entries: it was emptied",
+                )
+            )
+        verdicts.append(verdict)
+    return verdicts
 
 
 def record_verdicts(

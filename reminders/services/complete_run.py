@@ -8,12 +8,15 @@ under the same run id (services/nightly_run.py resumes it).
 - print: one transaction per volume; staged files of a volume never recorded are deleted
   when printing resumes, and letters already in a recorded volume are not printed again;
 - seal: one transaction for the whole log of every municipality of the run;
-- publish: renaming the staged files is idempotent; the checkpoint files are written from
-  the database; the volumes released with their run (`release = "auto"`) are copied to the
-  print shop's pick-up folder, when it has one of its own (again idempotent); only then is
-  the run recorded as succeeded. Volumes held for approval stay in the output folder.
+- publish: each municipality's log is published in the output folder first (tiles, then its
+  checkpoint: services/publish_log.py); then renaming the staged files is idempotent; the
+  checkpoint files are written from the database; the volumes released with their run
+  (`release = "auto"`) are copied to the print shop's pick-up folder, when it has one of its
+  own (again idempotent); only then is the run recorded as succeeded. Volumes held for
+  approval stay in the output folder.
 So every letter ends up in exactly one recorded volume, logged once, and no volume reaches
-its final name, nor the print shop, before its letters are in the signed log.
+its final name, nor the print shop, before its letters are in the signed log, published
+outside the database.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 from reminders.domain.campaign import Campaign
 from reminders.domain.checkpoint import parsed_checkpoint
 from reminders.domain.letters import LetterMunicipality
@@ -36,14 +41,17 @@ from reminders.errors import UsageError
 from reminders.services.ports import (
     CheckpointSigner,
     DecisionTransaction,
+    LedgerTransaction,
     LetterStore,
     LetterTexts,
     LetterTransaction,
     PrintShop,
+    PublishedLogs,
     Rendering,
     StoredRun,
 )
 from reminders.services.print_letters import PrintRequest, print_letters
+from reminders.services.publish_log import publish_logs
 from reminders.services.run_control import RunControl
 from reminders.services.run_summary import MunicipalityOutcome, RunSummary
 from reminders.services.seal_log import SealedLog, seal_run
@@ -60,6 +68,8 @@ class Printing:
     shop: PrintShop
     rendering: Rendering  # where volumes render: this process, worker processes, a queue
     signer: CheckpointSigner  # seals the run into the dispatch log
+    logs: PublishedLogs  # where the logs are published (the output folder)
+    public_key: Ed25519PublicKey  # checks the published checkpoints (the signer's key)
     split_by_language: bool = False
     volume_max_letters: int = 1000
     print_options: str = ""  # what every renderer must print with (VolumeJob.print_options)
@@ -117,7 +127,25 @@ def complete_run(
             store.run_ledger().set_step(run.run_id, "sealed")
         control.reached("seal:committed")
         log.info("run %s: sealed into %d logs", run.run_id, len(sealed))
-    files = _published(run, transaction, printing.shop, control, now)
+    return published_run(
+        run, transaction, printing.shop, printing.logs, printing.public_key,
+        now=now, control=control,
+    )  # fmt: skip
+
+
+def published_run(
+    run: StoredRun,
+    transaction: LedgerTransaction,
+    shop: PrintShop,
+    logs: PublishedLogs,
+    public_key: Ed25519PublicKey,
+    *,
+    now: Callable[[], datetime],
+    control: RunControl,
+) -> RunSummary:
+    """The publish step of a sealed run, and its success recorded (also how `reminders
+    recover` finishes the runs it restored)."""
+    files = _published(run, transaction, shop, logs, public_key, control, now)
     control.reached("publish:done")
     summary = stored_summary(run, transaction, files)
     with transaction() as store:
@@ -144,17 +172,22 @@ def _letter_transaction(transaction: DecisionTransaction) -> LetterTransaction:
 
 def _published(
     run: StoredRun,
-    transaction: DecisionTransaction,
+    transaction: LedgerTransaction,
     shop: PrintShop,
+    logs: PublishedLogs,
+    public_key: Ed25519PublicKey,
     control: RunControl,
     now: Callable[[], datetime],
 ) -> dict[str, Path]:
-    """Give the run's volumes their final names and write its checkpoints beside them;
-    returns each checkpoint file per municipality."""
+    """Publish the run's logs, then give its volumes their final names and write its
+    checkpoints beside them; returns each checkpoint file per municipality. The logs go
+    first: a volume the print room can see is always in a log published outside the
+    database, so a restored database can always learn of it (`reminders recover`)."""
     with transaction() as store:
         ledger = store.run_ledger()
         volumes = ledger.volume_paths(run.run_id)
         checkpoints = ledger.checkpoints(run.run_id)
+        publish_logs(run.municipalities, store.dispatch_log(), logs, public_key, control)
     for path in volumes:
         shop.publish_volume(path)
         control.reached("publish:renamed")
@@ -180,7 +213,7 @@ def _published(
 
 
 def stored_summary(
-    run: StoredRun, transaction: DecisionTransaction, files: Mapping[str, Path] | None = None
+    run: StoredRun, transaction: LedgerTransaction, files: Mapping[str, Path] | None = None
 ) -> RunSummary:
     """A recorded run's summary, from what the database holds: the same whether the run went
     through in one attempt or was resumed."""

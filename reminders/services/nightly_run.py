@@ -39,6 +39,7 @@ from reminders.errors import RemindersError
 from reminders.services.campaign_wave import campaign_waves
 from reminders.services.complete_run import Printing, complete_run
 from reminders.services.ports import DecisionStore, DecisionTransaction, StoredRun
+from reminders.services.publish_log import refuse_if_behind
 from reminders.services.run_control import RunControl, StopRequestedError
 from reminders.services.run_summary import MunicipalityOutcome, RunSummary
 
@@ -119,13 +120,22 @@ def nightly_job(
     """The night for ``request``, one run at a time per municipality: first every unfinished
     run of these municipalities is completed (or closed, if it kept nothing), then, unless
     ``skip_if_done`` finds the night already run (a second scheduler, a repeated hour), the
-    night itself is run."""
+    night itself is run. A municipality whose database log is behind its published log stops
+    it all first (BehindPublishedLogError, exit 1): `reminders recover` must run."""
     nis_codes = [m.nis_code for m in request.municipalities]
     with locks(nis_codes):
         with transaction() as store:
+            # Before anything else, resuming included: a database restored from a backup
+            # would hand out again what its published log already holds.
+            refuse_if_behind(nis_codes, store.dispatch_log(), printing.logs, printing.public_key)
             unfinished = store.run_ledger().unfinished(nis_codes)
         others = {nis for run in unfinished for nis in run.municipalities} - set(nis_codes)
         with locks(others) if others else nullcontext():
+            if others:
+                with transaction() as store:
+                    refuse_if_behind(
+                        others, store.dispatch_log(), printing.logs, printing.public_key
+                    )
             resumed = [
                 summary
                 for run in unfinished

@@ -25,7 +25,9 @@ KILL_POINTS = (
     "print:volume-staged",  # a volume's files staged, its rows not committed (#n: n-th volume)
     "print:volume-recorded",  # after a volume's commit
     "seal:appended",  # log entries and checkpoints written, not committed
-    "seal:committed",  # nothing renamed yet
+    "seal:committed",  # nothing published yet
+    "publish:log-tiles",  # a log's tiles written, not its checkpoint (#n: n-th municipality)
+    "publish:log-checkpoint",  # a log's checkpoint written (#n)
     "publish:renamed",  # one volume's files renamed (#n)
     "publish:delivered",  # one volume copied to the pick-up folder and so recorded (#n)
     "publish:done",  # every file renamed, the success not yet recorded
@@ -40,6 +42,12 @@ KILL_POINTS = (
     "reprint:staged",  # the reprint volume's files staged, not recorded
     "reprint:appended",  # the reprint recorded and logged, not committed
     "reprint:committed",  # committed, its files not renamed yet
+    # `reminders recover` (services/recover_log.py), per municipality (#n: the n-th)
+    "recover:verified",  # the published log read and checked; nothing written
+    "recover:appended",  # its missing entries appended, not committed
+    "recover:restored",  # what they record restored too, not committed
+    "recover:committed",  # entries and records committed; the runs not published again yet
+    "recover:run-published",  # one restored run published again and recorded (#n)
 )
 
 

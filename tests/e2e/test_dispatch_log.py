@@ -364,7 +364,8 @@ def test_a_truncated_log_is_detected_with_a_checkpoint_kept_outside(
     sealed: dict[str, Any],
 ) -> None:
     """The second run's entries and checkpoint removed: the database agrees with itself, so
-    only the checkpoint file an auditor kept shows that the log was cut."""
+    only what was kept outside it shows that the log was cut: the log published in the output
+    folder, and a checkpoint file an auditor kept."""
     later = run(registry, database_url, "--date", LATER_DATE)
     first_size = sealed["checkpoints"][GENT]["tree_size"]
     kept = Path(later["checkpoints"][GENT]["file"])
@@ -380,7 +381,8 @@ def test_a_truncated_log_is_detected_with_a_checkpoint_kept_outside(
                 text(f"DELETE FROM {table} WHERE municipality_nis = :nis AND {column} >= :size"),
                 {"nis": GENT, "size": first_size if column == "seq" else first_size + 1},
             )
-    assert verify(registry, database_url).exit_code == 0  # self-consistent
+    result = verify(registry, database_url)
+    assert_broken_at(result, first_size, "truncated", "published log", "reminders recover")
     result = verify(registry, database_url, "--checkpoint", str(kept))
     assert_broken_at(result, first_size, "truncated", kept.name)
 

@@ -289,12 +289,35 @@ class DispatchLogStore:
                 return
             yield entry
 
+    def entry_range(self, municipality_nis: str, first: int, end: int) -> list[LogEntry]:
+        """Entries ``first`` to ``end - 1`` (no holders): what publishing the log reads."""
+        rows = self.connection.execute(
+            select(*_ENTRY_COLUMNS)
+            .where(
+                _entry.c.municipality_nis == municipality_nis,
+                _entry.c.seq >= first,
+                _entry.c.seq < end,
+            )
+            .order_by(_entry.c.seq)
+        )
+        return [_log_entry(row) for row in rows]
+
     def run_municipalities(self, run_id: int) -> list[str]:
         return sorted(
             self.connection.scalars(
                 select(_entry.c.municipality_nis).where(_entry.c.run_id == run_id).distinct()
             )
         )
+
+    def sealed_runs(self) -> dict[str, int]:
+        """Per municipality, the newest run that was sealed for it (its entries must be in
+        the log): runs are few, so their rows are read and split here."""
+        rows = self.connection.execute(
+            select(_run.c.id, _run.c.municipalities)
+            .where(_run.c.step.in_(("sealed", "published")))
+            .order_by(_run.c.id)
+        )
+        return {nis: run_id for run_id, municipalities in rows for nis in municipalities.split(",")}
 
     # -- what a run recorded, as new entries -------------------------------------------------
 

@@ -1,2 +1,2 @@
-"""Printing adapters: letter texts, layout, volumes, render pools and queues,
-the auditor's report."""
+"""Printing adapters: letter texts, layout, volumes and the dispatch logs published beside
+them, render pools and queues, the auditor's report."""

@@ -1,0 +1,349 @@
+"""`reminders recover`'s database side: the runs, volumes, letters and skips that published log
+entries record, written back into a database restored from an older backup, and the run ids
+moved past every one published. All of it in the caller's transaction, keyed by what the log
+names (run id, volume path, letter reference, document and stage), so restoring twice adds
+nothing the second time.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, cast
+
+from sqlalchemy import Connection, Table, insert, select, text, tuple_, update
+
+from reminders.adapters.db.dispatch_log_store import DispatchLogStore
+from reminders.adapters.db.orm import (
+    DecisionRow,
+    DocumentRow,
+    LetterRow,
+    NightlyRunRow,
+    PrintVolumeRow,
+    RunAttemptRow,
+)
+from reminders.adapters.db.run_ledger import RunLedger, StoredRun
+from reminders.domain.log_records import DecisionRecord, RunRecord, VolumeRecord
+
+LOOKUP_CHUNK = 400  # (kind, number) pairs per IN (...): 800 parameters
+
+_run = cast(Table, NightlyRunRow.__table__)
+_attempt = cast(Table, RunAttemptRow.__table__)
+_decision = cast(Table, DecisionRow.__table__)
+_document = cast(Table, DocumentRow.__table__)
+_letter = cast(Table, LetterRow.__table__)
+_volume = cast(Table, PrintVolumeRow.__table__)
+
+
+@dataclass(frozen=True, slots=True)
+class RunState:
+    """A run the database already holds: what it says of it."""
+
+    as_of: date
+    step: str
+    outcome: str
+    failure: str | None
+
+
+@dataclass(slots=True)
+class DecisionsRestored:
+    """What one batch of letters and skips did to the database."""
+
+    letters: int = 0
+    skips: int = 0
+    missing: list[tuple[str, str]] = field(default_factory=list)  # (kind, number) not held
+    conflicts: list[str] = field(default_factory=list)  # decisions of another run
+
+
+class RecoveryStore:
+    """Restores what published log entries record, on the caller's transaction."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def dispatch_log(self) -> DispatchLogStore:
+        return DispatchLogStore(self.connection)
+
+    def run_ledger(self) -> RunLedger:
+        return RunLedger(self.connection)
+
+    # -- runs ----------------------------------------------------------------------------------
+
+    def stored_run(self, run_id: int) -> RunState | None:
+        row = self.connection.execute(
+            select(_run.c.as_of, _run.c.step, _run.c.outcome, _run.c.failure).where(
+                _run.c.id == run_id
+            )
+        ).first()
+        return None if row is None else RunState(*row)
+
+    def add_run(self, record: RunRecord, *, failure: str) -> None:
+        """Insert a run the database never had, under its own id, as sealed and waiting to
+        be published again, with the attempts its log entry lists."""
+        self.connection.execute(
+            insert(_run).values(
+                id=record.run_id,
+                as_of=record.as_of,
+                municipalities=",".join(record.municipalities),
+                started_by=record.started_by[:40],
+                config_sha256=record.config_sha256,
+                code_version=record.code_version[:40],
+                started_at=record.started_at,
+                outcome="failed",
+                step="sealed",
+                failure=failure,
+                letters=0,
+                skips=0,
+                missed_nights=json.dumps(record.missed_nights, sort_keys=True),
+                tally=json.dumps({"newest_import": record.newest_import}, sort_keys=True),
+            )
+        )
+        for attempt in record.attempts:
+            self.connection.execute(
+                insert(_attempt).values(
+                    run_id=record.run_id,
+                    attempt=int(attempt["attempt"]),
+                    started_by=str(attempt["started_by"])[:40],
+                    worker=str(attempt["worker"])[:200],
+                    started_at=datetime.fromisoformat(attempt["started_at"]),
+                    outcome=str(attempt["outcome"]),
+                    step=str(attempt["step"]),
+                    failure=attempt.get("failure"),
+                )
+            )
+
+    def reopen_run(self, run_id: int, *, failure: str) -> None:
+        """A run the restored database had left unfinished, sealed since (its entries are
+        published): waiting to be published again, like the runs it never had."""
+        self.connection.execute(
+            update(_run)
+            .where(_run.c.id == run_id)
+            .values(step="sealed", outcome="failed", failure=failure)
+        )
+        self.connection.execute(
+            update(_attempt)
+            .where(_attempt.c.run_id == run_id, _attempt.c.outcome == "running")
+            .values(outcome="failed", failure=failure[:500])
+        )
+
+    def add_missed_nights(self, run_id: int, missed: Mapping[str, list[str]]) -> None:
+        """Another municipality's nights a run caught up on (its own `run` entry says)."""
+        if not missed:
+            return
+        current = self.connection.scalar(select(_run.c.missed_nights).where(_run.c.id == run_id))
+        merged = {**(json.loads(current) if current else {}), **missed}
+        self.connection.execute(
+            update(_run)
+            .where(_run.c.id == run_id)
+            .values(missed_nights=json.dumps(merged, sort_keys=True))
+        )
+
+    def runs_failed_with(self, failure: str) -> list[StoredRun]:
+        """The runs recorded as failed with exactly this reason, oldest first."""
+        ids = self.connection.scalars(
+            select(_run.c.id)
+            .where(_run.c.outcome == "failed", _run.c.failure == failure)
+            .order_by(_run.c.id)
+        )
+        ledger = self.run_ledger()
+        return [ledger.run(run_id) for run_id in ids]
+
+    def move_run_ids_past(self, highest: int, *, reserved_as: str, at: datetime) -> int:
+        """Make the next run id larger than ``highest``; returns the largest id now taken."""
+        taken = int(self.connection.scalar(select(_run.c.id).order_by(_run.c.id.desc())) or 0)
+        if self.connection.dialect.name == "postgresql":
+            # A sequence: set it past both (setval is not rolled back: moving it on is safe).
+            self.connection.execute(
+                text(
+                    "SELECT setval(s, GREATEST(:highest, :taken, nextval(s))) "
+                    "FROM pg_get_serial_sequence('nightly_run', 'id') AS s"
+                ),
+                {"highest": highest, "taken": taken},
+            )
+            return max(highest, taken)
+        if taken >= highest:
+            return taken
+        # SQLite gives max(id) + 1: a row past `highest` keeps the ids up to it free for the
+        # runs of logs not recovered yet (each keeps its own id when restored).
+        self.connection.execute(
+            insert(_run).values(
+                id=highest + 1,
+                as_of=at.date(),
+                municipalities="",
+                started_by="recover",
+                config_sha256="",
+                code_version="",
+                started_at=at,
+                finished_at=at,
+                outcome="failed",
+                step="started",
+                failure=reserved_as,
+                letters=0,
+                skips=0,
+            )
+        )
+        return highest + 1
+
+    # -- volumes, letters, skips ---------------------------------------------------------------
+
+    def volume_id(self, record: VolumeRecord) -> int:
+        """The volume at ``record.path`` (a run's volume paths are unique), recorded now if
+        the database does not hold it."""
+        found = self.connection.scalar(select(_volume.c.id).where(_volume.c.path == record.path))
+        if found is not None:
+            return int(found)
+        volume_id = self.connection.scalar(
+            insert(_volume)
+            .values(
+                run_id=record.run_id,
+                municipality_nis=record.municipality_nis,
+                language=record.language,
+                sequence=record.sequence,
+                path=record.path,
+                sha256=record.sha256,
+                letters=record.letters,
+                pages=record.pages,
+                written_at=record.written_at,
+            )
+            .returning(_volume.c.id)
+        )
+        assert volume_id is not None  # noqa: S101 - RETURNING gives the new key
+        return int(volume_id)
+
+    def add_decisions(
+        self, records: Sequence[DecisionRecord], volume_ids: Mapping[str, int]
+    ) -> DecisionsRestored:
+        """Record letters and skips as decided by their runs, each with its letter row;
+        those already held are left as they are (a decision the same run recorded but had
+        not printed takes the outcome the log gives it)."""
+        done = DecisionsRestored()
+        documents = self._document_ids({(r.document_kind, r.document_number) for r in records})
+        held = self._decisions(list(documents.values()))
+        new: list[dict[str, Any]] = []
+        for record in records:
+            key = (record.document_kind, record.document_number)
+            document_id = documents.get(key)
+            if document_id is None:
+                done.missing.append(key)
+                continue
+            stages = held.setdefault((document_id, record.stage), [])
+            mine = next((d for d in stages if d[1] == record.run_id), None)
+            other = next((d for d in stages if d[2] == record.final), None)
+            if mine is not None:  # the restored database's own unfinished run decided it
+                self.connection.execute(
+                    update(_decision)
+                    .where(_decision.c.id == mine[0])
+                    .values(reason=record.reason, final=record.final, language=record.language)
+                )
+            elif other is None:
+                new.append(_decision_row(record, document_id))
+                stages.append((0, record.run_id, record.final))
+            elif record.final:
+                done.conflicts.append(
+                    f"{record.document_kind} {record.document_number} {record.stage}: run "
+                    f"{record.run_id} in the published log, run {other[1]} in the database"
+                )
+            # else: the same open no_address skip, recorded already
+        if new:
+            self.connection.execute(insert(_decision), new)
+        done.letters, done.skips = self._letters(records, documents, volume_ids)
+        return done
+
+    def _letters(
+        self,
+        records: Sequence[DecisionRecord],
+        documents: Mapping[tuple[str, str], int],
+        volume_ids: Mapping[str, int],
+    ) -> tuple[int, int]:
+        """Letter rows for the letters among ``records`` that have none; the counts of
+        letters and skips in ``records`` that the database now holds."""
+        letters = [r for r in records if r.letter is not None and (r.document_kind,
+                   r.document_number) in documents]  # fmt: skip
+        skips = sum(1 for r in records if r.letter is None and (r.document_kind,
+                    r.document_number) in documents)  # fmt: skip
+        if not letters:
+            return 0, skips
+        references = [r.letter.reference for r in letters if r.letter is not None]
+        printed = set(
+            self.connection.scalars(
+                select(_letter.c.reference).where(_letter.c.reference.in_(references))
+            )
+        )
+        ids = {
+            (document_id, stage): decision_id
+            for decision_id, document_id, stage in self.connection.execute(
+                select(_decision.c.id, _decision.c.document_id, _decision.c.stage).where(
+                    _decision.c.document_id.in_(
+                        [documents[(r.document_kind, r.document_number)] for r in letters]
+                    ),
+                    _decision.c.final.is_(True),
+                )
+            )
+        }
+        rows = []
+        for record in letters:
+            letter = record.letter
+            if letter is None or letter.reference in printed:
+                continue
+            document_id = documents[(record.document_kind, record.document_number)]
+            rows.append(
+                {
+                    "decision_id": ids[(document_id, record.stage)],
+                    "reference": letter.reference,
+                    "volume_id": volume_ids[letter.volume_path],
+                    "first_page": letter.first_page,
+                    "page_count": letter.page_count,
+                    "templates": letter.templates,
+                    "template_sha256": letter.template_sha256,
+                    "address_sha256": letter.address_sha256,
+                }
+            )
+        if rows:
+            self.connection.execute(insert(_letter), rows)
+        return len(letters), skips
+
+    def _document_ids(self, keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        found: dict[tuple[str, str], int] = {}
+        ordered = sorted(keys)
+        for start in range(0, len(ordered), LOOKUP_CHUNK):
+            chunk = ordered[start : start + LOOKUP_CHUNK]
+            rows = self.connection.execute(
+                select(_document.c.kind, _document.c.number, _document.c.id).where(
+                    tuple_(_document.c.kind, _document.c.number).in_(chunk)
+                )
+            )
+            found.update({(kind, number): document_id for kind, number, document_id in rows})
+        return found
+
+    def _decisions(
+        self, document_ids: list[int]
+    ) -> dict[tuple[int, str], list[tuple[int, int, bool]]]:
+        """(document, stage) → (decision id, run id, final) of what the database holds."""
+        held: dict[tuple[int, str], list[tuple[int, int, bool]]] = {}
+        ordered = sorted(set(document_ids))
+        for start in range(0, len(ordered), LOOKUP_CHUNK * 2):
+            rows = self.connection.execute(
+                select(
+                    _decision.c.id, _decision.c.document_id, _decision.c.stage,
+                    _decision.c.final, _decision.c.run_id,
+                ).where(_decision.c.document_id.in_(ordered[start : start + LOOKUP_CHUNK * 2]))
+            )  # fmt: skip
+            for decision_id, document_id, stage, final, run_id in rows:
+                held.setdefault((document_id, stage), []).append((decision_id, run_id, bool(final)))
+        return held
+
+
+def _decision_row(record: DecisionRecord, document_id: int) -> dict[str, Any]:
+    return {
+        "run_id": record.run_id,
+        "municipality_nis": record.municipality_nis,
+        "document_id": document_id,
+        "document_kind": record.document_kind,
+        "stage": record.stage,
+        "reason": record.reason,
+        "final": record.final,
+        "language": record.language,
+        "recorded_at": record.recorded_at,
+    }

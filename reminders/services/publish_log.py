@@ -1,0 +1,300 @@
+"""The dispatch log published beside the volumes, and what a run checks against it first.
+
+After a run is sealed, its municipalities' logs are published into the output folder as tiled
+logs (C2SP tlog-tiles, reminders/domain/tiles.py): the tiles the log grew by, then its newest
+signed checkpoint. That folder is the installation's memory outside its database: a database
+restored from a backup is behind it, and a run must not start from there (it would hand out run
+ids, references and letters a second time). So before a run decides anything,
+`refuse_if_behind` compares each municipality's database log with its published one, by an RFC
+6962 consistency proof read from the published tiles, and stops the run with what to do
+(`reminders recover`). A published log behind the database (a publish that was killed, an
+output folder restored from an older copy) is simply brought up to date by the next publish.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from reminders.domain.checkpoint import CheckpointFormatError, SignedCheckpoint, parsed_checkpoint
+from reminders.domain.merkle import TreeFrontier
+from reminders.domain.tiles import (
+    CHECKPOINT_PATH,
+    TILE_WIDTH,
+    TiledTree,
+    TileFormatError,
+    TileMissingError,
+    TileReader,
+    edges_needed,
+    grown,
+    is_consistent,
+    tile_path,
+)
+from reminders.errors import RemindersError
+from reminders.services.ports import DispatchLogStore, PublishedLog, PublishedLogs
+from reminders.services.run_control import RunControl
+
+log = logging.getLogger(__name__)
+
+PUBLISH_CHUNK = 32 * TILE_WIDTH  # entries read and tiled at a time: flat memory for any log
+
+
+class BehindPublishedLogError(RemindersError):
+    """A municipality's database log is behind (or forked from) its published log: nothing is
+    run until `reminders recover` has restored it (exit 1)."""
+
+
+class PublishedLogError(RemindersError):
+    """The published log cannot be brought up to date from the database (exit 1)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedState:
+    """A municipality's database log against its published one."""
+
+    municipality_nis: str
+    database_size: int  # the database's newest checkpoint's size (0: none)
+    published: SignedCheckpoint | None  # the published checkpoint, when readable
+    problem: str | None  # why no run may start, or None
+
+    @property
+    def published_size(self) -> int:
+        return self.published.checkpoint.tree_size if self.published else 0
+
+
+def published_checkpoint(
+    municipality_nis: str, published: PublishedLog, public_key: Ed25519PublicKey
+) -> SignedCheckpoint | None:
+    """The published log's checkpoint, checked (origin, signature); None when there is none.
+    Raises PublishedLogError saying what is wrong with one that does not check."""
+    text = published.read(CHECKPOINT_PATH)
+    if text is None:
+        return None
+    where = f"{published.location}/{CHECKPOINT_PATH}"
+    try:
+        signed = parsed_checkpoint(text.decode("utf-8"))
+    except (CheckpointFormatError, UnicodeDecodeError) as err:
+        raise PublishedLogError(f"{where} is not a readable checkpoint: {err}") from err
+    if signed.checkpoint.municipality_nis != municipality_nis:
+        raise PublishedLogError(
+            f"{where} is the checkpoint of the log of {signed.checkpoint.municipality_nis}"
+        )
+    if not signed.signed_by(public_key):
+        raise PublishedLogError(f"{where} is not signed by the installation's key")
+    return signed
+
+
+def published_state(
+    municipality_nis: str,
+    store: DispatchLogStore,
+    published: PublishedLog,
+    public_key: Ed25519PublicKey,
+) -> PublishedState:
+    """Whether the database's log of a municipality may go on from where it stands: it must
+    hold at least what was published, and the two must agree on what they both hold."""
+    nis = municipality_nis
+    head = store.head(nis)
+    size = head.checkpoint_size or 0
+    try:
+        signed = published_checkpoint(nis, published, public_key)
+    except PublishedLogError as err:
+        return PublishedState(nis, size, None, f"{err}: check it with `reminders audit verify "
+                              f"--from {published.location}`")  # fmt: skip
+    if signed is None:
+        return PublishedState(nis, size, None, None)
+    checkpoint = signed.checkpoint
+    try:
+        if checkpoint.tree_size > size:
+            note = head.checkpoint_note
+            newest = parsed_checkpoint(note).checkpoint.root_hash if note else b""
+            agrees = _extends(published, checkpoint.tree_size, checkpoint.root_hash, size, newest)
+        else:
+            agrees = _database_root(store, nis, checkpoint.tree_size) == checkpoint.root_hash
+    except (TileMissingError, TileFormatError) as err:
+        return PublishedState(
+            nis, size, signed,
+            f"the published log of {nis} ({checkpoint.tree_size} entries) cannot be read "
+            f"({err}): check it with `reminders audit verify --from {published.location}`",
+        )  # fmt: skip
+    when = f"{checkpoint.signed_at:%Y-%m-%d %H:%M} UTC"
+    if not agrees:
+        problem = (
+            f"the dispatch log of {nis} in the database ({size} entries) and the one published "
+            f"in {published.location} ({checkpoint.tree_size} entries, signed {when}) differ "
+            "on the entries they both hold: the database is not the one that published it; "
+            '`reminders recover` cannot restore it (see docs/operations.md, "Backup, restore, '
+            'recover")'
+        )
+    elif checkpoint.tree_size > size:
+        problem = (
+            f"the dispatch log of {nis} in the database has {size} entries, but "
+            f"{checkpoint.tree_size} were published in {published.location} (signed {when}): "
+            "the database was restored from an older backup: run `reminders recover`"
+        )
+    else:
+        problem = None
+    return PublishedState(nis, size, signed, problem)
+
+
+def _database_root(store: DispatchLogStore, nis: str, size: int) -> bytes:
+    """The root of the database log's first ``size`` entries: from its checkpoint of that
+    size when it has one (always, for what this installation published), else recomputed."""
+    for row in store.checkpoints(nis):
+        if row.tree_size == size:
+            return parsed_checkpoint(row.note).checkpoint.root_hash
+    frontier = TreeFrontier()
+    for start in range(0, size, PUBLISH_CHUNK):
+        for entry in store.entry_range(nis, start, min(size, start + PUBLISH_CHUNK)):
+            frontier.add(entry.leaf())
+    return frontier.root()
+
+
+def _extends(
+    published: PublishedLog, size: int, root_hash: bytes, old_size: int, old_root: bytes
+) -> bool:
+    """Whether the published tree of ``size`` extends the tree of ``old_size`` and
+    ``old_root``: an RFC 6962 consistency proof, computed from the published tiles."""
+    if old_size == 0:
+        return True
+    tree = TiledTree(size, tile_reader(published))
+    if tree.root() != root_hash:
+        raise TileFormatError(f"its tiles do not lead to its checkpoint's root (size {size})")
+    return is_consistent(old_size, size, old_root, root_hash, tree.consistency_proof(old_size))
+
+
+def tile_reader(published: PublishedLog) -> TileReader:
+    """Reads a published log's hash tiles by level, index and width."""
+    return lambda level, index, width: published.read(tile_path(level, index, width))
+
+
+def refuse_if_behind(
+    nis_codes: Iterable[str],
+    store: DispatchLogStore,
+    logs: PublishedLogs,
+    public_key: Ed25519PublicKey,
+) -> None:
+    """Stop (BehindPublishedLogError, exit 1) before anything is decided when a municipality's
+    database log is behind or forked from its published log."""
+    states = [
+        published_state(nis, store, logs.log(nis), public_key) for nis in sorted(set(nis_codes))
+    ]
+    problems = [state.problem for state in states if state.problem is not None]
+    if len(problems) == 1:
+        raise BehindPublishedLogError(f"{problems[0]}. Nothing was done")
+    if problems:
+        listed = "\n  ".join(problems)
+        raise BehindPublishedLogError(
+            f"{len(problems)} municipalities cannot be run, nothing was done:\n  {listed}"
+        )
+
+
+# -- publishing -------------------------------------------------------------------------------
+
+
+def publish_logs(
+    nis_codes: Collection[str],
+    store: DispatchLogStore,
+    logs: PublishedLogs,
+    public_key: Ed25519PublicKey,
+    control: RunControl,
+) -> dict[str, int]:
+    """Publish each municipality's log up to its newest checkpoint; returns the entries each
+    published log now holds."""
+    sizes = {}
+    for nis in sorted(nis_codes):
+        sizes[nis] = publish_log(nis, store, logs.log(nis), public_key, control)
+    return sizes
+
+
+def publish_log(
+    municipality_nis: str,
+    store: DispatchLogStore,
+    published: PublishedLog,
+    public_key: Ed25519PublicKey,
+    control: RunControl,
+) -> int:
+    """Bring a municipality's published log up to the database's newest checkpoint: the tiles
+    and bundles it grew by (only those), then the checkpoint. Idempotent: an attempt killed
+    half-way is finished by the next, which rewrites nothing that is already right."""
+    nis = municipality_nis
+    head = store.head(nis)
+    if not head.checkpoint_size or head.checkpoint_note is None:
+        return 0
+    size, note = head.checkpoint_size, head.checkpoint_note
+    state = published_state(nis, store, published, public_key)
+    if state.problem is not None and state.published is not None:
+        raise PublishedLogError(state.problem)
+    old = state.published_size if state.problem is None else 0
+    if old == size and published.read(CHECKPOINT_PATH) == note.encode():
+        return size
+    target = parsed_checkpoint(note).checkpoint.root_hash
+    reached, superseded = _grow(nis, store, published, old, size) if old else (b"", [])
+    if reached != target:
+        if old:  # a published tile was not what it should be: build them all again
+            log.warning("published log of %s: its tiles disagree with the database", nis)
+        old = 0
+        reached, superseded = _grow(nis, store, published, 0, size)
+        if reached != target:
+            raise PublishedLogError(
+                f"the dispatch log of {nis} in the database does not lead to its own newest "
+                "checkpoint's root: run `reminders audit verify`"
+            )
+    control.reached("publish:log-tiles")
+    published.write(CHECKPOINT_PATH, note.encode())
+    published.sync()
+    control.reached("publish:log-checkpoint")
+    for path in superseded:  # only now: the old checkpoint's partial tiles were still needed
+        published.remove_partials(path)
+    published.sync()
+    log.info("published log of %s: %d entries (from %d)", nis, size, old)
+    return size
+
+
+def _grow(
+    nis: str, store: DispatchLogStore, published: PublishedLog, old: int, size: int
+) -> tuple[bytes, list[str]]:
+    """Write the tiles of the published tree grown from ``old`` to ``size``, a chunk of
+    entries at a time; returns the root the tiles now lead to (empty when they lead nowhere)
+    and the partial tiles that became full. Full tiles are written as soon as they are
+    complete, partial ones once, at the end, for ``size``."""
+    edges = {
+        ref.level: published.read(ref.path) or b""
+        for ref in edges_needed(old, size)
+        if ref.level is not None
+    }
+    partials: dict[tuple[int | None, int], tuple[str, bytes]] = {}
+    superseded: list[str] = []
+    at = old
+    while at < size:
+        base = at // TILE_WIDTH * TILE_WIDTH
+        end = min(size, base + PUBLISH_CHUNK)
+        entries = [entry.canonical() for entry in store.entry_range(nis, base, end)]
+        try:
+            growth = grown(at, end, entries, edges)
+        except TileFormatError:  # an edge read from the folder is damaged or missing
+            return b"", []
+        for ref, data in growth.tiles:  # level by level, left to right: the last one wins
+            if ref.is_full:
+                published.write(ref.path, data)
+                partials.pop((ref.level, ref.index), None)
+            else:
+                partials[(ref.level, ref.index)] = (ref.path, data)
+            if ref.level:
+                edges[ref.level] = b"" if ref.is_full else data
+        superseded.extend(ref.path for ref in growth.superseded)
+        at = end
+    written = dict(partials.values())
+    for path, data in written.items():
+        published.write(path, data)
+
+    def read(level: int, index: int, width: int) -> bytes | None:
+        path = tile_path(level, index, width)
+        return written[path] if path in written else published.read(path)
+
+    try:
+        return TiledTree(size, read).root(), superseded
+    except (TileMissingError, TileFormatError):
+        return b"", superseded

@@ -1,0 +1,474 @@
+"""`reminders recover`: a database restored from an older backup learns again, from the logs
+published in the output folder, everything it lost, so that the nights go on exactly once.
+
+Per municipality whose published log is ahead of its database log:
+
+1. the published log is verified with the public key alone (every bundle and tile, the signed
+   checkpoint, the checkpoint files beside the volumes, and that it extends the database's own
+   log): one that does not verify is refused (exit 2) and nothing is written;
+2. in one transaction, the entries the database lacks are appended byte for byte (their hashes
+   follow, so the database's roots become the published ones), with the checkpoints published
+   beside the volumes; what they record is restored: the runs under their own ids, the volumes,
+   each letter and skip as a decision the reminder rule reads (a document the registry does
+   not hold stops it: exit 1, import the registry first); and run ids are moved past the
+   highest published, so no run id, letter reference (``<NIS>-<run>-<n>``) or volume (under
+   ``<date>-run-<id>/``) is ever handed out twice;
+3. each restored run is published again as the publish step does it (idempotent: volumes
+   already in place are left, one killed before its renames gets them now) and recorded as
+   succeeded.
+
+Stopped anywhere, it is simply run again: a municipality's transaction is all or nothing, and a
+restored run still to publish is found again by its recorded reason (or resumed by the next
+run). Holders' national numbers stay lost: the published log carries only their commitments
+(exports show them empty, as for holders erased under retention).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from reminders.domain.checkpoint import CheckpointFormatError, parsed_checkpoint
+from reminders.domain.dispatch_log import LogEntry, LogSubject, genesis_hash
+from reminders.domain.log_records import (
+    DecisionRecord,
+    EntryFormatError,
+    Record,
+    RunRecord,
+    VolumeRecord,
+    entry_from_bytes,
+    record_of,
+)
+from reminders.domain.merkle import TreeFrontier, leaf_hash
+from reminders.domain.tiles import CHECKPOINT_PATH, TILE_WIDTH, TileFormatError, TileRef, unbundled
+from reminders.errors import RemindersError
+from reminders.services.complete_run import published_run
+from reminders.services.ports import (
+    DispatchLogStore,
+    PrintShop,
+    PublishedLog,
+    PublishedLogs,
+    RunLedger,
+    StoredRun,
+)
+from reminders.services.publish_log import (
+    PublishedLogError,
+    published_checkpoint,
+    published_state,
+)
+from reminders.services.run_control import RunControl
+from reminders.services.verify_published import KeptCheckpoint, verify_published
+
+log = logging.getLogger(__name__)
+
+APPEND_BATCH = 2_000  # entries inserted at a time
+RESTORE_BATCH = 1_000  # letters and skips restored at a time
+LISTED = 5  # examples a message lists
+RESTORED = (
+    "restored from the published dispatch log by `reminders recover`; published again by "
+    "recover or by the next run"
+)
+RESERVED = (
+    "not a run: keeps the run ids of runs published before the database was restored "
+    "(`reminders recover`)"
+)
+
+
+class RecoverRefusedError(RemindersError):
+    """The published log does not verify, or does not extend the database's log: nothing
+    can be recovered from it (exit 2)."""
+
+    exit_code = 2
+
+
+class RecoverIncompleteError(RemindersError):
+    """The published log names documents the registry does not hold: nothing of that log
+    was recovered (exit 1)."""
+
+
+class RunState(Protocol):
+    """A run the database holds (adapters/recovery_store.RunState)."""
+
+    @property
+    def as_of(self) -> object: ...
+    @property
+    def step(self) -> str: ...
+    @property
+    def outcome(self) -> str: ...
+    @property
+    def failure(self) -> str | None: ...
+
+
+class DecisionsRestored(Protocol):
+    @property
+    def letters(self) -> int: ...
+    @property
+    def skips(self) -> int: ...
+    @property
+    def missing(self) -> list[tuple[str, str]]: ...
+    @property
+    def conflicts(self) -> list[str]: ...
+
+
+class RecoveryStore(Protocol):
+    """What recovering needs from the database (adapters/recovery_store.py)."""
+
+    def dispatch_log(self) -> DispatchLogStore: ...
+    def run_ledger(self) -> RunLedger: ...
+    def stored_run(self, run_id: int) -> RunState | None: ...
+    def add_run(self, record: RunRecord, *, failure: str) -> None: ...
+    def reopen_run(self, run_id: int, *, failure: str) -> None: ...
+    def add_missed_nights(self, run_id: int, missed: Mapping[str, list[str]]) -> None: ...
+    def runs_failed_with(self, failure: str) -> Sequence[StoredRun]: ...
+    def move_run_ids_past(self, highest: int, *, reserved_as: str, at: datetime) -> int: ...
+    def volume_id(self, record: VolumeRecord) -> int: ...
+    def add_decisions(
+        self, records: Sequence[DecisionRecord], volume_ids: Mapping[str, int]
+    ) -> DecisionsRestored: ...
+
+
+RecoveryTransaction = Callable[[], AbstractContextManager[RecoveryStore]]
+
+
+@dataclass(slots=True)
+class RecoveredLog:
+    """What recovering did for one municipality's log."""
+
+    municipality_nis: str
+    published: int = 0  # entries in the published log
+    before: int = 0  # entries the database held before
+    runs: list[int] = field(default_factory=list)  # runs whose entries were appended
+    letters: int = 0
+    skips: int = 0
+    volumes: int = 0
+    checkpoints: int = 0  # checkpoints stored again (beside the volumes, and the log's)
+    nothing_because: str | None = None  # why nothing was appended, if nothing was
+
+    @property
+    def appended(self) -> int:
+        return 0 if self.nothing_because else self.published - self.before
+
+
+@dataclass(frozen=True, slots=True)
+class Recovery:
+    logs: list[RecoveredLog]
+    published_again: list[int]  # restored runs published again and recorded as succeeded
+    waiting: list[int]  # restored runs waiting for another municipality's recovery
+    highest_run_id: int  # the next run's id comes after this one
+
+
+def recover(
+    nis_codes: Iterable[str],
+    transaction: RecoveryTransaction,
+    logs: PublishedLogs,
+    public_key: Ed25519PublicKey,
+    shop: PrintShop,
+    *,
+    now: Callable[[], datetime],
+    control: RunControl,
+    worker: str,
+) -> Recovery:
+    """Recover each municipality's log from its published one, then publish again the runs
+    restored, then move the run ids past every one published."""
+    recovered = [
+        _recovered_log(nis, transaction, logs, public_key, now=now, control=control)
+        for nis in sorted(set(nis_codes))
+    ]
+    again, waiting = _publish_restored(transaction, logs, public_key, shop, now, control, worker)
+    highest = max(
+        [logs.highest_run_id(), *_published_run_ids(logs), *(r for x in recovered for r in x.runs)]
+    )
+    with transaction() as store:
+        taken = store.move_run_ids_past(highest, reserved_as=RESERVED, at=now())
+    return Recovery(recovered, again, waiting, taken)
+
+
+def _recovered_log(
+    nis: str,
+    transaction: RecoveryTransaction,
+    logs: PublishedLogs,
+    public_key: Ed25519PublicKey,
+    *,
+    now: Callable[[], datetime],
+    control: RunControl,
+) -> RecoveredLog:
+    published = logs.log(nis)
+    done = RecoveredLog(nis)
+    try:
+        signed = published_checkpoint(nis, published, public_key)
+    except PublishedLogError as err:
+        raise RecoverRefusedError(f"{err}: nothing was recovered for {nis}") from err
+    with transaction() as store:
+        dispatch_log = store.dispatch_log()
+        head = dispatch_log.head(nis)
+        state = published_state(nis, dispatch_log, published, public_key)
+    done.before = head.size
+    if signed is None:
+        done.nothing_because = "nothing published"
+        return done
+    done.published = signed.checkpoint.tree_size
+    sealed = head.checkpoint_size or 0
+    if state.problem is not None and state.published_size <= sealed:
+        raise RecoverRefusedError(state.problem)
+    if state.published_size <= sealed:
+        done.nothing_because = f"the database holds the {done.published:,} published entries"
+        return done
+    kept = [KeptCheckpoint(path, text) for path, text in logs.run_checkpoints(nis)]
+    if head.checkpoint_note is not None:
+        kept.append(KeptCheckpoint("the database's newest checkpoint", head.checkpoint_note))
+    verdict = verify_published(published, public_key, municipality_nis=nis, kept=kept)
+    if not verdict.intact:
+        reasons = "; ".join(p.message for p in verdict.problems[:LISTED])
+        raise RecoverRefusedError(
+            f"the published log of {nis} does not verify, so nothing was recovered from it: "
+            f"{reasons}"
+        )
+    control.reached("recover:verified")
+    notes = {
+        signed.checkpoint.tree_size: _text(published.read(CHECKPOINT_PATH)),
+        **{_size(text): text for _, text in logs.run_checkpoints(nis) if _size(text) > sealed},
+    }
+    with transaction() as store:
+        appender = _Appender(nis, store, head.frontier, sealed, head.size, notes, done)
+        for ref in _bundles_from(sealed, done.published):
+            appender.add(ref, _bundle(published, ref))
+        appender.finish(signed.checkpoint.root_hash)
+        control.reached("recover:appended")
+        appender.restorer.flush()
+        restored = appender.restorer
+        if restored.missing:
+            examples = ", ".join(f"{kind} {number}" for kind, number in restored.missing[:LISTED])
+            raise RecoverIncompleteError(
+                f"the published log of {nis} records letters or skips of {len(restored.missing)} "
+                f"documents this database does not hold (such as {examples}): import the newest "
+                "registry extracts (`reminders import persons ...`, then documents), then run "
+                "`reminders recover` again; nothing was recovered for "
+                f"{nis}"
+            )
+        if restored.conflicts:
+            raise RecoverRefusedError(
+                f"the published log of {nis} and this database decided the same documents in "
+                f"different runs ({'; '.join(restored.conflicts[:LISTED])}): they do not "
+                "share their history; nothing was recovered"
+            )
+        store.move_run_ids_past(max(done.runs, default=0), reserved_as=RESERVED, at=now())
+        control.reached("recover:restored")
+    control.reached("recover:committed")
+    log.info("recovered the log of %s: entries %d-%d", nis, done.before, done.published - 1)
+    return done
+
+
+def _bundles_from(first: int, size: int) -> Iterable[TileRef]:
+    for index in range(first // TILE_WIDTH, -(-size // TILE_WIDTH)):
+        yield TileRef(None, index, min(TILE_WIDTH, size - index * TILE_WIDTH))
+
+
+def _bundle(published: PublishedLog, ref: TileRef) -> list[bytes]:
+    data = published.read(ref.path)
+    try:
+        if data is None:
+            raise TileFormatError("missing")
+        return unbundled(data)
+    except TileFormatError as err:
+        raise RecoverRefusedError(
+            f"{published.location}/{ref.path}: {err} (it changed while recovering?); nothing "
+            "was recovered"
+        ) from err
+
+
+def _text(data: bytes | None) -> str:
+    return (data or b"").decode("utf-8", errors="replace")
+
+
+def _size(text: str) -> int:
+    try:
+        return parsed_checkpoint(text).checkpoint.tree_size
+    except CheckpointFormatError:
+        return 0  # verification refused such a file already
+
+
+class _Appender:
+    """Appends the published entries the database lacks, with the checkpoints of their sizes,
+    and hands each to the restorer."""
+
+    def __init__(
+        self,
+        nis: str,
+        store: RecoveryStore,
+        frontier: str | None,
+        sealed: int,
+        size: int,
+        notes: Mapping[int, str],
+        done: RecoveredLog,
+    ) -> None:
+        self.nis, self.store, self.notes, self.done = nis, store, notes, done
+        self.log = store.dispatch_log()
+        self.frontier = TreeFrontier.decoded(sealed, frontier or "") if sealed else TreeFrontier()
+        self.sealed = sealed
+        # Entries the database holds beyond its newest checkpoint (appended between runs):
+        # kept only if the published log has exactly them there.
+        self.unsealed = {e.seq: e for e in self.log.entry_range(nis, sealed, size)}
+        self.prev = genesis_hash(nis) if sealed == 0 else self._hash_before(sealed)
+        self.pending: list[tuple[LogEntry, LogSubject | None]] = []
+        self.restorer = _Restorer(store, done)
+
+    def _hash_before(self, seq: int) -> str:
+        (entry,) = self.log.entry_range(self.nis, seq - 1, seq)
+        return entry.entry_hash
+
+    def add(self, ref: TileRef, entries: Sequence[bytes]) -> None:
+        for offset, data in enumerate(entries):
+            seq = ref.index * TILE_WIDTH + offset
+            if seq < self.sealed:
+                continue
+            self.frontier.add(leaf_hash(data))
+            held = self.unsealed.get(seq)
+            if held is not None:
+                if held.canonical() != data:
+                    raise RecoverRefusedError(
+                        f"entry {seq} of the log of {self.nis} in the database was added after "
+                        "its last checkpoint and differs from the published one: the two logs "
+                        "forked; nothing was recovered"
+                    )
+                self.prev = held.entry_hash
+                continue
+            try:
+                entry = entry_from_bytes(data, self.prev)
+                record = record_of(entry)
+            except EntryFormatError as err:
+                raise RecoverRefusedError(f"{ref.path}: {err}; nothing was recovered") from err
+            if entry.seq != seq or entry.municipality_nis != self.nis:
+                raise RecoverRefusedError(f"{ref.path}: entry {seq} is not in its place")
+            self.prev = entry.entry_hash
+            self.pending.append((entry, None))
+            if len(self.pending) >= APPEND_BATCH:
+                self._flush()
+            if record is not None:
+                self.restorer.add(record)
+            if self.frontier.size in self.notes:
+                self._flush()
+                self._checkpoint(self.frontier.size)
+
+    def _flush(self) -> None:
+        self.log.append(self.pending)
+        self.pending = []
+
+    def _checkpoint(self, size: int) -> None:
+        note = self.notes[size]
+        run_id = parsed_checkpoint(note).checkpoint.run_id
+        self.log.save_checkpoint(self.nis, size, run_id, note, self.frontier.encoded())
+        self.done.checkpoints += 1
+
+    def finish(self, root_hash: bytes) -> None:
+        self._flush()
+        if self.frontier.size != self.done.published or self.frontier.root() != root_hash:
+            raise RecoverRefusedError(
+                f"the published log of {self.nis} changed while it was being recovered; "
+                "nothing was recovered (run `reminders recover` again)"
+            )
+        self.done.runs = sorted(self.restorer.runs)
+
+
+class _Restorer:
+    """Restores what appended entries record, a batch of letters and skips at a time."""
+
+    def __init__(self, store: RecoveryStore, done: RecoveredLog) -> None:
+        self.store, self.done = store, done
+        self.runs: set[int] = set()
+        self.volume_ids: dict[str, int] = {}
+        self.batch: list[DecisionRecord] = []
+        self.missing: list[tuple[str, str]] = []
+        self.conflicts: list[str] = []
+
+    def add(self, record: Record) -> None:
+        if isinstance(record, RunRecord):
+            self._run(record)
+        elif isinstance(record, VolumeRecord):
+            self.flush()  # the letters before it belong to the previous volume
+            self.volume_ids[record.path] = self.store.volume_id(record)
+            self.done.volumes += 1
+        else:
+            self.batch.append(record)
+            if len(self.batch) >= RESTORE_BATCH:
+                self.flush()
+
+    def _run(self, record: RunRecord) -> None:
+        self.flush()
+        self.runs.add(record.run_id)
+        state = self.store.stored_run(record.run_id)
+        if state is None:
+            self.store.add_run(record, failure=RESTORED)
+            return
+        if state.as_of != record.as_of:
+            raise RecoverRefusedError(
+                f"run {record.run_id} of the published log of {self.done.municipality_nis} is "
+                f"for {record.as_of}, this database's run {record.run_id} for {state.as_of}: "
+                "run ids were handed out twice; nothing was recovered"
+            )
+        if state.failure != RESTORED and (state.step, state.outcome) != ("published", "succeeded"):
+            self.store.reopen_run(record.run_id, failure=RESTORED)  # left unfinished at backup
+        self.store.add_missed_nights(record.run_id, record.missed_nights)
+
+    def flush(self) -> None:
+        if not self.batch:
+            return
+        restored = self.store.add_decisions(self.batch, self.volume_ids)
+        self.batch = []
+        self.done.letters += restored.letters
+        self.done.skips += restored.skips
+        self.missing.extend(restored.missing)
+        self.conflicts.extend(restored.conflicts)
+
+
+def _publish_restored(
+    transaction: RecoveryTransaction,
+    logs: PublishedLogs,
+    public_key: Ed25519PublicKey,
+    shop: PrintShop,
+    now: Callable[[], datetime],
+    control: RunControl,
+    worker: str,
+) -> tuple[list[int], list[int]]:
+    """Publish again every restored run whose municipalities are all recovered (its volumes
+    given their final names, its checkpoint files written), and record it as succeeded."""
+    again: list[int] = []
+    waiting: list[int] = []
+    with transaction() as store:
+        runs = list(store.runs_failed_with(RESTORED))
+    for run in runs:
+        with transaction() as store:
+            behind = [
+                nis
+                for nis in run.municipalities
+                if published_state(nis, store.dispatch_log(), logs.log(nis), public_key).problem
+            ]
+            if not behind:
+                store.run_ledger().start_attempt(
+                    run.run_id, started_by="recover", worker=worker, at=now()
+                )
+        if behind:
+            waiting.append(run.run_id)
+            continue
+        published_run(run, transaction, shop, logs, public_key, now=now, control=control)
+        again.append(run.run_id)
+        control.reached("recover:run-published")
+    return again, waiting
+
+
+def _published_run_ids(logs: PublishedLogs) -> list[int]:
+    """The run each published log's checkpoint was signed for."""
+    found = []
+    for nis in logs.published():
+        try:
+            checkpoint = parsed_checkpoint(_text(logs.log(nis).read(CHECKPOINT_PATH))).checkpoint
+        except CheckpointFormatError:
+            continue
+        if checkpoint.run_id is not None:
+            found.append(checkpoint.run_id)
+    return found
