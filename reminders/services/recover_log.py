@@ -70,6 +70,7 @@ log = logging.getLogger(__name__)
 APPEND_BATCH = 2_000  # entries inserted at a time
 RESTORE_BATCH = 1_000  # letters and skips restored at a time
 LISTED = 5  # examples a message lists
+STARTED_BY = "recover"  # how recover's attempts at the runs it restored are recorded
 RESTORED = (
     "restored from the published dispatch log by `reminders recover`; published again by "
     "recover or by the next run"
@@ -125,7 +126,7 @@ class RecoveryStore(Protocol):
     def add_run(self, record: RunRecord, *, failure: str) -> None: ...
     def reopen_run(self, run_id: int, *, failure: str) -> None: ...
     def add_missed_nights(self, run_id: int, missed: Mapping[str, list[str]]) -> None: ...
-    def runs_failed_with(self, failure: str) -> Sequence[StoredRun]: ...
+    def runs_to_publish_again(self, failure: str, started_by: str) -> Sequence[StoredRun]: ...
     def move_run_ids_past(self, highest: int, *, reserved_as: str, at: datetime) -> int: ...
     def volume_id(self, record: VolumeRecord) -> int: ...
     def add_decisions(
@@ -440,7 +441,7 @@ def _publish_restored(
     again: list[int] = []
     waiting: list[int] = []
     with transaction() as store:
-        runs = list(store.runs_failed_with(RESTORED))
+        runs = list(store.runs_to_publish_again(RESTORED, STARTED_BY))
     for run in runs:
         with transaction() as store:
             behind = [
@@ -449,9 +450,9 @@ def _publish_restored(
                 if published_state(nis, store.dispatch_log(), logs.log(nis), public_key).problem
             ]
             if not behind:
-                store.run_ledger().start_attempt(
-                    run.run_id, started_by="recover", worker=worker, at=now()
-                )
+                ledger = store.run_ledger()
+                ledger.close_abandoned(run.run_id, at=now())  # an earlier recover, stopped
+                ledger.start_attempt(run.run_id, started_by=STARTED_BY, worker=worker, at=now())
         if behind:
             waiting.append(run.run_id)
             continue

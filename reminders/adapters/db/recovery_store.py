@@ -101,6 +101,9 @@ class RecoveryStore:
             )
         )
         for attempt in record.attempts:
+            # The attempt that sealed was running when its entry was written: how it ended is
+            # not in the log (recover's own attempt finishes the run).
+            running = attempt["outcome"] == "running"
             self.connection.execute(
                 insert(_attempt).values(
                     run_id=record.run_id,
@@ -108,9 +111,9 @@ class RecoveryStore:
                     started_by=str(attempt["started_by"])[:40],
                     worker=str(attempt["worker"])[:200],
                     started_at=datetime.fromisoformat(attempt["started_at"]),
-                    outcome=str(attempt["outcome"]),
+                    outcome="failed" if running else str(attempt["outcome"]),
                     step=str(attempt["step"]),
-                    failure=attempt.get("failure"),
+                    failure=failure[:500] if running else attempt.get("failure"),
                 )
             )
 
@@ -140,11 +143,17 @@ class RecoveryStore:
             .values(missed_nights=json.dumps(merged, sort_keys=True))
         )
 
-    def runs_failed_with(self, failure: str) -> list[StoredRun]:
-        """The runs recorded as failed with exactly this reason, oldest first."""
+    def runs_to_publish_again(self, failure: str, started_by: str) -> list[StoredRun]:
+        """The sealed runs not finished since they were restored (recorded as failed with
+        ``failure``, or left by an attempt of ``started_by`` that was stopped), oldest first."""
+        by_them = select(_attempt.c.run_id).where(_attempt.c.started_by == started_by)
         ids = self.connection.scalars(
             select(_run.c.id)
-            .where(_run.c.outcome == "failed", _run.c.failure == failure)
+            .where(
+                _run.c.step == "sealed",
+                _run.c.outcome != "succeeded",
+                (_run.c.failure == failure) | _run.c.id.in_(by_them),
+            )
             .order_by(_run.c.id)
         )
         ledger = self.run_ledger()
@@ -154,15 +163,17 @@ class RecoveryStore:
         """Make the next run id larger than ``highest``; returns the largest id now taken."""
         taken = int(self.connection.scalar(select(_run.c.id).order_by(_run.c.id.desc())) or 0)
         if self.connection.dialect.name == "postgresql":
-            # A sequence: set it past both (setval is not rolled back: moving it on is safe).
-            self.connection.execute(
-                text(
-                    "SELECT setval(s, GREATEST(:highest, :taken, nextval(s))) "
-                    "FROM pg_get_serial_sequence('nightly_run', 'id') AS s"
-                ),
-                {"highest": highest, "taken": taken},
+            # The id's sequence, set past both and never back (setval is not rolled back with
+            # the transaction: moving a sequence on is always safe).
+            sequence = self.connection.scalar(
+                text("SELECT pg_get_serial_sequence('nightly_run', 'id')")
             )
-            return max(highest, taken)
+            last = int(self.connection.scalar(text(f"SELECT last_value FROM {sequence}")) or 0)
+            self.connection.execute(
+                text("SELECT setval(:sequence, :value)"),
+                {"sequence": sequence, "value": max(highest, taken, last)},
+            )
+            return max(highest, taken, last)
         if taken >= highest:
             return taken
         # SQLite gives max(id) + 1: a row past `highest` keeps the ids up to it free for the
