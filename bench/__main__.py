@@ -22,6 +22,7 @@ BENCHES = {
     "render": ("bench.render", "rendering letters/s, 1 and 2 processes, against WeasyPrint"),
     "log": ("bench.log_bench", "sealing the dispatch log, against plain inserts"),
     "run": ("bench.run_bench", "a whole run, start to sealed log, letters/s and peak memory"),
+    "recover": ("bench.recover_bench", "recover of a 1,000,000-entry published log"),
 }
 # The sizes of the README's table (`all`); each bench alone takes its own defaults.
 REPORT = {
@@ -30,6 +31,7 @@ REPORT = {
     "render": [],
     "log": ["--entries", "100000"],
     "run": [],
+    "recover": [],
 }
 
 

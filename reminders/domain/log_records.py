@@ -9,47 +9,53 @@ entry's columns and details, as the seal wrote them (adapters/dispatch_log_store
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from reminders.domain.dispatch_log import LogEntry, LogEvent, chained_hash, entry_details
+from reminders.domain.dispatch_log import (
+    LogEntry,
+    LogEvent,
+    canonical_json,
+    chained_hash,
+    entry_details,
+)
+from reminders.domain.merkle import leaf_hash
 
-_COLUMNS = (
+_KEYS = {
     "municipality_nis", "seq", "run_id", "event", "recorded_at", "document_kind",
     "document_number", "stage", "reason", "language", "reference", "details",
-)  # fmt: skip
+}  # fmt: skip
+_REQUIRED = ("municipality_nis", "event", "recorded_at", "details")
 
 
 class EntryFormatError(ValueError):
     """Published bytes that are not the canonical form of a log entry."""
 
 
-def entry_from_bytes(data: bytes, prev_hash: str) -> LogEntry:
-    """The entry whose canonical form is ``data``, chained after ``prev_hash``."""
+def entry_from_bytes(data: bytes, prev_hash: str, leaf: bytes | None = None) -> LogEntry:
+    """The entry whose canonical form is ``data`` (whose leaf hash is ``leaf``, when known),
+    chained after ``prev_hash``."""
     try:
         fields = json.loads(data)
     except ValueError as err:
         raise EntryFormatError(f"not a log entry: {err}") from err
-    if not isinstance(fields, dict) or set(fields) != set(_COLUMNS):
+    if not isinstance(fields, dict) or fields.keys() != _KEYS:
         raise EntryFormatError("not a log entry: unexpected fields")
     seq, run_id = fields["seq"], fields["run_id"]
-    texts = {c: fields[c] for c in _COLUMNS if c not in ("seq", "run_id")}
-    if (
-        not isinstance(seq, int)
-        or not (run_id is None or isinstance(run_id, int))
-        or not all(v is None or isinstance(v, str) for v in texts.values())
-        or any(texts[c] is None for c in ("municipality_nis", "event", "recorded_at", "details"))
-    ):
+    if not isinstance(seq, int) or not (run_id is None or isinstance(run_id, int)):
         raise EntryFormatError("not a log entry: a field of the wrong type")
-    unhashed = LogEntry(
-        texts["municipality_nis"], seq, run_id, texts["event"], texts["recorded_at"],
-        texts["document_kind"], texts["document_number"], texts["stage"], texts["reason"],
-        texts["language"], texts["reference"], texts["details"], prev_hash, "",
-    )  # fmt: skip
-    if unhashed.canonical() != data:
+    if not all(type(fields[c]) is str for c in _REQUIRED):  # the rest: text or null
+        raise EntryFormatError(f"entry {seq} has a field of the wrong type")
+    # The bytes must be the entry's canonical form: the database gives back exactly these.
+    if canonical_json(fields).encode() != data:
         raise EntryFormatError(f"entry {seq} is not in its canonical form")
-    return replace(unhashed, entry_hash=chained_hash(prev_hash, unhashed.leaf()))
+    return LogEntry(
+        fields["municipality_nis"], seq, run_id, fields["event"], fields["recorded_at"],
+        fields["document_kind"], fields["document_number"], fields["stage"], fields["reason"],
+        fields["language"], fields["reference"], fields["details"], prev_hash,
+        chained_hash(prev_hash, leaf or leaf_hash(data)),
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -385,6 +385,7 @@ class TreeCheck:
     read: TileReader
     sizes: Collection[int] = ()
     roots: dict[int, bytes] = field(default_factory=dict)  # the root at each of ``sizes``
+    frontiers: dict[int, str] = field(default_factory=dict)  # and the tree's frontier there
     frontier: TreeFrontier = field(default_factory=TreeFrontier)
     _pending: dict[int, list[bytes]] = field(default_factory=dict)
 
@@ -393,9 +394,9 @@ class TreeCheck:
         for index in range(-(-self.size // TILE_WIDTH)):
             yield TileRef(None, index, min(TILE_WIDTH, self.size - index * TILE_WIDTH))
 
-    def add(self, ref: TileRef, entries: Sequence[bytes]) -> None:
-        """Feed the next bundle's entries; raises TileFormatError naming the first file that
-        does not hold what it must."""
+    def add(self, ref: TileRef, entries: Sequence[bytes]) -> list[bytes]:
+        """Feed the next bundle's entries; returns their leaf hashes. Raises TileFormatError
+        naming the first file that does not hold what it must."""
         if len(entries) != ref.width:
             raise TileFormatError(f"{ref.path} holds {len(entries)} entries, not {ref.width}")
         leaves = [leaf_hash(entry) for entry in entries]
@@ -403,7 +404,9 @@ class TreeCheck:
             self.frontier.add(leaf)
             if self.frontier.size in self.sizes:
                 self.roots[self.frontier.size] = self.frontier.root()
+                self.frontiers[self.frontier.size] = self.frontier.encoded()
         self._compare(0, ref.index, leaves, what=f"the entries of {ref.path}")
+        return leaves
 
     def _compare(self, level: int, index: int, hashes: list[bytes], *, what: str) -> None:
         path = tile_path(level, index, len(hashes))

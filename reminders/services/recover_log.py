@@ -45,14 +45,12 @@ from reminders.domain.log_records import (
     entry_from_bytes,
     record_of,
 )
-from reminders.domain.merkle import TreeFrontier, leaf_hash
-from reminders.domain.tiles import CHECKPOINT_PATH, TILE_WIDTH, TileFormatError, TileRef, unbundled
+from reminders.domain.tiles import CHECKPOINT_PATH
 from reminders.errors import RemindersError
 from reminders.services.complete_run import published_run
 from reminders.services.ports import (
     DispatchLogStore,
     PrintShop,
-    PublishedLog,
     PublishedLogs,
     RunLedger,
     StoredRun,
@@ -220,26 +218,31 @@ def _recovered_log(
     if state.published_size <= sealed:
         done.nothing_because = f"the database holds the {done.published:,} published entries"
         return done
-    kept = [KeptCheckpoint(path, text) for path, text in logs.run_checkpoints(nis)]
-    if head.checkpoint_note is not None:
+    files = logs.run_checkpoints(nis)
+    kept = [KeptCheckpoint(path, text) for path, text in files]
+    if head.checkpoint_note is not None:  # the published log must extend the database's
         kept.append(KeptCheckpoint("the database's newest checkpoint", head.checkpoint_note))
-    verdict = verify_published(published, public_key, municipality_nis=nis, kept=kept)
-    if not verdict.intact:
-        reasons = "; ".join(p.message for p in verdict.problems[:LISTED])
-        raise RecoverRefusedError(
-            f"the published log of {nis} does not verify, so nothing was recovered from it: "
-            f"{reasons}"
-        )
-    control.reached("recover:verified")
     notes = {
-        signed.checkpoint.tree_size: _text(published.read(CHECKPOINT_PATH)),
-        **{_size(text): text for _, text in logs.run_checkpoints(nis) if _size(text) > sealed},
+        done.published: _text(published.read(CHECKPOINT_PATH)),
+        **{_size(text): text for _, text in files if sealed < _size(text) <= done.published},
     }
     with transaction() as store:
-        appender = _Appender(nis, store, head.frontier, sealed, head.size, notes, done)
-        for ref in _bundles_from(sealed, done.published):
-            appender.add(ref, _bundle(published, ref))
-        appender.finish(signed.checkpoint.root_hash)
+        # One pass over the files: each bundle is checked against the tiles, then appended;
+        # the transaction commits only once the whole log verified.
+        appender = _Appender(nis, store, sealed, head.size, done)
+        frontiers: dict[int, str] = {}
+        verdict = verify_published(
+            published, public_key, municipality_nis=nis, kept=kept, sink=appender.add,
+            frontiers=frontiers,
+        )  # fmt: skip
+        if not verdict.intact:
+            reasons = "; ".join(p.message for p in verdict.problems[:LISTED])
+            raise RecoverRefusedError(
+                f"the published log of {nis} does not verify, so nothing was recovered from "
+                f"it: {reasons}"
+            )
+        control.reached("recover:verified")
+        appender.finish(notes, frontiers)
         control.reached("recover:appended")
         appender.restorer.flush()
         restored = appender.restorer
@@ -265,24 +268,6 @@ def _recovered_log(
     return done
 
 
-def _bundles_from(first: int, size: int) -> Iterable[TileRef]:
-    for index in range(first // TILE_WIDTH, -(-size // TILE_WIDTH)):
-        yield TileRef(None, index, min(TILE_WIDTH, size - index * TILE_WIDTH))
-
-
-def _bundle(published: PublishedLog, ref: TileRef) -> list[bytes]:
-    data = published.read(ref.path)
-    try:
-        if data is None:
-            raise TileFormatError("missing")
-        return unbundled(data)
-    except TileFormatError as err:
-        raise RecoverRefusedError(
-            f"{published.location}/{ref.path}: {err} (it changed while recovering?); nothing "
-            "was recovered"
-        ) from err
-
-
 def _text(data: bytes | None) -> str:
     return (data or b"").decode("utf-8", errors="replace")
 
@@ -295,23 +280,14 @@ def _size(text: str) -> int:
 
 
 class _Appender:
-    """Appends the published entries the database lacks, with the checkpoints of their sizes,
-    and hands each to the restorer."""
+    """Appends the published entries the database lacks (checked against the tiles already)
+    and hands what each records to the restorer; then the checkpoints of their sizes."""
 
     def __init__(
-        self,
-        nis: str,
-        store: RecoveryStore,
-        frontier: str | None,
-        sealed: int,
-        size: int,
-        notes: Mapping[int, str],
-        done: RecoveredLog,
+        self, nis: str, store: RecoveryStore, sealed: int, size: int, done: RecoveredLog
     ) -> None:
-        self.nis, self.store, self.notes, self.done = nis, store, notes, done
+        self.nis, self.store, self.done, self.sealed = nis, store, done, sealed
         self.log = store.dispatch_log()
-        self.frontier = TreeFrontier.decoded(sealed, frontier or "") if sealed else TreeFrontier()
-        self.sealed = sealed
         # Entries the database holds beyond its newest checkpoint (appended between runs):
         # kept only if the published log has exactly them there.
         self.unsealed = {e.seq: e for e in self.log.entry_range(nis, sealed, size)}
@@ -323,12 +299,13 @@ class _Appender:
         (entry,) = self.log.entry_range(self.nis, seq - 1, seq)
         return entry.entry_hash
 
-    def add(self, ref: TileRef, entries: Sequence[bytes]) -> None:
+    def add(self, first: int, entries: Sequence[bytes], leaves: Sequence[bytes]) -> None:
+        """The next bundle's entries (``first``: the seq of its first) and their leaf
+        hashes."""
         for offset, data in enumerate(entries):
-            seq = ref.index * TILE_WIDTH + offset
+            seq = first + offset
             if seq < self.sealed:
                 continue
-            self.frontier.add(leaf_hash(data))
             held = self.unsealed.get(seq)
             if held is not None:
                 if held.canonical() != data:
@@ -340,39 +317,37 @@ class _Appender:
                 self.prev = held.entry_hash
                 continue
             try:
-                entry = entry_from_bytes(data, self.prev)
+                entry = entry_from_bytes(data, self.prev, leaves[offset])
                 record = record_of(entry)
             except EntryFormatError as err:
-                raise RecoverRefusedError(f"{ref.path}: {err}; nothing was recovered") from err
+                raise RecoverRefusedError(
+                    f"entry {seq} of the published log of {self.nis}: {err}; nothing was recovered"
+                ) from err
             if entry.seq != seq or entry.municipality_nis != self.nis:
-                raise RecoverRefusedError(f"{ref.path}: entry {seq} is not in its place")
+                raise RecoverRefusedError(
+                    f"entry {seq} of the published log of {self.nis} holds entry {entry.seq} of "
+                    f"the log of {entry.municipality_nis}: moved or replaced; nothing was "
+                    "recovered"
+                )
             self.prev = entry.entry_hash
             self.pending.append((entry, None))
             if len(self.pending) >= APPEND_BATCH:
                 self._flush()
             if record is not None:
                 self.restorer.add(record)
-            if self.frontier.size in self.notes:
-                self._flush()
-                self._checkpoint(self.frontier.size)
 
     def _flush(self) -> None:
         self.log.append(self.pending)
         self.pending = []
 
-    def _checkpoint(self, size: int) -> None:
-        note = self.notes[size]
-        run_id = parsed_checkpoint(note).checkpoint.run_id
-        self.log.save_checkpoint(self.nis, size, run_id, note, self.frontier.encoded())
-        self.done.checkpoints += 1
-
-    def finish(self, root_hash: bytes) -> None:
+    def finish(self, notes: Mapping[int, str], frontiers: Mapping[int, str]) -> None:
+        """The last entries, and the checkpoints published for sizes the database lacked,
+        each with the tree's frontier at its size (the next run appends from the newest)."""
         self._flush()
-        if self.frontier.size != self.done.published or self.frontier.root() != root_hash:
-            raise RecoverRefusedError(
-                f"the published log of {self.nis} changed while it was being recovered; "
-                "nothing was recovered (run `reminders recover` again)"
-            )
+        for size, note in sorted(notes.items()):
+            run_id = parsed_checkpoint(note).checkpoint.run_id
+            self.log.save_checkpoint(self.nis, size, run_id, note, frontiers[size])
+            self.done.checkpoints += 1
         self.done.runs = sorted(self.restorer.runs)
 
 

@@ -43,8 +43,8 @@ KILL_POINTS = (
     "reprint:appended",  # the reprint recorded and logged, not committed
     "reprint:committed",  # committed, its files not renamed yet
     # `reminders recover` (services/recover_log.py), per municipality (#n: the n-th)
-    "recover:verified",  # the published log read and checked; nothing written
-    "recover:appended",  # its missing entries appended, not committed
+    "recover:verified",  # the published log checked, its missing entries appended: not committed
+    "recover:appended",  # the last of them written and the root checked, not committed
     "recover:restored",  # what they record restored too, not committed
     "recover:committed",  # entries and records committed; the runs not published again yet
     "recover:run-published",  # one restored run published again and recorded (#n)

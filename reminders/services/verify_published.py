@@ -31,7 +31,7 @@ from reminders.services.ports import PublishedLog
 
 # Hands each bundle's entries (in order, with the index of the first) to whoever reads the
 # log along with the check: `reminders recover` appends them.
-EntriesSink = Callable[[int, Sequence[bytes]], None]
+EntriesSink = Callable[[int, Sequence[bytes], Sequence[bytes]], None]  # first, entries, leaves
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,10 +49,14 @@ def verify_published(
     municipality_nis: str | None = None,
     kept: Sequence[KeptCheckpoint] = (),
     sink: EntriesSink | None = None,
+    frontiers: dict[int, str] | None = None,
 ) -> LogVerdict:
     """Recompute a published log from its files and check it against its signed checkpoint
     and the ``kept`` checkpoint files; one verdict (``municipality_nis`` from the checkpoint's
-    origin when not given)."""
+    origin when not given). With a ``sink``, each bundle's entries are handed to it once the
+    tiles agree with them (the sink checks what the entries say: `reminders recover`); it
+    may raise to stop there. ``frontiers`` gets the tree's frontier at the size of each kept
+    checkpoint and at the log's own size."""
     where = published.location
     text = published.read(CHECKPOINT_PATH)
     verdict = LogVerdict(municipality_nis or "?")
@@ -86,6 +90,7 @@ def verify_published(
         )
     others = _kept(verdict, kept, public_key)
     sizes = {c.checkpoint.tree_size for _, c in others if c.checkpoint.tree_size}
+    sizes.add(checkpoint.tree_size)
     check = TreeCheck(
         checkpoint.tree_size,
         lambda level, index, width: published.read(tile_path(level, index, width)),
@@ -93,11 +98,13 @@ def verify_published(
     )
     try:
         for ref in check.bundles():
-            entries = _bundle(published, ref, verdict.municipality_nis)
-            check.add(ref, entries)
+            entries = _bundle(published, ref, verdict.municipality_nis, places=sink is None)
+            leaves = check.add(ref, entries)
             if sink is not None:
-                sink(ref.index * 256, entries)
+                sink(ref.index * 256, entries, leaves)
         reached = check.finish()
+        if frontiers is not None:
+            frontiers.update(check.frontiers)
     except TileFormatError as err:
         verdict.problems.append(LogProblem(None, f"{where}/{err}"))
         return verdict
@@ -156,8 +163,9 @@ def _kept(
     return usable
 
 
-def _bundle(published: PublishedLog, ref: TileRef, nis: str) -> list[bytes]:
-    """A bundle's entries, each checked to be the entry of its place in this log."""
+def _bundle(published: PublishedLog, ref: TileRef, nis: str, *, places: bool) -> list[bytes]:
+    """A bundle's entries, each checked (``places``) to be the entry of its place in this
+    log."""
     data = published.read(ref.path)
     if data is None:
         raise TileFormatError(f"{ref.path} is missing")
@@ -165,6 +173,8 @@ def _bundle(published: PublishedLog, ref: TileRef, nis: str) -> list[bytes]:
         entries = unbundled(data)
     except TileFormatError as err:
         raise TileFormatError(f"{ref.path}: {err}") from err
+    if not places:
+        return entries
     first = ref.index * 256
     for offset, entry in enumerate(entries):
         try:

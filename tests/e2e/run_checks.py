@@ -426,7 +426,8 @@ def check_invariants(night: Night, *, failed_attempts: int | None = None) -> Obs
     volumes; (d) `audit verify` passes and the log has each letter once; (e) every run
     succeeded and was published, or was killed before deciding and kept nothing, and each
     killed attempt is recorded as failed, saying the process stopped (``failed_attempts``:
-    how many, when known); (f) each run's signed checkpoints are beside its volumes.
+    how many, when known); (f) each run's signed checkpoints are beside its volumes; (g) each
+    municipality's log is published in the output folder, whole, and verifies from there.
     """
     engine = make_engine(night.database_url)
     try:
@@ -578,6 +579,23 @@ def check_invariants(night: Night, *, failed_attempts: int | None = None) -> Obs
         assert file.is_file(), f"(f) {file} missing"
         assert file.read_text(encoding="utf-8") == checkpoint["note"], f"(f) {file}"
         expected_files.add(file)
+
+    # (g) each log published in the output folder holds exactly the database's log (its
+    # newest checkpoint at the root) and verifies with the public key alone
+    newest: dict[str, dict[str, Any]] = {}
+    for checkpoint in checkpoints:
+        nis = checkpoint["municipality_nis"]
+        if checkpoint["tree_size"] > newest.get(nis, {"tree_size": -1})["tree_size"]:
+            newest[nis] = checkpoint
+    for nis, checkpoint in newest.items():
+        published = output_dir / nis / "log"
+        root = published / "checkpoint"
+        assert root.read_text(encoding="utf-8") == checkpoint["note"], f"(g) {root}"
+        expected_files |= {path for path in published.rglob("*") if path.is_file()}
+    public_key = str(load_settings(night.config, environ={}).audit.public_key)
+    verified = cli(night.config, night.database_url, "audit verify", "--from", str(output_dir),
+                   "--public-key", public_key)  # fmt: skip
+    assert verified.count(": intact") == len(newest), f"(g) {verified}"
 
     # (b) nothing else in the print room: no staged file, no unrecorded volume
     present = {path for path in output_dir.rglob("*") if path.is_file()}

@@ -22,10 +22,10 @@ from click.testing import CliRunner, Result
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import text
 
-from reminders.adapters.backup import sqlite_path
-from reminders.adapters.db import make_engine
-from reminders.adapters.dispatch_log_store import DispatchLogStore
-from reminders.adapters.signing_key import load_public_key
+from reminders.adapters.crypto.signing_key import load_public_key
+from reminders.adapters.db.backup import sqlite_path
+from reminders.adapters.db.dispatch_log_store import DispatchLogStore
+from reminders.adapters.db.engine import make_engine
 from reminders.config import load_settings
 from reminders.domain.checkpoint import parsed_checkpoint, signed_checkpoint
 from reminders.entrypoints.cli import main
@@ -223,7 +223,7 @@ def test_verify_from_a_folder_checks_a_kept_checkpoint_against_the_tiles(
     # The same size under a root the log never had: signed by the key, but a different log.
     fake = parsed_checkpoint(kept.read_text(encoding="utf-8"))
     private = load_settings(two_nights, environ={}).audit.signing_key
-    from reminders.adapters.signing_key import load_private_key
+    from reminders.adapters.crypto.signing_key import load_private_key
 
     other = signed_checkpoint(
         type(fake.checkpoint)(

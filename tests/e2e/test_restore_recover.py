@@ -30,9 +30,9 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import select
 
-from reminders.adapters.db import make_engine
-from reminders.adapters.log_folder import LogFolders
-from reminders.adapters.orm import (
+from reminders.adapters.crypto.signing_key import load_public_key
+from reminders.adapters.db.engine import make_engine
+from reminders.adapters.db.orm import (
     AuditCheckpointRow,
     AuditEntryRow,
     AuditSubjectRow,
@@ -43,8 +43,8 @@ from reminders.adapters.orm import (
     PrintVolumeRow,
     RunAttemptRow,
 )
-from reminders.adapters.print_volume import VolumeFolder
-from reminders.adapters.signing_key import load_public_key
+from reminders.adapters.printing.log_folder import LogFolders
+from reminders.adapters.printing.print_volume import VolumeFolder
 from reminders.bootstrap import recovery_transaction, utc_now
 from reminders.config import load_settings
 from reminders.entrypoints.cli import main

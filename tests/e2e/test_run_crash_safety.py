@@ -38,6 +38,7 @@ KILL_POINTS = (
     "print:volume-recorded#2",
     "seal:appended",
     "seal:committed",
+    "publish:log-tiles#2",  # one log published, the second's tiles written, not its checkpoint
     "publish:renamed#2",
     "publish:done",
 )

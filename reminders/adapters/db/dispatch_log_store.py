@@ -11,11 +11,12 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from operator import attrgetter
 from typing import Any, cast
 
 from sqlalchemy import Column, Connection, Row, Select, Table, and_, func, insert, select
 
-from reminders.adapters.db.engine import stored_utc
+from reminders.adapters.db.engine import insert_rows, stored_utc
 from reminders.adapters.db.orm import (
     AuditCheckpointRow,
     AuditEntryRow,
@@ -64,6 +65,10 @@ _ENTRY_COLUMNS = (
     _entry.c.reason, _entry.c.language, _entry.c.reference, _entry.c.details,
     _entry.c.prev_hash, _entry.c.entry_hash,
 )  # fmt: skip
+
+
+_ENTRY_NAMES = tuple(column.name for column in _ENTRY_COLUMNS)
+_entry_values = attrgetter(*_ENTRY_NAMES)  # an entry's values in that order, as a tuple
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,27 +120,22 @@ class DispatchLogStore:
         )
 
     def append(self, entries: Sequence[tuple[LogEntry, LogSubject | None]]) -> None:
-        if not entries:
-            return
-        self.connection.execute(
-            insert(_entry),
+        insert_rows(
+            self.connection,
+            "audit_entry",
+            _ENTRY_NAMES,
+            [_entry_values(entry) for entry, _ in entries],
+        )
+        insert_rows(
+            self.connection,
+            "audit_subject",
+            ("municipality_nis", "seq", "national_number", "salt"),
             [
-                {column.name: getattr(entry, column.name) for column in _ENTRY_COLUMNS}
-                for entry, _ in entries
+                (entry.municipality_nis, subject.seq, subject.national_number, subject.salt.hex())
+                for entry, subject in entries
+                if subject is not None
             ],
         )
-        subjects = [
-            {
-                "municipality_nis": entry.municipality_nis,
-                "seq": subject.seq,
-                "national_number": subject.national_number,
-                "salt": subject.salt.hex(),
-            }
-            for entry, subject in entries
-            if subject is not None
-        ]
-        if subjects:
-            self.connection.execute(insert(_subject), subjects)
 
     def save_checkpoint(
         self, municipality_nis: str, tree_size: int, run_id: int | None, note: str, frontier: str

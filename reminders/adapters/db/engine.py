@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -58,6 +58,35 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: ConnectionPoolE
         cursor.execute("PRAGMA cache_size = -16384")
     finally:
         cursor.close()
+
+
+def marker(connection: Connection) -> str:
+    """The driver's positional parameter marker (sqlite3: ?, psycopg: %s)."""
+    return "?" if connection.dialect.paramstyle == "qmark" else "%s"
+
+
+def rows_where_in(
+    connection: Connection, select_from_where: str, values: Sequence[Any], *first: Any
+) -> list[Any]:
+    """The rows of ``SELECT ... WHERE ... <column> IN (values)`` (the statement ends with the
+    column; ``first`` are the values of markers before it), through the driver: a lookup of a
+    thousand keys at a time, where SQLAlchemy would name and process each of them."""
+    listed = ", ".join([marker(connection)] * len(values))
+    result = connection.exec_driver_sql(f"{select_from_where} IN ({listed})", (*first, *values))
+    return list(result)
+
+
+def insert_rows(
+    connection: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Many rows of plain values (text, numbers, NULL) in one executemany of the driver.
+    For the dispatch log's bulk writes: SQLAlchemy's parameter processing costs more per row
+    than the insert itself, and such values need none of it."""
+    if not rows:
+        return
+    placeholders = ", ".join([marker(connection)] * len(columns))
+    statement = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})"
+    connection.exec_driver_sql(statement, list(rows))
 
 
 def stored_utc(moment: datetime) -> datetime:

@@ -8,14 +8,15 @@ nothing the second time.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, insert, select, text, tuple_, update
+from sqlalchemy import Connection, Table, insert, select, text, update
 
 from reminders.adapters.db.dispatch_log_store import DispatchLogStore
+from reminders.adapters.db.engine import insert_rows, marker, rows_where_in
 from reminders.adapters.db.orm import (
     DecisionRow,
     DocumentRow,
@@ -27,7 +28,7 @@ from reminders.adapters.db.orm import (
 from reminders.adapters.db.run_ledger import RunLedger, StoredRun
 from reminders.domain.log_records import DecisionRecord, RunRecord, VolumeRecord
 
-LOOKUP_CHUNK = 400  # (kind, number) pairs per IN (...): 800 parameters
+LOOKUP_CHUNK = 900  # values per IN (...): below SQLite's old 999-parameter limit
 
 _run = cast(Table, NightlyRunRow.__table__)
 _attempt = cast(Table, RunAttemptRow.__table__)
@@ -226,19 +227,25 @@ class RecoveryStore:
     def add_decisions(
         self, records: Sequence[DecisionRecord], volume_ids: Mapping[str, int]
     ) -> DecisionsRestored:
-        """Record letters and skips as decided by their runs, each with its letter row;
-        those already held are left as they are (a decision the same run recorded but had
-        not printed takes the outcome the log gives it)."""
+        """Record letters and skips as decided by their runs, each letter with its row; those
+        already held are left as they are (a decision the same run recorded but had not
+        printed takes the outcome the log gives it)."""
         done = DecisionsRestored()
         documents = self._document_ids({(r.document_kind, r.document_number) for r in records})
         held = self._decisions(list(documents.values()))
-        new: list[dict[str, Any]] = []
+        new: list[tuple[Any, ...]] = []
+        inserted: list[tuple[int, str]] = []  # (document, stage) of each new letter decision
+        stamp = _decision.c.recorded_at.type.bind_processor(self.connection.dialect)
+        decision_ids: dict[tuple[int, str], int] = {}  # of the letters, by (document, stage)
         for record in records:
-            key = (record.document_kind, record.document_number)
-            document_id = documents.get(key)
+            document_id = documents.get((record.document_kind, record.document_number))
             if document_id is None:
-                done.missing.append(key)
+                done.missing.append((record.document_kind, record.document_number))
                 continue
+            if record.letter is None:
+                done.skips += 1
+            else:
+                done.letters += 1
             stages = held.setdefault((document_id, record.stage), [])
             mine = next((d for d in stages if d[1] == record.run_id), None)
             other = next((d for d in stages if d[2] == record.final), None)
@@ -248,8 +255,11 @@ class RecoveryStore:
                     .where(_decision.c.id == mine[0])
                     .values(reason=record.reason, final=record.final, language=record.language)
                 )
+                decision_ids[(document_id, record.stage)] = mine[0]
             elif other is None:
-                new.append(_decision_row(record, document_id))
+                new.append(_decision_row(record, document_id, stamp))
+                if record.letter is not None:
+                    inserted.append((document_id, record.stage))
                 stages.append((0, record.run_id, record.final))
             elif record.final:
                 done.conflicts.append(
@@ -258,74 +268,83 @@ class RecoveryStore:
                 )
             # else: the same open no_address skip, recorded already
         if new:
-            self.connection.execute(insert(_decision), new)
-        done.letters, done.skips = self._letters(records, documents, volume_ids)
+            insert_rows(self.connection, "decision", _DECISION_COLUMNS, new)
+            decision_ids.update(self._new_decisions(inserted))
+        self._letters(records, documents, decision_ids, volume_ids)
         return done
+
+    def _new_decisions(self, keys: Sequence[tuple[int, str]]) -> dict[tuple[int, str], int]:
+        """The ids of the final decisions just recorded for these (document, stage)."""
+        wanted = set(keys)
+        found = {}
+        documents = sorted({document_id for document_id, _ in keys})
+        for start in range(0, len(documents), LOOKUP_CHUNK):
+            rows = rows_where_in(
+                self.connection,
+                "SELECT document_id, stage, id FROM decision WHERE final AND document_id",
+                documents[start : start + LOOKUP_CHUNK],
+            )
+            found.update({(d, s): i for d, s, i in rows if (d, s) in wanted})
+        return found
 
     def _letters(
         self,
         records: Sequence[DecisionRecord],
         documents: Mapping[tuple[str, str], int],
+        decision_ids: Mapping[tuple[int, str], int],
         volume_ids: Mapping[str, int],
-    ) -> tuple[int, int]:
-        """Letter rows for the letters among ``records`` that have none; the counts of
-        letters and skips in ``records`` that the database now holds."""
-        letters = [r for r in records if r.letter is not None and (r.document_kind,
-                   r.document_number) in documents]  # fmt: skip
-        skips = sum(1 for r in records if r.letter is None and (r.document_kind,
-                    r.document_number) in documents)  # fmt: skip
+    ) -> None:
+        """A letter row for each letter among ``records`` the database has none of."""
+        letters = [
+            (record, letter)
+            for record in records
+            if (letter := record.letter) is not None
+            and (record.document_kind, record.document_number) in documents
+        ]
         if not letters:
-            return 0, skips
-        references = [r.letter.reference for r in letters if r.letter is not None]
-        printed = set(
-            self.connection.scalars(
-                select(_letter.c.reference).where(_letter.c.reference.in_(references))
-            )
-        )
-        ids = {
-            (document_id, stage): decision_id
-            for decision_id, document_id, stage in self.connection.execute(
-                select(_decision.c.id, _decision.c.document_id, _decision.c.stage).where(
-                    _decision.c.document_id.in_(
-                        [documents[(r.document_kind, r.document_number)] for r in letters]
-                    ),
-                    _decision.c.final.is_(True),
+            return
+        references = [letter.reference for _, letter in letters]
+        printed: set[str] = set()
+        for start in range(0, len(references), LOOKUP_CHUNK):
+            printed.update(
+                reference
+                for (reference,) in rows_where_in(
+                    self.connection,
+                    "SELECT reference FROM letter WHERE reference",
+                    references[start : start + LOOKUP_CHUNK],
                 )
             )
-        }
-        rows = []
-        for record in letters:
-            letter = record.letter
-            if letter is None or letter.reference in printed:
-                continue
+        rows: list[tuple[Any, ...]] = []
+        for record, letter in letters:
             document_id = documents[(record.document_kind, record.document_number)]
+            decision_id = decision_ids.get((document_id, record.stage))
+            if letter.reference in printed or decision_id is None:  # None: a conflict
+                continue
             rows.append(
-                {
-                    "decision_id": ids[(document_id, record.stage)],
-                    "reference": letter.reference,
-                    "volume_id": volume_ids[letter.volume_path],
-                    "first_page": letter.first_page,
-                    "page_count": letter.page_count,
-                    "templates": letter.templates,
-                    "template_sha256": letter.template_sha256,
-                    "address_sha256": letter.address_sha256,
-                }
-            )
-        if rows:
-            self.connection.execute(insert(_letter), rows)
-        return len(letters), skips
+                (
+                    decision_id, letter.reference, volume_ids[letter.volume_path],
+                    letter.first_page, letter.page_count, letter.templates,
+                    letter.template_sha256, letter.address_sha256,
+                )
+            )  # fmt: skip
+        insert_rows(self.connection, "letter", _LETTER_COLUMNS, rows)
 
     def _document_ids(self, keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """The documents by kind and number (by kind: the unique index's first column)."""
         found: dict[tuple[str, str], int] = {}
-        ordered = sorted(keys)
-        for start in range(0, len(ordered), LOOKUP_CHUNK):
-            chunk = ordered[start : start + LOOKUP_CHUNK]
-            rows = self.connection.execute(
-                select(_document.c.kind, _document.c.number, _document.c.id).where(
-                    tuple_(_document.c.kind, _document.c.number).in_(chunk)
+        by_kind: dict[str, list[str]] = {}
+        for kind, number in keys:
+            by_kind.setdefault(kind, []).append(number)
+        for kind, numbers in by_kind.items():
+            for start in range(0, len(numbers), LOOKUP_CHUNK):
+                rows = rows_where_in(
+                    self.connection,
+                    f"SELECT number, id FROM document WHERE kind = {marker(self.connection)} "
+                    "AND number",
+                    numbers[start : start + LOOKUP_CHUNK],
+                    kind,
                 )
-            )
-            found.update({(kind, number): document_id for kind, number, document_id in rows})
+                found.update({(kind, number): document_id for number, document_id in rows})
         return found
 
     def _decisions(
@@ -334,27 +353,34 @@ class RecoveryStore:
         """(document, stage) → (decision id, run id, final) of what the database holds."""
         held: dict[tuple[int, str], list[tuple[int, int, bool]]] = {}
         ordered = sorted(set(document_ids))
-        for start in range(0, len(ordered), LOOKUP_CHUNK * 2):
-            rows = self.connection.execute(
-                select(
-                    _decision.c.id, _decision.c.document_id, _decision.c.stage,
-                    _decision.c.final, _decision.c.run_id,
-                ).where(_decision.c.document_id.in_(ordered[start : start + LOOKUP_CHUNK * 2]))
-            )  # fmt: skip
+        for start in range(0, len(ordered), LOOKUP_CHUNK):
+            rows = rows_where_in(
+                self.connection,
+                "SELECT id, document_id, stage, final, run_id FROM decision WHERE document_id",
+                ordered[start : start + LOOKUP_CHUNK],
+            )
             for decision_id, document_id, stage, final, run_id in rows:
                 held.setdefault((document_id, stage), []).append((decision_id, run_id, bool(final)))
         return held
 
 
-def _decision_row(record: DecisionRecord, document_id: int) -> dict[str, Any]:
-    return {
-        "run_id": record.run_id,
-        "municipality_nis": record.municipality_nis,
-        "document_id": document_id,
-        "document_kind": record.document_kind,
-        "stage": record.stage,
-        "reason": record.reason,
-        "final": record.final,
-        "language": record.language,
-        "recorded_at": record.recorded_at,
-    }
+_DECISION_COLUMNS = (
+    "run_id", "municipality_nis", "document_id", "document_kind", "stage", "reason", "final",
+    "language", "recorded_at",
+)  # fmt: skip
+_LETTER_COLUMNS = (
+    "decision_id", "reference", "volume_id", "first_page", "page_count", "templates",
+    "template_sha256", "address_sha256",
+)  # fmt: skip
+
+
+def _decision_row(
+    record: DecisionRecord, document_id: int, stamp: Callable[[Any], Any] | None
+) -> tuple[Any, ...]:
+    """A decision's values in _DECISION_COLUMNS' order; ``stamp`` stores the time as the
+    dialect does (SQLite: text)."""
+    return (
+        record.run_id, record.municipality_nis, document_id, record.document_kind,
+        record.stage, record.reason, record.final, record.language,
+        stamp(record.recorded_at) if stamp else record.recorded_at,
+    )  # fmt: skip
