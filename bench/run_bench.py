@@ -1,7 +1,7 @@
 """Benchmark: a whole `reminders run`, from start to sealed log, on SQLite and PostgreSQL.
 
 Run: .venv/bin/python -m bench run [--persons 1700000] [--engines sqlite,postgresql]
-     [--workers 1,2] [--peer-letters 200]
+     [--workers 1,2] [--peer-letters 200] [--no-publish-peer]
 
 A synthetic registry (the generator of `reminders demo`, three municipalities of config.toml)
 is imported once per engine with the real `reminders import`, untimed. Each measurement then
@@ -17,6 +17,11 @@ The peer, timed in the same bench, is WeasyPrint rendering a sample of the very 
 run printed (rebuilt from the database the way the print step builds them: facts, spec, the
 templates' texts) in its fastest mode, one document (see bench/render.py). It renders only,
 with no database, log or files of a run: the ratio flatters the peer.
+
+What publishing the dispatch log costs (issue 20) is measured in the same bench: each run is
+made a second time on a fresh copy with the publishing left out (bench/run_unpublished.py: no
+tiles staged by the seal, no log published), and the table gives both times and the
+difference (`--no-publish-peer` skips it).
 Figures are printed, not asserted: this is not a test.
 """
 
@@ -141,6 +146,7 @@ class RunFigures:
     worker_peak: int
     run_cpu: float  # seconds of CPU of the run's own process (as last seen, 20 ms before exit)
     workers_cpu: float  # of all its render workers together
+    published: bool = True  # False: the peer, without the dispatch log's publishing
 
     @property
     def rate(self) -> float:
@@ -232,12 +238,18 @@ def fresh_copy(engine: str, base_url: str, folder: Path) -> str:
     return _pg_url(PG_RUN)
 
 
-def timed_run(engine: str, base_url: str, workers: int, folder: Path) -> tuple[RunFigures, str]:
+def timed_run(
+    engine: str, base_url: str, workers: int, folder: Path, *, published: bool = True
+) -> tuple[RunFigures, str]:
     config = write_config(folder, workers)
     url = fresh_copy(engine, base_url, folder)
     reminders(config, url, "init")  # the signing key of this installation
-    command = [str(Path(sys.executable).parent / "reminders"), "run", "--date", AS_OF.isoformat(),
-               "--json", "--config", str(config)]  # fmt: skip
+    program = (
+        [str(Path(sys.executable).parent / "reminders")]
+        if published
+        else [sys.executable, str(REPO / "bench" / "run_unpublished.py")]
+    )
+    command = [*program, "run", "--date", AS_OF.isoformat(), "--json", "--config", str(config)]
     started = time.perf_counter()
     process = subprocess.Popen(  # noqa: S603 - our own command line
         command,
@@ -268,6 +280,7 @@ def timed_run(engine: str, base_url: str, workers: int, folder: Path) -> tuple[R
         max(peaks.workers, default=0),
         peaks.cpu.get(process.pid, 0.0),
         peaks.workers_cpu,
+        published,
     )
     return figures, url
 
@@ -318,7 +331,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--engines", default="sqlite,postgresql")
     parser.add_argument("--workers", default="1,2", help="[print] workers to compare")
     parser.add_argument("--peer-letters", type=int, default=200)
+    parser.add_argument(
+        "--no-publish-peer", action="store_true", help="skip the runs without publishing"
+    )
     args = parser.parse_args(argv)
+    print(f"load average before: {os.getloadavg()[0]:.1f}")
     print(machine())
     started = time.perf_counter()
     rows: list[RunFigures] = []
@@ -336,6 +353,14 @@ def main(argv: list[str] | None = None) -> None:
             if not sample and args.peer_letters:
                 config = folder / f"workers-{workers}" / "config.toml"
                 sample = peer_sample(config, url, args.peer_letters)
+            if not args.no_publish_peer:
+                shutil.rmtree(folder / f"unpublished-{workers}", ignore_errors=True)
+                print(f"  {engine}, [print] workers = {workers}, without publishing ...",
+                      flush=True)  # fmt: skip
+                peer_run, _ = timed_run(engine, base, workers, folder / f"unpublished-{workers}",
+                                        published=False)  # fmt: skip
+                rows.append(peer_run)
+                print(f"    {peer_run.letters:,} letters in {peer_run.seconds:.1f} s", flush=True)
     peer = run_peer("one document", sample) if sample else None
     peer_rate = peer.letters / peer.seconds if peer else 0.0
     print()
@@ -343,7 +368,7 @@ def main(argv: list[str] | None = None) -> None:
           "| vs 1 worker | vs WeasyPrint | peak RSS run MB | peak RSS per worker MB "
           "| CPU µs/letter run | CPU µs/letter workers |")  # fmt: skip
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for row in rows:
+    for row in (r for r in rows if r.published):
         single = next((r for r in rows if r.engine == row.engine and r.workers == 1), row)
         versus = f"{row.rate / peer_rate:,.0f}x" if peer_rate else "-"
         print(f"| {row.engine} | {row.workers} | {row.letters:,} | {row.volumes} | "
@@ -351,6 +376,19 @@ def main(argv: list[str] | None = None) -> None:
               f"{row.run_peak / MB:,.0f} | {row.worker_peak / MB:,.0f} | "
               f"{row.run_cpu / row.letters * 1e6:,.0f} | "
               f"{row.workers_cpu / row.letters * 1e6:,.0f} |")  # fmt: skip
+    peers = [r for r in rows if not r.published]
+    if peers:
+        print("\nWhat publishing the dispatch log costs (the same run without it):\n")
+        print("| engine | workers | s with publishing | s without | difference | CPU s of "
+              "the run's process, with / without |")  # fmt: skip
+        print("|---|---:|---:|---:|---:|---:|")
+    for peer_run in peers:
+        row = next(r for r in rows if r.published and (r.engine, r.workers) == (
+            peer_run.engine, peer_run.workers))  # fmt: skip
+        print(f"| {row.engine} | {row.workers} | {row.seconds:.1f} | {peer_run.seconds:.1f} | "
+              f"{(row.seconds / peer_run.seconds - 1) * 100:+.1f} % | "
+              f"{row.run_cpu:.1f} / {peer_run.run_cpu:.1f} |")  # fmt: skip
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
     if peer:
         print(f"\npeer: WeasyPrint, one document, {peer.letters} of the run's letters: "
               f"{peer.seconds:.1f} s, {peer_rate:.1f} letters/s, "

@@ -175,6 +175,9 @@ class LogAppender:
     head_hash: str  # the last entry's hash, or the genesis hash
     frontier: TreeFrontier
     salt: Callable[[], bytes]  # secrets.token_bytes(16) in production
+    # Told each entry's canonical bytes and leaf hash as it is appended (the seal stages the
+    # published log's tiles with them, instead of reading the entries back).
+    observer: Callable[[bytes, bytes], None] | None = None
 
     @classmethod
     def empty(cls, municipality_nis: str, salt: Callable[[], bytes]) -> LogAppender:
@@ -195,9 +198,12 @@ class LogAppender:
             new.document_kind, new.document_number, new.stage, new.reason, new.language,
             new.reference, canonical_json(details), self.head_hash, "",
         )  # fmt: skip
-        leaf = unhashed.leaf()
+        canonical = unhashed.canonical()
+        leaf = leaf_hash(canonical)
         entry = replace(unhashed, entry_hash=chained_hash(self.head_hash, leaf))
         self.frontier.add(leaf)
+        if self.observer is not None:
+            self.observer(canonical, leaf)
         self.head_hash = entry.entry_hash
         return entry, subject
 

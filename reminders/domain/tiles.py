@@ -173,13 +173,15 @@ def grown(
     new_size: int,
     entries: Sequence[bytes],
     edges: Mapping[int, bytes],
+    leaves: Sequence[bytes] | None = None,
 ) -> Growth:
     """The tiles of a tree grown from ``old_size`` to ``new_size``.
 
     ``entries`` are the entries from the start of the old size's last bundle
     (``old_size // 256 * 256``) to ``new_size``; ``edges[level]`` (level ≥ 1) is the old
-    size's partial tile at that level, as published (empty or absent when it had none). The
-    caller checks the new root against the signed checkpoint: it covers the edges it read.
+    size's partial tile at that level, as published (empty or absent when it had none);
+    ``leaves``, when given, are the entries' leaf hashes. The caller checks the new root
+    against the signed checkpoint: it covers the edges it read.
     """
     if not 0 <= old_size <= new_size:
         raise ValueError(f"a log grows, from {old_size} to {new_size}?")
@@ -191,7 +193,8 @@ def grown(
     if new_size == old_size:
         return Growth(tiles, superseded)
     _emit(None, base, old_size, list(entries), tiles, superseded, joined=bundle)
-    hashes = [leaf_hash(entry) for entry in entries]  # this level's, from index `start` on
+    # this level's hashes, from index `start` on
+    hashes = list(leaves) if leaves is not None else [leaf_hash(entry) for entry in entries]
     level, start = 0, base
     while hashes_at(level, new_size) > hashes_at(level, old_size):
         _emit(level, start, hashes_at(level, old_size), hashes, tiles, superseded,
@@ -215,6 +218,77 @@ def grown(
             )
         hashes = edge + above
     return Growth(tiles, superseded)
+
+
+GROWTH_CHUNK = 32 * TILE_WIDTH  # entries tiled at a time: flat memory for any log
+
+
+@dataclass(slots=True)
+class TreeGrowth:
+    """A published tree growing from ``old``, entries fed in order: the full tiles and
+    bundles come out as soon as they are complete, the partial ones once, at `finish`.
+    Memory stays at a chunk of entries and one partial tile per level."""
+
+    old: int
+    size: int
+    _at: int  # the size tiled so far
+    _entries: list[bytes]  # from the start of the bundle holding _at, on
+    _leaves: list[bytes]
+    _edges: dict[int, bytes]  # the partial tile of each level at _at
+    superseded: list[TileRef] = field(default_factory=list)
+
+    @classmethod
+    def start(cls, old: int, first: Sequence[bytes], edges: Mapping[int, bytes]) -> TreeGrowth:
+        """``first``: the entries from ``old // 256 * 256`` to ``old``; ``edges``: the old
+        size's partial tiles above level 0 (as `edges_needed(old, any larger size)` names)."""
+        if len(first) != old % TILE_WIDTH:
+            raise ValueError(f"expected {old % TILE_WIDTH} entries before {old}, got {len(first)}")
+        return cls(old, old, old, list(first), [leaf_hash(e) for e in first], dict(edges))
+
+    def add(self, entry: bytes, leaf: bytes | None = None) -> list[tuple[TileRef, bytes]]:
+        """Feed the next entry (and its leaf hash, when known); returns the full tiles it
+        completes, a chunk at a time."""
+        self._entries.append(entry)
+        self._leaves.append(leaf if leaf is not None else leaf_hash(entry))
+        self.size += 1
+        if len(self._entries) < GROWTH_CHUNK or self.size % TILE_WIDTH:
+            return []
+        return [tile for tile in self._cut() if tile[0].is_full]
+
+    def finish(self) -> list[tuple[TileRef, bytes]]:
+        """Every tile still to write for the tree's size: full ones, and the partial ones."""
+        return self._cut()
+
+    def _cut(self) -> list[tuple[TileRef, bytes]]:
+        growth = grown(self._at, self.size, self._entries, self._edges, self._leaves)
+        for ref, data in growth.tiles:  # level by level, left to right: the last one wins
+            if ref.level:
+                self._edges[ref.level] = b"" if ref.is_full else data
+        self.superseded.extend(growth.superseded)
+        keep = self.size % TILE_WIDTH  # the entries of the bundle still partial
+        self._entries = self._entries[len(self._entries) - keep :] if keep else []
+        self._leaves = self._leaves[len(self._leaves) - keep :] if keep else []
+        self._at = self.size
+        return growth.tiles
+
+
+def superseded_between(old_size: int, new_size: int) -> list[TileRef]:
+    """The tiles (and bundles) partial at ``old_size`` and full at ``new_size``: their
+    partial versions may go once the new size is published."""
+    found = []
+    for level in (None, *range(64)):
+        old = old_size if level is None else hashes_at(level, old_size)
+        new = new_size if level is None else hashes_at(level, new_size)
+        if new == 0:
+            break
+        if old % TILE_WIDTH and new >= (old // TILE_WIDTH + 1) * TILE_WIDTH:
+            found.append(TileRef(level, old // TILE_WIDTH, TILE_WIDTH))
+    return found
+
+
+def edges_of(size: int) -> list[TileRef]:
+    """The partial tiles above level 0 of a tree of ``size``: what growing it starts from."""
+    return edges_needed(size, 1 << 62)
 
 
 def edges_needed(old_size: int, new_size: int) -> list[TileRef]:

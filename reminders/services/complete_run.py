@@ -121,8 +121,9 @@ def complete_run(
     if step == "printed":
         with transaction() as store:
             sealed = seal_run(
-                run.run_id, run.municipalities, store.dispatch_log(), printing.signer, now=now
-            )
+                run.run_id, run.municipalities, store.dispatch_log(), printing.signer, now=now,
+                published=(printing.logs, printing.public_key),
+            )  # fmt: skip
             control.reached("seal:appended")
             store.run_ledger().set_step(run.run_id, "sealed")
         control.reached("seal:committed")

@@ -23,14 +23,16 @@ from reminders.domain.checkpoint import CheckpointFormatError, SignedCheckpoint,
 from reminders.domain.merkle import TreeFrontier
 from reminders.domain.tiles import (
     CHECKPOINT_PATH,
+    GROWTH_CHUNK,
     TILE_WIDTH,
     TiledTree,
     TileFormatError,
     TileMissingError,
     TileReader,
-    edges_needed,
-    grown,
+    TreeGrowth,
+    edges_of,
     is_consistent,
+    superseded_between,
     tile_path,
 )
 from reminders.errors import RemindersError
@@ -38,8 +40,6 @@ from reminders.services.ports import DispatchLogStore, PublishedLog, PublishedLo
 from reminders.services.run_control import RunControl
 
 log = logging.getLogger(__name__)
-
-PUBLISH_CHUNK = 32 * TILE_WIDTH  # entries read and tiled at a time: flat memory for any log
 
 
 class BehindPublishedLogError(RemindersError):
@@ -146,8 +146,8 @@ def _database_root(store: DispatchLogStore, nis: str, size: int) -> bytes:
         if row.tree_size == size:
             return parsed_checkpoint(row.note).checkpoint.root_hash
     frontier = TreeFrontier()
-    for start in range(0, size, PUBLISH_CHUNK):
-        for entry in store.entry_range(nis, start, min(size, start + PUBLISH_CHUNK)):
+    for start in range(0, size, GROWTH_CHUNK):
+        for entry in store.entry_range(nis, start, min(size, start + GROWTH_CHUNK)):
             frontier.add(entry.leaf())
     return frontier.root()
 
@@ -217,8 +217,9 @@ def publish_log(
     control: RunControl,
 ) -> int:
     """Bring a municipality's published log up to the database's newest checkpoint: the tiles
-    and bundles it grew by (only those), then the checkpoint. Idempotent: an attempt killed
-    half-way is finished by the next, which rewrites nothing that is already right."""
+    and bundles it grew by (those the seal staged, or built from the database), then the
+    checkpoint. Idempotent: an attempt killed half-way is finished by the next, which
+    rewrites nothing that is already right."""
     nis = municipality_nis
     head = store.head(nis)
     if not head.checkpoint_size or head.checkpoint_note is None:
@@ -228,15 +229,21 @@ def publish_log(
     if state.problem is not None and state.published is not None:
         raise PublishedLogError(state.problem)
     old = state.published_size if state.problem is None else 0
+    published.discard()
     if old == size and published.read(CHECKPOINT_PATH) == note.encode():
+        published.staged().clear()
         return size
     target = parsed_checkpoint(note).checkpoint.root_hash
-    reached, superseded = _grow(nis, store, published, old, size) if old else (b"", [])
+    reached = _adopted(published, state, size, note)
+    adopted = reached == target
+    superseded = [ref.path for ref in superseded_between(old, size)]
+    if reached != target and old:
+        reached = _grow(nis, store, published, old, size)
     if reached != target:
         if old:  # a published tile was not what it should be: build them all again
             log.warning("published log of %s: its tiles disagree with the database", nis)
-        old = 0
-        reached, superseded = _grow(nis, store, published, 0, size)
+        published.discard()
+        reached = _grow(nis, store, published, 0, size)
         if reached != target:
             raise PublishedLogError(
                 f"the dispatch log of {nis} in the database does not lead to its own newest "
@@ -244,57 +251,111 @@ def publish_log(
             )
     control.reached("publish:log-tiles")
     published.write(CHECKPOINT_PATH, note.encode())
-    published.sync()
+    published.commit()
     control.reached("publish:log-checkpoint")
     for path in superseded:  # only now: the old checkpoint's partial tiles were still needed
         published.remove_partials(path)
     published.sync()
-    log.info("published log of %s: %d entries (from %d)", nis, size, old)
+    log.info("published log of %s: %d entries (from %d%s)", nis, size, old,
+             ", tiles staged by the seal" if adopted else "")  # fmt: skip
     return size
 
 
-def _grow(
-    nis: str, store: DispatchLogStore, published: PublishedLog, old: int, size: int
-) -> tuple[bytes, list[str]]:
-    """Write the tiles of the published tree grown from ``old`` to ``size``, a chunk of
-    entries at a time; returns the root the tiles now lead to (empty when they lead nowhere)
-    and the partial tiles that became full. Full tiles are written as soon as they are
-    complete, partial ones once, at the end, for ``size``."""
-    edges = {
-        ref.level: published.read(ref.path) or b""
-        for ref in edges_needed(old, size)
-        if ref.level is not None
-    }
-    partials: dict[tuple[int | None, int], tuple[str, bytes]] = {}
-    superseded: list[str] = []
-    at = old
-    while at < size:
-        base = at // TILE_WIDTH * TILE_WIDTH
-        end = min(size, base + PUBLISH_CHUNK)
-        entries = [entry.canonical() for entry in store.entry_range(nis, base, end)]
-        try:
-            growth = grown(at, end, entries, edges)
-        except TileFormatError:  # an edge read from the folder is damaged or missing
-            return b"", []
-        for ref, data in growth.tiles:  # level by level, left to right: the last one wins
-            if ref.is_full:
-                published.write(ref.path, data)
-                partials.pop((ref.level, ref.index), None)
-            else:
-                partials[(ref.level, ref.index)] = (ref.path, data)
-            if ref.level:
-                edges[ref.level] = b"" if ref.is_full else data
-        superseded.extend(ref.path for ref in growth.superseded)
-        at = end
-    written = dict(partials.values())
-    for path, data in written.items():
-        published.write(path, data)
-
-    def read(level: int, index: int, width: int) -> bytes | None:
-        path = tile_path(level, index, width)
-        return written[path] if path in written else published.read(path)
-
+def _adopted(published: PublishedLog, state: PublishedState, size: int, note: str) -> bytes:
+    """Move the tiles the seal staged into place if they grow the published log to this
+    checkpoint; returns the root the log's tiles then lead to (empty if none were adopted)."""
+    staged = published.staged()
+    base = _base_mark(state.published)
+    if staged.read(CHECKPOINT_PATH) != note.encode() or staged.read(_BASE) != base:
+        staged.clear()
+        return b""
+    published.adopt_staged()
     try:
-        return TiledTree(size, read).root(), superseded
+        return TiledTree(size, tile_reader(published)).root()
     except (TileMissingError, TileFormatError):
-        return b"", superseded
+        return b""
+
+
+_BASE = "base"  # in the staged area: the published checkpoint the staged tiles grow from
+
+
+def _base_mark(published: SignedCheckpoint | None) -> bytes:
+    if published is None:
+        return b"0"
+    checkpoint = published.checkpoint
+    return f"{checkpoint.tree_size} {checkpoint.root_hash.hex()}".encode()
+
+
+def _grow(nis: str, store: DispatchLogStore, published: PublishedLog, old: int, size: int) -> bytes:
+    """Write the tiles of the published tree grown from ``old`` to ``size`` from the
+    database's entries, a chunk at a time, and commit them; returns the root they now lead
+    to (empty when they lead nowhere)."""
+    edges = {ref.level or 0: published.read(ref.path) or b"" for ref in edges_of(old)}
+    base = old // TILE_WIDTH * TILE_WIDTH
+    first = [entry.canonical() for entry in store.entry_range(nis, base, old)]
+    try:
+        growth = TreeGrowth.start(old, first, edges)
+        for start in range(old, size, GROWTH_CHUNK):
+            for entry in store.entry_range(nis, start, min(size, start + GROWTH_CHUNK)):
+                for ref, data in growth.add(entry.canonical()):
+                    published.write(ref.path, data)
+        for ref, data in growth.finish():
+            published.write(ref.path, data)
+    except TileFormatError:  # an edge read from the folder is damaged or missing
+        published.discard()
+        return b""
+    published.commit()
+    try:
+        return TiledTree(size, tile_reader(published)).root()
+    except (TileMissingError, TileFormatError):
+        return b""
+
+
+# -- tiles staged by the seal -------------------------------------------------------------------
+
+
+class TileStager:
+    """Prepares a log's tiles while the seal appends its entries (it has their bytes and leaf
+    hashes at hand), in the published log's scratch area, for the publish step to move into
+    place: publishing then reads nothing back from the database. Files are not synced here:
+    the publish step syncs them as it moves them."""
+
+    def __init__(self, growth: TreeGrowth, staged: PublishedLog, base: bytes) -> None:
+        self.growth, self.staged, self.base = growth, staged, base
+
+    @classmethod
+    def start(
+        cls,
+        nis: str,
+        store: DispatchLogStore,
+        published: PublishedLog,
+        public_key: Ed25519PublicKey,
+    ) -> TileStager | None:
+        """A stager for a log about to grow, or None when its published log is not exactly
+        the database's (the publish step then builds from the database)."""
+        state = published_state(nis, store, published, public_key)
+        size = store.head(nis).checkpoint_size or 0
+        if state.problem is not None or state.published_size != size:
+            return None
+        edges = {}
+        for ref in edges_of(size):
+            data = published.read(ref.path)
+            if data is None:
+                return None
+            edges[ref.level or 0] = data
+        base = size // TILE_WIDTH * TILE_WIDTH
+        first = [entry.canonical() for entry in store.entry_range(nis, base, size)]
+        staged = published.staged()
+        staged.clear()
+        staged.write(_BASE, _base_mark(state.published))
+        return cls(TreeGrowth.start(size, first, edges), staged, _base_mark(state.published))
+
+    def add(self, entry: bytes, leaf: bytes) -> None:
+        for ref, data in self.growth.add(entry, leaf):
+            self.staged.write(ref.path, data)
+
+    def finish(self, note: str) -> None:
+        """After the last entry: the partial tiles, and the checkpoint they are for."""
+        for ref, data in self.growth.finish():
+            self.staged.write(ref.path, data)
+        self.staged.write(CHECKPOINT_PATH, note.encode())

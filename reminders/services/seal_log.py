@@ -13,11 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 from reminders.domain.checkpoint import Checkpoint, SignedCheckpoint, parsed_checkpoint
 from reminders.domain.dispatch_log import LogAppender, NewEntry, log_timestamp
 from reminders.domain.merkle import TreeFrontier
 from reminders.errors import RemindersError
-from reminders.services.ports import CheckpointSigner, DispatchLogStore
+from reminders.services.ports import CheckpointSigner, DispatchLogStore, PublishedLogs
+from reminders.services.publish_log import TileStager
 
 log = logging.getLogger(__name__)
 
@@ -51,15 +54,25 @@ def seal_run(
     *,
     now: Callable[[], datetime],
     salt: Callable[[], bytes] = new_salt,
+    published: tuple[PublishedLogs, Ed25519PublicKey] | None = None,
 ) -> list[SealedLog]:
-    """Append the run's entries to each municipality's log and sign a checkpoint for each."""
+    """Append the run's entries to each municipality's log and sign a checkpoint for each;
+    with ``published`` (the output folder's logs and the key they are checked with), the
+    tiles of each log's growth are staged meanwhile for the publish step."""
     sealed = []
     for nis in municipalities:
         recorded_at = log_timestamp(now())
         appender = _appender(store, nis, salt)
         first = appender.size
+        stager = None
+        if published is not None:
+            logs, public_key = published
+            stager = TileStager.start(nis, store, logs.log(nis), public_key)
+            appender.observer = stager.add if stager is not None else None
         _append_all(store, appender, store.run_entries(run_id, nis, recorded_at))
         signed = _checkpointed(store, appender, signer, run_id, now())
+        if stager is not None:
+            stager.finish(signed.note())
         sealed.append(SealedLog(nis, first, signed, None))
         log.info("run %s: log of %s sealed at %d entries", run_id, nis, appender.size)
     return sealed

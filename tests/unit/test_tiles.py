@@ -19,11 +19,14 @@ from reminders.domain.tiles import (
     TileFormatError,
     TileReader,
     TreeCheck,
+    TreeGrowth,
     bundle,
     bundle_path,
     edges_needed,
+    edges_of,
     grown,
     is_consistent,
+    superseded_between,
     tile_path,
     unbundled,
 )
@@ -308,3 +311,29 @@ def test_checking_a_tree_reads_back_every_tile() -> None:
     reordered["tile/0/001"] = b"".join(hashlib.sha256(b"\x00" + e).digest() for e in part)
     with pytest.raises(TileFormatError, match="tile/1/000 does not match"):
         _check(reordered, size)
+
+
+def test_a_tree_fed_entry_by_entry_gives_the_same_tiles() -> None:
+    """TreeGrowth (how the seal stages tiles, and publishing from the database streams them)
+    leaves the same files as growing in one step, with the same partial tiles superseded."""
+    steps = [1, 300, 65_600, 70_000]
+    entries = entries_of(steps[-1])
+    files: dict[str, bytes] = {}
+    old = 0
+    for new in steps:
+        edges = {ref.level or 0: files[ref.path] for ref in edges_of(old)}
+        growth = TreeGrowth.start(old, entries[old // TILE_WIDTH * TILE_WIDTH : old], edges)
+        written = []
+        for entry in entries[old:new]:
+            written += growth.add(entry)
+        assert all(ref.is_full for ref, _ in written)  # partial tiles only at the end
+        written += growth.finish()
+        files.update((ref.path, data) for ref, data in written)
+        assert sorted(r.path for r in growth.superseded) == sorted(
+            r.path for r in superseded_between(old, new)
+        )
+        for ref in superseded_between(old, new):
+            for path in [p for p in files if p.startswith(ref.path + ".p/")]:
+                del files[path]
+        old = new
+    assert files == published(entries, steps)
