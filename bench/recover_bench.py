@@ -200,8 +200,8 @@ def _run_entries(
     return chunks
 
 
-def timed(config: Path, url: str, *args: str) -> tuple[float, int, str]:
-    """A `reminders` command as a process: seconds, peak RSS, its output."""
+def timed(config: Path, url: str, *args: str) -> tuple[float, float, int, str]:
+    """A `reminders` command as a process: seconds, CPU seconds, peak RSS, its output."""
     command = [str(Path(sys.executable).parent / "reminders"), *args, "--config", str(config)]
     started = time.perf_counter()
     process = subprocess.Popen(  # noqa: S603 - our own command line
@@ -221,7 +221,7 @@ def timed(config: Path, url: str, *args: str) -> tuple[float, int, str]:
     watcher.join()
     if process.returncode != 0:
         raise SystemExit(f"reminders {' '.join(args)} exited {process.returncode}:\n{out}")
-    return seconds, peaks.run, out
+    return seconds, peaks.cpu.get(process.pid, 0.0), peaks.run, out
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -245,20 +245,22 @@ def main(argv: list[str] | None = None) -> None:
         size = published_log(config, source_url, args.entries)
         load = os.getloadavg()[0]
         out = str(load_settings(config, environ={}).output_dir)
-        verify_s, verify_rss, _ = timed(config, backup_url, "audit", "verify", "--from", out)
-        recover_s, recover_rss, said = timed(config, backup_url, "recover")
+        verify_s, verify_cpu, verify_rss, _ = timed(config, backup_url, "audit", "verify",
+                                                    "--from", out)  # fmt: skip
+        recover_s, recover_cpu, recover_rss, said = timed(config, backup_url, "recover")
         check = reminders(config, backup_url, "audit", "verify")
-        rows.append((engine, size, recover_s, recover_rss, verify_s, verify_rss, load,
-                     check.returncode == 0))  # fmt: skip
+        rows.append((engine, size, recover_s, recover_cpu, recover_rss, verify_s, verify_cpu,
+                     verify_rss, load, check.returncode == 0))  # fmt: skip
         print(said, end="", flush=True)
     print()
-    print("| engine | entries | recover s | entries/s | peak RSS MB | verify --from s (peer) "
-          "| peak RSS MB | load before | audit verify after |")  # fmt: skip
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
-    for engine, size, seconds, rss, verify_s, verify_rss, load, intact in rows:
-        print(f"| {engine} | {size:,} | {seconds:.1f} | {size / seconds:,.0f} | {rss / MB:,.0f} "
-              f"| {verify_s:.1f} | {verify_rss / MB:,.0f} | {load:.1f} | "
-              f"{'intact' if intact else 'BROKEN'} |")  # fmt: skip
+    print("| engine | entries | recover s | CPU s | entries/s | peak RSS MB | verify --from s "
+          "(peer) | CPU s | peak RSS MB | load before | audit verify after |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    for (engine, size, seconds, cpu, rss, verify_s, verify_cpu, verify_rss, load,
+         intact) in rows:  # fmt: skip
+        print(f"| {engine} | {size:,} | {seconds:.1f} | {cpu:.1f} | {size / seconds:,.0f} | "
+              f"{rss / MB:,.0f} | {verify_s:.1f} | {verify_cpu:.1f} | {verify_rss / MB:,.0f} | "
+              f"{load:.1f} | {'intact' if intact else 'BROKEN'} |")  # fmt: skip
 
 
 if __name__ == "__main__":

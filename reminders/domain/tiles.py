@@ -227,7 +227,8 @@ GROWTH_CHUNK = 32 * TILE_WIDTH  # entries tiled at a time: flat memory for any l
 class TreeGrowth:
     """A published tree growing from ``old``, entries fed in order: the full tiles and
     bundles come out as soon as they are complete, the partial ones once, at `finish`.
-    Memory stays at a chunk of entries and one partial tile per level."""
+    Memory stays at a chunk of entries and one partial tile per level. (Which partial tiles
+    of ``old`` the growth made full: `superseded_between`.)"""
 
     old: int
     size: int
@@ -235,7 +236,8 @@ class TreeGrowth:
     _entries: list[bytes]  # from the start of the bundle holding _at, on
     _leaves: list[bytes]
     _edges: dict[int, bytes]  # the partial tile of each level at _at
-    superseded: list[TileRef] = field(default_factory=list)
+    # The partial tiles of the size tiled so far, by (level, index): written at `finish`.
+    _partials: dict[tuple[int | None, int], tuple[TileRef, bytes]] = field(default_factory=dict)
 
     @classmethod
     def start(cls, old: int, first: Sequence[bytes], edges: Mapping[int, bytes]) -> TreeGrowth:
@@ -253,23 +255,31 @@ class TreeGrowth:
         self.size += 1
         if len(self._entries) < GROWTH_CHUNK or self.size % TILE_WIDTH:
             return []
-        return [tile for tile in self._cut() if tile[0].is_full]
-
-    def finish(self) -> list[tuple[TileRef, bytes]]:
-        """Every tile still to write for the tree's size: full ones, and the partial ones."""
         return self._cut()
 
+    def finish(self) -> list[tuple[TileRef, bytes]]:
+        """Every tile still to write for the tree's size: full ones, and the partial ones
+        (of every level, also those no entry since the last chunk changed)."""
+        full = self._cut()
+        return [*full, *self._partials.values()]
+
     def _cut(self) -> list[tuple[TileRef, bytes]]:
+        """Tile what was fed since the last cut; returns the tiles that became full."""
         growth = grown(self._at, self.size, self._entries, self._edges, self._leaves)
+        full = []
         for ref, data in growth.tiles:  # level by level, left to right: the last one wins
             if ref.level:
                 self._edges[ref.level] = b"" if ref.is_full else data
-        self.superseded.extend(growth.superseded)
+            if ref.is_full:
+                full.append((ref, data))
+                self._partials.pop((ref.level, ref.index), None)
+            else:
+                self._partials[(ref.level, ref.index)] = (ref, data)
         keep = self.size % TILE_WIDTH  # the entries of the bundle still partial
         self._entries = self._entries[len(self._entries) - keep :] if keep else []
         self._leaves = self._leaves[len(self._leaves) - keep :] if keep else []
         self._at = self.size
-        return growth.tiles
+        return full
 
 
 def superseded_between(old_size: int, new_size: int) -> list[TileRef]:

@@ -492,6 +492,9 @@ def _echo_demo_log(result: DemoResult) -> None:
     if result.sample_letter:
         click.echo(f"  reminders audit prove --letter {result.sample_letter} --out proof.json")
         click.echo(f"  reminders audit check-proof proof.json --public-key {key}")
+    if result.run.volumes:  # the log published beside the volumes: no database needed
+        volumes = result.run.volumes[0].parent.parent.parent
+        click.echo(f"  reminders audit verify --from {volumes} --public-key {key}")
 
 
 main.add_command(audit)
