@@ -26,7 +26,6 @@ _KEYS = {
     "municipality_nis", "seq", "run_id", "event", "recorded_at", "document_kind",
     "document_number", "stage", "reason", "language", "reference", "details",
 }  # fmt: skip
-_REQUIRED = ("municipality_nis", "event", "recorded_at", "details")
 
 
 class EntryFormatError(ValueError):
@@ -37,16 +36,21 @@ def entry_from_bytes(data: bytes, prev_hash: str, leaf: bytes | None = None) -> 
     """The entry whose canonical form is ``data`` (whose leaf hash is ``leaf``, when known),
     chained after ``prev_hash``."""
     try:
-        fields = json.loads(data)
-    except ValueError as err:
+        fields = json.loads(data.decode())  # (str: json's guess of the encoding costs more)
+    except ValueError as err:  # UnicodeDecodeError too
         raise EntryFormatError(f"not a log entry: {err}") from err
-    if not isinstance(fields, dict) or fields.keys() != _KEYS:
+    if type(fields) is not dict or fields.keys() != _KEYS:
         raise EntryFormatError("not a log entry: unexpected fields")
     seq, run_id = fields["seq"], fields["run_id"]
-    if not isinstance(seq, int) or not (run_id is None or isinstance(run_id, int)):
+    if (
+        type(seq) is not int
+        or not (run_id is None or type(run_id) is int)
+        or type(fields["municipality_nis"]) is not str
+        or type(fields["event"]) is not str
+        or type(fields["recorded_at"]) is not str
+        or type(fields["details"]) is not str
+    ):  # the other fields: text or null; the canonical form below holds them to their bytes
         raise EntryFormatError("not a log entry: a field of the wrong type")
-    if not all(type(fields[c]) is str for c in _REQUIRED):  # the rest: text or null
-        raise EntryFormatError(f"entry {seq} has a field of the wrong type")
     # The bytes must be the entry's canonical form: the database gives back exactly these.
     if canonical_json(fields).encode() != data:
         raise EntryFormatError(f"entry {seq} is not in its canonical form")

@@ -348,7 +348,12 @@ class TileStager:
         staged = published.staged()
         staged.clear()
         staged.write(_BASE, _base_mark(state.published))
-        return cls(TreeGrowth.start(size, first, edges), staged, _base_mark(state.published))
+        stager = cls(TreeGrowth.start(size, first, edges), staged, _base_mark(state.published))
+        # Entries appended since the newest checkpoint (a reveal between runs): the seal's
+        # checkpoint covers them too.
+        for entry in store.entry_range(nis, size, store.head(nis).size):
+            stager.add(entry.canonical(), entry.leaf())
+        return stager
 
     def add(self, entry: bytes, leaf: bytes) -> None:
         for ref, data in self.growth.add(entry, leaf):

@@ -73,7 +73,9 @@ def rows_where_in(
     thousand keys at a time, where SQLAlchemy would name and process each of them."""
     listed = ", ".join([marker(connection)] * len(values))
     result = connection.exec_driver_sql(f"{select_from_where} IN ({listed})", (*first, *values))
-    return list(result)
+    rows = list(result.cursor.fetchall()) if result.cursor is not None else []
+    result.close()
+    return rows
 
 
 def insert_rows(

@@ -247,8 +247,12 @@ class RecoveryStore:
             else:
                 done.letters += 1
             stages = held.setdefault((document_id, record.stage), [])
-            mine = next((d for d in stages if d[1] == record.run_id), None)
-            other = next((d for d in stages if d[2] == record.final), None)
+            mine = other = None
+            for decision in stages:  # (id, run, final): rarely more than one
+                if decision[1] == record.run_id:
+                    mine = decision
+                if decision[2] == record.final:
+                    other = decision
             if mine is not None:  # the restored database's own unfinished run decided it
                 self.connection.execute(
                     update(_decision)
