@@ -7,9 +7,9 @@ A registry of ``entries / 2`` documents (and persons) is loaded with scan_bench'
 into a schema made by the migrations; that database, with no run and no log, is the backup.
 A copy of it then gets ten runs of one municipality (Gent) logged the way runs seal them
 (the `run` entry, skips, each volume followed by its letters, the seal, a signed checkpoint per
-run): every document a letter at its first stage in the first five runs, and a letter or a
-skip at its last in the next five, so the log holds ``entries`` entries, letters and skips in
-proportion 3 : 2 and about 700 bytes each, like a real night's. The log is published as a run
+run): every document a letter at its first stage in the first five runs, and a letter (three
+in five) or a skip at its last in the next five, so the log holds ``entries`` entries, four
+letters to a skip, of about 700 bytes each, like a real night's. The log is published as a run
 publishes it (tiles, bundles, the checkpoint; each run's checkpoint file beside its volumes,
 which exist as small files). Then the whole `reminders recover` process is timed on the
 backup: it verifies the published log, appends the million entries, restores the ten runs,

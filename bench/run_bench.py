@@ -37,7 +37,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import psycopg
@@ -147,6 +147,8 @@ class RunFigures:
     run_cpu: float  # seconds of CPU of the run's own process (as last seen, 20 ms before exit)
     workers_cpu: float  # of all its render workers together
     published: bool = True  # False: the peer, without the dispatch log's publishing
+    seal_s: float = 0.0  # from the run's own log (-v): printed → sealed
+    publish_s: float = 0.0  # sealed → published (the logs, the volumes' final names)
 
     @property
     def rate(self) -> float:
@@ -249,7 +251,8 @@ def timed_run(
         if published
         else [sys.executable, str(REPO / "bench" / "run_unpublished.py")]
     )
-    command = [*program, "run", "--date", AS_OF.isoformat(), "--json", "--config", str(config)]
+    command = [*program, "-v", "run", "--date", AS_OF.isoformat(), "--json", "--config",
+               str(config)]  # fmt: skip
     started = time.perf_counter()
     process = subprocess.Popen(  # noqa: S603 - our own command line
         command,
@@ -281,8 +284,24 @@ def timed_run(
         peaks.cpu.get(process.pid, 0.0),
         peaks.workers_cpu,
         published,
+        *_step_seconds(stderr),
     )
     return figures, url
+
+
+def _step_seconds(log: str) -> tuple[float, float]:
+    """The seal's and the publish step's seconds, from the run's own log lines (-v)."""
+    moments = {}
+    for line in log.splitlines():
+        for mark in ("letters printed", "sealed into", "volumes published"):
+            if mark in line:
+                # The log's local wall clock, read as UTC: only differences are used.
+                moments[mark] = datetime.strptime(line[:23] + "+0000", "%Y-%m-%d %H:%M:%S,%f%z")
+    if len(moments) < 3:
+        return 0.0, 0.0
+    seal = moments["sealed into"] - moments["letters printed"]
+    publish = moments["volumes published"] - moments["sealed into"]
+    return seal.total_seconds(), publish.total_seconds()
 
 
 def peer_sample(config: Path, url: str, count: int) -> list[Letter]:
@@ -380,14 +399,17 @@ def main(argv: list[str] | None = None) -> None:
     if peers:
         print("\nWhat publishing the dispatch log costs (the same run without it):\n")
         print("| engine | workers | s with publishing | s without | difference | CPU s of "
-              "the run's process, with / without |")  # fmt: skip
-        print("|---|---:|---:|---:|---:|---:|")
+              "the run's process, with / without | seal s, with / without | publish step s, "
+              "with / without |")  # fmt: skip
+        print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for peer_run in peers:
         row = next(r for r in rows if r.published and (r.engine, r.workers) == (
             peer_run.engine, peer_run.workers))  # fmt: skip
         print(f"| {row.engine} | {row.workers} | {row.seconds:.1f} | {peer_run.seconds:.1f} | "
               f"{(row.seconds / peer_run.seconds - 1) * 100:+.1f} % | "
-              f"{row.run_cpu:.1f} / {peer_run.run_cpu:.1f} |")  # fmt: skip
+              f"{row.run_cpu:.1f} / {peer_run.run_cpu:.1f} | "
+              f"{row.seal_s:.1f} / {peer_run.seal_s:.1f} | "
+              f"{row.publish_s:.1f} / {peer_run.publish_s:.1f} |")  # fmt: skip
     print(f"load average after: {os.getloadavg()[0]:.1f}")
     if peer:
         print(f"\npeer: WeasyPrint, one document, {peer.letters} of the run's letters: "

@@ -279,6 +279,11 @@ def test_every_letter_is_in_exactly_one_volume_under_its_final_name(
             for suffix in (".csv", ".json", ".pdf", ".pdf.sha256")
         ]
         + [f"{nis}/{run_folder}/checkpoint-{size}.txt" for nis, size in sizes.items()]
+        + [  # each log published beside its volumes (tlog-tiles: a partial tile and bundle)
+            f"{nis}/log/{name}"
+            for nis, size in sizes.items()
+            for name in ("checkpoint", f"tile/0/000.p/{size}", f"tile/entries/000.p/{size}")
+        ]
     )  # no .part file, nothing hidden; the signed checkpoint beside the volumes
 
     found = volumes(summary)
