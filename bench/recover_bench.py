@@ -45,6 +45,7 @@ from reminders.adapters.db.engine import make_engine  # noqa: E402
 from reminders.adapters.db.orm import DocumentRow  # noqa: E402
 from reminders.adapters.db.schema import upgrade_schema  # noqa: E402
 from reminders.adapters.printing.log_folder import LogFolders  # noqa: E402
+from reminders.bootstrap import key_ring  # noqa: E402
 from reminders.config import load_settings  # noqa: E402
 from reminders.domain.checkpoint import Checkpoint  # noqa: E402
 from reminders.domain.dispatch_log import LogAppender, LogEvent, NewEntry  # noqa: E402
@@ -140,7 +141,7 @@ def published_log(config: Path, source_url: str, entries: int) -> int:
             (folder / f"checkpoint-{appender.size}.txt").write_text(signed.note())
         with engine.connect() as connection:
             publish_log(NIS, DispatchLogStore(connection), LogFolders(settings.output_dir).log(NIS),
-                        signer.public_key, RunControl())  # fmt: skip
+                        key_ring(settings), RunControl())  # fmt: skip
     finally:
         engine.dispose()
     return appender.size

@@ -237,7 +237,6 @@ def printing(settings: Settings) -> Printing:
     directory, the dispatch log's signing key."""
     options = settings.print_options
     templates = checked_templates(settings)
-    signer = load_signing_key(settings.audit.signing_key, settings.audit.key_name)
     return Printing(
         municipalities=settings.municipalities,
         texts=templates,
@@ -245,7 +244,7 @@ def printing(settings: Settings) -> Printing:
         rendering=_rendering(templates, options),
         signer=checkpoint_signers(settings, now=utc_now()),
         logs=LogFolders(settings.output_dir),
-        public_key=key_ring(settings),
+        keys=key_ring(settings),
         split_by_language=options.split_by_language,
         volume_max_letters=options.volume_max_letters,
         print_options=print_options_key(options),
@@ -395,7 +394,7 @@ def recover_job(settings: Settings, *, nis_codes: Sequence[str] | None) -> Recov
     when None) brought back into the database, holding every municipality's run lock, so no
     run starts meanwhile. ``REMINDERS_KILL_AT`` (crash tests) is read here."""
     control = RunControl.from_environment(os.environ)
-    public_key = load_public_key(settings.audit.public_key)
+    keys = key_ring(settings)
     chosen = list(nis_codes) if nis_codes else [m.nis_code for m in settings.municipalities]
     engine = open_engine(settings.database_url)
     try:
@@ -404,8 +403,8 @@ def recover_job(settings: Settings, *, nis_codes: Sequence[str] | None) -> Recov
                 chosen,
                 recovery_transaction(engine),
                 LogFolders(settings.output_dir),
-                public_key,
-                VolumeFolder(settings.output_dir),
+                keys,
+                VolumeFolder(settings.output_dir, settings.print_options.pickup_dir),
                 now=utc_now,
                 control=control,
                 worker=worker_name(),
@@ -427,20 +426,28 @@ def backup_job(settings: Settings, target: Path) -> str:
             heads = {nis: store.head(nis) for nis in store.municipalities()}
     finally:
         copy.dispose()
-    key = settings.audit
     try:
-        key_id = public_key_id(load_public_key(key.public_key), key.key_name)
+        ring = key_ring(settings)
+        verifiers = [f"  public key    {key.source} ({key.label})" for key in ring.keys]
     except ConfigError as err:
-        key_id = f"unreadable ({err.message})"
+        verifiers = [f"  public keys   unreadable: {err.message}"]
+    signing = [f"  signing key   {settings.audit.signing_key} (the installation's)"]
+    signing += [
+        f"  signing key   {key.signing_key} ({municipality.nis_code}'s, from "
+        f"{key.valid_from.isoformat() if key.valid_from else 'the start'})"
+        for municipality in settings.municipalities
+        for key in municipality.keys
+        if key.signing_key is not None
+    ]
     lines = [
         f"reminders backup of {settings.database_url}",
         f"taken {utc_now():%Y-%m-%dT%H:%M:%SZ} by reminders {__version__}, schema revision "
         f"{revision}",
         "",
-        "Keep it together with (a restore needs all of them):",
-        f"  signing key   {key.signing_key} (key {key.key_name!r}, id {key_id}): signs the "
-        "checkpoints; a new key would not continue the logs",
-        f"  public key    {key.public_key}",
+        "Keep it together with (a restore needs all of them; a new signing key would not",
+        "continue the logs: their checkpoints would not verify against the old public keys):",
+        *signing,
+        *verifiers,
         f"  config.toml   {settings.path} (SHA-256 {settings.sha256})",
         f"  output folder {settings.output_dir}: the volumes and the published dispatch logs",
         "",

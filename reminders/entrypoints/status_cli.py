@@ -10,13 +10,12 @@ from pathlib import Path
 
 import click
 
-from reminders.adapters.crypto.signing_key import load_public_key
 from reminders.adapters.db.dispatch_log_store import DispatchLogStore
 from reminders.adapters.db.status_store import municipality_states, run_alive
 from reminders.adapters.printing.log_folder import LogFolders
 from reminders.adapters.scheduling.job_files import load_jobs
 from reminders.adapters.scheduling.nightly_trigger import night_of, previous_fire_time, trigger_for
-from reminders.bootstrap import open_engine
+from reminders.bootstrap import key_ring, open_engine
 from reminders.config import Settings, load_settings
 from reminders.domain.nightly_job import JobService
 from reminders.domain.run_health import MunicipalityState, Schedule, due_night
@@ -73,14 +72,14 @@ def _add_published(
     """Whether each municipality's database log is behind its log published in the output
     folder (a database restored from a backup): no run starts until `reminders recover`."""
     try:
-        public_key = load_public_key(settings.audit.public_key)
+        keys = key_ring(settings)
     except ConfigError as err:
         for state in states.values():
             state.behind_published = f"the published log cannot be checked: {err.message}"
         return
     logs = LogFolders(settings.output_dir)
     for nis, state in states.items():
-        state.behind_published = published_state(nis, store, logs.log(nis), public_key).problem
+        state.behind_published = published_state(nis, store, logs.log(nis), keys).problem
 
 
 def _add_schedules(settings: Settings, states: dict[str, MunicipalityState], now: datetime) -> None:

@@ -29,10 +29,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
 from reminders.domain.campaign import Campaign
-from reminders.domain.checkpoint import parsed_checkpoint
+from reminders.domain.checkpoint import KeyRing, parsed_checkpoint
 from reminders.domain.letters import LetterMunicipality
 from reminders.domain.model import DocumentKind
 from reminders.domain.policy import ReminderPolicy
@@ -69,7 +67,7 @@ class Printing:
     rendering: Rendering  # where volumes render: this process, worker processes, a queue
     signer: CheckpointSigner  # seals the run into the dispatch log
     logs: PublishedLogs  # where the logs are published (the output folder)
-    public_key: Ed25519PublicKey  # checks the published checkpoints (the signer's key)
+    keys: KeyRing  # checks the published checkpoints (every key that signs them)
     split_by_language: bool = False
     volume_max_letters: int = 1000
     print_options: str = ""  # what every renderer must print with (VolumeJob.print_options)
@@ -122,14 +120,14 @@ def complete_run(
         with transaction() as store:
             sealed = seal_run(
                 run.run_id, run.municipalities, store.dispatch_log(), printing.signer, now=now,
-                published=(printing.logs, printing.public_key),
+                published=(printing.logs, printing.keys),
             )  # fmt: skip
             control.reached("seal:appended")
             store.run_ledger().set_step(run.run_id, "sealed")
         control.reached("seal:committed")
         log.info("run %s: sealed into %d logs", run.run_id, len(sealed))
     return published_run(
-        run, transaction, printing.shop, printing.logs, printing.public_key,
+        run, transaction, printing.shop, printing.logs, printing.keys,
         now=now, control=control,
     )  # fmt: skip
 
@@ -139,14 +137,14 @@ def published_run(
     transaction: LedgerTransaction,
     shop: PrintShop,
     logs: PublishedLogs,
-    public_key: Ed25519PublicKey,
+    keys: KeyRing,
     *,
     now: Callable[[], datetime],
     control: RunControl,
 ) -> RunSummary:
     """The publish step of a sealed run, and its success recorded (also how `reminders
     recover` finishes the runs it restored)."""
-    files = _published(run, transaction, shop, logs, public_key, control, now)
+    files = _published(run, transaction, shop, logs, keys, control, now)
     control.reached("publish:done")
     summary = stored_summary(run, transaction, files)
     with transaction() as store:
@@ -176,7 +174,7 @@ def _published(
     transaction: LedgerTransaction,
     shop: PrintShop,
     logs: PublishedLogs,
-    public_key: Ed25519PublicKey,
+    keys: KeyRing,
     control: RunControl,
     now: Callable[[], datetime],
 ) -> dict[str, Path]:
@@ -188,7 +186,7 @@ def _published(
         ledger = store.run_ledger()
         volumes = ledger.volume_paths(run.run_id)
         checkpoints = ledger.checkpoints(run.run_id)
-        publish_logs(run.municipalities, store.dispatch_log(), logs, public_key, control)
+        publish_logs(run.municipalities, store.dispatch_log(), logs, keys, control)
     for path in volumes:
         shop.publish_volume(path)
         control.reached("publish:renamed")

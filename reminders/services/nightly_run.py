@@ -127,15 +127,13 @@ def nightly_job(
         with transaction() as store:
             # Before anything else, resuming included: a database restored from a backup
             # would hand out again what its published log already holds.
-            refuse_if_behind(nis_codes, store.dispatch_log(), printing.logs, printing.public_key)
+            refuse_if_behind(nis_codes, store.dispatch_log(), printing.logs, printing.keys)
             unfinished = store.run_ledger().unfinished(nis_codes)
         others = {nis for run in unfinished for nis in run.municipalities} - set(nis_codes)
         with locks(others) if others else nullcontext():
             if others:
                 with transaction() as store:
-                    refuse_if_behind(
-                        others, store.dispatch_log(), printing.logs, printing.public_key
-                    )
+                    refuse_if_behind(others, store.dispatch_log(), printing.logs, printing.keys)
             resumed = [
                 summary
                 for run in unfinished

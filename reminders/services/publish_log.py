@@ -17,9 +17,12 @@ import logging
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
-from reminders.domain.checkpoint import CheckpointFormatError, SignedCheckpoint, parsed_checkpoint
+from reminders.domain.checkpoint import (
+    CheckpointFormatError,
+    KeyRing,
+    SignedCheckpoint,
+    parsed_checkpoint,
+)
 from reminders.domain.merkle import TreeFrontier
 from reminders.domain.tiles import (
     CHECKPOINT_PATH,
@@ -66,7 +69,7 @@ class PublishedState:
 
 
 def published_checkpoint(
-    municipality_nis: str, published: PublishedLog, public_key: Ed25519PublicKey
+    municipality_nis: str, published: PublishedLog, keys: KeyRing
 ) -> SignedCheckpoint | None:
     """The published log's checkpoint, checked (origin, signature); None when there is none.
     Raises PublishedLogError saying what is wrong with one that does not check."""
@@ -82,8 +85,9 @@ def published_checkpoint(
         raise PublishedLogError(
             f"{where} is the checkpoint of the log of {signed.checkpoint.municipality_nis}"
         )
-    if not signed.signed_by(public_key):
-        raise PublishedLogError(f"{where} is not signed by the installation's key")
+    if keys.signer_of(signed) is None:
+        raise PublishedLogError(f"{where} is not signed by a key of this installation: "
+                                f"{keys.refusal(signed)}")  # fmt: skip
     return signed
 
 
@@ -91,7 +95,7 @@ def published_state(
     municipality_nis: str,
     store: DispatchLogStore,
     published: PublishedLog,
-    public_key: Ed25519PublicKey,
+    keys: KeyRing,
 ) -> PublishedState:
     """Whether the database's log of a municipality may go on from where it stands: it must
     hold at least what was published, and the two must agree on what they both hold."""
@@ -99,7 +103,7 @@ def published_state(
     head = store.head(nis)
     size = head.checkpoint_size or 0
     try:
-        signed = published_checkpoint(nis, published, public_key)
+        signed = published_checkpoint(nis, published, keys)
     except PublishedLogError as err:
         return PublishedState(nis, size, None, f"{err}: check it with `reminders audit verify "
                               f"--from {published.location}`")  # fmt: skip
@@ -174,13 +178,11 @@ def refuse_if_behind(
     nis_codes: Iterable[str],
     store: DispatchLogStore,
     logs: PublishedLogs,
-    public_key: Ed25519PublicKey,
+    keys: KeyRing,
 ) -> None:
     """Stop (BehindPublishedLogError, exit 1) before anything is decided when a municipality's
     database log is behind or forked from its published log."""
-    states = [
-        published_state(nis, store, logs.log(nis), public_key) for nis in sorted(set(nis_codes))
-    ]
+    states = [published_state(nis, store, logs.log(nis), keys) for nis in sorted(set(nis_codes))]
     problems = [state.problem for state in states if state.problem is not None]
     if len(problems) == 1:
         raise BehindPublishedLogError(f"{problems[0]}. Nothing was done")
@@ -198,14 +200,14 @@ def publish_logs(
     nis_codes: Collection[str],
     store: DispatchLogStore,
     logs: PublishedLogs,
-    public_key: Ed25519PublicKey,
+    keys: KeyRing,
     control: RunControl,
 ) -> dict[str, int]:
     """Publish each municipality's log up to its newest checkpoint; returns the entries each
     published log now holds."""
     sizes = {}
     for nis in sorted(nis_codes):
-        sizes[nis] = publish_log(nis, store, logs.log(nis), public_key, control)
+        sizes[nis] = publish_log(nis, store, logs.log(nis), keys, control)
     return sizes
 
 
@@ -213,7 +215,7 @@ def publish_log(
     municipality_nis: str,
     store: DispatchLogStore,
     published: PublishedLog,
-    public_key: Ed25519PublicKey,
+    keys: KeyRing,
     control: RunControl,
 ) -> int:
     """Bring a municipality's published log up to the database's newest checkpoint: the tiles
@@ -225,7 +227,7 @@ def publish_log(
     if not head.checkpoint_size or head.checkpoint_note is None:
         return 0
     size, note = head.checkpoint_size, head.checkpoint_note
-    state = published_state(nis, store, published, public_key)
+    state = published_state(nis, store, published, keys)
     if state.problem is not None and state.published is not None:
         raise PublishedLogError(state.problem)
     old = state.published_size if state.problem is None else 0
@@ -329,11 +331,11 @@ class TileStager:
         nis: str,
         store: DispatchLogStore,
         published: PublishedLog,
-        public_key: Ed25519PublicKey,
+        keys: KeyRing,
     ) -> TileStager | None:
         """A stager for a log about to grow, or None when its published log is not exactly
         the database's (the publish step then builds from the database)."""
-        state = published_state(nis, store, published, public_key)
+        state = published_state(nis, store, published, keys)
         size = store.head(nis).checkpoint_size or 0
         if state.problem is not None or state.published_size != size:
             return None

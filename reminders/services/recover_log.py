@@ -32,9 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
-from reminders.domain.checkpoint import CheckpointFormatError, parsed_checkpoint
+from reminders.domain.checkpoint import CheckpointFormatError, KeyRing, parsed_checkpoint
 from reminders.domain.dispatch_log import LogEntry, LogSubject, genesis_hash
 from reminders.domain.log_records import (
     DecisionRecord,
@@ -49,6 +47,7 @@ from reminders.domain.tiles import CHECKPOINT_PATH
 from reminders.errors import RemindersError
 from reminders.services.complete_run import published_run
 from reminders.services.ports import (
+    AfterPrintStore,
     DispatchLogStore,
     PrintShop,
     PublishedLogs,
@@ -120,6 +119,7 @@ class RecoveryStore(Protocol):
 
     def dispatch_log(self) -> DispatchLogStore: ...
     def run_ledger(self) -> RunLedger: ...
+    def after_print(self) -> AfterPrintStore: ...
     def stored_run(self, run_id: int) -> RunState | None: ...
     def add_run(self, record: RunRecord, *, failure: str) -> None: ...
     def reopen_run(self, run_id: int, *, failure: str) -> None: ...
@@ -166,7 +166,7 @@ def recover(
     nis_codes: Iterable[str],
     transaction: RecoveryTransaction,
     logs: PublishedLogs,
-    public_key: Ed25519PublicKey,
+    keys: KeyRing,
     shop: PrintShop,
     *,
     now: Callable[[], datetime],
@@ -176,10 +176,10 @@ def recover(
     """Recover each municipality's log from its published one, then publish again the runs
     restored, then move the run ids past every one published."""
     recovered = [
-        _recovered_log(nis, transaction, logs, public_key, now=now, control=control)
+        _recovered_log(nis, transaction, logs, keys, now=now, control=control)
         for nis in sorted(set(nis_codes))
     ]
-    again, waiting = _publish_restored(transaction, logs, public_key, shop, now, control, worker)
+    again, waiting = _publish_restored(transaction, logs, keys, shop, now, control, worker)
     highest = max(
         [logs.highest_run_id(), *_published_run_ids(logs), *(r for x in recovered for r in x.runs)]
     )
@@ -192,7 +192,7 @@ def _recovered_log(
     nis: str,
     transaction: RecoveryTransaction,
     logs: PublishedLogs,
-    public_key: Ed25519PublicKey,
+    keys: KeyRing,
     *,
     now: Callable[[], datetime],
     control: RunControl,
@@ -200,13 +200,13 @@ def _recovered_log(
     published = logs.log(nis)
     done = RecoveredLog(nis)
     try:
-        signed = published_checkpoint(nis, published, public_key)
+        signed = published_checkpoint(nis, published, keys)
     except PublishedLogError as err:
         raise RecoverRefusedError(f"{err}: nothing was recovered for {nis}") from err
     with transaction() as store:
         dispatch_log = store.dispatch_log()
         head = dispatch_log.head(nis)
-        state = published_state(nis, dispatch_log, published, public_key)
+        state = published_state(nis, dispatch_log, published, keys)
     done.before = head.size
     if signed is None:
         done.nothing_because = "nothing published"
@@ -232,7 +232,7 @@ def _recovered_log(
         appender = _Appender(nis, store, sealed, head.size, done)
         frontiers: dict[int, str] = {}
         verdict = verify_published(
-            published, public_key, municipality_nis=nis, kept=kept, sink=appender.add,
+            published, keys, municipality_nis=nis, kept=kept, sink=appender.add,
             frontiers=frontiers,
         )  # fmt: skip
         if not verdict.intact:
@@ -405,7 +405,7 @@ class _Restorer:
 def _publish_restored(
     transaction: RecoveryTransaction,
     logs: PublishedLogs,
-    public_key: Ed25519PublicKey,
+    keys: KeyRing,
     shop: PrintShop,
     now: Callable[[], datetime],
     control: RunControl,
@@ -422,7 +422,7 @@ def _publish_restored(
             behind = [
                 nis
                 for nis in run.municipalities
-                if published_state(nis, store.dispatch_log(), logs.log(nis), public_key).problem
+                if published_state(nis, store.dispatch_log(), logs.log(nis), keys).problem
             ]
             if not behind:
                 ledger = store.run_ledger()
@@ -431,7 +431,7 @@ def _publish_restored(
         if behind:
             waiting.append(run.run_id)
             continue
-        published_run(run, transaction, shop, logs, public_key, now=now, control=control)
+        published_run(run, transaction, shop, logs, keys, now=now, control=control)
         again.append(run.run_id)
         control.reached("recover:run-published")
     return again, waiting

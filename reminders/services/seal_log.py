@@ -13,9 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
-from reminders.domain.checkpoint import Checkpoint, SignedCheckpoint, parsed_checkpoint
+from reminders.domain.checkpoint import Checkpoint, KeyRing, SignedCheckpoint, parsed_checkpoint
 from reminders.domain.dispatch_log import LogAppender, NewEntry, log_timestamp
 from reminders.domain.merkle import TreeFrontier
 from reminders.errors import RemindersError
@@ -54,7 +52,7 @@ def seal_run(
     *,
     now: Callable[[], datetime],
     salt: Callable[[], bytes] = new_salt,
-    published: tuple[PublishedLogs, Ed25519PublicKey] | None = None,
+    published: tuple[PublishedLogs, KeyRing] | None = None,
 ) -> list[SealedLog]:
     """Append the run's entries to each municipality's log and sign a checkpoint for each;
     with ``published`` (the output folder's logs and the key they are checked with), the
@@ -66,8 +64,8 @@ def seal_run(
         first = appender.size
         stager = None
         if published is not None:
-            logs, public_key = published
-            stager = TileStager.start(nis, store, logs.log(nis), public_key)
+            logs, keys = published
+            stager = TileStager.start(nis, store, logs.log(nis), keys)
             appender.observer = stager.add if stager is not None else None
         _append_all(store, appender, store.run_entries(run_id, nis, recorded_at))
         signed = _checkpointed(store, appender, signer, run_id, now())

@@ -15,9 +15,12 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
-from reminders.domain.checkpoint import CheckpointFormatError, SignedCheckpoint, parsed_checkpoint
+from reminders.domain.checkpoint import (
+    CheckpointFormatError,
+    KeyRing,
+    SignedCheckpoint,
+    parsed_checkpoint,
+)
 from reminders.domain.dispatch_log import LogProblem, LogVerdict
 from reminders.domain.tiles import (
     CHECKPOINT_PATH,
@@ -44,7 +47,7 @@ class KeptCheckpoint:
 
 def verify_published(
     published: PublishedLog,
-    public_key: Ed25519PublicKey,
+    keys: KeyRing,
     *,
     municipality_nis: str | None = None,
     kept: Sequence[KeptCheckpoint] = (),
@@ -78,17 +81,17 @@ def verify_published(
         )  # fmt: skip
         return verdict
     verdict.checkpoints += 1
-    if signed.signed_by(public_key):
+    if keys.signer_of(signed) is not None:
         verdict.latest = signed
     else:
         verdict.problems.append(
             LogProblem(
                 None,
                 f"{where}/{CHECKPOINT_PATH} (size {checkpoint.tree_size}) has no valid signature "
-                "by this public key: forged, altered or signed by another key",
+                f"by the public keys given: forged, altered or {keys.refusal(signed)}",
             )
         )
-    others = _kept(verdict, kept, public_key)
+    others = _kept(verdict, kept, keys)
     sizes = {c.checkpoint.tree_size for _, c in others if c.checkpoint.tree_size}
     sizes.add(checkpoint.tree_size)
     check = TreeCheck(
@@ -139,7 +142,7 @@ def verify_published(
 
 
 def _kept(
-    verdict: LogVerdict, kept: Sequence[KeptCheckpoint], public_key: Ed25519PublicKey
+    verdict: LogVerdict, kept: Sequence[KeptCheckpoint], keys: KeyRing
 ) -> list[tuple[str, SignedCheckpoint]]:
     """The kept checkpoints of this log that read and carry a valid signature; the others
     are problems."""
@@ -153,10 +156,10 @@ def _kept(
         if signed.checkpoint.municipality_nis != verdict.municipality_nis:
             continue  # another municipality's: checked with its own log
         verdict.checkpoints += 1
-        if not signed.signed_by(public_key):
+        if keys.signer_of(signed) is None:
             verdict.problems.append(
-                LogProblem(None, f"{file.source} has no valid signature by this public key: "
-                           "forged or altered")
+                LogProblem(None, f"{file.source} has no valid signature by the public keys "
+                           f"given: {keys.refusal(signed)}")
             )  # fmt: skip
             continue
         usable.append((file.source, signed))

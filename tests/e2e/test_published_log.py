@@ -22,10 +22,10 @@ from click.testing import CliRunner, Result
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import text
 
-from reminders.adapters.crypto.signing_key import load_public_key
 from reminders.adapters.db.backup import sqlite_path
 from reminders.adapters.db.dispatch_log_store import DispatchLogStore
 from reminders.adapters.db.engine import make_engine
+from reminders.bootstrap import key_ring
 from reminders.config import load_settings
 from reminders.domain.checkpoint import parsed_checkpoint, signed_checkpoint
 from reminders.entrypoints.cli import main
@@ -299,7 +299,7 @@ def test_a_backup_taken_while_a_run_goes_is_consistent(
     final = tmp_path / "after.sqlite3"
     assert cli(registry, database_url, "backup", "--to", str(final)).exit_code == 0
     copies.append(final)
-    public_key = load_public_key(load_settings(registry, environ={}).audit.public_key)
+    keys = key_ring(load_settings(registry, environ={}))
     sizes = set()
     for copy in copies:
         with sqlite3.connect(copy) as connection:
@@ -307,7 +307,7 @@ def test_a_backup_taken_while_a_run_goes_is_consistent(
         engine = make_engine(f"sqlite:///{copy}")
         try:
             with engine.connect() as connection:
-                verdicts = verify_logs(DispatchLogStore(connection), public_key)
+                verdicts = verify_logs(DispatchLogStore(connection), keys)
         finally:
             engine.dispose()
         assert all(v.intact for v in verdicts), [v.problems for v in verdicts]

@@ -30,7 +30,6 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import select
 
-from reminders.adapters.crypto.signing_key import load_public_key
 from reminders.adapters.db.engine import make_engine
 from reminders.adapters.db.orm import (
     AuditCheckpointRow,
@@ -45,7 +44,7 @@ from reminders.adapters.db.orm import (
 )
 from reminders.adapters.printing.log_folder import LogFolders
 from reminders.adapters.printing.print_volume import VolumeFolder
-from reminders.bootstrap import recovery_transaction, utc_now
+from reminders.bootstrap import key_ring, recovery_transaction, utc_now
 from reminders.config import load_settings
 from reminders.entrypoints.cli import main
 from reminders.services.recover_log import recover
@@ -387,8 +386,8 @@ def test_recover_stopped_at_each_step_and_run_again_ends_as_an_uninterrupted_one
                 NIS_CODES,
                 recovery_transaction(engine),
                 LogFolders(settings.output_dir),
-                load_public_key(settings.audit.public_key),
-                VolumeFolder(settings.output_dir),
+                key_ring(settings),
+                VolumeFolder(settings.output_dir, settings.print_options.pickup_dir),
                 now=utc_now,
                 control=StopAt(point),
                 worker="test",

@@ -15,6 +15,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Table, insert, select, text, update
 
+from reminders.adapters.db.after_print_store import AfterPrintStore
 from reminders.adapters.db.dispatch_log_store import DispatchLogStore
 from reminders.adapters.db.engine import insert_rows, marker, rows_where_in
 from reminders.adapters.db.orm import (
@@ -69,6 +70,9 @@ class RecoveryStore:
 
     def run_ledger(self) -> RunLedger:
         return RunLedger(self.connection)
+
+    def after_print(self) -> AfterPrintStore:
+        return AfterPrintStore(self.connection)
 
     # -- runs ----------------------------------------------------------------------------------
 
