@@ -35,6 +35,7 @@ from reminders.services.after_print import Actor, AfterPrint, AfterPrintRefusedE
 from reminders.services.console_accounts import authenticated_user, note_action
 from reminders.services.nightly_run import MunicipalityLocks
 from reminders.services.ports import DecisionTransaction
+from reminders.services.publish_log import refuse_if_behind
 from reminders.services.returned_mail import RETURNS_COLUMNS, ReturnsReport, import_returns
 from reminders.services.run_control import RunControl
 
@@ -71,7 +72,13 @@ def after_print_session(
     engine = open_engine(settings.database_url)
     try:
         with RunLocks(engine, wait_seconds=wait_seconds)([municipality_nis]):
-            yield AfterPrintSession(after, decision_transaction(engine), control, engine)
+            transaction = decision_transaction(engine)
+            with transaction() as store:  # a restored database is recovered first (issue 20)
+                refuse_if_behind(
+                    [municipality_nis], store.dispatch_log(), after.printing.logs,
+                    after.printing.keys,
+                )  # fmt: skip
+            yield AfterPrintSession(after, transaction, control, engine)
     finally:
         engine.dispose()
 

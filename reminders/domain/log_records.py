@@ -9,6 +9,7 @@ entry's columns and details, as the seal wrote them (adapters/dispatch_log_store
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -89,6 +90,91 @@ class VolumeRecord:
     sequence: int
     language: str | None
     written_at: datetime
+    held: bool = False  # the run's municipality releases on approval: held until released
+
+
+@dataclass(frozen=True, slots=True)
+class RecutRecord:
+    """A held volume cut again without its cancelled letters (issue 21): the re-cut volume,
+    and where its letters now stand follows from the original's letters, in their order."""
+
+    volume: VolumeRecord  # the re-cut (held until its `released` entry)
+    replaces: str  # the original volume's path
+    cover_pages: int
+    duplex: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseRecord:
+    """A held volume released to the print shop."""
+
+    run_id: int
+    volume: str  # its path
+    by: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CancelRecord:
+    """A printed letter cancelled before its volume was released, or a held reprint."""
+
+    run_id: int
+    reference: str
+    volume: str  # the path of the volume it was cancelled in
+    by: str
+    note: str
+    decide_again: bool
+    reprint: bool  # a reprint's cancellation: only its volume is cancelled
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ReprintRecord:
+    """A letter printed again, alone in a reprint volume."""
+
+    volume: VolumeRecord
+    reference: str  # <original>-R<n>
+    original: str
+    number: int
+    first_page: int
+    page_count: int
+    template_sha256: str
+    address_sha256: str
+    by: str
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnRecord:
+    """A letter bpost brought back."""
+
+    run_id: int
+    municipality_nis: str
+    reference: str  # as printed (-R<n> too)
+    original: str
+    returned_on: date
+    reason: str
+    still_at_address: bool  # the registry then held the address it came back from
+    by: str
+    import_id: int  # the list it was read from (its number in the database that read it)
+    at: datetime
+
+
+def recut_places(
+    letters: Sequence[tuple[int, int]], *, cover_pages: int, duplex: bool
+) -> list[tuple[int, int]]:
+    """Where the letters kept in a re-cut stand (first page of each, in order), given their
+    page counts in the original's order: after the cover sheet, each on the next page, or
+    the next recto when duplex (a blank back after an odd count).
+
+    >>> recut_places([(7, 2), (9, 1), (4, 3)], cover_pages=1, duplex=True)
+    [(7, 2), (9, 4), (4, 6)]
+    """
+    places, page = [], cover_pages + 1
+    for decision_id, page_count in letters:
+        places.append((decision_id, page))
+        page += page_count + (page_count % 2 if duplex else 0)
+    return places
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +204,10 @@ class DecisionRecord:
     letter: LetterRecord | None = None
 
 
-Record = RunRecord | VolumeRecord | DecisionRecord
+Record = (
+    RunRecord | VolumeRecord | DecisionRecord | RecutRecord | ReleaseRecord | CancelRecord
+    | ReprintRecord | ReturnRecord
+)  # fmt: skip
 
 
 def record_of(entry: LogEntry) -> Record | None:
@@ -154,8 +243,10 @@ def _record(entry: LogEntry, details: dict[str, Any]) -> Record | None:
         return VolumeRecord(
             entry.run_id, entry.municipality_nis, str(details["path"]), str(details["sha256"]),
             int(details["letters"]), int(details["pages"]), int(details["sequence"]),
-            details.get("language"), recorded_at,
+            details.get("language"), recorded_at, details.get("release") == "approval",
         )  # fmt: skip
+    if entry.event in _AFTER_PRINT:
+        return _after_print(entry, details, recorded_at)
     if entry.document_kind is None or entry.document_number is None or entry.stage is None:
         raise ValueError("no document or stage")
     letter = None
@@ -181,6 +272,54 @@ def _record(entry: LogEntry, details: dict[str, Any]) -> Record | None:
         recorded_at=recorded_at,
         letter=letter,
     )
+
+
+_AFTER_PRINT = frozenset(
+    {LogEvent.RECUT, LogEvent.RELEASED, LogEvent.CANCELLED, LogEvent.REPRINTED, LogEvent.RETURNED}
+)
+
+
+def _after_print(entry: LogEntry, details: dict[str, Any], at: datetime) -> Record:
+    """What an entry written after the print records (issue 21: release_volumes,
+    reprint_letter, returned_mail write them)."""
+    run_id, nis = entry.run_id or 0, entry.municipality_nis
+    if entry.event == LogEvent.RELEASED:
+        return ReleaseRecord(run_id, str(details["volume"]), str(details["by"]), at)
+    if entry.event == LogEvent.RECUT:
+        volume = VolumeRecord(
+            run_id, nis, str(details["volume"]), str(details["sha256"]), int(details["letters"]),
+            int(details["pages"]), int(details["sequence"]), details.get("language"), at, True,
+        )  # fmt: skip
+        return RecutRecord(
+            volume, str(details["replaces"]["volume"]), int(details["cover_pages"]),
+            bool(details["duplex"]),
+        )  # fmt: skip
+    if entry.reference is None:
+        raise ValueError("no reference")
+    if entry.event == LogEvent.CANCELLED:
+        return CancelRecord(
+            run_id, entry.reference, str(details["volume"]), str(details["by"]),
+            str(details["note"]), bool(details.get("decide_again", False)),
+            bool(details.get("reprint", False)), at,
+        )  # fmt: skip
+    original = str(details["original"])
+    if entry.event == LogEvent.REPRINTED:
+        number = int(entry.reference.rsplit("-R", 1)[1])
+        page, pages = int(details["page"]), int(details["pages"])
+        volume = VolumeRecord(
+            run_id, nis, str(details["volume"]), str(details["sha256"]), 1, page + pages - 1,
+            number, None, at, details.get("release") == "approval",
+        )  # fmt: skip
+        return ReprintRecord(
+            volume, entry.reference, original, number, page, pages,
+            str(details["template_sha256"]), str(details["address_sha256"]),
+            str(details["by"]), str(details["note"]),
+        )  # fmt: skip
+    return ReturnRecord(
+        run_id, nis, entry.reference, original, date.fromisoformat(details["returned_on"]),
+        str(details["return_reason"]), bool(details["still_at_address"]), str(details["by"]),
+        int(details["import_id"]), at,
+    )  # fmt: skip
 
 
 def _moment(text: str) -> datetime:

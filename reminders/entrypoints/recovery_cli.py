@@ -56,8 +56,9 @@ def _described(recovered: RecoveredLog, name: str) -> str:
     return (
         f"{where}: entries {recovered.before:,}-{recovered.published - 1:,} restored from the "
         f"published log ({recovered.appended:,} entries; runs {runs}: {recovered.letters:,} "
-        f"letters, {recovered.skips:,} skips, {recovered.volumes:,} volumes; "
-        f"{recovered.checkpoints:,} signed checkpoints)."
+        f"letters, {recovered.skips:,} skips, {recovered.volumes:,} volumes, "
+        f"{recovered.after_print:,} changes after the print; {recovered.checkpoints:,} signed "
+        "checkpoints)."
     )
 
 

@@ -24,8 +24,10 @@ from reminders.domain.print_records import VolumeLetter
 from reminders.domain.volume_job import LetterToPrint, RenderedVolume, VolumeJob
 from reminders.errors import RemindersError, UsageError
 from reminders.services.complete_run import Printing
-from reminders.services.ports import DecisionStore
+from reminders.services.ports import DecisionStore, LedgerTransaction
 from reminders.services.print_letters import TemplateSources, letter_rule, letter_to_print
+from reminders.services.publish_log import publish_log, refuse_if_behind
+from reminders.services.run_control import RunControl
 from reminders.services.seal_log import SealedLog, append_and_seal
 
 
@@ -84,10 +86,34 @@ def sealed(
     now: Callable[[], datetime],
 ) -> SealedLog:
     """Append ``entries`` to the municipality's log and sign a checkpoint, in the caller's
-    transaction (with the change they record)."""
+    transaction (with the change they record). Refused (exit 1, the transaction rolls back)
+    when the database's log is behind its published log: a database restored from a backup
+    would hand out reprint references, and make changes, that the published log already
+    knows otherwise (`reminders recover` first)."""
+    refuse_if_behind([municipality_nis], store.dispatch_log(), printing.logs, printing.keys)
     return append_and_seal(
         municipality_nis, [list(entries)], store.dispatch_log(), printing.signer, now=now
     )
+
+
+def published(
+    after: AfterPrint,
+    transaction: LedgerTransaction,
+    municipality_nis: str,
+    *,
+    control: RunControl,
+) -> None:
+    """The municipality's log published in the output folder with what was just sealed
+    (issue 20): before a volume goes to the print shop, as a run does, so that whatever the
+    print shop can have is in a log kept outside the database."""
+    with transaction() as store:
+        publish_log(
+            municipality_nis,
+            store.dispatch_log(),
+            after.printing.logs.log(municipality_nis),
+            after.printing.keys,
+            control,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,9 +35,14 @@ from typing import Protocol
 from reminders.domain.checkpoint import CheckpointFormatError, KeyRing, parsed_checkpoint
 from reminders.domain.dispatch_log import LogEntry, LogSubject, genesis_hash
 from reminders.domain.log_records import (
+    CancelRecord,
     DecisionRecord,
     EntryFormatError,
     Record,
+    RecutRecord,
+    ReleaseRecord,
+    ReprintRecord,
+    ReturnRecord,
     RunRecord,
     VolumeRecord,
     entry_from_bytes,
@@ -127,6 +132,11 @@ class RecoveryStore(Protocol):
     def runs_to_publish_again(self, failure: str, started_by: str) -> Sequence[StoredRun]: ...
     def move_run_ids_past(self, highest: int, *, reserved_as: str, at: datetime) -> int: ...
     def volume_id(self, record: VolumeRecord) -> int: ...
+    def restore_recut(self, record: RecutRecord) -> None: ...
+    def restore_release(self, record: ReleaseRecord) -> None: ...
+    def restore_cancel(self, record: CancelRecord) -> None: ...
+    def restore_reprint(self, record: ReprintRecord) -> None: ...
+    def restore_return(self, record: ReturnRecord, imports: dict[int, int]) -> None: ...
     def add_decisions(
         self, records: Sequence[DecisionRecord], volume_ids: Mapping[str, int]
     ) -> DecisionsRestored: ...
@@ -146,6 +156,7 @@ class RecoveredLog:
     letters: int = 0
     skips: int = 0
     volumes: int = 0
+    after_print: int = 0  # releases, re-cuts, cancellations, reprints and returns restored
     checkpoints: int = 0  # checkpoints stored again (beside the volumes, and the log's)
     nothing_because: str | None = None  # why nothing was appended, if nothing was
 
@@ -361,18 +372,43 @@ class _Restorer:
         self.batch: list[DecisionRecord] = []
         self.missing: list[tuple[str, str]] = []
         self.conflicts: list[str] = []
+        self.returns_imports: dict[int, int] = {}  # the logged lists of returns → this database's
 
     def add(self, record: Record) -> None:
-        if isinstance(record, RunRecord):
-            self._run(record)
-        elif isinstance(record, VolumeRecord):
-            self.flush()  # the letters before it belong to the previous volume
-            self.volume_ids[record.path] = self.store.volume_id(record)
-            self.done.volumes += 1
-        else:
+        if isinstance(record, DecisionRecord):
             self.batch.append(record)
             if len(self.batch) >= RESTORE_BATCH:
                 self.flush()
+            return
+        self.flush()  # what comes next refers to the letters before it
+        if isinstance(record, RunRecord):
+            self._run(record)
+        elif isinstance(record, VolumeRecord):
+            self.volume_ids[record.path] = self.store.volume_id(record)
+            self.done.volumes += 1
+        else:
+            try:
+                self._after_print(record)
+            except LookupError as err:  # RecoveryConflictError
+                self.conflicts.append(str(err))
+
+    def _after_print(
+        self, record: RecutRecord | ReleaseRecord | CancelRecord | ReprintRecord | ReturnRecord
+    ) -> None:
+        """What a release, cancellation, reprint or returned letter changed (issue 21)."""
+        if isinstance(record, RecutRecord):
+            self.store.restore_recut(record)
+            self.done.volumes += 1
+        elif isinstance(record, ReleaseRecord):
+            self.store.restore_release(record)
+        elif isinstance(record, CancelRecord):
+            self.store.restore_cancel(record)
+        elif isinstance(record, ReprintRecord):
+            self.store.restore_reprint(record)
+            self.done.volumes += 1
+        else:
+            self.store.restore_return(record, self.returns_imports)
+        self.done.after_print += 1
 
     def _run(self, record: RunRecord) -> None:
         self.flush()

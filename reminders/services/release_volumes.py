@@ -40,6 +40,7 @@ from reminders.services.after_print import (
     LetterAgain,
     LettersNeedDecisionError,
     letters_again,
+    published,
     sealed,
 )
 from reminders.services.ports import DecisionStore, DecisionTransaction
@@ -100,6 +101,8 @@ def _deliver(
     control: RunControl,
 ) -> None:
     shop = after.printing.shop
+    # The log first (issue 20): what reaches the print shop is in the published log.
+    published(after, transaction, volume.municipality_nis, control=control)
     shop.publish_volume(volume.path)  # a re-cut or reprint stopped before its rename
     shop.deliver(volume.path)
     control.reached("release:delivered")
@@ -329,8 +332,10 @@ def cancel_letter(
         _check_cancellable(letter.volume, actor)
         if letter.letter.cancelled:
             raise AfterPrintRefusedError(f"letter {parsed.original} was cancelled already")
-        return _cancelled(store, after, [letter], letter.volume, actor, note, decide_again,
+        done = _cancelled(store, after, [letter], letter.volume, actor, note, decide_again,
                           now=now, control=control)  # fmt: skip
+    published(after, transaction, letter.volume.municipality_nis, control=control)
+    return done
 
 
 def cancel_volume(
@@ -356,8 +361,10 @@ def cancel_volume(
             for printed in volumes.volume_letters(volume.volume_id)
             if not printed.cancelled and (found := volumes.letter(printed.reference))
         ]
-        return _cancelled(store, after, letters, volume, actor, note, decide_again, now=now,
+        done = _cancelled(store, after, letters, volume, actor, note, decide_again, now=now,
                           control=control)  # fmt: skip
+    published(after, transaction, volume.municipality_nis, control=control)
+    return done
 
 
 def _check_cancellable(volume: StoredVolume, actor: Actor) -> None:

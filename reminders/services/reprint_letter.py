@@ -33,6 +33,7 @@ from reminders.services.after_print import (
     AfterPrint,
     AfterPrintRefusedError,
     letters_again,
+    published,
     sealed,
 )
 from reminders.services.ports import DecisionTransaction
@@ -163,6 +164,9 @@ def reprint_letter(
         recorded = volumes.volume(volume_id)
     control.reached("reprint:committed")
     assert recorded is not None  # noqa: S101 - just recorded
+    # The log first (issue 20): the reprint's reference is in the published log before the
+    # reprint can reach the print shop.
+    published(after, transaction, volume.municipality_nis, control=control)
     after.printing.shop.publish_volume(recorded.path)
     if not held:
         after.printing.shop.deliver(recorded.path)

@@ -30,8 +30,9 @@ from reminders.domain.letters import (
 from reminders.domain.print_records import StoredLetter
 from reminders.domain.registry_rows import parse_registry_date
 from reminders.domain.returned_mail import address_key, parsed_return_reason, return_reasons
-from reminders.services.after_print import AfterPrint, sealed
+from reminders.services.after_print import AfterPrint, published, sealed
 from reminders.services.ports import DecisionStore, DecisionTransaction, RawRegistryRow
+from reminders.services.run_control import RunControl
 
 log = logging.getLogger(__name__)
 RETURNS_COLUMNS = ("reference", "returned_on", "reason")
@@ -96,6 +97,8 @@ def import_returns(
         )
         if entries:
             sealed(store, after.printing, municipality_nis, entries, now=now)
+    if entries:  # the log outside the database holds them too (issue 20)
+        published(after, transaction, municipality_nis, control=RunControl())
     log.info(
         "returns of %s: %d lines, %d accepted, %d not taken",
         municipality_nis, report.lines_read, len(report.accepted), len(report.problems),

@@ -23,11 +23,24 @@ from reminders.adapters.db.orm import (
     DocumentRow,
     LetterRow,
     NightlyRunRow,
+    PersonRow,
     PrintVolumeRow,
     RunAttemptRow,
 )
 from reminders.adapters.db.run_ledger import RunLedger, StoredRun
-from reminders.domain.log_records import DecisionRecord, RunRecord, VolumeRecord
+from reminders.domain.log_records import (
+    CancelRecord,
+    DecisionRecord,
+    RecutRecord,
+    ReleaseRecord,
+    ReprintRecord,
+    ReturnRecord,
+    RunRecord,
+    VolumeRecord,
+    recut_places,
+)
+from reminders.domain.release import VolumeState
+from reminders.domain.returned_mail import address_key
 
 LOOKUP_CHUNK = 900  # values per IN (...): below SQLite's old 999-parameter limit
 
@@ -37,6 +50,12 @@ _decision = cast(Table, DecisionRow.__table__)
 _document = cast(Table, DocumentRow.__table__)
 _letter = cast(Table, LetterRow.__table__)
 _volume = cast(Table, PrintVolumeRow.__table__)
+_person = cast(Table, PersonRow.__table__)
+
+
+class RecoveryConflictError(LookupError):
+    """A published entry names something the database does not hold after the entries
+    before it were restored: the log and the database do not share their history."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,23 +229,163 @@ class RecoveryStore:
         found = self.connection.scalar(select(_volume.c.id).where(_volume.c.path == record.path))
         if found is not None:
             return int(found)
-        volume_id = self.connection.scalar(
-            insert(_volume)
-            .values(
-                run_id=record.run_id,
-                municipality_nis=record.municipality_nis,
-                language=record.language,
-                sequence=record.sequence,
-                path=record.path,
-                sha256=record.sha256,
-                letters=record.letters,
-                pages=record.pages,
-                written_at=record.written_at,
-            )
-            .returning(_volume.c.id)
+        return self._new_volume(record, kind="run")
+
+    def _new_volume(
+        self,
+        record: VolumeRecord,
+        *,
+        kind: str,
+        replaces_id: int | None = None,
+        requested_by: str | None = None,
+    ) -> int:
+        """A volume the published log names, recorded. One that went out with its run (or
+        at once, for a reprint) counts as delivered: a restored installation hands the print
+        shop nothing a second time."""
+        state = VolumeState.HELD if record.held else VolumeState.AUTO
+        volume_id = self.after_print().record_volume(
+            run_id=record.run_id,
+            municipality_nis=record.municipality_nis,
+            language=record.language,
+            sequence=record.sequence,
+            path=record.path,
+            sha256=record.sha256,
+            letters=record.letters,
+            pages=record.pages,
+            written_at=record.written_at,
+            state=state,
+            kind=kind,
+            replaces_id=replaces_id,
+            requested_by=requested_by,
         )
-        assert volume_id is not None  # noqa: S101 - RETURNING gives the new key
-        return int(volume_id)
+        if state is VolumeState.AUTO:
+            self.after_print().mark_delivered(volume_id, record.written_at)
+        return volume_id
+
+    # -- after the print (issue 21) --------------------------------------------------------------
+
+    def restore_recut(self, record: RecutRecord) -> None:
+        """A held volume cut again without its cancelled letters: the re-cut recorded, the
+        original's remaining letters moved to it in their order, the original replaced."""
+        store = self.after_print()
+        if store.volume_at(record.volume.path) is not None:
+            return
+        original = store.volume_at(record.replaces)
+        if original is None:
+            raise RecoveryConflictError(f"the re-cut {record.volume.path} replaces "
+                                        f"{record.replaces}, which is not restored")  # fmt: skip
+        recut_id = self._new_volume(record.volume, kind="recut", replaces_id=original.volume_id)
+        kept = sorted(
+            (letter for letter in store.volume_letters(original.volume_id) if not letter.cancelled),
+            key=lambda letter: letter.first_page,
+        )
+        pages = {letter.decision_id: letter.page_count for letter in kept}
+        places = recut_places(
+            [(letter.decision_id, letter.page_count) for letter in kept],
+            cover_pages=record.cover_pages,
+            duplex=record.duplex,
+        )
+        store.move_letters(recut_id, [(d, page, pages[d]) for d, page in places])
+        store.set_state(original.volume_id, VolumeState.REPLACED)
+
+    def restore_release(self, record: ReleaseRecord) -> None:
+        """A volume released (and so, for this installation, delivered)."""
+        store = self.after_print()
+        volume = store.volume_at(record.volume)
+        if volume is None:
+            raise RecoveryConflictError(f"the released volume {record.volume} is not restored")
+        if volume.state is not VolumeState.RELEASED:
+            store.set_state(
+                volume.volume_id, VolumeState.RELEASED, released_by=record.by,
+                released_at=record.at,
+            )  # fmt: skip
+        if volume.delivered_at is None:
+            store.mark_delivered(volume.volume_id, record.at)
+
+    def restore_cancel(self, record: CancelRecord) -> None:
+        """A letter cancelled (its decision a `cancelled` skip), or a held reprint stopped; a
+        volume none of whose letters is left is cancelled."""
+        store = self.after_print()
+        if record.reprint:
+            reprint = store.reprint(record.reference)
+            if reprint is not None and reprint.volume.state is not VolumeState.CANCELLED:
+                store.set_state(reprint.volume.volume_id, VolumeState.CANCELLED)
+            return
+        letter = store.letter(record.reference)
+        if letter is None:
+            raise RecoveryConflictError(f"the cancelled letter {record.reference} is not restored")
+        if not letter.letter.cancelled:
+            store.cancel(
+                letter, redecide=record.decide_again, by=record.by, note=record.note,
+                at=record.at,
+            )  # fmt: skip
+        volume = store.volume_at(record.volume)
+        if volume is not None and all(x.cancelled for x in store.volume_letters(volume.volume_id)):
+            store.set_state(volume.volume_id, VolumeState.CANCELLED)
+
+    def restore_reprint(self, record: ReprintRecord) -> None:
+        """A letter printed again: its reprint volume and its reprint row (so the next
+        reprint of that letter takes the next number)."""
+        store = self.after_print()
+        if store.reprint(record.reference) is not None:
+            return
+        letter = store.letter(record.original)
+        if letter is None:
+            raise RecoveryConflictError(f"the reprinted letter {record.original} is not restored")
+        volume_id = self._new_volume(record.volume, kind="reprint", requested_by=record.by)
+        store.record_reprint(
+            reference=record.reference,
+            original=record.original,
+            number=record.number,
+            decision_id=letter.letter.decision_id,
+            volume_id=volume_id,
+            first_page=record.first_page,
+            page_count=record.page_count,
+            template_sha256=record.template_sha256,
+            address_sha256=record.address_sha256,
+            requested_by=record.by,
+            note=record.note,
+            at=record.volume.written_at,
+        )
+
+    def restore_return(self, record: ReturnRecord, imports: dict[int, int]) -> None:
+        """A letter bpost brought back. The address it came back from is not in the log (a
+        hash of the registry's): when the registry then still held it, the holder's address
+        now stands for it. ``imports`` maps the logged lists to this database's."""
+        store = self.after_print()
+        if store.returned_on(record.reference) is not None:
+            return
+        letter = store.letter(record.original)
+        if letter is None:
+            raise RecoveryConflictError(f"the returned letter {record.original} is not restored")
+        if record.import_id not in imports:
+            imports[record.import_id] = store.start_returns_import(
+                record.municipality_nis,
+                f"restored from the dispatch log (list {record.import_id})",
+                "",
+                record.by,
+                record.at,
+            )
+        key = None
+        if record.still_at_address:
+            row = self.connection.execute(
+                select(_person.c.street, _person.c.house_number, _person.c.box,
+                       _person.c.postal_code, _person.c.locality, _person.c.country)
+                .where(_person.c.id == letter.person_id)
+            ).one()  # fmt: skip
+            key = address_key(*row) if row.street else None
+        store.record_returned(
+            reference=record.reference,
+            original=record.original,
+            municipality_nis=record.municipality_nis,
+            decision_id=letter.letter.decision_id,
+            person_id=letter.person_id,
+            returned_on=record.returned_on,
+            reason=record.reason,
+            address_key=key,
+            import_id=imports[record.import_id],
+            at=record.at,
+        )
 
     def add_decisions(
         self, records: Sequence[DecisionRecord], volume_ids: Mapping[str, int]
