@@ -414,8 +414,8 @@ EXPECTED: Mapping[str, tuple[str, ...]] = {
     "hostname": ("render@here",),
     "started_by": ("cli",),
 }
-INPUT_PATHS = {"file", "proof_file", "checkpoint_files", "public_key_paths"}
-OUTPUT_PATHS = {"out", "folder"}  # files and folders a command writes: never anywhere
+INPUT_PATHS = {"file", "proof_file", "checkpoint_files", "public_key_paths", "from_dir"}
+OUTPUT_PATHS = {"out", "folder", "target"}  # files and folders a command writes: never anywhere
 # Options whose valid values would make the command take long: bounded to a quick demo.
 QUICK: Mapping[tuple[tuple[str, ...], str], st.SearchStrategy[str]] = {
     (("demo",), "persons"): st.one_of(
