@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime
+from importlib.util import find_spec
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -24,6 +25,8 @@ BENCHES = {
     "run": ("bench.run_bench", "a whole run, start to sealed log, letters/s and peak memory"),
     "recover": ("bench.recover_bench", "recover of a 1,000,000-entry published log"),
 }
+# The modules of the peers a bench measures against (the bench extra), by bench.
+PEERS = {"render": ("weasyprint",), "run": ("weasyprint",)}
 # The sizes of the README's table (`all`); each bench alone takes its own defaults.
 REPORT = {
     "import": ["--persons", "1000000"],
@@ -33,6 +36,18 @@ REPORT = {
     "run": [],
     "recover": [],
 }
+
+
+def _missing(*names: str) -> str | None:
+    """What these benches' peers need and this environment lacks, said as what to install."""
+    lacking = sorted({m for n in names for m in PEERS.get(n, ()) if find_spec(m) is None})
+    if not lacking:
+        return None
+    return (
+        f"python -m bench {' '.join(names) if len(names) == 1 else 'all'} measures against "
+        f"{', '.join(lacking)}, which is not installed here: install the bench extra, "
+        "`.venv/bin/pip install -e '.[bench]'`, then run it again"
+    )
 
 
 def main(argv: list[str]) -> int:
@@ -45,6 +60,10 @@ def main(argv: list[str]) -> int:
     name, options = argv[0], argv[1:]
     if name == "all" and options:
         print("all takes no options: it runs every bench at the README's sizes")
+        return 2
+    missing = _missing(*(BENCHES if name == "all" else [name]))
+    if missing:
+        print(missing)
         return 2
     if name != "all":
         module = importlib.import_module(BENCHES[name][0])
