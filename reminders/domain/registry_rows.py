@@ -76,6 +76,10 @@ _DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 # Box words people type into the box cell; the letter prints its own (domain.md §4.2).
 _BOX_WORD = re.compile(r"^(?:bus|bte|boîte|boite|box|bfk)\b[\s.:]*", re.IGNORECASE)
 _DOCUMENT_NUMBER_PUNCTUATION = str.maketrans("", "", " .-/")
+# A Belgian document number (eID, Kids-ID, passport, driving licence, residence card) is
+# letters and digits once its punctuation is dropped; anything else is garbage, or a formula
+# meant for a spreadsheet that opens a manifest or an export (OWASP, "CSV injection").
+_DOCUMENT_NUMBER = re.compile(r"[A-Z0-9]+")
 # Plain strings, not the enums: database drivers store str subclasses inconsistently.
 _LANGUAGES = {language.value: language.value for language in Language}
 _PERSON_STATUSES = {status.value: status.value for status in PersonStatus}
@@ -214,6 +218,10 @@ def _document(fields: Sequence[str]) -> DocumentRecord:
         raise _RejectedError("number", "is empty")
     if len(compact_number) > MAX_DOCUMENT_NUMBER:
         raise _RejectedError("number", f"longer than {MAX_DOCUMENT_NUMBER} characters")
+    if not _DOCUMENT_NUMBER.fullmatch(compact_number):
+        raise _RejectedError(
+            "number", "expected letters and digits only (with spaces, dots, dashes or slashes)"
+        )
     return DocumentRecord(
         national_number=holder,
         kind=_choice(kind, "kind", _DOCUMENT_KINDS, None, required=True) or "",

@@ -3,7 +3,6 @@ report, checkpoint). Verification failures exit 1 and name the first broken entr
 
 from __future__ import annotations
 
-import csv
 import getpass
 import json
 import sys
@@ -16,6 +15,7 @@ import click
 
 from reminders.adapters.crypto.signing_key import load_verifier_key
 from reminders.adapters.printing.log_folder import LogFolders, published_logs_in
+from reminders.adapters.spreadsheet_csv import SpreadsheetCsv
 from reminders.bootstrap import (
     checkpoint_signers,
     key_ring,
@@ -358,14 +358,20 @@ def export(
         if reveal:
             _log_reveal(settings, store, municipalities, run_id, fmt)
         with _output(out) as stream:
-            rows = export_rows(store, municipalities, run_id=run_id, reveal=reveal)
+            rows = export_rows(
+                store,
+                municipalities,
+                run_id=run_id,
+                reveal=reveal,
+                output_dir=settings.output_dir.resolve(),
+            )
             if fmt == "jsonl":
                 for row in rows:
                     stream.write(json.dumps(row, ensure_ascii=False) + "\n")
             else:
-                writer = csv.DictWriter(stream, fieldnames=EXPORT_FIELDS, lineterminator="\n")
-                writer.writeheader()
-                writer.writerows(rows)
+                writer = SpreadsheetCsv(stream, EXPORT_FIELDS)
+                writer.header()
+                writer.records(rows)
 
 
 def _log_reveal(

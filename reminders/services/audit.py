@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import PurePath
 from typing import Any
 
 from reminders.domain.audit_report import (
@@ -345,13 +346,15 @@ def export_rows(
     *,
     run_id: int | None = None,
     reveal: bool = False,
+    output_dir: PurePath | None = None,
 ) -> Iterator[dict[str, Any]]:
     """One row per letter or skip (interfaces.md §4), national numbers masked to their check
-    digits unless ``reveal``; holders erased under retention export empty."""
+    digits unless ``reveal``; holders erased under retention export empty; volumes relative
+    to ``output_dir`` (the resolved output folder), never the server's absolute path."""
     for nis in municipalities:
         for entry, subject in store.entries(nis, run_id=run_id):
             if entry.event in (LogEvent.LETTER, LogEvent.SKIP):
-                yield logged_row(entry, subject, reveal=reveal)
+                yield logged_row(entry, subject, reveal=reveal, output_dir=output_dir)
 
 
 def record_reveal(
@@ -387,9 +390,16 @@ def search_log(
     return [logged_row(entry, subject, reveal=reveal) for entry, subject in found]
 
 
-def logged_row(entry: LogEntry, subject: LogSubject | None, *, reveal: bool) -> dict[str, Any]:
+def logged_row(
+    entry: LogEntry,
+    subject: LogSubject | None,
+    *,
+    reveal: bool,
+    output_dir: PurePath | None = None,
+) -> dict[str, Any]:
     """An entry as an export line (interfaces.md §4): national numbers masked to their check
-    digits unless ``reveal``; a holder erased under retention exports empty."""
+    digits unless ``reveal``; a holder erased under retention exports empty; the volume
+    relative to the output folder (`shown_volume`)."""
     details = entry_details(entry)
     number = None
     if subject is not None:
@@ -404,7 +414,7 @@ def logged_row(entry: LogEntry, subject: LogSubject | None, *, reveal: bool) -> 
         "stage": entry.stage,
         "reason": entry.reason,
         "language": entry.language,
-        "volume": details.get("volume"),
+        "volume": shown_volume(details.get("volume"), entry.municipality_nis, output_dir),
         "page": details.get("page"),
         "recorded_at": entry.recorded_at,
         "entry_hash": entry.entry_hash,
@@ -417,6 +427,22 @@ def logged_row(entry: LogEntry, subject: LogSubject | None, *, reveal: bool) -> 
         "address_sha256": details.get("address_sha256"),
         "expires_on": details.get("expires_on"),
     }
+
+
+def shown_volume(logged: object, municipality_nis: str, output_dir: PurePath | None) -> Any:
+    """A volume's path as the log holds it (absolute, on the server that printed it) relative
+    to the output folder: ``<NIS>/<date>-run-<id>/volume-001.pdf``. A path outside the folder
+    (the folder moved since) is cut at its municipality's folder, or else to its file name."""
+    if not isinstance(logged, str):
+        return logged
+    path = PurePath(logged)
+    if output_dir is not None and path.is_relative_to(output_dir):
+        return path.relative_to(output_dir).as_posix()
+    parts = path.parts
+    if municipality_nis in parts[:-1]:
+        start = len(parts) - 1 - parts[:-1][::-1].index(municipality_nis) - 1
+        return PurePath(*parts[start:]).as_posix()
+    return path.name
 
 
 # -- the auditor's report on a run ----------------------------------------------------------------

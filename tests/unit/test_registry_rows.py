@@ -121,6 +121,9 @@ def test_a_paper_licence_without_expiry_is_imported() -> None:
     assert record.expires_on is None
 
 
+_ONLY_LETTERS_AND_DIGITS = "expected letters and digits only (with spaces, dots, dashes or slashes)"
+
+
 @pytest.mark.parametrize(
     ("changes", "column", "reason"),
     [
@@ -130,6 +133,10 @@ def test_a_paper_licence_without_expiry_is_imported() -> None:
          "got 'library_card'"),
         ({"kind": ""}, "kind", "is empty"),
         ({"number": " - "}, "number", "is empty"),
+        # Formulas for the spreadsheet that opens a manifest or an export (issue 18).
+        *[({"number": formula}, "number", _ONLY_LETTERS_AND_DIGITS)
+          for formula in ('=HYPERLINK("http://evil")', "+CMD|'CALC'!A0", "@SUM(1+1)*CMD|x",
+                          "\t591123", "\r591123", "=1+2", "591'123", "E01;=2")],
         ({"expires": "31/02/2027"}, "expires_on",
          "expected a date like 2027-06-01 or 01/06/2027, got '31/02/2027'"),
         ({"issued": "2028-01-01"}, "expires_on", "expires before it was issued (issued_on)"),

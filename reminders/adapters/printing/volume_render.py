@@ -9,7 +9,6 @@ print options it decided with; anything else would print letters the log does no
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
@@ -18,6 +17,7 @@ from collections.abc import Sequence
 
 from reminders.adapters.printing.pdf import LetterLayout, PreparedLetter
 from reminders.adapters.printing.text import LetterTemplates, long_date
+from reminders.adapters.spreadsheet_csv import SpreadsheetCsv
 from reminders.config import PrintOptions
 from reminders.domain.letter_language import language_label
 from reminders.domain.letters import PrintedLetter, address_sha256
@@ -223,9 +223,10 @@ def _cover_lines(
 
 def _manifest_csv(letters: Sequence[PrintedLetter]) -> bytes:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(MANIFEST_COLUMNS)
-    writer.writerows(_manifest_row(letter) for letter in letters)
+    writer = SpreadsheetCsv(buffer, MANIFEST_COLUMNS)
+    writer.header()
+    for letter in letters:
+        writer.row(_manifest_row(letter))
     return buffer.getvalue().encode()
 
 

@@ -9,13 +9,13 @@ they started from the console, nor a reprint they asked for.
 
 from __future__ import annotations
 
-import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from reminders.adapters.spreadsheet_csv import SpreadsheetCsv
 from reminders.bootstrap import decision_transaction, log_transaction
 from reminders.bootstrap.after_print import municipality_locks
 from reminders.domain.console_access import Role
@@ -43,9 +43,6 @@ RETURNED_FIELDS = (
     "given_names", "national_number", "street", "house_number", "box", "postal_code",
     "locality", "country", "still_at_address",
 )  # fmt: skip
-# What a spreadsheet takes for the start of a formula (OWASP, "CSV injection"): such a cell
-# is written with a quote in front, so that a clerk opening the export runs nothing.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _actor(call: Call) -> Actor:
@@ -191,25 +188,23 @@ def _returned(call: Call) -> list[ReturnedListing]:
         return store.after_print().returned_letters(call.nis, limit=RETURNED_SHOWN)
 
 
-def _cell(value: object) -> object:
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
-def returned_rows(returned: Iterable[ReturnedListing]) -> Iterator[list[object]]:
-    """The export's rows, every cell neutralised against formula injection."""
+def returned_csv(returned: Iterable[ReturnedListing]) -> str:
+    """The export: a header and a line per returned letter, national numbers masked and every
+    cell neutralised against formula injection (adapters/spreadsheet_csv.py)."""
+    buffer = io.StringIO()
+    writer = SpreadsheetCsv(buffer, RETURNED_FIELDS)
+    writer.header()
     for item in returned:
-        yield [
-            _cell(value)
-            for value in (
+        writer.row(
+            (
                 item.reference, item.returned_on.isoformat(), item.reason, item.document_kind,
                 item.document_number, item.family_name, item.given_names,
                 masked_national_number(item.national_number), item.street, item.house_number,
                 item.box, item.postal_code, item.locality, item.country,
                 "yes" if item.still_at_address else "no",
             )
-        ]  # fmt: skip
+        )  # fmt: skip
+    return buffer.getvalue()
 
 
 @page(Role.STAFF)
@@ -217,13 +212,10 @@ def returned_export(call: Call) -> Response:
     """The returned letters as CSV (national numbers masked), for the address check."""
     returned = _returned(call)
     call.note("returned_exported", rows=len(returned))
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(RETURNED_FIELDS)
-    writer.writerows(returned_rows(returned))
+    text = returned_csv(returned)
     name = f"returned-letters-{call.nis}.csv"
     return StreamingResponse(
-        iter([buffer.getvalue()]),
+        iter([text]),
         media_type="text/csv; charset=utf-8",
         headers={"content-disposition": f'attachment; filename="{name}"'},
     )

@@ -8,7 +8,6 @@ reveal them, by a POST that first writes the reveal to the dispatch log (as `aud
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ from starlette.routing import Route
 
 from reminders.adapters.db.console_store import ConsoleStore
 from reminders.adapters.db.status_store import municipality_states
+from reminders.adapters.spreadsheet_csv import SpreadsheetCsv
 from reminders.bootstrap import (
     checkpoint_signers,
     key_ring,
@@ -206,11 +206,14 @@ def _export(call: Call, *, reveal: bool) -> Response:
                 store, signer, [nis], by=call.session.user.actor, what=what, now=call.console.now
             )
     details: dict[str, Any] = {"run_id": run_id, "format": fmt, "revealed": reveal}
+    output_dir = settings.output_dir.resolve()
 
     def lines() -> Iterator[str]:  # read as it is sent: a year's log need not fit in memory
         try:
             with log_transaction(engine)() as store:
-                rows = export_rows(store, [nis], run_id=run_id, reveal=reveal)
+                rows = export_rows(
+                    store, [nis], run_id=run_id, reveal=reveal, output_dir=output_dir
+                )
                 yield from _export_lines(rows, fmt)
         except Exception:
             call.note("log_exported", "failed", **details)
@@ -233,10 +236,10 @@ def _export_lines(rows: Iterator[dict[str, Any]], fmt: str) -> Iterator[str]:
             yield json.dumps(row, ensure_ascii=False) + "\n"
         return
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=EXPORT_FIELDS, lineterminator="\n")
-    writer.writeheader()
+    writer = SpreadsheetCsv(buffer, EXPORT_FIELDS)
+    writer.header()
     for row in rows:
-        writer.writerow(row)
+        writer.record(row)
         if buffer.tell() > 64_000:
             yield buffer.getvalue()
             buffer.seek(0)
