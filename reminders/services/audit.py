@@ -280,7 +280,7 @@ def check_proof(text: str, keys: KeyRing) -> ProofCheck:
         entry_text, entry, index, size, path, signed = _proof_fields(text)
     except ValueError as err:
         raise UsageError(f"not an inclusion proof of `reminders audit prove`: {err}") from err
-    problems = []
+    problems = _outer_mismatches(json.loads(text), entry)
     checkpoint = signed.checkpoint
     signer = keys.signer_of(signed)
     if signer is None:
@@ -300,6 +300,18 @@ def check_proof(text: str, keys: KeyRing) -> ProofCheck:
 
 
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+# What a proof says outside its entry for people to read; the signed entry must agree.
+_OUTER_FIELDS = ("reference", "municipality_nis")
+
+
+def _outer_mismatches(proof: Mapping[str, Any], entry: Mapping[str, Any]) -> list[str]:
+    """The fields a proof shows beside its entry that disagree with the entry (which is what
+    the signature covers): a proof is about the letter its entry names, not its label."""
+    return [
+        f"the proof's {key} {proof.get(key)!r} is not its signed entry's {entry.get(key)!r}"
+        for key in _OUTER_FIELDS
+        if proof.get(key) != entry.get(key)
+    ]
 
 
 def _proof_fields(

@@ -472,6 +472,18 @@ def test_a_letter_proof_holds_with_the_public_key_alone(
     assert "INVALID" in checked.output
     assert "do not lead to the checkpoint's root" in checked.output
 
+    # A proof relabelled (its outer reference or municipality, which no signature covers) as
+    # another letter's is reported, not "valid" for the letter its label names (issue 18).
+    for field, value in (("reference", "44021-000001-999999"), ("municipality_nis", "21004")):
+        relabelled = tmp_path / f"relabelled-{field}.json"
+        relabelled.write_text(json.dumps({**json.loads(proof.read_text()), field: value}))
+        checked = CliRunner().invoke(
+            main, ["audit", "check-proof", str(relabelled), "--public-key", key]
+        )
+        assert checked.exit_code == 1, checked.output
+        assert "INVALID" in checked.output
+        assert f"the proof's {field} {value!r} is not its signed entry's" in checked.output
+
     stranger = tmp_path / "stranger.pub"
     from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
