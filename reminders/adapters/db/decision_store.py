@@ -51,6 +51,7 @@ from reminders.adapters.db.registry_columns import (
     document_facts,
     renewed_by_later,
 )
+from reminders.adapters.db.registry_lock import wait_for_imports
 from reminders.adapters.db.run_ledger import RunLedger
 from reminders.domain.due import Decision, DocumentFacts, Recorded, SkipReason
 from reminders.domain.letter_language import language_label
@@ -229,7 +230,11 @@ class DecisionStore:
     # -- reading ---------------------------------------------------------------------------
 
     def latest_import_id(self) -> int:
-        """The newest registry import: rows changed after it are looked at by the next run."""
+        """The newest registry import: rows changed after it are looked at by the next run.
+        First waits for a running import to commit and keeps imports out for the rest of the
+        transaction (adapters/db/registry_lock.py): the night's watermark never passes an
+        import that has not committed."""
+        wait_for_imports(self.connection)
         return self.connection.scalar(select(func.coalesce(func.max(_import.c.id), 0))) or 0
 
     def watermarks(

@@ -38,6 +38,7 @@ from sqlalchemy.schema import AddConstraint, DropConstraint
 from sqlalchemy.sql.elements import ColumnElement
 
 from reminders.adapters.db.orm import DocumentRow, PersonRow, RegistryImportRow, RejectedRowRow
+from reminders.adapters.db.registry_lock import hold_registry
 from reminders.domain.model import RegistryKind
 from reminders.domain.national_number import masked_national_number
 from reminders.domain.registry_rows import DocumentRecord, MergeCounts, PersonRecord, Rejection
@@ -93,7 +94,10 @@ class RegistryStore:
     # -- the import record -------------------------------------------------------------------
 
     def start_import(self, kind: RegistryKind, file_name: str, started_at: datetime) -> int:
-        """Record the import (counts are filled in by ``finish_import``); returns its id."""
+        """Record the import (counts are filled in by ``finish_import``); returns its id.
+        First takes the registry lock for the rest of the transaction (adapters/db/
+        registry_lock.py): another import waits, and a night decides before or after it."""
+        hold_registry(self.connection)
         result = self.connection.execute(
             insert(RegistryImportRow).values(
                 kind=kind.value, file_name=file_name[:255], file_sha256="", started_at=started_at,
