@@ -41,6 +41,7 @@ from reminders.adapters.printing.print_volume import VolumeFolder
 from reminders.adapters.printing.render_pool import LocalRendering
 from reminders.adapters.printing.text import LetterTemplates, lint_templates
 from reminders.adapters.printing.volume_render import print_options_key
+from reminders.adapters.private_files import OWNER_ONLY, FileModes
 from reminders.adapters.registry.registry_files import RegistryFile
 from reminders.adapters.side_process import side_process
 from reminders.config import Municipality, PrintOptions, Settings
@@ -87,11 +88,20 @@ def iso_country_codes() -> frozenset[str]:
     )
 
 
+def output_modes(settings: Settings) -> FileModes:
+    """How the output folder's files are written: owner-only, or readable by the print
+    operator's group (``[print] group``)."""
+    return FileModes.shared_with(settings.print_options.group, settings.path)
+
+
 def open_engine(url: str, *, require_schema: bool = True) -> Engine:
     """An engine on ``url``; by default also checks that `reminders init` has run."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        database = Path(parsed.database)
+        OWNER_ONLY.make_folders(database.parent)
+        if not database.exists():  # SQLite takes an empty file for an empty database, and
+            OWNER_ONLY.write_bytes(database, b"")  # gives its -wal and -shm the file's mode
     engine = make_engine(url)
     try:
         if require_schema:
@@ -241,10 +251,10 @@ def printing(settings: Settings) -> Printing:
     return Printing(
         municipalities=settings.municipalities,
         texts=templates,
-        shop=VolumeFolder(settings.output_dir, options.pickup_dir),
+        shop=VolumeFolder(settings.output_dir, options.pickup_dir, output_modes(settings)),
         rendering=_rendering(templates, options),
         signer=checkpoint_signers(settings, now=utc_now()),
-        logs=LogFolders(settings.output_dir),
+        logs=LogFolders(settings.output_dir, output_modes(settings)),
         keys=key_ring(settings),
         split_by_language=options.split_by_language,
         volume_max_letters=options.volume_max_letters,
@@ -406,9 +416,11 @@ def recover_job(settings: Settings, *, nis_codes: Sequence[str] | None) -> Recov
             return recover(
                 chosen,
                 recovery_transaction(engine),
-                LogFolders(settings.output_dir),
+                LogFolders(settings.output_dir, output_modes(settings)),
                 keys,
-                VolumeFolder(settings.output_dir, settings.print_options.pickup_dir),
+                VolumeFolder(
+                    settings.output_dir, settings.print_options.pickup_dir, output_modes(settings)
+                ),
                 now=utc_now,
                 control=control,
                 worker=worker_name(),

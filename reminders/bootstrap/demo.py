@@ -20,6 +20,7 @@ from reminders.adapters.crypto.signing_key import create_key_pair
 from reminders.adapters.db.registry_overview import MunicipalityOverview, registry_overview
 from reminders.adapters.db.schema import upgrade_schema
 from reminders.adapters.printing.audit_report_pdf import audit_report_pdf
+from reminders.adapters.private_files import OWNER_ONLY
 from reminders.bootstrap import (
     decision_transaction,
     import_registry_file,
@@ -87,7 +88,7 @@ def run_demo(
     if as_of.year < EARLIEST_AS_OF_YEAR:  # its persons are born from 1926 on
         raise UsageError(f"the demo's date must be in {EARLIEST_AS_OF_YEAR} or later, got {as_of}")
     directory = demo_directory(settings)
-    directory.mkdir(parents=True, exist_ok=True)
+    OWNER_ONLY.make_folders(directory)
     database = directory / "reminders.sqlite3"
     # A fresh registry every time (the demo is reproducible): the database and SQLite's own
     # files beside it, but not the folder of run locks (<database>.locks) that a run, say one
@@ -167,7 +168,7 @@ def run_demo(
             reported = run_report(
                 store, ring, run_id, reported_municipalities(settings), now=utc_now
             )
-            report.write_bytes(audit_report_pdf(reported))
+            OWNER_ONLY.write_bytes(report, audit_report_pdf(reported))
             letters = export_rows(store, [v.municipality_nis for v in verdicts], run_id=run_id)
             sample = next((row["reference"] for row in letters if row["event"] == "letter"), None)
     finally:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from reminders.adapters.crypto.signing_key import create_key_pair
 from reminders.adapters.db.schema import upgrade_schema
+from reminders.adapters.private_files import OWNER_ONLY
 from reminders.bootstrap import open_engine
 from reminders.config import KeySource, Settings
 from reminders.config.starter import STARTER_JOBS, StarterMunicipality, starter_config
@@ -79,11 +80,11 @@ def create_installation(folder: Path, municipality: StarterMunicipality) -> Path
     existing config.toml is never replaced (exit 2); the folder may exist."""
     refuse_existing(folder)
     config = folder / "config.toml"
-    (folder / OWN_TEMPLATES).mkdir(parents=True, exist_ok=True)
+    OWNER_ONLY.make_folders(folder / OWN_TEMPLATES)
     jobs = folder / "jobs"
-    jobs.mkdir(exist_ok=True)
+    OWNER_ONLY.make_folders(jobs)
     for name, text in STARTER_JOBS.items():
         if not (jobs / name).exists():
-            (jobs / name).write_text(text, encoding="utf-8")
-    config.write_text(starter_config(municipality), encoding="utf-8")
+            OWNER_ONLY.write_text(jobs / name, text)
+    OWNER_ONLY.write_text(config, starter_config(municipality))
     return config

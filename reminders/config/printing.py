@@ -51,6 +51,9 @@ class PrintOptions:
     # The print shop's pick-up folder: released volumes are copied there (issue 21). None:
     # the print shop reads output_dir itself, as before, where every published volume is.
     pickup_dir: Path | None = None
+    # The print operator's group: the output folder's files are readable by it (0640, folders
+    # 0750) instead of owner-only (0600 and 0700), issue 18.
+    group: str | None = None
 
 
 def print_options_of(root: Table, base: Path) -> PrintOptions:
@@ -81,6 +84,9 @@ def print_options_of(root: Table, base: Path) -> PrintOptions:
     flags = {name: table.flag(name) for name in ("split_by_language", "duplex")}
     workers = table.whole_number("workers", minimum=0, maximum=256)
     pickup = table.text("pickup_dir", required=False)
+    group = table.text("group", required=False)
+    if group is not None and not _GROUP_NAME.fullmatch(group):
+        raise table.error("group", f"expected the name of a group on this machine, got {group!r}")
     queue = _print_queue(table, largest)
     table.finish()
     return PrintOptions(
@@ -91,6 +97,7 @@ def print_options_of(root: Table, base: Path) -> PrintOptions:
         workers=defaults.workers if workers is None else workers,
         queue=queue,
         pickup_dir=None if pickup is None else (base / pickup).resolve(),
+        group=group,
     )
 
 
@@ -100,6 +107,7 @@ _BROKER_SCHEMES = ("amqp", "amqps", "pyamqp")  # RabbitMQ, the broker tested and
 _QUEUED_VOLUME_MAX_LETTERS = 3000  # about 10 MB a message, bilingual letters included
 
 
+_GROUP_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")  # a POSIX group name, as useradd takes
 _QUEUE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 

@@ -15,6 +15,7 @@ import click
 
 from reminders.adapters.crypto.signing_key import load_verifier_key
 from reminders.adapters.printing.log_folder import LogFolders, published_logs_in
+from reminders.adapters.private_files import OWNER_ONLY
 from reminders.adapters.spreadsheet_csv import SpreadsheetCsv
 from reminders.bootstrap import (
     checkpoint_signers,
@@ -275,7 +276,7 @@ def prove(config_path: Path, reference: str, out: Path | None) -> None:
         click.echo(text, nl=False)
     else:
         with writing(out):
-            out.write_text(text, encoding="utf-8")
+            OWNER_ONLY.write_text(out, text)
         click.echo(f"Wrote the proof for {reference} to {out}.", err=True)
 
 
@@ -402,7 +403,7 @@ def _output(out: Path | None) -> Iterator[IO[str]]:
         yield sys.stdout
         return
     with writing(out):
-        stream = out.open("w", encoding="utf-8", newline="")
+        stream = OWNER_ONLY.open_text(out)
     with stream:
         yield stream
 
@@ -440,7 +441,7 @@ def report(config_path: Path, run_id: int, nis_code: str | None, out: Path) -> N
             now=utc_now,
         )  # fmt: skip
     with writing(out):
-        out.write_bytes(audit_report_pdf(result))
+        OWNER_ONLY.write_bytes(out, audit_report_pdf(result))
     verified = all(section.verified for section in result.municipalities)
     click.echo(
         f"Wrote {out}: run {run_id}, {len(result.municipalities)} municipalities, "

@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
 from reminders import __version__
+from reminders.adapters.private_files import OWNER_ONLY
 from reminders.bootstrap import (
     checked_templates,
     decision_transaction,
@@ -373,14 +374,14 @@ def preview(
     finally:
         engine.dispose()
     with writing(out):
-        out.write_bytes(result.pdf)
+        OWNER_ONLY.write_bytes(out, result.pdf)
     click.echo(f"Wrote {out} ({result.spec.stage}, {language_label(result.spec.languages)}).")
     if png:
         from reminders.adapters.printing.pdf_image import first_page_png
 
         image = out.with_suffix(".png")
         with writing(image, "--png"):
-            image.write_bytes(first_page_png(result.pdf))
+            OWNER_ONLY.write_bytes(image, first_page_png(result.pdf))
         click.echo(f"Wrote {image}.")
     if result.would_skip is not None:
         click.echo(

@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_public_key,
 )
 
+from reminders.adapters.private_files import OWNER_ONLY
 from reminders.config import KeySource
 from reminders.domain.checkpoint import (
     Checkpoint,
@@ -95,12 +96,12 @@ def create_key_pair(private_path: Path, public_path: Path, key_name: str) -> boo
     if private_path.exists():
         if not public_path.exists():
             key = load_private_key(KeySource(path=private_path))
-            _write(public_path, _public_file(key.public_key(), public_path, key_name), 0o644)
+            _write(public_path, _public_file(key.public_key(), public_path, key_name))
         return False
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
-    _write(private_path, pem, 0o600)
-    _write(public_path, _public_file(key.public_key(), public_path, key_name), 0o644)
+    _write(private_path, pem)
+    _write(public_path, _public_file(key.public_key(), public_path, key_name))
     return True
 
 
@@ -189,8 +190,8 @@ def _public_file(key: Ed25519PublicKey, path: Path, key_name: str) -> bytes:
     return key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
 
 
-def _write(path: Path, content: bytes, mode: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    with os.fdopen(descriptor, "wb") as file:
+def _write(path: Path, content: bytes) -> None:
+    """A new key file (never one that exists), owner-only like every file written."""
+    OWNER_ONLY.make_folders(path.parent)
+    with OWNER_ONLY.open_binary(path, exclusive=True) as file:
         file.write(content)

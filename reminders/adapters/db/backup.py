@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from reminders.adapters.private_files import OWNER_ONLY
 from reminders.errors import UsageError
 
 
@@ -34,9 +35,9 @@ def back_up_sqlite(source: Path, target: Path) -> None:
     """Copy the database at ``source`` to ``target`` (replaced whole once the copy is done)."""
     if not source.is_file():
         raise UsageError(f"{source}: no such database file")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    OWNER_ONLY.make_folders(target.parent)
     temporary = target.with_name(f".{target.name}.{os.getpid()}.part")
-    temporary.unlink(missing_ok=True)
+    OWNER_ONLY.write_bytes(temporary, b"")  # SQLite fills the empty file; its mode stays
     origin = sqlite3.connect(source, timeout=30)
     try:
         copy = sqlite3.connect(temporary)
@@ -59,5 +60,5 @@ def back_up_sqlite(source: Path, target: Path) -> None:
 def write_note(path: Path, text: str) -> None:
     """The note beside a backup (plain text, replaced whole)."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
-    temporary.write_text(text, encoding="utf-8")
+    OWNER_ONLY.write_text(temporary, text)
     os.replace(temporary, path)

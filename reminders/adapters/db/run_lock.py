@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine, Table, select, text
 from sqlalchemy.engine import make_url
 
 from reminders.adapters.db.orm import NightlyRunRow, RunAttemptRow
+from reminders.adapters.private_files import OWNER_ONLY
 from reminders.errors import MunicipalityBusyError
 
 # The advisory lock's first key: "REM", so our locks don't collide with another application's
@@ -85,8 +86,8 @@ class RunLocks:
                 return False
             held.callback(lock.release)
             return True
-        self.lock_dir.mkdir(parents=True, exist_ok=True)
-        file_lock = FileLock(self.lock_dir / f"{nis}.lock", thread_local=False)
+        OWNER_ONLY.make_folders(self.lock_dir)
+        file_lock = FileLock(self.lock_dir / f"{nis}.lock", mode=0o600, thread_local=False)
         try:
             file_lock.acquire(timeout=0)
         except Timeout:

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from reminders.adapters.private_files import OWNER_ONLY, FileModes
 from reminders.domain.tiles import CHECKPOINT_PATH
 
 log = logging.getLogger(__name__)
@@ -79,8 +80,8 @@ class LogFolder:
     """One published log: its checkpoint, hash tiles and entry bundles under ``root``; with
     ``direct``, files are written in place and never synced (a scratch area: `STAGED`)."""
 
-    def __init__(self, root: Path, *, direct: bool = False) -> None:
-        self.root, self.direct = root, direct
+    def __init__(self, root: Path, *, direct: bool = False, modes: FileModes = OWNER_ONLY) -> None:
+        self.root, self.direct, self.modes = root, direct, modes
         self._pending: list[str] = []  # written under INCOMING, to move into place
         self._touched: set[Path] = set()  # folders whose entries changed since the last sync
 
@@ -109,8 +110,7 @@ class LogFolder:
         except (FileNotFoundError, NotADirectoryError):
             pass
         target = final if self.direct else self.root / INCOMING / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
+        self.modes.write_bytes(target, data)
         if not self.direct:
             self._pending.append(path)
 
@@ -123,7 +123,7 @@ class LogFolder:
         sync_files([incoming / path for path in self._pending], {incoming})
         for path in self._pending:
             final = self.root / path
-            final.parent.mkdir(parents=True, exist_ok=True)
+            self.modes.make_folders(final.parent)
             os.replace(incoming / path, final)
             self._touched.add(final.parent)
         self._pending = []
@@ -150,7 +150,7 @@ class LogFolder:
 
     def staged(self) -> LogFolder:
         """The scratch area beside the log where the seal prepares the next tiles."""
-        return LogFolder(self.root / STAGED, direct=True)
+        return LogFolder(self.root / STAGED, direct=True, modes=self.modes)
 
     def adopt_staged(self) -> None:
         """Move the staged tiles and bundles into place, durably (their checkpoint and notes
@@ -161,7 +161,7 @@ class LogFolder:
         sync_files(files, {staged.root})
         for path in files:
             final = self.root / path.relative_to(staged.root)
-            final.parent.mkdir(parents=True, exist_ok=True)
+            self.modes.make_folders(final.parent)
             os.replace(path, final)
             self._touched.add(final.parent)
         self.sync()
@@ -175,11 +175,12 @@ class LogFolder:
 class LogFolders:
     """The published logs of every municipality under the output folder."""
 
-    def __init__(self, output_dir: Path) -> None:
+    def __init__(self, output_dir: Path, modes: FileModes = OWNER_ONLY) -> None:
         self.output_dir = output_dir.resolve()
+        self.modes = modes  # owner-only, or readable by the print operator's group
 
     def log(self, municipality_nis: str) -> LogFolder:
-        return LogFolder(self.output_dir / municipality_nis / LOG_FOLDER)
+        return LogFolder(self.output_dir / municipality_nis / LOG_FOLDER, modes=self.modes)
 
     def run_checkpoints(self, municipality_nis: str) -> list[tuple[str, str]]:
         """The checkpoint files written beside a municipality's volumes, run by run: (path,

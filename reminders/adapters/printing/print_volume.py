@@ -23,6 +23,7 @@ from datetime import date
 from pathlib import Path
 
 from reminders.adapters.printing.pdf import LetterLayout
+from reminders.adapters.private_files import OWNER_ONLY, FileModes
 from reminders.domain.letters import LetterMunicipality, LetterSpec, LetterText, WrittenVolume
 from reminders.domain.volume_job import RenderedVolume, VolumeJob
 from reminders.errors import RemindersError
@@ -39,13 +40,10 @@ def volume_files(pdf: Path) -> tuple[Path, ...]:
             pdf.with_name(f"{pdf.name}.sha256"))  # fmt: skip
 
 
-def write_staged(final: Path, content: bytes) -> None:
-    """Write ``content`` under the staged name of ``final``, synced to disk."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    with staged_name(final).open("wb") as file:
-        file.write(content)
-        file.flush()
-        os.fsync(file.fileno())
+def write_staged(final: Path, content: bytes, modes: FileModes = OWNER_ONLY) -> None:
+    """Write ``content`` under the staged name of ``final``, synced to disk, with ``modes``'
+    file mode (its folders with theirs): the rename keeps it."""
+    modes.write_bytes(staged_name(final), content, sync=True)
 
 
 def publish_files(finals: Sequence[Path]) -> None:
@@ -89,9 +87,12 @@ def preview_pdf(
 class VolumeFolder:
     """Writes a run's volumes under ``output_dir/<NIS>/<date>-run-<id>/`` (a PrintShop)."""
 
-    def __init__(self, output_dir: Path, pickup_dir: Path | None = None) -> None:
+    def __init__(
+        self, output_dir: Path, pickup_dir: Path | None = None, modes: FileModes = OWNER_ONLY
+    ) -> None:
         self.output_dir = output_dir.resolve()
         self.pickup_dir = None if pickup_dir is None else pickup_dir.resolve()
+        self.modes = modes  # owner-only, or readable by the print operator's group
 
     def stage(self, job: VolumeJob, rendered: RenderedVolume) -> WrittenVolume:
         """Write a rendered volume's files under their staged names, synced to disk."""
@@ -106,10 +107,10 @@ class VolumeFolder:
             rendered.letters,
         )
         pdf, csv_file, json_file, checksum = volume_files(volume.path)
-        write_staged(pdf, rendered.pdf)
-        write_staged(csv_file, rendered.manifest_csv)
-        write_staged(json_file, rendered.manifest_json)
-        write_staged(checksum, f"{rendered.sha256}  {rendered.file_name}\n".encode())
+        write_staged(pdf, rendered.pdf, self.modes)
+        write_staged(csv_file, rendered.manifest_csv, self.modes)
+        write_staged(json_file, rendered.manifest_json, self.modes)
+        write_staged(checksum, f"{rendered.sha256}  {rendered.file_name}\n".encode(), self.modes)
         return volume
 
     def run_directory(self, municipality_nis: str, run_id: int, as_of: date) -> Path:
@@ -154,7 +155,7 @@ class VolumeFolder:
                 )
             target = self.pickup_dir / relative.parent / file.name
             if not target.exists() or target.read_bytes() != file.read_bytes():
-                write_staged(target, file.read_bytes())
+                write_staged(target, file.read_bytes(), self.modes)
             targets.append(target)
         publish_files(targets)
 
@@ -170,6 +171,6 @@ class VolumeFolder:
         """The run's signed checkpoint beside its volumes, for auditors to keep outside the
         database; written again, identically, by an attempt that resumes publishing."""
         path = self.run_directory(municipality_nis, run_id, as_of) / f"checkpoint-{tree_size}.txt"
-        write_staged(path, note.encode())
+        write_staged(path, note.encode(), self.modes)
         publish_files([path])
         return path
