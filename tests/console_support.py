@@ -4,10 +4,13 @@ and logging in through the login form (with its CSRF token), as a browser does."
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import Engine
 from starlette.applications import Starlette
@@ -91,3 +94,16 @@ def log_in(client: TestClient, username: str, password: str = PASSWORD) -> str:
     )
     assert response.status_code == 200, response.text  # followed the redirect to "/"
     return csrf_of(response.text)
+
+
+def _refused(*_args: object, **_kwargs: object) -> object:
+    raise AssertionError("the console's process read a private signing key")
+
+
+@contextmanager
+def private_key_unreadable() -> Iterator[None]:
+    """In this process (the console's, under the test client) no private key can be read:
+    what signs must be done by the console's signer process (issue 18)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("reminders.adapters.crypto.signing_key.load_pem_private_key", _refused)
+        yield

@@ -49,6 +49,7 @@ from reminders.entrypoints.after_print_cli import cancel, letter, release, repri
 from reminders.entrypoints.audit_cli import audit
 from reminders.entrypoints.campaign_cli import campaign
 from reminders.entrypoints.console_cli import console, console_user
+from reminders.entrypoints.console_signer_cli import console_signer
 from reminders.entrypoints.init_answers import option_of, starter_answers
 from reminders.entrypoints.options import (
     ReportingGroup,
@@ -505,6 +506,7 @@ main.add_command(status)
 main.add_command(campaign)
 main.add_command(console)
 main.add_command(console_user)
+main.add_command(console_signer)
 main.add_command(templates)
 main.add_command(release)
 main.add_command(cancel)

@@ -14,9 +14,11 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
+from reminders.bootstrap import checkpoint_signers
+from reminders.config import load_settings
 from reminders.domain.print_records import ReturnedListing
 from reminders.entrypoints.console.after_print_pages import returned_csv
-from tests.console_support import console_app, log_in, night_clock
+from tests.console_support import console_app, log_in, night_clock, private_key_unreadable
 from tests.e2e.after_print_support import (
     GENT,
     checked_volume,
@@ -47,7 +49,22 @@ def test_approvers_release_and_cancel_in_the_console(
     database_url: str,
 ) -> None:
     """an started the run: the page says so and a release by an is refused; bert cancels a
-    letter and releases its volume (re-cut); a clerk has no release page."""
+    letter and releases its volume (re-cut); a clerk has no release page. The console's
+    process cannot read the log's private key meanwhile (issue 18): its signer process signs."""
+    with private_key_unreadable():
+        _release_and_cancel(client, registry, database_url)
+    log_verifies(registry, database_url)
+
+
+def test_the_console_process_cannot_read_the_key_in_these_tests(registry: Path) -> None:  # noqa: F811
+    """What private_key_unreadable does: without it the tests above would prove nothing."""
+    settings = load_settings(registry)
+    assert checkpoint_signers(settings, now=datetime.now(UTC))
+    with private_key_unreadable(), pytest.raises(AssertionError, match="private signing key"):
+        checkpoint_signers(settings, now=datetime.now(UTC))
+
+
+def _release_and_cancel(client: TestClient, registry: Path, database_url: str) -> None:  # noqa: F811
     first = stored_volumes(database_url, GENT)[0]
     csrf = log_in(client, "cleo")
     assert client.get(f"/m/{GENT}/release").status_code == 403
@@ -90,7 +107,6 @@ def test_approvers_release_and_cancel_in_the_console(
         if action in ("letter_cancelled", "volume_released")
     ]
     assert done_actions == [("bert", "letter_cancelled", "ok"), ("bert", "volume_released", "ok")]
-    log_verifies(registry, database_url)
 
 
 def test_staff_reprint_and_list_returned_letters(
@@ -103,8 +119,9 @@ def test_staff_reprint_and_list_returned_letters(
     first = stored_volumes(database_url, GENT)[0]
     reminders(registry, database_url, "release", "--volume", str(first.volume_id), by="bert")
     csrf = log_in(client, "cleo")
-    done = client.post(f"/m/{GENT}/reprint", data={"csrf_token": csrf, "reference":
-                       first.references[0], "note": "lost in the post"})  # fmt: skip
+    with private_key_unreadable():  # the signer process prints and logs the reprint
+        done = client.post(f"/m/{GENT}/reprint", data={"csrf_token": csrf, "reference":
+                           first.references[0], "note": "lost in the post"})  # fmt: skip
     assert done.status_code == 200
     assert f"as <strong>{first.references[0]}-R1" in done.text
     assert "held for an approver" in done.text

@@ -1,7 +1,10 @@
 """The console's pages after the print (issue 21): held volumes to release or cancel letters
 in (approvers), reprints and returned letters (staff), and a letter's life (any role in the
-municipality). They call the same services as `reminders release`, `cancel`, `reprint` and
-`letter`, under the municipality's run lock, and write each change to the activity log.
+municipality). Release, delivery, cancellation and reprint sign the dispatch log: they are done
+by the console's signer process (signer_child.py, `reminders console-signer`), with the same
+services as `reminders release`, `cancel` and `reprint`, under the municipality's run lock, so
+the console's own process never reads the log's private key; each change goes to the activity
+log.
 
 Four eyes hold here as on the command line: an approver cannot release the volumes of a run
 they started from the console, nor a reprint they asked for.
@@ -11,13 +14,13 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable
+from typing import Any
 
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from reminders.adapters.spreadsheet_csv import SpreadsheetCsv
 from reminders.bootstrap import decision_transaction, log_transaction
-from reminders.bootstrap.after_print import municipality_locks
 from reminders.domain.console_access import Role
 from reminders.domain.letter_life import letter_life
 from reminders.domain.letter_reference import parsed_reference
@@ -26,16 +29,6 @@ from reminders.domain.print_records import ReturnedListing
 from reminders.domain.release import VolumeState, four_eyes_refusal
 from reminders.entrypoints.console.web import Call, page
 from reminders.errors import UsageError
-from reminders.services.after_print import Actor
-from reminders.services.nightly_run import MunicipalityLocks
-from reminders.services.release_volumes import (
-    cancel_letter,
-    cancel_volume,
-    deliver_pending,
-    release_volume,
-)
-from reminders.services.reprint_letter import reprint_letter
-from reminders.services.run_control import RunControl
 
 RETURNED_SHOWN = 500
 RETURNED_FIELDS = (
@@ -45,12 +38,12 @@ RETURNED_FIELDS = (
 )  # fmt: skip
 
 
-def _actor(call: Call) -> Actor:
-    return Actor(call.session.user.username, "console")
-
-
-def _locked(call: Call) -> MunicipalityLocks:
-    return municipality_locks(call.console.engine)
+def _signed(call: Call, action: str, **request: object) -> dict[str, Any]:
+    """Do ``action`` in the console's signer process (it holds the log's key, under the
+    municipality's run lock), in the name of this session's user."""
+    return call.console.signer.ask(
+        action, call.nis, call.console.now(), user=call.session.user.username, **request
+    )
 
 
 @page(Role.APPROVER)
@@ -93,38 +86,21 @@ def release_post(call: Call) -> Response:
     volume_id = call.path_number("volume_id")
     if volume_id is None:
         return call.page("problem.html", 404, message="There is no such volume.")
-    after = call.console.after_print()
-    with _locked(call)([call.nis]):
-        _own_volume(call, volume_id)
-        released = release_volume(volume_id, _actor(call), after,
-                                  decision_transaction(call.console.engine),
-                                  now=call.console.now, control=RunControl())  # fmt: skip
-    volume = released.volume
-    call.note("volume_released", volume=volume.file_name, run_id=volume.run_id,
-              sha256=volume.sha256, recut=released.recut_from is not None)  # fmt: skip
-    done = f"released {volume.file_name}"
+    released = _signed(call, "release", volume_id=volume_id)
+    volume = released["volume"]
+    call.note("volume_released", volume=volume["file_name"], run_id=volume["run_id"],
+              sha256=volume["sha256"], recut=released["recut"])  # fmt: skip
+    done = f"released {volume['file_name']}"
     return RedirectResponse(f"/m/{call.nis}/release?done={done}", status_code=303)
 
 
 @page(Role.APPROVER)
 def deliver_post(call: Call) -> Response:
     """Deliver volumes released earlier whose files a stop kept from the pick-up folder."""
-    with _locked(call)([call.nis]):
-        delivered = deliver_pending(call.console.after_print(),
-                                    decision_transaction(call.console.engine),
-                                    municipality_nis=call.nis, now=call.console.now,
-                                    control=RunControl())  # fmt: skip
-    call.note("volumes_delivered", volumes=[volume.file_name for volume in delivered])
+    delivered = _signed(call, "deliver")["volumes"]
+    call.note("volumes_delivered", volumes=delivered)
     done = f"delivered {len(delivered)} volume(s)"
     return RedirectResponse(f"/m/{call.nis}/release?done={done}", status_code=303)
-
-
-def _own_volume(call: Call, volume_id: int) -> None:
-    """A volume of this municipality, or the same answer as for one that does not exist."""
-    with decision_transaction(call.console.engine)() as store:
-        volume = store.after_print().volume(volume_id)
-    if volume is None or volume.municipality_nis != call.nis:
-        raise UsageError(f"there is no print volume {volume_id}")
 
 
 @page(Role.APPROVER)
@@ -133,26 +109,18 @@ def cancel_post(call: Call) -> Response:
     note = call.param("note") or ""
     decide_again = call.param("decide_again") == "yes"
     reference, volume = call.param("reference"), call.record_number("volume")
-    after = call.console.after_print()
-    transaction = decision_transaction(call.console.engine)
-    with _locked(call)([call.nis]):
-        if reference is not None:
-            parsed = parsed_reference(reference)
-            if parsed is None or parsed.municipality_nis != call.nis:
-                raise UsageError(f"no letter of {call.here.name} has reference {reference!r}")
-            done = cancel_letter(reference, _actor(call), note, after, transaction,
-                                 decide_again=decide_again, now=call.console.now,
-                                 control=RunControl())  # fmt: skip
-        elif volume is not None:
-            _own_volume(call, volume)
-            done = cancel_volume(volume, _actor(call), note, after, transaction,
-                                 decide_again=decide_again, now=call.console.now,
-                                 control=RunControl())  # fmt: skip
-        else:
-            raise UsageError("choose a letter or a volume to cancel")
-    call.note("letter_cancelled", letters=list(done.references), volume=done.volume.file_name,
+    if reference is not None:
+        parsed = parsed_reference(reference)
+        if parsed is None or parsed.municipality_nis != call.nis:
+            raise UsageError(f"no letter of {call.here.name} has reference {reference!r}")
+    elif volume is None:
+        raise UsageError("choose a letter or a volume to cancel")
+    done = _signed(call, "cancel", reference=reference, volume_id=volume, note=note,
+                   decide_again=decide_again)  # fmt: skip
+    file_name = done["volume"]["file_name"]
+    call.note("letter_cancelled", letters=done["references"], volume=file_name,
               decide_again=decide_again)  # fmt: skip
-    what = f"cancelled {len(done.references)} letter(s) of {done.volume.file_name}"
+    what = f"cancelled {len(done['references'])} letter(s) of {file_name}"
     return RedirectResponse(f"/m/{call.nis}/release?done={what}", status_code=303)
 
 
@@ -168,12 +136,8 @@ def reprint_post(call: Call) -> Response:
     parsed = parsed_reference(reference)
     if parsed is None or parsed.municipality_nis != call.nis:
         raise UsageError(f"no letter of {call.here.name} has reference {reference!r}")
-    with _locked(call)([call.nis]):
-        done = reprint_letter(reference, _actor(call), call.param("note") or "",
-                              call.console.after_print(),
-                              decision_transaction(call.console.engine),
-                              now=call.console.now, control=RunControl())  # fmt: skip
-    call.note("letter_reprinted", letter=done.original, reprint=done.reference)
+    done = _signed(call, "reprint", reference=reference, note=call.param("note") or "")
+    call.note("letter_reprinted", letter=done["original"], reprint=done["reference"])
     return call.page("reprint.html", done=done, reference="")
 
 

@@ -33,6 +33,7 @@ from reminders.config import Settings
 from reminders.domain.console_access import SessionRule
 from reminders.entrypoints.console import after_print_pages, audit_pages, staff_pages
 from reminders.entrypoints.console.run_launcher import BUSY_EXIT, LaunchedRun, RunLauncher
+from reminders.entrypoints.console.signer_child import SignerChild
 from reminders.entrypoints.console.web import (
     LOGIN_COOKIE,
     SESSION_COOKIE,
@@ -91,6 +92,7 @@ def create_app(
         passwords=passwords or Argon2Passwords(),
         now=now,
         launcher=launcher,
+        signer=SignerChild(settings.path, settings.database_url),
         rule=SessionRule(
             idle=timedelta(minutes=options.session_idle_minutes),
             longest=timedelta(hours=options.session_max_hours),

@@ -21,7 +21,6 @@ from reminders.adapters.db.console_store import ConsoleStore
 from reminders.adapters.db.status_store import municipality_states
 from reminders.adapters.spreadsheet_csv import SpreadsheetCsv
 from reminders.bootstrap import (
-    checkpoint_signers,
     key_ring,
     log_transaction,
     reported_municipalities,
@@ -33,7 +32,6 @@ from reminders.errors import UsageError
 from reminders.services.audit import (
     EXPORT_FIELDS,
     export_rows,
-    record_reveal,
     record_verdicts,
     run_report,
     search_log,
@@ -76,20 +74,12 @@ def _day_start(call: Call, name: str, days_after: int) -> str | None:
 def _search(call: Call, *, reveal: bool) -> Response:
     query = _query(call)
     before_seq = call.record_number("before", smallest=0)
+    if reveal:  # sealed into the log by the signer process before anything is shown
+        what = {"command": "console log search", "query": _described_query(query)}
+        call.console.signer.ask(
+            "reveal", call.nis, call.console.now(), by=call.session.user.actor, what=what
+        )
     with log_transaction(call.console.engine)() as store:
-        if reveal:
-            signer = checkpoint_signers(
-                call.console.settings, now=call.console.now(), municipalities=[call.here]
-            )
-            what = {"command": "console log search", "query": _described_query(query)}
-            record_reveal(
-                store,
-                signer,
-                [call.nis],
-                by=call.session.user.actor,
-                what=what,
-                now=call.console.now,
-            )
         rows = search_log(
             store, call.nis, query, reveal=reveal, limit=PAGE_SIZE + 1, before_seq=before_seq
         )
@@ -196,15 +186,10 @@ def _export(call: Call, *, reveal: bool) -> Response:
         raise UsageError("format: expected csv or jsonl")
     run_id = call.record_number("run")  # checked before anything is streamed
     engine, nis, settings = call.console.engine, call.nis, call.console.settings
-    if reveal:
-        with log_transaction(engine)() as store:
-            signer = checkpoint_signers(
-                settings, now=call.console.now(), municipalities=[call.here]
-            )
-            what = {"run_id": run_id, "format": fmt, "command": "console export"}
-            record_reveal(
-                store, signer, [nis], by=call.session.user.actor, what=what, now=call.console.now
-            )
+    if reveal:  # sealed into the log by the signer process before anything is sent
+        what = {"run_id": run_id, "format": fmt, "command": "console export"}
+        call.console.signer.ask("reveal", nis, call.console.now(), by=call.session.user.actor,
+                                what=what)  # fmt: skip
     details: dict[str, Any] = {"run_id": run_id, "format": fmt, "revealed": reveal}
     output_dir = settings.output_dir.resolve()
 

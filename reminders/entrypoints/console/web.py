@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -26,13 +26,12 @@ from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from reminders.bootstrap import console_transaction, login_transaction
-from reminders.bootstrap.after_print import after_print_of
 from reminders.config import Municipality, Settings
 from reminders.domain.bounds import parsed_day, parsed_record_number
 from reminders.domain.console_access import Role, SessionRule
 from reminders.entrypoints.console.run_launcher import RunLauncher
+from reminders.entrypoints.console.signer_child import SignerChild
 from reminders.errors import RemindersError, UsageError
-from reminders.services.after_print import AfterPrint
 from reminders.services.console_accounts import Session, note_action, session_for
 from reminders.services.ports import ConsoleTransaction, LoginTransaction, Passwords
 
@@ -51,15 +50,8 @@ class Console:
     passwords: Passwords
     now: Callable[[], datetime]
     launcher: RunLauncher
+    signer: SignerChild  # what needs the log's private key: this process never reads it
     rule: SessionRule
-    _after: AfterPrint | None = field(default=None)
-
-    def after_print(self) -> AfterPrint:
-        """How the installation prints and seals, for the pages after the print (made once:
-        it checks every template and reads the log's key)."""
-        if self._after is None:
-            self._after = after_print_of(self.settings)
-        return self._after
 
     def consoles(self) -> ConsoleTransaction:
         return console_transaction(self.engine)

@@ -1,0 +1,50 @@
+"""The console's way to the dispatch log's private key: it never reads the key itself. What
+signs (a reveal sealed into the log, a release, a delivery, a cancellation, a reprint) is done
+by `reminders console-signer` in a child process, as runs are (run_launcher.py); the console
+waits for it (in its thread pool: other requests go on) and shows its answer or its error."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from reminders.errors import MunicipalityBusyError, RemindersError, UsageError
+
+SIGNER_TIMEOUT_SECONDS = 600.0  # a release re-cuts and copies a volume: minutes at most
+
+
+class SignerChild:
+    """Starts `reminders console-signer` on the console's configuration and database."""
+
+    def __init__(self, config_path: Path, database_url: str) -> None:
+        self._command = [sys.executable, "-m", "reminders", "console-signer",
+                         "--config", str(config_path.resolve())]  # fmt: skip
+        # The child works on the console's own database, whatever the environment says.
+        self._environment = {**os.environ, "REMINDERS_DATABASE_URL": database_url}
+
+    def ask(self, action: str, nis: str, now: datetime, **request: Any) -> dict[str, Any]:
+        """Do ``action`` in the child; its JSON answer, or its error raised here as ours."""
+        message = json.dumps({"action": action, "nis": nis, "now": now.isoformat(), **request})
+        done = subprocess.run(  # noqa: S603 - our own command, no shell
+            self._command,
+            input=message.encode("utf-8"),
+            capture_output=True,
+            env=self._environment,
+            timeout=SIGNER_TIMEOUT_SECONDS,
+            check=False,
+        )
+        if done.returncode == 0:
+            answer: dict[str, Any] = json.loads(done.stdout.decode("utf-8"))
+            return answer
+        lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        said = lines[-1].removeprefix("Error: ")[:500] if lines else f"{action} failed"
+        if done.returncode == UsageError.exit_code:
+            raise UsageError(said)
+        if done.returncode == MunicipalityBusyError.exit_code:
+            raise MunicipalityBusyError(said)
+        raise RemindersError(said)
