@@ -6,6 +6,7 @@ waits for it (in its thread pool: other requests go on) and shows its answer or 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -15,7 +16,14 @@ from typing import Any
 
 from reminders.errors import MunicipalityBusyError, RemindersError, UsageError
 
+log = logging.getLogger(__name__)
+
 SIGNER_TIMEOUT_SECONDS = 600.0  # a release re-cuts and copies a volume: minutes at most
+
+
+class SignerFailedError(Exception):
+    """The child ended without its answer or one of our errors: a bug, shown as a 500 page
+    without details (they go to the server's log)."""
 
 
 class SignerChild:
@@ -42,7 +50,11 @@ class SignerChild:
             answer: dict[str, Any] = json.loads(done.stdout.decode("utf-8"))
             return answer
         lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        said = lines[-1].removeprefix("Error: ")[:500] if lines else f"{action} failed"
+        if not lines or not lines[-1].startswith("Error: "):  # a failure, not an answer:
+            log.error("console-signer %s failed (exit %s): %s", action, done.returncode,
+                      "\n".join(lines[-20:]))  # fmt: skip
+            raise SignerFailedError(f"the console's signer process failed ({action})")
+        said = lines[-1].removeprefix("Error: ")[:500]
         if done.returncode == UsageError.exit_code:
             raise UsageError(said)
         if done.returncode == MunicipalityBusyError.exit_code:
