@@ -77,8 +77,8 @@ class FileModes:
             os.close(descriptor)
 
     def write_bytes(self, path: Path, content: bytes, *, sync: bool = False) -> None:
-        """Write ``content`` to ``path`` (replaced), its folder created if missing."""
-        self.make_folders(path.parent)
+        """Write ``content`` to ``path`` (replaced). Its folder must exist: a caller that may
+        create it calls `make_folders` first (an ``--out`` file's folder is never created)."""
         with self.open_binary(path) as file:
             file.write(content)
             if sync:

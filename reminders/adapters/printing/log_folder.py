@@ -110,6 +110,7 @@ class LogFolder:
         except (FileNotFoundError, NotADirectoryError):
             pass
         target = final if self.direct else self.root / INCOMING / path
+        self.modes.make_folders(target.parent)
         self.modes.write_bytes(target, data)
         if not self.direct:
             self._pending.append(path)

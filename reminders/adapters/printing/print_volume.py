@@ -43,6 +43,7 @@ def volume_files(pdf: Path) -> tuple[Path, ...]:
 def write_staged(final: Path, content: bytes, modes: FileModes = OWNER_ONLY) -> None:
     """Write ``content`` under the staged name of ``final``, synced to disk, with ``modes``'
     file mode (its folders with theirs): the rename keeps it."""
+    modes.make_folders(final.parent)
     modes.write_bytes(staged_name(final), content, sync=True)
 
 
