@@ -1,5 +1,6 @@
-"""What the console reads beyond the services: a municipality's past runs with their volumes,
-one volume to download, and the documents a dry run's decisions are about."""
+"""What the console reads beyond the services: a municipality's past runs with their volumes
+and its own share of each run's letters, one volume to download, and the documents a dry
+run's decisions are about."""
 
 from __future__ import annotations
 
@@ -8,15 +9,16 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Row, Table, select
+from sqlalchemy import Connection, Row, Table, func, select
 
 from reminders.adapters.db.engine import stored_utc
-from reminders.adapters.db.orm import DocumentRow, NightlyRunRow, PrintVolumeRow
+from reminders.adapters.db.orm import DecisionRow, DocumentRow, NightlyRunRow, PrintVolumeRow
 from reminders.domain.model import DocumentKind, DueDocument
 
 _run = cast(Table, NightlyRunRow.__table__)
 _volume = cast(Table, PrintVolumeRow.__table__)
 _document = cast(Table, DocumentRow.__table__)
+_decision = cast(Table, DecisionRow.__table__)
 IDS_PER_QUERY = 500  # well under SQLite's bound-parameter limit
 
 
@@ -41,18 +43,56 @@ class RunRecord:
     started_at: datetime
     finished_at: datetime | None
     outcome: str  # running, succeeded, failed
-    step: str
-    letters: int  # of the whole run (every municipality it covered)
+    step: str  # the last step it completed
+    letters: int  # this municipality's letters in the run (never another's)
+    skips: int  # this municipality's skips
     failure: str | None
     volumes: tuple[VolumeRecord, ...]  # this municipality's
 
+    @property
+    def printed(self) -> int:
+        """This municipality's letters in volumes so far (grows while the run prints)."""
+        return sum(volume.letters for volume in self.volumes)
 
-def runs_of(connection: Connection, municipality_nis: str, *, limit: int) -> list[RunRecord]:
-    """The municipality's newest runs, with its volumes of each."""
+    @property
+    def pages(self) -> int:
+        return sum(volume.pages for volume in self.volumes)
+
+
+def shares(
+    connection: Connection, municipality_nis: str, run_ids: Collection[int]
+) -> dict[int, tuple[int, int]]:
+    """(letters, skips) of the municipality in each run: its own decisions only, so that
+    nobody sees another municipality's counts."""
+    found: dict[int, tuple[int, int]] = dict.fromkeys(run_ids, (0, 0))
+    if not run_ids:
+        return found
+    is_letter = _decision.c.reason.is_(None)
+    query = (
+        select(_decision.c.run_id, is_letter.label("letter"), func.count())
+        .where(
+            _decision.c.run_id.in_(sorted(run_ids)),
+            _decision.c.municipality_nis == municipality_nis,
+        )
+        .group_by(_decision.c.run_id, is_letter)
+    )
+    for run_id, letter, count in connection.execute(query):
+        letters, skips = found[run_id]
+        found[run_id] = (letters + count, skips) if letter else (letters, skips + count)
+    return found
+
+
+def runs_of(
+    connection: Connection, municipality_nis: str, *, limit: int, only: int | None = None
+) -> list[RunRecord]:
+    """The municipality's newest runs (or run ``only``), with its volumes of each."""
     found = []
     # Runs are one a night: matching the comma-separated list in Python is simpler than in
     # SQL on two engines (as status_store does).
-    for row in connection.execute(select(_run).order_by(_run.c.id.desc())):
+    runs = select(_run).order_by(_run.c.id.desc())
+    if only is not None:
+        runs = runs.where(_run.c.id == only)
+    for row in connection.execute(runs):
         if municipality_nis in row.municipalities.split(","):
             found.append(row)
             if len(found) == limit:
@@ -69,6 +109,7 @@ def runs_of(connection: Connection, municipality_nis: str, *, limit: int) -> lis
         )
         for volume in connection.execute(query):
             volumes.setdefault(volume.run_id, []).append(_volume_record(volume))
+    counts = shares(connection, municipality_nis, [row.id for row in found])
     return [
         RunRecord(
             row.id,
@@ -78,12 +119,18 @@ def runs_of(connection: Connection, municipality_nis: str, *, limit: int) -> lis
             stored_utc(row.finished_at) if row.finished_at else None,
             row.outcome,
             row.step,
-            row.letters,
+            *counts[row.id],
             row.failure,
             tuple(volumes.get(row.id, ())),
         )
         for row in found
     ]
+
+
+def run_of(connection: Connection, municipality_nis: str, run_id: int) -> RunRecord | None:
+    """One run, if it covered the municipality (None otherwise: as for no such run)."""
+    found = runs_of(connection, municipality_nis, limit=1, only=run_id)
+    return found[0] if found else None
 
 
 def volume(connection: Connection, volume_id: int) -> VolumeRecord | None:

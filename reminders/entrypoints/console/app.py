@@ -27,11 +27,20 @@ from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reminders.adapters.crypto.passwords import Argon2Passwords
-from reminders.adapters.db.status_store import municipality_states
+from reminders.adapters.db.console_reads import shares
+from reminders.adapters.db.status_store import municipality_states, run_alive
 from reminders.bootstrap import open_engine, utc_now
 from reminders.config import Settings
 from reminders.domain.console_access import SessionRule
-from reminders.entrypoints.console import after_print_pages, audit_pages, staff_pages
+from reminders.domain.night_choice import KnownRun
+from reminders.entrypoints.console import (
+    after_print_pages,
+    audit_pages,
+    i18n,
+    run_pages,
+    staff_pages,
+)
+from reminders.entrypoints.console.labels import labelled, word
 from reminders.entrypoints.console.run_launcher import BUSY_EXIT, LaunchedRun, RunLauncher
 from reminders.entrypoints.console.signer_child import SignerChild
 from reminders.entrypoints.console.web import (
@@ -77,9 +86,9 @@ def create_app(
     options = settings.console
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.globals["installation_timezone"] = settings.timezone
-    templates.env.filters["local_time"] = lambda moment: (
-        moment.astimezone(settings.timezone).strftime("%Y-%m-%d %H:%M") if moment else ""
-    )
+    i18n.install(templates.env, settings.timezone)
+    templates.env.globals["labelled"] = labelled
+    templates.env.globals["word"] = word
     launcher = RunLauncher(
         settings.path,
         settings.database_url,
@@ -113,6 +122,7 @@ def create_app(
         Route("/login", login, methods=["POST"]),
         Route("/logout", logout, methods=["POST"]),
         *staff_pages.routes,
+        *run_pages.routes,
         *audit_pages.routes,
         *after_print_pages.routes,
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
@@ -287,7 +297,15 @@ def home(call: Call) -> Response:
     served = [m for m in call.console.settings.municipalities if user.may_see(m.nis_code)]
     with call.console.engine.connect() as connection:
         states = municipality_states(connection, [m.nis_code for m in served])
-    return call.page("home.html", served=served, states=states)
+        last: dict[str, tuple[KnownRun, tuple[int, int]]] = {}
+        for nis, state in states.items():
+            run = state.last_run
+            if run is None:
+                continue
+            alive = run_alive(connection, run.run_id) if run.outcome == "running" else None
+            known = KnownRun(run.run_id, run.as_of, run.outcome, run.step, alive)
+            last[nis] = (known, shares(connection, nis, [run.run_id])[run.run_id])
+    return call.page("home.html", served=served, states=states, last=last)
 
 
 def _run_ended(console: Console, launched: LaunchedRun) -> None:

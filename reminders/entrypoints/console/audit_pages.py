@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from starlette.responses import Response, StreamingResponse
@@ -27,7 +27,8 @@ from reminders.bootstrap import (
 )
 from reminders.domain.console_access import Role
 from reminders.domain.dispatch_log import LogEvent, LogQuery, log_timestamp
-from reminders.entrypoints.console.web import Call, is_htmx, page
+from reminders.entrypoints.console.i18n import _
+from reminders.entrypoints.console.web import Call, page
 from reminders.errors import UsageError
 from reminders.services.audit import (
     EXPORT_FIELDS,
@@ -47,23 +48,26 @@ def _query(call: Call) -> LogQuery:
     """The search form, read; times are local days of the installation's time zone."""
     event = call.param("event")
     if event is not None and event not in {e.value for e in LogEvent}:
-        raise UsageError(f"event: unknown event {event!r}")
+        call.error("event", _("Choose an event from the list."))
+        event = None
     number = call.param("document")
+    run_id = call.record_number("run")
+    day_from, day_to = call.day("from"), call.day("to")
+    if day_from and day_to and day_to < day_from:
+        call.error("to", _("The end date must be on or after the start date."))
     return LogQuery(
         document_number=number.upper() if number else None,
         stage=call.param("stage"),
         reason=call.param("reason"),
         event=LogEvent(event) if event else None,
-        run_id=call.record_number("run"),
-        recorded_from=_day_start(call, "from", 0),
-        recorded_before=_day_start(call, "to", 1),
+        run_id=run_id,
+        recorded_from=_day_start(call, day_from, 0),
+        recorded_before=_day_start(call, day_to, 1),
     )
 
 
-def _day_start(call: Call, name: str, days_after: int) -> str | None:
-    """The log time stamp (UTC) at which the local day in field ``name`` (plus
-    ``days_after``) begins."""
-    day = call.day(name)
+def _day_start(call: Call, day: date | None, days_after: int) -> str | None:
+    """The log time stamp (UTC) at which the local ``day`` (plus ``days_after``) begins."""
     if day is None:
         return None
     day += timedelta(days=days_after)  # a supported date: cannot overflow
@@ -74,6 +78,8 @@ def _day_start(call: Call, name: str, days_after: int) -> str | None:
 def _search(call: Call, *, reveal: bool) -> Response:
     query = _query(call)
     before_seq = call.record_number("before", smallest=0)
+    if call.errors:  # no results: never results that ignore what was typed
+        return _log_page(call, rows=[], query=query, more=False, reveal=False)
     if reveal:  # sealed into the log by the signer process before anything is shown
         what = {"command": "console log search", "query": _described_query(query)}
         call.console.signer.ask(
@@ -86,10 +92,16 @@ def _search(call: Call, *, reveal: bool) -> Response:
     if reveal:
         call.note("national_numbers_revealed", query=_described_query(query))
     more = len(rows) > PAGE_SIZE
-    rows = rows[:PAGE_SIZE]
+    return _log_page(call, rows=rows[:PAGE_SIZE], query=query, more=more, reveal=reveal)
+
+
+def _log_page(
+    call: Call, *, rows: list[dict[str, Any]], query: LogQuery, more: bool, reveal: bool
+) -> Response:
     params = {k: v for k, v in call.request.query_params.items() if k != "before"}
-    return call.page(
-        "_log_rows.html" if is_htmx(call) else "log.html",
+    return call.form_page(
+        "log.html",
+        "_log_rows.html",
         rows=rows,
         query=query,
         form=params if call.form is None else {k: str(v) for k, v in call.form.items()},
@@ -183,8 +195,10 @@ def checkpoint_file(call: Call) -> Response:
 def _export(call: Call, *, reveal: bool) -> Response:
     fmt = call.param("format") or "csv"
     if fmt not in ("csv", "jsonl"):
-        raise UsageError("format: expected csv or jsonl")
+        raise UsageError(_("Choose CSV or JSON lines."))
     run_id = call.record_number("run")  # checked before anything is streamed
+    if call.errors:
+        return call.page("problem.html", 400, message=call.errors[0][1])
     engine, nis, settings = call.console.engine, call.nis, call.console.settings
     if reveal:  # sealed into the log by the signer process before anything is sent
         what = {"run_id": run_id, "format": fmt, "command": "console export"}

@@ -8,10 +8,10 @@ from functools import partial
 from pathlib import Path
 
 from sqlalchemy import Engine
-from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
-from reminders.adapters.db.console_reads import describe_documents, runs_of, volume
+from reminders.adapters.db.console_reads import describe_documents, volume
 from reminders.adapters.printing.pdf import LetterLayout
 from reminders.adapters.printing.pdf_image import first_page_png
 from reminders.adapters.printing.print_volume import preview_pdf
@@ -24,15 +24,12 @@ from reminders.bootstrap import (
 from reminders.domain.console_access import Role
 from reminders.domain.due import SkipReason
 from reminders.domain.model import DocumentKind, DueDocument
-from reminders.entrypoints.console.run_launcher import RunAlreadyGoingError
 from reminders.entrypoints.console.web import Call, is_htmx, page
 from reminders.errors import UsageError
 from reminders.services.letters_due import DueFilter, letters_due
-from reminders.services.nightly_run import run_night
 from reminders.services.preview_letter import NotServedError, Preview, preview_letter
 
 LISTED = 500  # rows of a night shown at once; the counts cover every one
-RUNS_SHOWN = 30
 
 
 @page(Role.STAFF)
@@ -122,7 +119,7 @@ def _described(engine: Engine, ids: Collection[int]) -> dict[int, DueDocument]:
         return describe_documents(connection, ids)
 
 
-def _preview(call: Call) -> Preview:
+def _preview(call: Call, *, note: bool = True) -> Preview:
     kind_text, number = call.param("kind") or "", (call.param("number") or "").upper()
     if kind_text not in {kind.value for kind in DocumentKind} or not number:
         raise UsageError("document: choose a kind and give the document's number")
@@ -150,7 +147,8 @@ def _preview(call: Call) -> Preview:
             raise UsageError(f"{document}: no such document in the registry of {name}") from None
         except UsageError as err:  # the command line's option names mean nothing here
             raise UsageError(err.message.removeprefix("--")) from None
-    call.note("preview", document=document, stage=result.spec.stage)
+    if note:  # the page and its PDF; not the picture the page shows (one preview, one line)
+        call.note("preview", document=document, stage=result.spec.stage)
     return result
 
 
@@ -191,61 +189,7 @@ def preview_pdf_file(call: Call) -> Response:
 @page(Role.STAFF)
 def preview_png_file(call: Call) -> Response:
     """The letter's first page, as the preview page shows it."""
-    return Response(first_page_png(_preview(call).pdf), media_type="image/png")
-
-
-@page()
-def runs_page(call: Call) -> Response:
-    """The municipality's runs with their volumes (staff) and reports (auditors)."""
-    with call.console.engine.connect() as connection:
-        runs = runs_of(connection, call.nis, limit=RUNS_SHOWN)
-    going = call.console.launcher.going(call.nis)
-    return call.page(
-        "_runs.html" if is_htmx(call) else "runs.html",
-        runs=runs,
-        going=going,
-        polling=going is not None or any(run.outcome == "running" for run in runs),
-        today=call.console.today().isoformat(),
-    )
-
-
-@page(Role.STAFF)
-def confirm_run(call: Call) -> Response:
-    """What a run for the date would do (a dry run), and the button that starts it."""
-    as_of = call.day("date") or call.console.today()
-    request = run_request(
-        call.console.settings,
-        as_of=as_of,
-        nis_codes=[call.nis],
-        started_by=call.session.user.actor,
-        dry_run=True,
-    )
-    summary = run_night(request, decision_transaction(call.console.engine), now=call.console.now)
-    outcome = summary.municipalities[call.nis].as_json(as_of)
-    return call.page(
-        "run_confirm.html",
-        as_of=as_of,
-        outcome=outcome,
-        going=call.console.launcher.going(call.nis),
-    )
-
-
-@page(Role.STAFF)
-def start_run(call: Call) -> Response:
-    """Start the run (confirmed on the page before); refused while one is going."""
-    as_of = call.day("date") or call.console.today()
-    if call.param("confirm") != "yes":
-        raise UsageError("the run was not confirmed")
-    try:
-        launched = call.console.launcher.start(call.nis, as_of, call.session.user.actor)
-    except RunAlreadyGoingError:
-        call.note("run_started", "refused", date=as_of.isoformat(), why="a run is going")
-        raise UsageError(
-            "A run of this municipality started from the console is still going: wait for "
-            "it to end (the runs page shows it)."
-        ) from None
-    call.note("run_started", "started", date=as_of.isoformat(), pid=launched.process.pid)
-    return RedirectResponse(f"/m/{call.nis}/runs?started={as_of.isoformat()}", status_code=303)
+    return Response(first_page_png(_preview(call, note=False).pdf), media_type="image/png")
 
 
 @page(Role.STAFF)
@@ -269,8 +213,5 @@ routes = [
     Route("/m/{nis}/preview", preview_page),
     Route("/m/{nis}/preview.pdf", preview_pdf_file),
     Route("/m/{nis}/preview.png", preview_png_file),
-    Route("/m/{nis}/runs", runs_page),
-    Route("/m/{nis}/runs/start", confirm_run, methods=["GET"]),
-    Route("/m/{nis}/runs/start", start_run, methods=["POST"]),
     Route("/m/{nis}/volumes/{volume_id}", volume_file),  # any text: the page answers 404
 ]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -29,6 +29,8 @@ from reminders.bootstrap import console_transaction, login_transaction
 from reminders.config import Municipality, Settings
 from reminders.domain.bounds import parsed_day, parsed_record_number
 from reminders.domain.console_access import Role, SessionRule
+from reminders.entrypoints.console import i18n
+from reminders.entrypoints.console.i18n import _
 from reminders.entrypoints.console.run_launcher import RunLauncher
 from reminders.entrypoints.console.signer_child import SignerChild
 from reminders.errors import RemindersError, UsageError
@@ -66,6 +68,14 @@ class Console:
         return next((m for m in self.settings.municipalities if m.nis_code == nis), None)
 
 
+class FieldError(UsageError):
+    """Bad input in one field of a form: the page shows the form again with the error."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(message)
+        self.name = name
+
+
 @dataclass(frozen=True, slots=True)
 class Call:
     """One request to a page, past the guard."""
@@ -75,6 +85,12 @@ class Call:
     session: Session
     form: FormData | None
     municipality: Municipality | None  # the /m/{nis}/... one
+    # (field, message) of each bad field read so far: a page with errors shows its form
+    # again, the input kept, and no results (never results that ignore a filter)
+    errors: list[tuple[str, str]] = field(default_factory=list)
+
+    def error(self, name: str, message: str) -> None:
+        self.errors.append((name, message))
 
     @property
     def here(self) -> Municipality:
@@ -95,30 +111,32 @@ class Call:
         if not isinstance(value, str) or not value.strip():
             return None
         if _CONTROL.search(value):
-            raise UsageError(f"{name}: control characters are not accepted")
+            raise FieldError(name, _("This field holds characters that are not accepted."))
         return value.strip()
 
     def day(self, name: str) -> date | None:
         """A date field (``YYYY-MM-DD``, within the supported dates), or None when it is
-        empty; UsageError (400) otherwise."""
+        empty; otherwise an error of the field (``errors``) and None."""
         text = self.param(name)
         if text is None:
             return None
         try:
             return parsed_day(text)
-        except ValueError as err:
-            raise UsageError(f"{name}: {err}") from None
+        except ValueError:
+            self.error(name, _("Enter a real date, for example 25/11/2026."))
+            return None
 
     def record_number(self, name: str, *, smallest: int = 1) -> int | None:
-        """A number field (a run, a log entry), or None when it is empty; UsageError (400)
-        otherwise (only ASCII digits, within the database's integers)."""
+        """A number field (a run, a log entry), or None when it is empty; otherwise an error
+        of the field (``errors``) and None."""
         text = self.param(name)
         if text is None:
             return None
         try:
             return parsed_record_number(text, smallest=smallest)
-        except ValueError as err:
-            raise UsageError(f"{name}: {err}") from None
+        except ValueError:
+            self.error(name, _("Enter a whole number, such as 12."))
+            return None
 
     def path_number(self, name: str) -> int | None:
         """The URL's number ``name`` (a volume, a run), or None when it is none (the page
@@ -129,7 +147,11 @@ class Call:
             return None
 
     def page(self, template: str, status_code: int = 200, **context: Any) -> Response:
-        return self.console.templates.TemplateResponse(
+        """The page; with errors, status 400 and the error summary."""
+        if self.errors and status_code == 200:
+            status_code = 400
+        i18n.use(self.language_asked())
+        response = self.console.templates.TemplateResponse(
             self.request,
             template,
             {
@@ -141,10 +163,30 @@ class Call:
                     if self.municipality
                     else ()
                 ),
+                "errors": self.errors,
+                "error_of": dict(reversed(self.errors)),
                 **context,
             },
             status_code=status_code,
         )
+        response.headers["content-language"] = i18n.current()
+        return response
+
+    def form_page(self, template: str, part: str, **context: Any) -> Response:
+        """A page whose form htmx sends for ``part`` only; with errors, the whole page, which
+        htmx puts in place of the whole main part (the form with its errors, no results)."""
+        if not is_htmx(self):
+            return self.page(template, **context)
+        if not self.errors:
+            return self.page(part, **context)
+        response = self.page(template, **context)
+        response.headers.update(
+            {"HX-Retarget": "main", "HX-Reselect": "main", "HX-Reswap": "outerHTML"}
+        )
+        return response
+
+    def language_asked(self) -> str:
+        return i18n.chosen(None, self.request.headers.get("accept-language"))
 
     def note(self, action: str, outcome: str = "ok", **details: Any) -> None:
         """Write this user's action to the console's activity log."""
@@ -239,6 +281,7 @@ def to_login(request: Request) -> Response:
 def problem(
     request: Request, console: Console, session: Session | None, status: int, message: str
 ) -> Response:
+    i18n.use(i18n.chosen(None, request.headers.get("accept-language")))
     return console.templates.TemplateResponse(
         request,
         "problem.html",
@@ -248,6 +291,8 @@ def problem(
             "roles": (),
             "csrf_token": session.csrf_token if session else "",
             "message": message,
+            "errors": [],
+            "error_of": {},
         },
         status_code=status,
     )
