@@ -43,6 +43,7 @@ class ConsoleUser:
     user_id: int
     username: str
     grants: tuple[Grant, ...]
+    language: str | None = None  # the console's language the user chose (None: the browser's)
 
     def may(self, role: Role, municipality_nis: str) -> bool:
         return any(g.role is role and g.municipality_nis == municipality_nis for g in self.grants)

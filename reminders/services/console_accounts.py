@@ -81,7 +81,9 @@ def log_in(
             store.set_password(stored.user_id, passwords.hash(password))
         store.start_session(token_digest(token), stored.user_id, csrf, now)
         store.record(ConsoleAction(now, name, None, "login", "ok", {"client": client}))
-        user = ConsoleUser(stored.user_id, stored.username, store.grants(stored.user_id))
+        user = ConsoleUser(
+            stored.user_id, stored.username, store.grants(stored.user_id), stored.language
+        )
     return token, Session(user, csrf)
 
 
@@ -155,8 +157,22 @@ def session_for(
             return None
         if now - found.last_seen_at >= TOUCH_EVERY:
             store.touch_session(digest, now)
-        user = ConsoleUser(found.user_id, stored.username, store.grants(found.user_id))
+        user = ConsoleUser(
+            found.user_id, stored.username, store.grants(found.user_id), stored.language
+        )
         return Session(user, found.csrf_token)
+
+
+def choose_language(
+    transaction: ConsoleTransaction, session: Session, language: str, *, now: datetime
+) -> None:
+    """Keep the console's language the user chose (one the console has: the caller checks)."""
+    user = session.user
+    with transaction() as store:
+        store.set_language(user.user_id, language)
+        store.record(
+            ConsoleAction(now, user.username, None, "language_chosen", "ok", {"language": language})
+        )
 
 
 def log_out(

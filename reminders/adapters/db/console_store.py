@@ -46,6 +46,7 @@ class StoredUser:
     username: str
     password_hash: str
     disabled: bool
+    language: str | None = None  # the console's language the user chose
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +75,9 @@ class ConsoleStore:
         row = self.connection.execute(select(_user).where(where)).first()
         if row is None:
             return None
-        return StoredUser(row.id, row.username, row.password_hash, row.disabled_at is not None)
+        return StoredUser(
+            row.id, row.username, row.password_hash, row.disabled_at is not None, row.language
+        )
 
     def add_user(self, username: str, password_hash: str, at: datetime) -> int:
         result = self.connection.execute(
@@ -85,6 +88,11 @@ class ConsoleStore:
     def set_password(self, user_id: int, password_hash: str) -> None:
         self.connection.execute(
             update(_user).where(_user.c.id == user_id).values(password_hash=password_hash)
+        )
+
+    def set_language(self, user_id: int, language: str | None) -> None:
+        self.connection.execute(
+            update(_user).where(_user.c.id == user_id).values(language=language)
         )
 
     def set_disabled(self, user_id: int, at: datetime | None) -> None:

@@ -407,6 +407,7 @@ class ConsoleUserRow(Base):
     password_hash: Mapped[str] = mapped_column(String(200))  # Argon2id, with its parameters
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    language: Mapped[str | None] = mapped_column(String(5))  # the console's, as they chose it
 
 
 class ConsoleGrantRow(Base):

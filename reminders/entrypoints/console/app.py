@@ -52,8 +52,10 @@ from reminders.entrypoints.console.web import (
     page,
     problem,
 )
+from reminders.errors import UsageError
 from reminders.services.console_accounts import (
     LoginRefusedError,
+    choose_language,
     log_in,
     log_out,
     note_action,
@@ -121,6 +123,7 @@ def create_app(
         Route("/login", login_form, methods=["GET"]),
         Route("/login", login, methods=["POST"]),
         Route("/logout", logout, methods=["POST"]),
+        Route("/language", choose, methods=["POST"]),
         *staff_pages.routes,
         *run_pages.routes,
         *audit_pages.routes,
@@ -226,6 +229,7 @@ def _login_page(
     request: Request, console: Console, *, message: str | None, status_code: int, username: str = ""
 ) -> Response:
     login_token = secrets.token_urlsafe(32)
+    i18n.use(i18n.chosen(None, request.headers.get("accept-language")))  # nobody known yet
     response = console.templates.TemplateResponse(
         request,
         "login.html",
@@ -237,6 +241,8 @@ def _login_page(
             "message": message,
             "username": username,
             "next": _local_path(request.query_params.get("next")),
+            "errors": [],
+            "error_of": {},
         },
         status_code=status_code,
     )
@@ -249,7 +255,8 @@ async def login(request: Request) -> Response:
     form = await request.form()
     username, password = str(form.get("username", "")), str(form.get("password", ""))
     if not form_is_ours(request, form, request.cookies.get(LOGIN_COOKIE, "")):
-        message = "The login form had expired: please try again."
+        i18n.use(i18n.chosen(None, request.headers.get("accept-language")))
+        message = i18n._("The login form had expired: please try again.")
         return _login_page(request, console, message=message, status_code=403, username=username)
     client = request.client.host if request.client else "unknown"
     try:
@@ -288,6 +295,16 @@ def logout(call: Call) -> Response:
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
+
+
+@page()
+def choose(call: Call) -> Response:
+    """Keep the language the user chose, and go back to the page they chose it on."""
+    language = call.param("language")
+    if language not in i18n.LANGUAGES:
+        raise UsageError(i18n._("Choose a language from the list."))
+    choose_language(call.console.consoles(), call.session, language, now=call.console.now())
+    return RedirectResponse(_local_path(call.param("back")) or "/", status_code=303)
 
 
 @page()

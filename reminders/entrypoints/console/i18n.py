@@ -121,7 +121,10 @@ def clock(value: datetime, zone: ZoneInfo) -> str:
 
 
 def zone_name(zone: ZoneInfo) -> str:
-    """The label of every time shown: "Belgium Time" / "Belgische tijd"..."""
+    """The label of every time shown: "Belgian time" in the user's language (Babel's
+    location name elsewhere)."""
+    if zone.key == "Europe/Brussels":
+        return _("Belgian time")
     return str(get_timezone_location(zone, locale=locale(), return_city=False))
 
 

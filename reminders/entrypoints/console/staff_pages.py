@@ -24,7 +24,7 @@ from reminders.bootstrap import (
 from reminders.domain.console_access import Role
 from reminders.domain.due import SkipReason
 from reminders.domain.model import DocumentKind, DueDocument
-from reminders.entrypoints.console.web import Call, is_htmx, page
+from reminders.entrypoints.console.web import Call, FieldError, is_htmx, page
 from reminders.errors import UsageError
 from reminders.services.letters_due import DueFilter, letters_due
 from reminders.services.preview_letter import NotServedError, Preview, preview_letter
@@ -125,7 +125,10 @@ def _preview(call: Call, *, note: bool = True) -> Preview:
         raise UsageError("document: choose a kind and give the document's number")
     document = f"{kind_text}:{number}"
     settings = call.console.settings
-    as_of = call.day("date") or call.console.today()
+    asked = call.day("date")
+    if call.errors:
+        raise FieldError(*call.errors[0])
+    as_of = asked or call.console.today()
     layout = LetterLayout(settings.print_options.window)
     with letter_transaction(call.console.engine)() as store:
         try:
@@ -157,7 +160,18 @@ def preview_page(call: Call) -> Response:
     """The preview form and, once a document is given, its letter's first page as a picture."""
     shown = None
     if call.param("number"):
-        result = _preview(call)
+        try:
+            result = _preview(call)
+        except UsageError as err:  # the form again, with the error at its field
+            name = err.name if isinstance(err, FieldError) else "number"
+            if (name, err.message) not in call.errors:
+                call.error(name, err.message)
+            return call.page(
+                "preview.html",
+                shown=None,
+                kinds=list(call.console.settings.policies),
+                today=call.console.today().isoformat(),
+            )
         shown = {
             "document": f"{result.spec.document_kind}:{(call.param('number') or '').upper()}",
             "stage": result.spec.stage,

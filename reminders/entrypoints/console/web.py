@@ -186,7 +186,8 @@ class Call:
         return response
 
     def language_asked(self) -> str:
-        return i18n.chosen(None, self.request.headers.get("accept-language"))
+        """The user's chosen language, else the browser's."""
+        return i18n.chosen(self.session.user.language, self.request.headers.get("accept-language"))
 
     def note(self, action: str, outcome: str = "ok", **details: Any) -> None:
         """Write this user's action to the console's activity log."""
@@ -281,7 +282,8 @@ def to_login(request: Request) -> Response:
 def problem(
     request: Request, console: Console, session: Session | None, status: int, message: str
 ) -> Response:
-    i18n.use(i18n.chosen(None, request.headers.get("accept-language")))
+    stored = session.user.language if session else None
+    i18n.use(i18n.chosen(stored, request.headers.get("accept-language")))
     return console.templates.TemplateResponse(
         request,
         "problem.html",
