@@ -32,6 +32,7 @@ USERS: dict[str, tuple[Grant, ...]] = {
     "audit.gent": (Grant(GENT, Role.AUDITOR, may_reveal=True),),
     "audit.brussels": (Grant(BRUSSELS, Role.AUDITOR),),
     "both.gent": (Grant(GENT, Role.STAFF), Grant(GENT, Role.AUDITOR)),
+    "staff.eupen": (Grant(EUPEN, Role.STAFF),),
 }
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 

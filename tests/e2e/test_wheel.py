@@ -114,6 +114,14 @@ def test_the_installed_wheel_runs_a_night_without_the_repository(
     ).stdout.split()  # fmt: skip
     assert all(Path(path).is_relative_to(installed) for path in where), where
     assert (Path(where[1]) / "eid" / "first.nl.txt.j2").is_file()
+    console = _run(  # the console's compiled catalogs come with the package
+        [str(installed / "bin" / "python"), "-c",
+         "from reminders.entrypoints.console import i18n; i18n.use('de'); "
+         "print(i18n._('Log out')); print(i18n.LOCALE_DIR)"],
+        cwd=work, env=env,
+    ).stdout.split()  # fmt: skip
+    assert console[0] == "Abmelden"
+    assert Path(console[1]).is_relative_to(installed)
 
     _run([reminders, "init", "gent", "--nis", "44021", "--name", "Gent", "--street",
           "Botermarkt", "--house-number", "1", "--postal-code", "9000", "--locality", "Gent"],

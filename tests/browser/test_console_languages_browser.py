@@ -1,0 +1,119 @@
+"""Issue 23 in Chromium: a clerk of Eupen sees German from login to a finished run, which
+they follow on its own page; a bad search keeps the form with an error summary that leads
+to the field; and axe-core (bundled with axe-playwright-python) finds no violation of any
+impact on each of these pages and states."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, Page, expect
+from starlette.types import ASGIApp
+
+from tests.browser.test_console_browser import log_in
+from tests.console_support import (
+    EUPEN,
+    GENT,
+    PASSWORD,
+    add_users,
+    cheap_passwords,
+    console_app,
+    night_clock,
+)
+from tests.e2e.test_print_volumes import RUN_DATE, registry  # noqa: F401 - fixture
+from tests.e2e.test_run import run
+
+AXE = Axe()
+
+
+def assert_accessible(page: Page) -> None:
+    results = AXE.run(page)
+    found = [(v["id"], v["impact"], len(v["nodes"])) for v in results.response["violations"]]
+    assert found == [], results.generate_report()
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """SQLite only: the browser paths do not depend on the engine."""
+    return f"sqlite:///{tmp_path / 'registry.sqlite3'}"
+
+
+@pytest.fixture
+def console_url(
+    registry: Path,  # noqa: F811 - the fixture
+    database_url: str,
+    live_server: Callable[[ASGIApp], str],
+) -> str:
+    add_users(database_url, cheap_passwords())
+    return live_server(console_app(registry, database_url, night_clock(RUN_DATE)))
+
+
+@pytest.fixture
+def german(browser: Browser) -> Iterator[Page]:
+    """A page of a browser set to German (Belgium): it sends Accept-Language de-BE."""
+    context = browser.new_context(locale="de-BE")
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def test_a_clerk_of_eupen_sees_german_from_login_to_a_finished_run(
+    german: Page, console_url: str
+) -> None:
+    page = german
+    page.goto(f"{console_url}/m/{EUPEN}/runs")
+    expect(page).to_have_title(re.compile("Anmelden"))
+    expect(page.locator("html")).to_have_attribute("lang", "de")
+    assert_accessible(page)
+    page.get_by_label("Benutzername").fill("staff.eupen")
+    page.get_by_label("Passwort").fill(PASSWORD)
+    page.get_by_role("button", name="Anmelden").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Läufe")
+    assert_accessible(page)
+    page.get_by_label("Die Nacht laufen lassen vom").fill(RUN_DATE)
+    page.get_by_role("button", name="Einen Lauf vorbereiten…").click()
+    heading = page.get_by_role("heading", level=1)
+    expect(heading).to_have_text("Den Lauf für die Nacht vom 01.03.2027 starten?")
+    expect(page.locator("main")).to_contain_text("Briefe")
+    assert_accessible(page)
+    page.get_by_role("button", name="Den Lauf für die Nacht vom 01.03.2027 starten").click()
+    finished = page.locator("#runs .run-succeeded")
+    expect(finished).to_contain_text("erfolgreich", timeout=90_000)
+    assert_accessible(page)
+    finished.get_by_role("link", name=re.compile("^Lauf ")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        re.compile(r"^Lauf \d+, Nacht vom 01\.03\.2027$")
+    )
+    expect(page.locator("#progress")).to_contain_text("Versiegeln im Versandprotokoll ✓")
+    expect(page.locator("#progress")).to_contain_text("(belgische Zeit)")
+    assert_accessible(page)
+
+
+def test_a_bad_search_keeps_the_form_and_leads_to_the_field(
+    page: Page,
+    console_url: str,
+    registry: Path,  # noqa: F811 - the fixture
+    database_url: str,
+) -> None:
+    run(registry, database_url, "--date", RUN_DATE)
+    page.goto(f"{console_url}/m/{GENT}/log")
+    log_in(page, "audit.gent")
+    expect(page.locator("#entries tbody tr").first).to_be_visible()
+    assert_accessible(page)
+    page.get_by_label("Run", exact=True).fill("4a")
+    page.get_by_role("button", name="Search", exact=True).click()
+    summary = page.locator(".error-summary")
+    expect(summary).to_be_visible()
+    expect(page.locator("#entries table")).to_have_count(0)  # no stale results
+    expect(page.get_by_label("Run", exact=True)).to_have_value("4a")
+    assert_accessible(page)
+    summary.get_by_role("link", name="Enter a whole number, such as 12.").click()
+    expect(page.get_by_label("Run", exact=True)).to_be_focused()
+    page.keyboard.press("Tab")  # the focus ring: 3 px, more than the 2 px asked for
+    width = page.evaluate("getComputedStyle(document.activeElement).outlineWidth")
+    assert width == "3px"
