@@ -99,6 +99,16 @@ def test_a_night_to_come_cannot_be_run(console: Console) -> None:  # noqa: F811 
     assert "Start the run" in console.client.get(f"/m/{GENT}/runs/start?date={yesterday}").text
 
 
+def test_the_confirmation_shows_the_first_letters_as_pictures(console: Console) -> None:  # noqa: F811 - fixture
+    log_in(console.client, "staff.gent")
+    page = console.client.get(f"/m/{GENT}/runs/start?date={RUN_DATE}").text
+    pictures = re.findall(r'src="(/m/\d+/preview\.png\?[^"]+)"', page)
+    assert 1 <= len(pictures) <= 3
+    picture = console.client.get(pictures[0].replace("&amp;", "&"))
+    assert picture.headers["content-type"] == "image/png"
+    assert "preview" not in [a[2] for a in actions(console.database_url)]  # nobody previewed
+
+
 def test_counts_are_the_municipalitys_own(logged: Console) -> None:  # noqa: F811 - fixture
     rows = _sql(
         logged.database_url,

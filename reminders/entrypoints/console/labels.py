@@ -94,6 +94,16 @@ WORDS: dict[str, dict[str, str]] = {
         "sealed": N_("publishing the log"),
         "published": N_("finished"),
     },
+    "state": {
+        "decided": N_("decided"),
+        "printed": N_("printed"),
+        "held": N_("held for release"),
+        "recut": N_("in a volume cut again"),
+        "released": N_("released to the print shop"),
+        "cancelled": N_("cancelled"),
+        "reprinted": N_("reprinted"),
+        "returned": N_("returned by the post"),
+    },
     "role": {
         "staff": N_("staff"),
         "auditor": N_("auditor"),

@@ -8,6 +8,7 @@ activity log, with their reason."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -15,11 +16,13 @@ from sqlalchemy import Connection
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from reminders.adapters.db.console_reads import RunRecord, run_of, runs_of
+from reminders.adapters.db.console_reads import RunRecord, describe_documents, run_of, runs_of
 from reminders.adapters.db.console_store import ConsoleStore
 from reminders.adapters.db.status_store import run_alive
 from reminders.bootstrap import decision_transaction, run_request
 from reminders.domain.console_access import Role
+from reminders.domain.due import Decision
+from reminders.domain.model import DocumentKind
 from reminders.domain.night_choice import KnownRun, NightChoice, night_choice
 from reminders.entrypoints.console.i18n import _
 from reminders.entrypoints.console.run_launcher import BUSY_EXIT, RunAlreadyGoingError
@@ -27,6 +30,7 @@ from reminders.entrypoints.console.web import Call, is_htmx, page
 from reminders.services.nightly_run import run_night
 
 RUNS_SHOWN = 30
+SAMPLES = 3  # letters shown as pictures before a run starts
 ACTIONS_READ = 200  # the newest console actions read for launches that never got a record
 
 
@@ -158,7 +162,7 @@ def confirm_run(call: Call) -> Response:
             today=call.console.today().isoformat(),
             asked=call.param("date") or "",
         )
-    outcome = None
+    outcome, samples = None, []
     if choice.verdict == "open":
         request = run_request(
             call.console.settings,
@@ -167,15 +171,28 @@ def confirm_run(call: Call) -> Response:
             started_by=call.session.user.actor,
             dry_run=True,
         )
+        picked: list[tuple[str, int]] = []  # (stage, document id) of the first letters
+
+        def pick(_nis: str, _kind: DocumentKind, decisions: Sequence[Decision]) -> None:
+            picked.extend((d.stage, d.document_id) for d in decisions if d.is_letter)
+
         summary = run_night(
-            request, decision_transaction(call.console.engine), now=call.console.now
+            request, decision_transaction(call.console.engine), now=call.console.now, listing=pick
         )
         outcome = summary.municipalities[call.nis].as_json(night)
+        with call.console.engine.connect() as connection:
+            described = describe_documents(connection, [i for _s, i in picked[:SAMPLES]])
+        samples = [
+            {"kind": described[i].kind.value, "number": described[i].number, "stage": stage}
+            for stage, i in picked[:SAMPLES]
+            if i in described
+        ]
     return call.page(
         "run_confirm.html",
         as_of=night,
         choice=choice,
         outcome=outcome,
+        samples=samples,
         going=call.console.launcher.going(call.nis),
     )
 
