@@ -11,6 +11,7 @@ import socket
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from babel.numbers import format_currency
 from sqlalchemy import text
 
 from reminders.adapters.db.engine import make_engine
@@ -173,3 +174,25 @@ def test_words_instead_of_codes_with_the_code_in_a_tooltip(logged: Console) -> N
     page = logged.client.get(f"/m/{GENT}/log").text
     assert '<span class="code" title="eid">identity card</span>' in page
     assert '<span class="code" title="letter">letter</span>' in page
+
+
+def test_usage_per_month_with_postage_and_a_chart(logged: Console) -> None:  # noqa: F811 - fixture
+    rows = _sql(
+        logged.database_url,
+        "SELECT municipality_nis, sum(letters), sum(pages), count(*) FROM print_volume GROUP BY 1",
+    )
+    per = {str(r[0]): (int(r[1]), int(r[2]), int(r[3])) for r in rows}  # type: ignore[call-overload]
+    letters, pages, volumes = per[GENT]
+    log_in(logged.client, "staff.gent")
+    page = logged.client.get(f"/m/{GENT}/usage").text
+    row = re.search(r"<tr><td>[A-Z][a-z]+ \d{4}</td>(.*?)</tr>", page)
+    assert row is not None
+    postage = format_currency(round(letters * 1.33, 2), "EUR", locale="en_BE")
+    assert row.group(1) == (
+        f"<td>{letters}</td><td>{pages}</td><td>{volumes}</td><td>{postage}</td>"
+    )
+    assert '<svg role="img"' in page
+    assert f"{letters} letters</title></rect>" in page
+    everyone = sum(counts[0] for counts in per.values())
+    assert everyone != letters
+    assert f"<td>{everyone}</td>" not in page  # Gent's own, never the installation's

@@ -23,7 +23,8 @@ def with_console(config_file: Path, table: str) -> Path:
 
 
 def test_the_example_console_table_holds_the_defaults(config_file: Path) -> None:
-    assert loaded(config_file).console == ConsoleOptions()
+    # the example sets a postage tariff for the usage page; without it there is no estimate
+    assert loaded(config_file).console == ConsoleOptions(postage_per_letter=1.33)
     assert loaded(with_console(config_file, "")).console == ConsoleOptions()
 
 
@@ -31,6 +32,7 @@ def test_each_console_key_sets_its_option(config_file: Path) -> None:
     table = (
         '[console]\nhost = "0.0.0.0"\nport = 9000\nsession_idle_minutes = 15\n'
         "session_max_hours = 4\nsecure_cookies = true\nmax_failed_logins = 3\n"
+        "postage_per_letter = 1.5\npostage_per_page = 0.1\n"
     )
     assert loaded(with_console(config_file, table)).console == ConsoleOptions(
         host="0.0.0.0",  # noqa: S104 - what the test writes, read back
@@ -39,6 +41,8 @@ def test_each_console_key_sets_its_option(config_file: Path) -> None:
         session_max_hours=4,
         secure_cookies=True,
         max_failed_logins=3,
+        postage_per_letter=1.5,
+        postage_per_page=0.1,
     )
 
 

@@ -8,12 +8,14 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Row, Table, func, select
 
 from reminders.adapters.db.engine import stored_utc
 from reminders.adapters.db.orm import DecisionRow, DocumentRow, NightlyRunRow, PrintVolumeRow
 from reminders.domain.model import DocumentKind, DueDocument
+from reminders.domain.usage import MonthUsage
 
 _run = cast(Table, NightlyRunRow.__table__)
 _volume = cast(Table, PrintVolumeRow.__table__)
@@ -131,6 +133,25 @@ def run_of(connection: Connection, municipality_nis: str, run_id: int) -> RunRec
     """One run, if it covered the municipality (None otherwise: as for no such run)."""
     found = runs_of(connection, municipality_nis, limit=1, only=run_id)
     return found[0] if found else None
+
+
+GONE = ("cancelled", "replaced")  # volumes that never go out (their re-cut goes instead)
+
+
+def usage(connection: Connection, municipality_nis: str, zone: ZoneInfo) -> list[MonthUsage]:
+    """Per month (local, by when its volumes were written), the municipality's letters,
+    pages and volumes that went or go out to the print shop, oldest month first."""
+    months: dict[date, list[int]] = {}
+    query = select(_volume.c.written_at, _volume.c.letters, _volume.c.pages).where(
+        _volume.c.municipality_nis == municipality_nis, _volume.c.state.not_in(GONE)
+    )
+    for written_at, letters, pages in connection.execute(query):
+        month = stored_utc(written_at).astimezone(zone).date().replace(day=1)
+        totals = months.setdefault(month, [0, 0, 0])
+        totals[0] += letters
+        totals[1] += pages
+        totals[2] += 1
+    return [MonthUsage(month, *totals) for month, totals in sorted(months.items())]
 
 
 def volume(connection: Connection, volume_id: int) -> VolumeRecord | None:

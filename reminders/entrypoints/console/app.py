@@ -39,6 +39,7 @@ from reminders.entrypoints.console import (
     i18n,
     run_pages,
     staff_pages,
+    usage_page,
 )
 from reminders.entrypoints.console.labels import labelled, word
 from reminders.entrypoints.console.run_launcher import BUSY_EXIT, LaunchedRun, RunLauncher
@@ -126,6 +127,7 @@ def create_app(
         Route("/language", choose, methods=["POST"]),
         *staff_pages.routes,
         *run_pages.routes,
+        *usage_page.routes,
         *audit_pages.routes,
         *after_print_pages.routes,
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),

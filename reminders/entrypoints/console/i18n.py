@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date, format_datetime, format_time, get_timezone_location
-from babel.numbers import format_decimal
+from babel.numbers import format_currency, format_decimal
 from jinja2 import Environment
 
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -116,6 +116,16 @@ def moment(value: datetime | str | None, zone: ZoneInfo) -> str:
     return format_datetime(local, "medium", tzinfo=zone, locale=locale())
 
 
+def money(value: float) -> str:
+    """Euros as the current language writes them (nl_BE: € 1,33)."""
+    return format_currency(value, "EUR", locale=locale())
+
+
+def month(value: date, width: str = "LLLL y") -> str:
+    """A month and its year (nl_BE: maart 2027)."""
+    return format_date(value, width, locale=locale())
+
+
 def clock(value: datetime, zone: ZoneInfo) -> str:
     return format_time(value.astimezone(zone), "short", tzinfo=zone, locale=locale())
 
@@ -138,6 +148,9 @@ def install(environment: Environment, zone: ZoneInfo) -> None:
     )
     environment.filters["number"] = number
     environment.filters["day"] = day
+    environment.filters["money"] = money
+    environment.filters["month"] = month
+    environment.filters["month_short"] = lambda value: month(value, "LLL yy")
     environment.filters["local_time"] = lambda value: moment(value, zone)
     environment.globals["zone_name"] = lambda: zone_name(zone)
     environment.globals["current_language"] = current
