@@ -117,3 +117,46 @@ def test_a_bad_search_keeps_the_form_and_leads_to_the_field(
     page.keyboard.press("Tab")  # the focus ring: 3 px, more than the 2 px asked for
     width = page.evaluate("getComputedStyle(document.activeElement).outlineWidth")
     assert width == "3px"
+
+
+PAGES = (
+    "/",
+    "/m/{nis}/letters-due",
+    "/m/{nis}/letters-due?outcome=skip",
+    "/m/{nis}/preview?kind=eid&number=E01",
+    "/m/{nis}/preview?kind=eid&number=NONE",  # an error at the number
+    "/m/{nis}/configuration",
+    "/m/{nis}/runs",
+    "/m/{nis}/runs/1",
+    "/m/{nis}/runs/start",
+    "/m/{nis}/runs/start?date=2099-01-01",  # a night to come: the error summary
+    "/m/{nis}/usage",
+    "/m/{nis}/log",
+    "/m/{nis}/log?document=NONE",  # empty results
+    "/m/{nis}/log?run=4a",  # an error
+    "/m/{nis}/verification",
+    "/m/{nis}/activity",
+    "/m/{nis}/letter",
+    "/m/{nis}/reprint",
+    "/m/{nis}/returned",
+    "/m/{nis}/no-such-page",
+)
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "de", "en"])
+def test_every_page_in_each_language_passes_axe(
+    page: Page,
+    console_url: str,
+    registry: Path,  # noqa: F811 - the fixture
+    database_url: str,
+    language: str,
+) -> None:
+    run(registry, database_url, "--date", RUN_DATE)
+    page.goto(console_url)
+    log_in(page, "both.gent")
+    page.locator("#f-language").select_option(language)
+    page.locator("form.language button").click()
+    for path in PAGES:
+        page.goto(console_url + path.format(nis=GENT))
+        expect(page.locator("html")).to_have_attribute("lang", language)
+        assert_accessible(page)

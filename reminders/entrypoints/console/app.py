@@ -41,6 +41,7 @@ from reminders.entrypoints.console import (
     staff_pages,
     usage_page,
 )
+from reminders.entrypoints.console.i18n import N_
 from reminders.entrypoints.console.labels import labelled, word
 from reminders.entrypoints.console.run_launcher import BUSY_EXIT, LaunchedRun, RunLauncher
 from reminders.entrypoints.console.signer_child import SignerChild
@@ -169,9 +170,9 @@ def security_headers(*, static: bool = False) -> list[tuple[bytes, bytes]]:
     return [*headers, (b"cache-control", b"max-age=3600" if static else b"no-store")]
 
 
-_HTTP_PROBLEMS = {
-    404: "There is no such page.",
-    405: "This page does not take that kind of request.",
+_HTTP_PROBLEMS = {  # translated by problem()
+    404: N_("There is no such page."),
+    405: N_("This page does not take that kind of request."),
 }
 
 
@@ -180,8 +181,14 @@ async def http_problem(request: Request, exc: Exception) -> Response:
     response that passes the middleware)."""
     assert isinstance(exc, HTTPException)  # noqa: S101 - registered for HTTPException only
     console: Console = request.app.state.console
-    message = _HTTP_PROBLEMS.get(exc.status_code, "The request was not understood.")
-    response = problem(request, console, None, exc.status_code, message)
+    token = request.cookies.get(SESSION_COOKIE)
+    session = None
+    if token:  # the page in the user's language
+        session = await run_in_threadpool(
+            session_for, console.consoles(), token, console.rule, now=console.now()
+        )
+    message = _HTTP_PROBLEMS.get(exc.status_code, N_("The request was not understood."))
+    response = problem(request, console, session, exc.status_code, message)
     response.headers.update(exc.headers or {})  # 405: Allow
     return response
 

@@ -49,6 +49,11 @@ def current() -> str:
     return _current.get()
 
 
+def N_(message: str) -> str:  # noqa: N802 - gettext's name for "mark for extraction only"
+    """Marks a message for pybabel; it is translated where it is shown."""
+    return message
+
+
 def _(message: str) -> str:
     """``message`` in the current language (for messages made in Python)."""
     return translations(current()).gettext(message)

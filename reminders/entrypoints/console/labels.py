@@ -9,12 +9,7 @@ from __future__ import annotations
 
 from markupsafe import Markup, escape
 
-from reminders.entrypoints.console.i18n import _
-
-
-def N_(message: str) -> str:  # noqa: N802 - gettext's name for "mark for extraction only"
-    return message
-
+from reminders.entrypoints.console.i18n import N_, _
 
 WORDS: dict[str, dict[str, str]] = {
     "kind": {

@@ -30,7 +30,7 @@ from reminders.config import Municipality, Settings
 from reminders.domain.bounds import parsed_day, parsed_record_number
 from reminders.domain.console_access import Role, SessionRule
 from reminders.entrypoints.console import i18n
-from reminders.entrypoints.console.i18n import _
+from reminders.entrypoints.console.i18n import N_, _
 from reminders.entrypoints.console.run_launcher import RunLauncher
 from reminders.entrypoints.console.signer_child import SignerChild
 from reminders.errors import RemindersError, UsageError
@@ -234,22 +234,27 @@ def _guarded(handler: Page, request: Request, form: FormData | None, role: Role 
     )
     if session is None:
         return to_login(request)
+    # Before the page runs: its messages (a field's error) are in the user's language too.
+    i18n.use(i18n.chosen(session.user.language, request.headers.get("accept-language")))
     municipality = None
     nis = request.path_params.get("nis")
     if nis is not None:
         municipality = console.municipality(nis)
         if municipality is None or not session.user.may_see(nis):
-            return problem(request, console, session, 404, "There is no such page.")
+            return problem(request, console, session, 404, N_("There is no such page."))
         if role is not None and not session.user.may(role, nis):
             return problem(
                 request,
                 console,
                 session,
                 403,
-                f"Your roles in {municipality.name} do not include this page ({role} only).",
+                i18n._("Your roles in %(municipality)s do not include this page.")
+                % {"municipality": municipality.name},
             )
     if request.method == "POST" and not form_is_ours(request, form, session.csrf_token):
-        return problem(request, console, session, 403, "The form had expired: please try again.")
+        return problem(
+            request, console, session, 403, N_("The form had expired: please try again.")
+        )
     call = Call(request, console, session, form, municipality)
     try:
         return handler(call)
@@ -284,6 +289,7 @@ def problem(
 ) -> Response:
     stored = session.user.language if session else None
     i18n.use(i18n.chosen(stored, request.headers.get("accept-language")))
+    message = i18n._(message)  # the console's own messages are in the catalogs
     return console.templates.TemplateResponse(
         request,
         "problem.html",
