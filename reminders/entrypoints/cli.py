@@ -12,7 +12,7 @@ import shlex
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -61,6 +61,7 @@ from reminders.entrypoints.options import (
 )
 from reminders.entrypoints.recovery_cli import backup, recover
 from reminders.entrypoints.render_worker_cli import render_worker
+from reminders.entrypoints.run_watch import watching
 from reminders.entrypoints.scheduler_cli import scheduler
 from reminders.entrypoints.signals import stop_on_signals
 from reminders.entrypoints.status_cli import status
@@ -247,7 +248,8 @@ def run(
         _report_run(summary, settings, as_json)
         return
     stop = threading.Event()
-    with stop_on_signals(stop):
+    progress = nullcontext() if as_json else watching(settings.database_url)
+    with stop_on_signals(stop), progress:
         outcome = nightly_job(
             settings,
             as_of=day,
