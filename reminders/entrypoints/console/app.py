@@ -42,7 +42,7 @@ from reminders.entrypoints.console import (
     usage_page,
 )
 from reminders.entrypoints.console.i18n import N_
-from reminders.entrypoints.console.labels import labelled, word
+from reminders.entrypoints.console.labels import document_number, labelled, word
 from reminders.entrypoints.console.run_launcher import BUSY_EXIT, LaunchedRun, RunLauncher
 from reminders.entrypoints.console.signer_child import SignerChild
 from reminders.entrypoints.console.web import (
@@ -93,6 +93,7 @@ def create_app(
     i18n.install(templates.env, settings.timezone)
     templates.env.globals["labelled"] = labelled
     templates.env.globals["word"] = word
+    templates.env.globals["document_number"] = document_number
     launcher = RunLauncher(
         settings.path,
         settings.database_url,

@@ -122,3 +122,12 @@ def labelled(group: str, code: object) -> Markup:
     return Markup('<span class="code" title="{}">{}</span>').format(
         escape(str(code)), word(group, code)
     )
+
+
+def document_number(kind: object, number: object) -> str:
+    """A document number as it is printed on the document: the 12 digits of an identity card
+    in three groups (591-1234567-89); any other number as it is stored."""
+    text = "" if number is None else str(number)
+    if str(kind) in ("eid", "kids_id") and len(text) == 12 and text.isdigit():
+        return f"{text[:3]}-{text[3:10]}-{text[10:]}"
+    return text
