@@ -174,6 +174,13 @@ def test_words_instead_of_codes_with_the_code_in_a_tooltip(logged: Console) -> N
     page = logged.client.get(f"/m/{GENT}/log").text
     assert '<span class="code" title="eid">identity card</span>' in page
     assert '<span class="code" title="letter">letter</span>' in page
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert csrf is not None
+    logged.client.post(f"/m/{GENT}/verification", data={"csrf_token": csrf.group(1)})
+    activity = logged.client.get(f"/m/{GENT}/activity").text
+    assert '<span class="code" title="log_verified">verified the dispatch log</span>' in activity
+    assert "None" not in activity  # no first broken entry: nothing said, not a Python repr
+    assert "{'" not in activity
 
 
 def test_usage_per_month_with_postage_and_a_chart(logged: Console) -> None:  # noqa: F811 - fixture
