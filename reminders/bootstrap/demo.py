@@ -50,6 +50,7 @@ from reminders.synthetic import (
 )
 
 DEMO_FAULTY_ROWS = 5  # a few bad rows per file, so the demo shows how rejections look
+DEMO_EMAIL_SHARE = 0.2  # persons who chose e-mail (issue 25): address and consent in persons.csv
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +130,7 @@ def run_demo(
             as_of=as_of,
             municipalities=municipalities,
             faulty_rows=DEMO_FAULTY_ROWS,
+            email_share=DEMO_EMAIL_SHARE,
         ),
         persons_csv,
         documents_csv,

@@ -42,11 +42,15 @@ class LogEvent(StrEnum):
     CANCELLED = "cancelled"  # a printed letter stopped before its volume was released
     REPRINTED = "reprinted"  # a letter printed again, in a reprint volume of its own
     RETURNED = "returned"  # bpost brought a letter back (`reminders returns import`)
+    # The e-mail channel (issue 25): a letter the relay accepted by e-mail, and one it
+    # refused or that bounced, logged by the run that then prints it on paper.
+    EMAILED = "emailed"
+    EMAIL_FAILED = "email_failed"
 
 
 # The events a run writes when it is sealed; the others come later, each sealed on its own.
 RUN_EVENTS = frozenset({LogEvent.RUN, LogEvent.SKIP, LogEvent.VOLUME, LogEvent.LETTER,
-                        LogEvent.SEALED})  # fmt: skip
+                        LogEvent.EMAILED, LogEvent.EMAIL_FAILED, LogEvent.SEALED})  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from reminders.domain.bounds import is_supported_day
+from reminders.domain.email_address import InvalidEmailError, normalised_email
 from reminders.domain.model import (
     DocumentKind,
     DocumentStatus,
@@ -43,7 +44,10 @@ PERSON_COLUMNS = (
     "status",
     "status_since",
     "guardian_national_number",
+    "email",  # optional (issue 25): kept only with consent
+    "email_consent",  # optional: yes/no or the date it was given; empty withdraws it
 )
+PERSON_EMAIL_COLUMNS = ("email", "email_consent")  # optional: a file may leave both out
 # street, house_number, postal_code and locality are required columns, yet a cell may be empty:
 # the resident is imported and every letter to them is skipped with `no_address`.
 PERSON_REQUIRED = (
@@ -85,6 +89,8 @@ _LANGUAGES = {language.value: language.value for language in Language}
 _PERSON_STATUSES = {status.value: status.value for status in PersonStatus}
 _DOCUMENT_KINDS = {kind.value: kind.value for kind in DocumentKind}
 _DOCUMENT_STATUSES = {status.value: status.value for status in DocumentStatus}
+_CONSENT_YES = frozenset({"yes", "y", "true", "1", "ja", "j", "oui", "o", "x"})
+_CONSENT_NO = frozenset({"no", "n", "false", "0", "nee", "non", "nein"})
 
 
 class PersonRecord(NamedTuple):
@@ -104,6 +110,10 @@ class PersonRecord(NamedTuple):
     status: str
     status_since: date | None
     guardian_national_number: str | None
+    # Only with consent: an import without it (an empty cell) withdraws the consent and the
+    # address is not kept (issue 25).
+    email: str | None
+    email_consent: bool
 
 
 class DocumentRecord(NamedTuple):
@@ -168,7 +178,7 @@ def parse_document(fields: Sequence[str]) -> DocumentRecord | RowProblem:
 
 def _person(fields: Sequence[str], countries: Collection[str]) -> PersonRecord:
     (nn, family, given, language, street, house, box, postal, locality, country, nis, status,
-     since, guardian) = fields  # fmt: skip
+     since, guardian, email, consent) = fields  # fmt: skip
     national_number = _national_number("national_number", nn)
     country_code = country.strip().upper() or "BE"
     if country_code not in countries:
@@ -184,6 +194,7 @@ def _person(fields: Sequence[str], countries: Collection[str]) -> PersonRecord:
         if guardian_number == national_number:
             raise _RejectedError("guardian_national_number", "is the person's own number")
     box_text = _optional(box, "box", MAX_HOUSE_NUMBER)
+    email_consent = _consent(consent)
     return PersonRecord(
         national_number=national_number,
         family_name=_required_text(family, "family_name", MAX_NAME),
@@ -199,6 +210,8 @@ def _person(fields: Sequence[str], countries: Collection[str]) -> PersonRecord:
         status=_choice(status, "status", _PERSON_STATUSES, PersonStatus.RESIDENT.value) or "",
         status_since=_optional_date(since, "status_since"),
         guardian_national_number=guardian_number,
+        email=_email(email) if email_consent else None,
+        email_consent=email_consent,
     )
 
 
@@ -280,6 +293,30 @@ def _choice(
     if choice is None:
         raise _RejectedError(column, f"expected one of {', '.join(allowed)}, got {value.strip()!r}")
     return choice
+
+
+def _consent(value: str) -> bool:
+    """Whether the citizen chose e-mail: yes (ja, oui, 1, x, true) or the date it was given;
+    empty or no (nee, non, nein, 0): not, or no longer."""
+    key = value.strip().lower()
+    if not key or key in _CONSENT_NO:
+        return False
+    if key in _CONSENT_YES or parse_registry_date(key) is not None:
+        return True
+    raise _RejectedError(
+        "email_consent", f"expected yes, no, a date like 2027-06-01 or empty, got {key[:20]!r}"
+    )
+
+
+def _email(value: str) -> str | None:
+    """The address, checked for form (no DNS) and normalised; an address that mail cannot be
+    sent to rejects the row, with the reason (never the address) for the report."""
+    if not value.strip():
+        return None
+    try:
+        return normalised_email(value)
+    except InvalidEmailError as err:
+        raise _RejectedError("email", err.reason) from err
 
 
 def _nis_code(value: str) -> str:

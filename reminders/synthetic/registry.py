@@ -23,7 +23,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Final
 
-from reminders.domain.registry_rows import DOCUMENT_COLUMNS, PERSON_COLUMNS
+from reminders.domain.registry_rows import DOCUMENT_COLUMNS, PERSON_COLUMNS, PERSON_EMAIL_COLUMNS
 from reminders.synthetic.names import (
     DUTCH_LOCALITY_NAMES,
     DUTCH_STREETS,
@@ -129,6 +129,10 @@ class SyntheticSpec:
     municipalities: tuple[SyntheticMunicipality, ...]
     faulty_rows: int = 0
     delimiter: str = ";"
+    # Issue 25: the share of persons with an e-mail address and consent (the demo's); 0 writes
+    # no e-mail columns at all, so files made before stay byte for byte the same. With faulty
+    # rows, one more is a malformed address.
+    email_share: float = 0.0
 
     def __post_init__(self) -> None:
         if not MIN_PERSONS <= self.persons <= MAX_PERSONS:
@@ -141,6 +145,8 @@ class SyntheticSpec:
             raise ValueError(f"faulty_rows must not be negative, got {self.faulty_rows}")
         if self.delimiter not in (";", ","):
             raise ValueError(f"delimiter must be ';' or ',', got {self.delimiter!r}")
+        if not 0.0 <= self.email_share <= 1.0:
+            raise ValueError(f"email_share must be between 0 and 1, got {self.email_share}")
         if self.as_of.year < EARLIEST_AS_OF_YEAR:
             raise ValueError(f"as_of must be in {EARLIEST_AS_OF_YEAR} or later, got {self.as_of}")
 
@@ -165,9 +171,17 @@ def write_synthetic_registry(
     ):
         persons = csv.writer(persons_file, delimiter=spec.delimiter, lineterminator="\n")
         documents = csv.writer(documents_file, delimiter=spec.delimiter, lineterminator="\n")
-        persons.writerow(PERSON_COLUMNS)
+        with_email = spec.email_share > 0
+        persons.writerow(
+            PERSON_COLUMNS
+            if with_email
+            else [column for column in PERSON_COLUMNS if column not in PERSON_EMAIL_COLUMNS]
+        )
         documents.writerow(DOCUMENT_COLUMNS)
-        generator = _RegistryGenerator(spec, persons.writerow, documents.writerow)
+        write_person: Callable[[_Row], object] = persons.writerow
+        if with_email:
+            write_person = _EmailColumns(spec, persons.writerow)
+        generator = _RegistryGenerator(spec, write_person, documents.writerow)
         return generator.run()
 
 
@@ -286,6 +300,28 @@ _STREETS_BY_LANGUAGE: Final = {"nl": DUTCH_STREETS, "fr": FRENCH_STREETS, "de": 
 _Row = Sequence[str]
 
 
+class _EmailColumns:
+    """Adds the `email` and `email_consent` cells to each person row, drawn from a random
+    generator of their own: the other cells stay those of the same seed without e-mail. Names
+    stay out of the addresses (synthetic, and nothing in them to mask by mistake); the domain
+    is example.com (RFC 2606). The faulty-row writer's extra row (see `run`) gets a bad one."""
+
+    def __init__(self, spec: SyntheticSpec, write: Callable[[_Row], object]) -> None:
+        self._write, self._share = write, spec.email_share
+        self._random = random.Random(spec.seed * 7919 + 25).random
+        self._rows = 0
+        self._valid_rows = spec.persons + spec.faulty_rows
+
+    def __call__(self, row: _Row) -> object:
+        self._rows += 1
+        if self._rows > self._valid_rows:  # the extra faulty row: consent, malformed address
+            return self._write([*row, f"citizen{self._rows:07d}@@example.com", "ja"])
+        if self._random() < self._share:
+            consent = "ja" if self._random() < 0.5 else "2026-01-15"
+            return self._write([*row, f"citizen{self._rows:07d}@example.com", consent])
+        return self._write([*row, "", ""])
+
+
 class _RegistryGenerator:
     """Draws persons and their documents one at a time and hands each row to a writer."""
 
@@ -346,10 +382,14 @@ class _RegistryGenerator:
             self._write_faulty_person(index)
         for index in range(faulty):
             self._write_faulty_document(index)
+        faulty_persons = faulty
+        if faulty and self._spec.email_share > 0:  # a malformed e-mail address, consented;
+            self._write_person(self._fresh_person_row(0))  # last: the rest stays the same
+            faulty_persons += 1
         return SyntheticCounts(
             persons=self._spec.persons,
             documents=self._documents,
-            faulty_person_rows=faulty,
+            faulty_person_rows=faulty_persons,
             faulty_document_rows=faulty,
         )
 
@@ -726,24 +766,10 @@ class _RegistryGenerator:
 
     def _write_faulty_person(self, index: int) -> None:
         """A person row the import must reject, one kind of fault after the other."""
-        r = self._random
-        state = self._states[index % len(self._states)]
-        compact = self._fresh_adult_number()
-        language = state.primary_language
-        pool = _POOLS_BY_LANGUAGE[language]
-        row = [
-            compact,
-            _pick(r, pool.family_names),
-            _pick(r, pool.male_given_names),
-            language,
-            *self._belgian_address(state, language),
-            state.nis_code,
-            "",
-            "",
-            "",
-        ]
+        row = self._fresh_person_row(index)
         fault = index % 5
         if fault == 0:  # check digits that fit neither century
+            compact = row[0]
             first_nine = int(compact[:9])
             valid = {97 - first_nine % 97, 97 - (first_nine + 2_000_000_000) % 97}
             wrong = next(c for c in range(1, 98) if c not in valid)
@@ -757,6 +783,25 @@ class _RegistryGenerator:
         else:
             row[11] = "moved"
         self._write_person(row)
+
+    def _fresh_person_row(self, index: int) -> list[str]:
+        """A valid person row of a number no other row uses (faults are made from it)."""
+        r = self._random
+        state = self._states[index % len(self._states)]
+        compact = self._fresh_adult_number()
+        language = state.primary_language
+        pool = _POOLS_BY_LANGUAGE[language]
+        return [
+            compact,
+            _pick(r, pool.family_names),
+            _pick(r, pool.male_given_names),
+            language,
+            *self._belgian_address(state, language),
+            state.nis_code,
+            "",
+            "",
+            "",
+        ]
 
     def _write_faulty_document(self, index: int) -> None:
         """A document row the import must reject, one kind of fault after the other."""

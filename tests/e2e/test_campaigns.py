@@ -50,7 +50,7 @@ BRUSSELS_HOLDERS = {f"B{i}": _number(1960 + i) for i in range(4)}
 
 
 def _persons() -> str:
-    rows = [";".join(PERSON_COLUMNS)]
+    rows = [";".join(PERSON_COLUMNS[:-2])]
     for i, (key, number) in enumerate(GENT_HOLDERS.items()):
         rows.append(f"{number};Peeters;{key};nl;Kerkstraat;{i + 1};;9000;Gent;;{GENT};;;")
     rows.append(

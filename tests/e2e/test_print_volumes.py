@@ -158,7 +158,7 @@ def registry_files() -> tuple[str, str]:
     holdings = list(HOLDINGS)
     random.Random(5).shuffle(holdings)
     holdings.sort(key=lambda h: bool(h.guardian))  # parents before their children
-    persons = [";".join(PERSON_COLUMNS)]
+    persons = [";".join(PERSON_COLUMNS[:-2])]
     documents = ["national_number;kind;number;issued_on;expires_on;status"]
     for h in holdings:
         guardian = NUMBERS[h.guardian] if h.guardian else ""

@@ -27,7 +27,7 @@ PIET = synthetic_national_number(_rng, date(1982, 5, 3), male=True)  # Brussels,
 ALINE = synthetic_national_number(_rng, date(1940, 6, 4), male=False)  # Gent, deceased
 NOOR = synthetic_national_number(_rng, date(1990, 7, 5), male=False)  # Gent, no address yet
 
-HEADER = ";".join(PERSON_COLUMNS)
+HEADER = ";".join(PERSON_COLUMNS[:-2])
 PERSONS = f"""{HEADER}
 {JAN};Peeters;Jan;nl;Kerkstraat;12;;9000;Gent;;44021;;;
 {CLAIRE};Dubois;Claire;;Rue Haute;3;bte 2;1000;Bruxelles;;21004;;;

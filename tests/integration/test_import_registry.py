@@ -17,7 +17,7 @@ from reminders.domain.registry_rows import PERSON_COLUMNS
 from reminders.errors import InputFileError
 from reminders.services.import_registry import ImportReport, Rejected, rejected_rows
 
-PERSONS_HEADER = ";".join(PERSON_COLUMNS) + "\n"
+PERSONS_HEADER = ";".join(PERSON_COLUMNS[:-2]) + "\n"
 PERSONS = PERSONS_HEADER + (
     "85.07.30-033.28;Peeters;Jan;nl;Kerkstraat;12A;bus 3;9000;Gent;;44021;;;\n"
     "85.07.30-033.61;Janssens;An;nl;Veldstraat;1;;9000;Gent;;44021;;;\n"  # bad check digits
@@ -205,3 +205,49 @@ def test_documents_imported_before_their_persons_are_all_kept_as_rejected(
         reasons.count("unknown holder: no person with this national number (import persons first)")
         == 4
     )
+
+
+def test_email_addresses_are_kept_with_consent_and_deleted_when_it_is_withdrawn(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Issue 25: `email` and `email_consent` are optional columns; an address is kept only
+    with consent, a malformed one is a kept rejection (the row, not lost; the reason without
+    the address), and a later import with an empty consent deletes the address."""
+    header = ";".join(PERSON_COLUMNS) + "\n"
+    base = "Peeters;Jan;nl;Kerkstraat;12A;;9000;Gent;;44021;;;"
+    first = tmp_path / "persons.csv"
+    first.write_text(
+        header
+        + f"85073003328;{base};jan.peeters@Example.COM;ja\n"
+        + f"90020100229;{base};marie@@example.com;2026-01-15\n"
+        + f"17073003384;{base};lotte@example.com;\n",
+        encoding="utf-8",
+    )
+    report = run_import(engine, RegistryKind.PERSONS, first)
+    assert (report.inserted, report.rejected) == (2, 1)
+    [(line, column, reason, _)] = listed(engine, report)
+    assert (line, column) == (3, "email")
+    assert reason.startswith("not a valid e-mail address")
+    assert "marie" not in reason
+    with engine.connect() as connection:
+        raw = connection.execute(select(RejectedRowRow.raw)).scalar_one()
+        assert "marie@@example.com" in raw  # the row as it stood: nothing is lost
+        kept = [
+            tuple(row)
+            for row in connection.execute(
+                select(PersonRow.national_number, PersonRow.email).where(PersonRow.email_consent)
+            )
+        ]
+    assert kept == [("85073003328", "jan.peeters@example.com")]
+
+    later = tmp_path / "later.csv"
+    later.write_text(header + f"85073003328;{base};jan.peeters@example.com;\n", encoding="utf-8")
+    report = run_import(engine, RegistryKind.PERSONS, later)
+    assert (report.updated, report.rejected) == (1, 0)
+    with engine.connect() as connection:
+        row = connection.execute(
+            select(PersonRow.email, PersonRow.email_consent).where(
+                PersonRow.national_number == "85073003328"
+            )
+        ).one()
+    assert tuple(row) == (None, False)

@@ -21,7 +21,8 @@ GOOD_PERSON = {
     "national_number": "85.07.30-033.28", "family_name": "Peeters", "given_names": "Jan",
     "language": "nl", "street": "Kerkstraat", "house_number": "12A", "box": "3",
     "postal_code": "9000", "locality": "Gent", "country": "", "municipality_nis": "44021",
-    "status": "", "status_since": "", "guardian_national_number": "",
+    "status": "", "status_since": "", "guardian_national_number": "", "email": "",
+    "email_consent": "",
 }  # fmt: skip
 
 
@@ -166,3 +167,42 @@ def test_bad_document_values_are_rejected_with_column_and_reason(
 def test_registry_dates(text: str, expected: date | None) -> None:
     """ISO and DD/MM/YYYY dates are read; anything else is None."""
     assert parse_registry_date(text) == expected
+
+
+@pytest.mark.parametrize("consent", ["ja", "yes", "Oui", "1", "x", "2026-11-30", "30/11/2026"])
+def test_an_email_address_with_consent_is_kept_normalised(consent: str) -> None:
+    """Issue 25: the address the citizen chose e-mail with, its domain lower-cased."""
+    record = person(email=" Jan.Peeters@Voorbeeld.BE ", email_consent=consent)
+    assert isinstance(record, PersonRecord)
+    assert (record.email, record.email_consent) == ("Jan.Peeters@voorbeeld.be", True)
+
+
+@pytest.mark.parametrize("consent", ["", "nee", "no", "0", "non", "nein"])
+def test_without_consent_no_address_is_kept(consent: str) -> None:
+    """An empty (or no) consent withdraws it: the import stores no address, so a later
+    import with an empty cell deletes the one kept before."""
+    record = person(email="jan.peeters@voorbeeld.be", email_consent=consent)
+    assert isinstance(record, PersonRecord)
+    assert (record.email, record.email_consent) == (None, False)
+
+
+@pytest.mark.parametrize(
+    "email", ["jan.peeters@", "jan peeters@voorbeeld.be", "jan@localhost", "a@b@voorbeeld.be",
+              "jan@voorbeeld.invalid", "x" * 250 + "@voorbeeld.be"],
+)  # fmt: skip
+def test_a_bad_address_rejects_the_row_without_showing_it(email: str) -> None:
+    """A bad address is a rejection with its reason (the row is kept as rejected by the
+    import), and the reason never repeats the address."""
+    problem = person(email=email, email_consent="ja")
+    assert isinstance(problem, RowProblem)
+    assert problem.column == "email"
+    assert "valid" in problem.reason or "longer" in problem.reason
+    assert email not in problem.reason
+    assert "peeters" not in problem.reason
+
+
+def test_a_consent_that_says_nothing_clear_is_rejected() -> None:
+    problem = person(email="jan.peeters@voorbeeld.be", email_consent="maybe")
+    assert problem == RowProblem(
+        "email_consent", "expected yes, no, a date like 2027-06-01 or empty, got 'maybe'"
+    )

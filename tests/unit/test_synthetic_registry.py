@@ -497,3 +497,30 @@ def test_known_postal_areas_cover_gent_brussels_and_eupen() -> None:
     assert ("1130", "Haren") in KNOWN_POSTAL_AREAS["21004"]
     assert ("4701", "Kettenis") in KNOWN_POSTAL_AREAS["63023"]
     assert GENT.postal_areas == KNOWN_POSTAL_AREAS["44021"]
+
+
+def test_an_email_share_adds_the_email_columns_and_leaves_the_rest_alone(
+    tmp_path: Path,
+) -> None:
+    """Issue 25: with `email_share` the persons file has `email` and `email_consent`, about that
+    share of persons has both, one more faulty row has a malformed address, and every other
+    cell is what the same seed writes without e-mail."""
+    plain = write(small_spec(4), tmp_path / "plain")
+    spec = SyntheticSpec(
+        persons=1000, seed=4, as_of=AS_OF, municipalities=(GENT, BRUSSELS, EUPEN),
+        faulty_rows=5, email_share=0.2,
+    )  # fmt: skip
+    counts, persons_csv, documents_csv = write(spec, tmp_path / "email")
+    header, persons = read_csv(persons_csv)
+    assert header == [*PERSON_HEADER, "email", "email_consent"]
+    assert counts.faulty_person_rows == 6
+    assert sha256(documents_csv) == sha256(plain[2])
+    _, plain_persons = read_csv(plain[1])
+    assert [
+        {k: v for k, v in row.items() if not k.startswith("email")} for row in persons[:-1]
+    ] == (plain_persons)
+    consented = [row for row in persons[: counts.persons] if row["email_consent"]]
+    assert 150 <= len(consented) <= 250
+    assert all(row["email"].endswith("@example.com") for row in consented)
+    assert "@@" in persons[-1]["email"]
+    assert persons[-1]["email_consent"] == "ja"

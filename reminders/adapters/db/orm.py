@@ -23,6 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from reminders.domain.channels import EmailState
 from reminders.domain.console_access import Role
 from reminders.domain.dispatch_log import LogEvent
 from reminders.domain.due import SkipReason
@@ -49,6 +50,7 @@ def _one_of(
         | LogEvent
         | Role
         | ReturnReason
+        | EmailState
     ],
 ) -> str:
     allowed = ", ".join(f"'{value.value}'" for value in values)
@@ -125,6 +127,12 @@ class PersonRow(Base):
     status: Mapped[str] = mapped_column(String(16))
     status_since: Mapped[date | None] = mapped_column(Date)
     guardian_national_number: Mapped[str | None] = mapped_column(String(11))
+    # Issue 25: the address the citizen gave for reminders, kept only while they consent (an
+    # import with an empty `email_consent` withdraws it and the address goes with it).
+    email: Mapped[str | None] = mapped_column(String(254))
+    email_consent: Mapped[bool] = mapped_column(
+        Boolean(create_constraint=False), server_default="0"
+    )
     # The import that last changed this row: an auditor can trace a letter to its data, and
     # the nightly scan finds what changed since its last run (indexed).
     import_id: Mapped[int] = mapped_column(ForeignKey("registry_import.id"), index=True)
@@ -308,6 +316,40 @@ class LetterRow(Base):
     templates: Mapped[str] = mapped_column(String(200))  # "eid/first.fr.txt.j2+eid/first.nl..."
     template_sha256: Mapped[str] = mapped_column(String(64))
     address_sha256: Mapped[str] = mapped_column(String(64))
+
+
+class EmailMessageRow(Base):
+    """A letter decision sent by e-mail (issue 25): its Message-ID (one per decision, so a
+    retry is the same message), where it stands with the relay, and the hashes the dispatch
+    log records. The row is committed in state ``sending`` before the message goes to the
+    relay, and the relay's acceptance (its queue id) is committed before anything says sent.
+
+    States: sending → accepted (250), deferred (4xx after the run's retries: tried again by
+    the next run, same Message-ID), refused (5xx) or bounced (`reminders bounces import`);
+    refused and bounced ones go on paper at the next run (``fallback_run_id``)."""
+
+    __tablename__ = "email_message"
+    __table_args__ = (
+        CheckConstraint(_one_of("state", EmailState), name="state"),
+        Index("ix_email_message_state", "state", "municipality_nis"),
+    )
+
+    decision_id: Mapped[int] = mapped_column(ForeignKey("decision.id"), primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("nightly_run.id"), index=True)
+    municipality_nis: Mapped[str] = mapped_column(String(5))
+    reference: Mapped[str] = mapped_column(String(40), unique=True)
+    message_id: Mapped[str] = mapped_column(String(200), unique=True)
+    state: Mapped[str] = mapped_column(String(16))
+    templates: Mapped[str] = mapped_column(String(200))
+    template_sha256: Mapped[str] = mapped_column(String(64))
+    message_sha256: Mapped[str] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(Integer)
+    queue_id: Mapped[str | None] = mapped_column(String(200))
+    reply: Mapped[str | None] = mapped_column(String(300))  # the relay's, addresses masked
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set once: the run whose step logged the failure and printed the letter on paper.
+    fallback_run_id: Mapped[int | None] = mapped_column(ForeignKey("nightly_run.id"))
 
 
 class AuditEntryRow(Base):

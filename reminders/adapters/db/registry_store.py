@@ -15,6 +15,7 @@ from typing import Any
 from typing import cast as cast_type
 
 from sqlalchemy import (
+    Boolean,
     Column,
     Connection,
     Date,
@@ -44,12 +45,13 @@ from reminders.domain.national_number import masked_national_number
 from reminders.domain.registry_rows import DocumentRecord, MergeCounts, PersonRecord, Rejection
 
 _staging = MetaData()
+_PERSON_TYPES: dict[str, Any] = {"status_since": Date, "email_consent": Boolean}
 PERSON_STAGE = Table(
     "person_stage",
     _staging,
     Column("line", Integer, nullable=False),
     Column("raw", Text, nullable=False),
-    *(Column(name, Date if name == "status_since" else String) for name in PersonRecord._fields),
+    *(Column(name, _PERSON_TYPES.get(name, String)) for name in PersonRecord._fields),
     prefixes=["TEMPORARY"],
 )
 DOCUMENT_STAGE = Table(
