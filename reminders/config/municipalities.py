@@ -8,14 +8,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reminders.config.audit import MunicipalityKey, municipality_keys_of
+from reminders.config.channels import EmailOptions, channels_of, email_options_of
 from reminders.config.letterhead import letterhead_of
 from reminders.config.letters import own_templates
 from reminders.config.table import Table
+from reminders.domain.channels import ChannelChoice
 from reminders.domain.letters import Letterhead
 from reminders.domain.model import Language, LetterLanguageRule
 from reminders.domain.release import ReleaseMode
 
 NIS_CODE = re.compile(r"^[1-9]\d{4}$")
+PAPER_EVERYWHERE = ChannelChoice()  # no `channels`: every letter on paper
 
 
 _POSTAL_CODE = re.compile(r"^[1-9]\d{3}$")
@@ -56,6 +59,10 @@ class Municipality:
     # "approval": a sealed run's volumes wait for an approver (four eyes) before they go to
     # the print shop's pick-up folder; "auto": they go at once (issue 21)
     release: ReleaseMode = ReleaseMode.AUTO
+    # Issue 25: the channels its letters go by, per kind (paper only unless configured), and
+    # how its e-mails go out (required when a channel is e-mail)
+    channels: ChannelChoice = PAPER_EVERYWHERE
+    email: EmailOptions | None = None
 
 
 def municipalities_of(root: Table, base: Path) -> tuple[Municipality, ...]:
@@ -72,17 +79,21 @@ def municipalities_of(root: Table, base: Path) -> tuple[Municipality, ...]:
         if any(m.nis_code == nis_code for m in result):
             raise table.error("nis_code", f"NIS code {nis_code!r} is configured twice")
         languages = _languages(table)
+        sender = _sender(table)
+        channels = channels_of(table)
         result.append(
             Municipality(
                 nis_code=nis_code,
                 name=table.required_text("name"),
                 languages=languages,
                 letter_language=_letter_language(table, languages),
-                sender=_sender(table),
+                sender=sender,
                 templates_dir=own_templates(table, "templates", base),
                 letterhead=letterhead_of(table, base, languages),
                 keys=municipality_keys_of(table, base),
                 release=_release(table),
+                channels=channels,
+                email=email_options_of(table, base, channels, sender.email),
             )
         )
         table.finish()

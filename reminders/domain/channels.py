@@ -15,8 +15,8 @@ member of `Channel` and a new line there, not a change of the rule.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 
 from reminders.domain.model import DocumentKind
@@ -50,14 +50,18 @@ class ChannelChoice:
     ``channels``); a kind not named takes ``default``, which is paper only unless set."""
 
     default: tuple[Channel, ...] = PAPER_ONLY
-    by_kind: Mapping[DocumentKind, tuple[Channel, ...]] = field(default_factory=dict)
+    by_kind: tuple[tuple[DocumentKind, tuple[Channel, ...]], ...] = ()  # hashable, like config
 
     def for_kind(self, kind: DocumentKind) -> tuple[Channel, ...]:
-        return self.by_kind.get(kind, self.default)
+        for named, channels in self.by_kind:
+            if named is kind:
+                return channels
+        return self.default
 
     @property
     def offers_email(self) -> bool:
-        return any(Channel.EMAIL in channels for channels in (self.default, *self.by_kind.values()))
+        listed = (self.default, *(channels for _, channels in self.by_kind))
+        return any(Channel.EMAIL in channels for channels in listed)
 
 
 @dataclass(frozen=True, slots=True)
