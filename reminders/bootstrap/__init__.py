@@ -44,6 +44,7 @@ from reminders.adapters.printing.volume_render import print_options_key
 from reminders.adapters.private_files import OWNER_ONLY, FileModes
 from reminders.adapters.registry.registry_files import RegistryFile
 from reminders.adapters.side_process import side_process
+from reminders.bootstrap.emailing import emailing
 from reminders.config import Municipality, PrintOptions, Settings
 from reminders.domain.checkpoint import KeyRing, VerifierKey, log_origin
 from reminders.domain.letter_language import possible_letter_languages
@@ -539,6 +540,7 @@ def nightly_job(
     request = run_request(settings, as_of=as_of, nis_codes=nis_codes, started_by=started_by)
     engine = open_engine(settings.database_url)
     try:
+        prints = replace(prints, emailing=emailing(settings, engine, prints.texts))
         return run_nightly_job(
             request,
             decision_transaction(engine),

@@ -132,10 +132,10 @@ def email_options_of(
         username=username,
         password=password,
         attach_pdf=bool(email.flag("attach_pdf")),
-        per_second=email.number("per_second", minimum=0.01, maximum=10_000) or 10.0,
+        per_second=_number(email, "per_second", 0.01, 10_000, 10.0),
         retries=_whole(email, "retries", 0, 10, 3),
-        retry_seconds=email.number("retry_seconds", minimum=0, maximum=600) or 2.0,
-        timeout_seconds=email.number("timeout_seconds", minimum=1, maximum=600) or 30.0,
+        retry_seconds=_number(email, "retry_seconds", 0, 600, 2.0),
+        timeout_seconds=_number(email, "timeout_seconds", 1, 600, 30.0),
     )
     email.finish()
     return options
@@ -143,4 +143,9 @@ def email_options_of(
 
 def _whole(table: Table, name: str, minimum: int, maximum: int, default: int) -> int:
     value = table.whole_number(name, minimum=minimum, maximum=maximum)
+    return default if value is None else value
+
+
+def _number(table: Table, name: str, minimum: float, maximum: float, default: float) -> float:
+    value = table.number(name, minimum=minimum, maximum=maximum)
     return default if value is None else value

@@ -89,3 +89,28 @@ def chosen_channel(preference: Sequence[Channel], reachable: frozenset[Channel])
         if channel in reachable:
             return channel
     return Channel.PAPER
+
+
+@dataclass(frozen=True, slots=True)
+class RelayAnswer:
+    """What an SMTP relay answered to one message: 250 with its queue id, or a refusal;
+    ``reply`` with any address masked."""
+
+    code: int
+    reply: str
+    queue_id: str | None
+
+    @property
+    def accepted(self) -> bool:
+        return self.code == 250
+
+    @property
+    def temporary(self) -> bool:
+        """4xx (or no answer at all): the same message may be tried again."""
+        return 400 <= self.code < 500
+
+    def state(self) -> EmailState:
+        """Where the message stands after this answer, when it is the last one tried."""
+        if self.accepted:
+            return EmailState.ACCEPTED
+        return EmailState.DEFERRED if self.temporary or self.code < 400 else EmailState.REFUSED

@@ -10,8 +10,11 @@ normalised, and masked wherever a person reads it without the right to see it.
 
 from __future__ import annotations
 
+import re
+
 from email_validator import EmailNotValidError, validate_email
 
+_ADDRESS = re.compile(r"<?[^\s<>@]+@[^\s<>]+>?")
 MAX_EMAIL = 254  # RFC 5321's limit on a forward path, less the angle brackets
 
 
@@ -47,3 +50,13 @@ def masked_email(address: str) -> str:
     head, dot, tld = domain.rpartition(".")
     masked_domain = f"{(head or tld)[:1]}***{dot}{tld}" if dot else f"{domain[:1]}***"
     return f"{local[:1]}***@{masked_domain}"
+
+
+def without_addresses(text: str, limit: int = 300) -> str:
+    """A relay's answer or a bounce's reason as it may be stored and logged: every address in
+    it replaced (relays often repeat the recipient), on one line, at most ``limit`` long.
+
+    >>> without_addresses("550 5.1.1 <jan@example.com>: Recipient address rejected")
+    '550 5.1.1 <address>: Recipient address rejected'
+    """
+    return _ADDRESS.sub("<address>", " ".join(text.split()))[:limit]

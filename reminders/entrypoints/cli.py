@@ -50,6 +50,7 @@ from reminders.entrypoints.audit_cli import audit
 from reminders.entrypoints.campaign_cli import campaign
 from reminders.entrypoints.console_cli import console, console_user
 from reminders.entrypoints.console_signer_cli import console_signer
+from reminders.entrypoints.email_cli import bounces
 from reminders.entrypoints.init_answers import option_of, starter_answers
 from reminders.entrypoints.options import (
     ReportingGroup,
@@ -511,6 +512,7 @@ main.add_command(console_user)
 main.add_command(console_signer)
 main.add_command(templates)
 main.add_command(release)
+main.add_command(bounces)
 main.add_command(cancel)
 main.add_command(reprint)
 main.add_command(returns)

@@ -36,6 +36,7 @@ from reminders.domain.model import DocumentKind
 from reminders.domain.policy import ReminderPolicy
 from reminders.domain.release import VolumeState
 from reminders.errors import UsageError
+from reminders.services.email_letters import Emailing, send_emails
 from reminders.services.ports import (
     CheckpointSigner,
     DecisionTransaction,
@@ -72,6 +73,8 @@ class Printing:
     volume_max_letters: int = 1000
     print_options: str = ""  # what every renderer must print with (VolumeJob.print_options)
     duplex: bool = False  # every letter starts on a recto (a re-cut's log entry says so)
+    # Issue 25: how letters go by e-mail where a municipality offers it; None: all on paper
+    emailing: Emailing | None = None
 
 
 def complete_run(
@@ -94,6 +97,19 @@ def complete_run(
         )
     if step == "decided":
         covered = set(run.municipalities)
+        if printing.emailing is not None:  # before the paper: what is e-mailed is not printed
+            send_emails(
+                run.run_id,
+                run.as_of,
+                [m for m in printing.municipalities if m.nis_code in covered],
+                policies,
+                campaigns,
+                printing.emailing,
+                _letter_transaction(transaction),
+                printing.texts,
+                now=now,
+                control=control,
+            )
         printed = print_letters(
             PrintRequest(
                 run_id=run.run_id,

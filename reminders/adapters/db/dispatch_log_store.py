@@ -24,6 +24,7 @@ from reminders.adapters.db.orm import (
     AuditVerificationRow,
     DecisionRow,
     DocumentRow,
+    EmailMessageRow,
     LetterRow,
     NightlyRunRow,
     PersonRow,
@@ -53,6 +54,7 @@ _document = cast(Table, DocumentRow.__table__)
 _person = cast(Table, PersonRow.__table__)
 _volume = cast(Table, PrintVolumeRow.__table__)
 _letter = cast(Table, LetterRow.__table__)
+_email = cast(Table, EmailMessageRow.__table__)
 _verification = cast(Table, AuditVerificationRow.__table__)
 # A decision with its document and the document's holder.
 _DECIDED = _decision.join(_document, _document.c.id == _decision.c.document_id).join(
@@ -331,6 +333,10 @@ class DispatchLogStore:
         for chunk in self._skip_rows(run_id, municipality_nis):
             skips += len(chunk)
             yield [_skip_entry(run_id, row, recorded_at) for row in chunk]
+        emails = 0
+        for emailed in self._email_entries(run_id, municipality_nis, recorded_at):
+            emails += sum(1 for entry in emailed if entry.event == LogEvent.EMAILED)
+            yield emailed
         volumes = self.connection.execute(
             select(_volume)
             .where(
@@ -349,12 +355,39 @@ class DispatchLogStore:
                 _volume_entry(run_id, volume, recorded_at),
                 *(_letter_entry(run_id, volume.path, row, recorded_at) for row in rows),
             ]
-        yield [
-            NewEntry(
-                run_id, LogEvent.SEALED, recorded_at,
-                {"letters": letters, "skips": skips, "volumes": len(volumes)},
-            )
-        ]  # fmt: skip
+        counts = {"letters": letters, "skips": skips, "volumes": len(volumes)}
+        if emails:  # only then: a run on paper alone logs what it logged before issue 25
+            counts["emails"] = emails
+        yield [NewEntry(run_id, LogEvent.SEALED, recorded_at, counts)]
+
+    def _email_entries(
+        self, run_id: int, municipality_nis: str, recorded_at: str
+    ) -> Iterator[list[NewEntry]]:
+        """Issue 25: the failed e-mails of earlier runs this run prints on paper, then the
+        e-mails this run handed to the relay, each with its hashes and the relay's queue id;
+        never the address."""
+        query = select(
+            _email.c.reference, _email.c.message_id, _email.c.state, _email.c.templates,
+            _email.c.template_sha256, _email.c.message_sha256, _email.c.queue_id,
+            _email.c.reply, _email.c.attempts, _email.c.run_id.label("email_run_id"),
+            _decision.c.stage, _decision.c.language, _decision.c.run_id.label("decided_in"),
+            _document.c.kind, _document.c.number, _person.c.national_number,
+        ).select_from(_email.join(_DECIDED, _decision.c.id == _email.c.decision_id))  # fmt: skip
+        failed = query.where(
+            _email.c.municipality_nis == municipality_nis, _email.c.fallback_run_id == run_id
+        )
+        sent = query.where(
+            _email.c.municipality_nis == municipality_nis,
+            _email.c.run_id == run_id,
+            _email.c.state.in_(("accepted", "bounced")),
+        )
+        for event, rows in ((LogEvent.EMAIL_FAILED, failed), (LogEvent.EMAILED, sent)):
+            entries = [
+                _email_entry(run_id, event, row, recorded_at)
+                for row in self.connection.execute(rows.order_by(_email.c.reference))
+            ]
+            if entries:
+                yield entries
 
     def _run_entry(self, run_id: int, municipality_nis: str, recorded_at: str) -> NewEntry:
         run = self.connection.execute(select(_run).where(_run.c.id == run_id)).one()
@@ -516,6 +549,34 @@ def _letter_entry(run_id: int, volume_path: str, row: Row[Any], recorded_at: str
             "document_import_id": row.document_import_id,
             "person_import_id": row.person_import_id,
         },
+        document_kind=row.kind,
+        document_number=row.number,
+        stage=row.stage,
+        language=row.language,
+        reference=row.reference,
+        holder=row.national_number,
+    )
+
+
+def _email_entry(run_id: int, event: LogEvent, row: Row[Any], recorded_at: str) -> NewEntry:
+    details: dict[str, Any] = {
+        "channel": "email",
+        "message_id": row.message_id,
+        "templates": row.templates,
+        "template_sha256": row.template_sha256,
+        "message_sha256": row.message_sha256,
+        "attempts": row.attempts,
+        "decided_in_run": row.decided_in,
+    }
+    if event == LogEvent.EMAILED:
+        details["queue_id"] = row.queue_id
+    else:  # why it goes on paper now: the relay's refusal or the bounce (addresses masked)
+        details.update(state=row.state, reply=row.reply, paper_in_run=run_id)
+    return NewEntry(
+        run_id,
+        event,
+        recorded_at,
+        details,
         document_kind=row.kind,
         document_number=row.number,
         stage=row.stage,

@@ -18,9 +18,11 @@ from sqlalchemy import (
     Integer,
     Row,
     Table,
+    and_,
     case,
     func,
     insert,
+    or_,
     select,
     update,
 )
@@ -29,6 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
+from reminders.adapters.db.email_store import emailed, paper_fallback_of
 from reminders.adapters.db.orm import (
     DecisionRow,
     DocumentRow,
@@ -125,8 +128,13 @@ class LetterStore:
 
     @staticmethod
     def _run_letters(run_id: int, municipality_nis: str) -> list[ColumnElement[bool]]:
+        """The run's letters that go on paper: its own but those e-mailed, and the e-mails of
+        earlier runs that failed and that this run prints (issue 25)."""
         return [
-            _decision.c.run_id == run_id,
+            or_(
+                and_(_decision.c.run_id == run_id, ~emailed(_decision.c.id)),
+                paper_fallback_of(run_id, _decision.c.id),
+            ),
             _decision.c.municipality_nis == municipality_nis,
             _decision.c.reason.is_(None),
         ]
