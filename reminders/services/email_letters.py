@@ -281,8 +281,8 @@ class _Sender:
             answer = self.relay.send(options.from_address, contact.email, data)
             if not answer.temporary:
                 break
-        self.control.reached("email:handed")
         self._answer(decision_id, attempts, answer, tally)
+        self.control.reached("email:answered")
 
     def _answer(
         self, decision_id: int, attempts: int, answer: RelayAnswer, tally: EmailTally

@@ -22,10 +22,10 @@ KILL_AT_VARIABLE = "REMINDERS_KILL_AT"
 KILL_POINTS = (
     "decide:recorded",  # decisions written, the decide transaction not committed
     "decide:committed",
-    # Issue 25: an e-mail recorded as being sent (committed), and handed to the relay with
-    # its answer not recorded yet (#n: the n-th e-mail)
+    # Issue 25: an e-mail recorded as being sent (committed) but not handed to the relay yet,
+    # and one whose relay answer is committed (#n: the n-th e-mail)
     "email:recorded",
-    "email:handed",
+    "email:answered",
     "print:volume-staged",  # a volume's files staged, its rows not committed (#n: n-th volume)
     "print:volume-recorded",  # after a volume's commit
     "seal:appended",  # log entries and checkpoints written, not committed

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
+import signal
+import subprocess
 from collections import Counter
 from collections.abc import Iterator
 from datetime import date
@@ -31,6 +34,7 @@ from reminders.domain.registry_rows import PERSON_COLUMNS
 from reminders.entrypoints.cli import main
 from reminders.synthetic import synthetic_national_number
 from tests.e2e.email_support import DkimKey, Relay, dkim_key, email_table, loopback_relay
+from tests.e2e.run_checks import KILL_VARIABLE, REMINDERS, RUN_TIMEOUT_S
 from tests.e2e.test_cli import NATIONAL_NUMBER, invoke
 from tests.unit.test_print_config import edited
 
@@ -252,3 +256,26 @@ def test_email_where_chosen_paper_as_the_fallback(
     assert on_paper(database_url) == Counter({"G2": 1, "G3": 1, "B1": 1, "G5": 1})
     verified = in_group(installation, database_url, "audit", "verify")
     assert verified.exit_code == 0, verified.output
+
+
+@pytest.mark.parametrize("point", ["email:recorded#2", "email:answered#3"])
+def test_a_run_killed_while_sending_resumes_without_a_second_email(
+    installation: Path, database_url: str, relay: Relay, key: DkimKey, point: str
+) -> None:
+    """SIGKILL after an e-mail was recorded but before the relay had it, or after an answer
+    was committed; then run again: every e-mail the rule gives arrives once, none missing."""
+    env = {name: value for name, value in os.environ.items() if name != KILL_VARIABLE}
+    env.update({"REMINDERS_DATABASE_URL": database_url, KILL_VARIABLE: point})
+    killed = subprocess.run(  # noqa: S603 - our own command
+        [REMINDERS, "run", "--config", str(installation), "--date", "2027-02-28", "--json"],
+        env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S, check=False,
+    )  # fmt: skip
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert 1 <= len(relay.received) <= 3
+    run(installation, database_url, "2027-02-28")  # resumes the killed run
+    assert recipients(relay) == Counter({"G1": 1, "G3": 1, "G4": 1, "B1": 1, "B2": 1})
+    assert all(key.verifies(received.data) for received in relay.received)
+    assert on_paper(database_url) == Counter({"G2": 1})
+    assert sorted(person for person, _, _ in logged(database_url, "emailed")) == [
+        "B1", "B2", "G1", "G3", "G4",
+    ]  # fmt: skip
