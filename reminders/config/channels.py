@@ -47,6 +47,7 @@ class EmailOptions:
     retries: int = 3  # a 4xx answer is tried again this often within the run, with backoff
     retry_seconds: float = 2.0  # the first wait; doubled each time
     timeout_seconds: float = 30.0
+    postage_eur: float | None = None  # what a letter on paper costs to post: the summary's savings
 
 
 def channels_of(table: Table) -> ChannelChoice:
@@ -136,6 +137,7 @@ def email_options_of(
         retries=_whole(email, "retries", 0, 10, 3),
         retry_seconds=_number(email, "retry_seconds", 0, 600, 2.0),
         timeout_seconds=_number(email, "timeout_seconds", 1, 600, 30.0),
+        postage_eur=email.number("postage_eur", minimum=0, maximum=100),
     )
     email.finish()
     return options

@@ -296,6 +296,12 @@ def _echo_run(summary: RunSummary, settings: Settings) -> None:
             f"      {details['letters']:,} letters {verb} sent"
             + (f": {by_stage} (languages: {by_language})" if by_stage else "")
         )
+        if outcome.emailed:
+            saved = details.get("postage_saved_eur")
+            click.echo(
+                f"      {outcome.emailed:,} of them by e-mail"
+                + (f" (postage saved: EUR {saved:,.2f})" if saved is not None else "")
+            )
         skipped = ", ".join(f"{n:,} {reason}" for reason, n in details["skipped"].items())
         click.echo(f"      skipped: {skipped or 'none'}")
         since = [

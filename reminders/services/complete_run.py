@@ -36,7 +36,7 @@ from reminders.domain.model import DocumentKind
 from reminders.domain.policy import ReminderPolicy
 from reminders.domain.release import VolumeState
 from reminders.errors import UsageError
-from reminders.services.email_letters import Emailing, send_emails
+from reminders.services.email_letters import Emailing, send_emails, with_emails
 from reminders.services.ports import (
     CheckpointSigner,
     DecisionTransaction,
@@ -144,7 +144,7 @@ def complete_run(
         log.info("run %s: sealed into %d logs", run.run_id, len(sealed))
     return published_run(
         run, transaction, printing.shop, printing.logs, printing.keys,
-        now=now, control=control,
+        now=now, control=control, emailing=printing.emailing,
     )  # fmt: skip
 
 
@@ -157,12 +157,15 @@ def published_run(
     *,
     now: Callable[[], datetime],
     control: RunControl,
+    emailing: Emailing | None = None,
 ) -> RunSummary:
     """The publish step of a sealed run, and its success recorded (also how `reminders
     recover` finishes the runs it restored)."""
     files = _published(run, transaction, shop, logs, keys, control, now)
     control.reached("publish:done")
     summary = stored_summary(run, transaction, files)
+    if emailing is not None:
+        summary = with_emails(summary, emailing)
     with transaction() as store:
         ledger = store.run_ledger()
         ledger.set_step(run.run_id, "published")

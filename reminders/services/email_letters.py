@@ -47,6 +47,7 @@ from reminders.domain.policy import ReminderPolicy
 from reminders.services.ports import LetterTexts, LetterTransaction
 from reminders.services.print_letters import TemplateSources, letter_rule, letter_to_print
 from reminders.services.run_control import RunControl
+from reminders.services.run_summary import RunSummary
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ class EmailStore(Protocol):
     def record_sending(self, email: NewEmail) -> None: ...
     def resending(self, decision_id: int, run_id: int, message_sha256: str) -> None: ...
     def bounced(self, reference_or_message_id: str, reply: str) -> str | None: ...
+    def accepted_counts(self, run_id: int) -> dict[str, int]: ...
     def record_answer(
         self, decision_id: int, state: EmailState, *, attempts: int, answer: RelayAnswer,
         at: datetime,
@@ -351,3 +353,19 @@ def import_bounces(bounces: Iterable[Bounce], transaction: EmailTransaction) -> 
                 not_taken.append((bounce.line, f"the e-mail was never accepted (it is {before})"))
     log.info("bounces: %d read, %d bounced, %d known already", read, bounced, again)
     return BounceReport(read, bounced, again, tuple(not_taken))
+
+
+def with_emails(summary: RunSummary, emailing: Emailing) -> RunSummary:
+    """The summary with each municipality's letters the relay accepted in the run, and the
+    postage that saved (issue 25)."""
+    if summary.run_id is None:
+        return summary
+    with emailing.transaction() as store:
+        accepted = store.accepted_counts(summary.run_id)
+    for nis, outcome in summary.municipalities.items():
+        outcome.emailed = accepted.get(nis, 0)
+        channel = emailing.channels.get(nis)
+        price = channel.options.postage_eur if channel is not None else None
+        if outcome.emailed and price is not None:
+            outcome.postage_saved_eur = outcome.emailed * price
+    return summary

@@ -24,6 +24,10 @@ class MunicipalityOutcome:
     letters: Counter[tuple[DocumentKind, str, str]] = field(default_factory=Counter)
     skipped: Counter[str] = field(default_factory=Counter)
     looked_at: int = 0  # documents the rule was applied to
+    # Issue 25: letters the relay accepted by e-mail in this run, and what their postage would
+    # have cost (when the municipality's email table gives postage_eur)
+    emailed: int = 0
+    postage_saved_eur: float | None = None
 
     def missed_nights(self, as_of: date) -> tuple[date, date] | None:
         """The nights before ``as_of`` that no run decided (downtime), caught up by this one:
@@ -46,7 +50,13 @@ class MunicipalityOutcome:
 
     def as_json(self, as_of: date) -> dict[str, Any]:
         missed = self.missed_nights(as_of)
+        channels: dict[str, Any] = {}
+        if self.emailed:  # only then: a run on paper alone reports what it did before
+            channels["emailed"] = self.emailed
+            if self.postage_saved_eur is not None:
+                channels["postage_saved_eur"] = round(self.postage_saved_eur, 2)
         return {
+            **channels,
             "letters": sum(self.letters.values()),
             "skipped": dict(sorted(self.skipped.items())),
             "letters_by_stage": _grouped(self.letters, lambda key: f"{key[0]}/{key[1]}"),
@@ -79,8 +89,14 @@ class RunSummary:
             total.update(outcome.skipped)
         return total
 
+    @property
+    def emailed(self) -> int:
+        return sum(m.emailed for m in self.municipalities.values())
+
     def as_json(self) -> dict[str, Any]:
+        channels = {"emailed": self.emailed} if self.emailed else {}
         return {
+            **channels,
             "run_id": self.run_id,
             "date": self.as_of.isoformat(),
             "letters": self.letters,

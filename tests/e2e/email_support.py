@@ -110,5 +110,5 @@ def email_table(port: int, key: Path) -> str:
         f'channels = ["email", "paper"]\n'
         f'email = {{ relay = "127.0.0.1", port = {port}, tls = "none", '
         f'dkim_selector = "{SELECTOR}", dkim_key = "{key}", attach_pdf = true, '
-        f"per_second = 1000, retries = 2, retry_seconds = 0 }}\n"
+        f"per_second = 1000, retries = 2, retry_seconds = 0, postage_eur = 1.25 }}\n"
     )

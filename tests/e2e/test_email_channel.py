@@ -182,6 +182,11 @@ def test_email_where_chosen_paper_as_the_fallback(
 
     first = run(installation, database_url, "2027-02-28")
     assert first["letters"] == 6  # G5's stage falls due tomorrow
+    assert first["emailed"] == 4
+    gent, brussels = first["municipalities"]["44021"], first["municipalities"]["21004"]
+    assert (gent["emailed"], gent["postage_saved_eur"]) == (2, 2.5)
+    assert (brussels["emailed"], brussels["postage_saved_eur"]) == (2, 2.5)
+    assert "emailed" not in first["municipalities"]["63023"]  # Eupen: paper only
     # Exactly the letters the rule gives to e-mail, each once; G4 once after its 451.
     assert recipients(relay) == Counter({"G1": 1, "G4": 1, "B1": 1, "B2": 1})
     assert relay.refused == ["g3@example.com", "g4@example.com"]
@@ -243,6 +248,7 @@ def test_email_where_chosen_paper_as_the_fallback(
 
     second = run(installation, database_url, "2027-03-01")
     assert second["letters"] == 1  # G5's stage
+    assert "emailed" not in second
     assert len(relay.received) == 4  # nothing sent again, nothing new by e-mail
     assert on_paper(database_url) == Counter({"G2": 1, "G3": 1, "B1": 1, "G5": 1})
     failed = logged(database_url, "email_failed")

@@ -179,3 +179,12 @@ class EmailStore:
                 .values(state=EmailState.BOUNCED.value, reply=reply[:300])
             )
         return str(row.state)
+
+    def accepted_counts(self, run_id: int) -> dict[str, int]:
+        """Per municipality, the e-mails the relay accepted in the run (bounced since too)."""
+        rows = self.connection.execute(
+            select(_email.c.municipality_nis, func.count())
+            .where(_email.c.run_id == run_id, _email.c.state.in_(("accepted", "bounced")))
+            .group_by(_email.c.municipality_nis)
+        )
+        return {nis: int(count) for nis, count in rows}
