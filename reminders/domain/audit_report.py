@@ -58,6 +58,8 @@ class MunicipalityRunReport:
     key_id: str  # hex of the signed-note key hash
     verified: bool
     verification: tuple[str, ...]  # the verification statement, one sentence per line
+    # Issue 25: letters per channel ("email", "paper"), when any went by e-mail; else empty
+    letters_by_channel: tuple[tuple[str, int], ...] = ()
 
     @property
     def letters(self) -> int:

@@ -506,6 +506,7 @@ def _section(
     by_stage: Counter[str] = Counter()
     by_language: Counter[str] = Counter()
     by_reason: Counter[str] = Counter()
+    by_channel: Counter[str] = Counter()
     volumes: list[ReportVolume] = []
     header: dict[str, Any] = {}
     first_seq: int | None = None
@@ -521,6 +522,11 @@ def _section(
         elif entry.event == LogEvent.LETTER:
             by_stage[f"{entry.document_kind}/{entry.stage}"] += 1
             by_language[entry.language or ""] += 1
+            by_channel["paper"] += 1
+        elif entry.event == LogEvent.EMAILED:  # issue 25: a letter too, by e-mail
+            by_stage[f"{entry.document_kind}/{entry.stage}"] += 1
+            by_language[entry.language or ""] += 1
+            by_channel["email"] += 1
         elif entry.event == LogEvent.SKIP:
             by_reason[entry.reason or ""] += 1
         elif entry.event == LogEvent.VOLUME:
@@ -552,6 +558,7 @@ def _section(
         letters_by_stage=tuple(sorted(by_stage.items())),
         letters_by_language=tuple(sorted(by_language.items())),
         skips_by_reason=tuple(sorted(by_reason.items())),
+        letters_by_channel=tuple(sorted(by_channel.items())) if by_channel["email"] else (),
         volumes=tuple(volumes),
         checkpoint_note=signed.note(),
         checkpoint_size=checkpoint.tree_size,

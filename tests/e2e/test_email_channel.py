@@ -18,6 +18,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pdfplumber
 import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import select
@@ -234,6 +235,28 @@ def test_email_where_chosen_paper_as_the_fallback(
     assert {ref: hashlib.sha256(data).hexdigest() for ref, data in sent.items()} == {
         ref: details["message_sha256"] for _, ref, details in emailed
     }
+
+    # The auditor's report counts the letters per channel, from the log.
+    report = installation.parent / "report.pdf"
+    made = in_group(
+        installation, database_url, "audit", "report", "--run", str(first["run_id"]),
+        "--municipality", "44021", "--out", str(report),
+    )  # fmt: skip
+    assert made.exit_code == 0, made.output
+    with pdfplumber.open(report) as pdf:
+        words = " ".join(page.extract_text() or "" for page in pdf.pages).split()
+    at = words.index("kanaal")
+    assert words[at - 2 : at + 1] == ["Brieven", "per", "kanaal"]
+    assert words[at + 1 : at + 9] == [
+        "Kanaal",
+        "Brieven",
+        "email",
+        "2",
+        "paper",
+        "1",
+        "Totaal",
+        "3",
+    ]
 
     # B1's e-mail bounces; G5 withdraws consent (an import with an empty cell).
     b1 = next(ref for person, ref, _ in emailed if person == "B1")

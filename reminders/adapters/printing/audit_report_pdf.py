@@ -61,6 +61,7 @@ _LABELS: dict[Language, dict[str, str]] = {
         "entries": "Vermeldingen van deze run in het logboek van de gemeente",
         "by_stage": "Brieven per fase", "stage": "Fase", "letters": "Brieven",
         "by_language": "Brieven per taal", "language": "Taal",
+        "by_channel": "Brieven per kanaal", "channel": "Kanaal",
         "skips": "Overgeslagen, per reden", "reason": "Reden", "count": "Aantal",
         "total": "Totaal", "none": "geen", "volumes": "Printvolumes", "pages": "Pagina's",
         "checkpoint": "Checkpoint", "tree_size": "Boomgrootte", "root": "Wortelhash",
@@ -78,6 +79,7 @@ _LABELS: dict[Language, dict[str, str]] = {
         "entries": "Entrées de cette exécution dans le journal de la commune",
         "by_stage": "Lettres par étape", "stage": "Étape", "letters": "Lettres",
         "by_language": "Lettres par langue", "language": "Langue",
+        "by_channel": "Lettres par canal", "channel": "Canal",
         "skips": "Omissions par motif", "reason": "Motif", "count": "Nombre",
         "total": "Total", "none": "aucun", "volumes": "Volumes d'impression", "pages": "Pages",
         "checkpoint": "Point de contrôle", "tree_size": "Taille de l'arbre",
@@ -95,6 +97,7 @@ _LABELS: dict[Language, dict[str, str]] = {
         "log": "Protokoll", "entries": "Einträge dieses Laufs im Protokoll der Gemeinde",
         "by_stage": "Briefe pro Stufe", "stage": "Stufe", "letters": "Briefe",
         "by_language": "Briefe pro Sprache", "language": "Sprache",
+        "by_channel": "Briefe pro Kanal", "channel": "Kanal",
         "skips": "Übersprungen, nach Grund", "reason": "Grund", "count": "Anzahl",
         "total": "Summe", "none": "keine", "volumes": "Druckbände", "pages": "Seiten",
         "checkpoint": "Prüfpunkt", "tree_size": "Baumgröße", "root": "Wurzel-Hash",
@@ -265,6 +268,11 @@ def _section(report: RunAuditReport, m: MunicipalityRunReport) -> list[Flowable]
         _block(labels["log"], _p(f"{labels['entries']}: {span}", _BODY)),
         _block(labels["by_stage"], _counts(m.letters_by_stage, labels, "stage")),
         _block(labels["by_language"], _counts(m.letters_by_language, labels, "language")),
+        *(
+            [_block(labels["by_channel"], _counts(m.letters_by_channel, labels, "channel"))]
+            if m.letters_by_channel
+            else []
+        ),
         _block(labels["skips"], _counts(m.skips_by_reason, labels, "reason")),
         # Not kept together: a long table starts on this page (with room for a few rows).
         CondPageBreak(40 * MM),
