@@ -24,6 +24,7 @@ BENCHES = {
     "log": ("bench.log_bench", "sealing the dispatch log, against plain inserts"),
     "run": ("bench.run_bench", "a whole run, start to sealed log, letters/s and peak memory"),
     "recover": ("bench.recover_bench", "recover of a 1,000,000-entry published log"),
+    "email": ("bench.email_bench", "e-mails handed to a loopback relay/s, beside letters/s"),
 }
 # The modules of the peers a bench measures against (the bench extra), by bench.
 PEERS = {"render": ("weasyprint",), "run": ("weasyprint",)}
@@ -35,6 +36,7 @@ REPORT = {
     "log": ["--entries", "100000"],
     "run": [],
     "recover": [],
+    "email": [],
 }
 
 

@@ -42,11 +42,14 @@ def emailing(settings: Settings, engine: Engine, texts: LetterTexts) -> Emailing
         with SmtpRelay(options) as opened:
             yield opened
 
+    composer = LetterEmails(texts, LetterLayout(settings.print_options.window))
+    for channel in channels.values():  # a missing or bad key stops the run before it decides
+        composer.dkim_key(channel.options)
     return Emailing(
         channels=channels,
         transaction=transaction,
         relay=relay,
-        composer=LetterEmails(texts, LetterLayout(settings.print_options.window)),
+        composer=composer,
         sleep=time.sleep,
     )
 

@@ -308,3 +308,24 @@ def test_a_run_killed_while_sending_resumes_without_a_second_email(
     assert sorted(person for person, _, _ in logged(database_url, "emailed")) == [
         "B1", "B2", "G1", "G3", "G4",
     ]  # fmt: skip
+
+
+def test_a_missing_dkim_key_stops_the_run_before_it_decides(
+    installation: Path, database_url: str, relay: Relay, key: DkimKey
+) -> None:
+    key.private.write_text("not a key\n", encoding="utf-8")
+    result = invoke(installation, database_url, "run", "--date", "2027-02-28")
+    assert result.exit_code == 2, result.output
+    assert f"{key.private}: not an unencrypted PEM private key" in result.output
+    key.private.unlink()
+    result = invoke(installation, database_url, "run", "--date", "2027-02-28")
+    assert result.exit_code == 2, result.output
+    assert f"{key.private}: cannot read the DKIM key" in result.output
+    assert on_paper(database_url) == Counter()
+    assert relay.received == []
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            assert connection.scalars(select(DecisionRow.id)).all() == []
+    finally:
+        engine.dispose()

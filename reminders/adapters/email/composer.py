@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Protocol
+
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from reminders.adapters.email.message import composed_message, signed_bytes
 from reminders.adapters.email.smtp_relay import read_secret
@@ -13,6 +16,7 @@ from reminders.config import KeySource
 from reminders.config.channels import EmailOptions
 from reminders.domain.letters import LetterMunicipality, LetterSpec, LetterText
 from reminders.domain.model import Language
+from reminders.errors import ConfigError
 
 
 class LetterTexts(Protocol):
@@ -52,11 +56,23 @@ class LetterEmails:
             date=date,
             pdf=pdf,
         )
-        if options.dkim_key not in self._keys:
-            self._keys[options.dkim_key] = read_secret(options.dkim_key, "the DKIM key")
         return signed_bytes(
             message,
             selector=options.dkim_selector,
             domain=options.dkim_domain,
-            key_pem=self._keys[options.dkim_key],
+            key_pem=self.dkim_key(options),
         )
+
+    def dkim_key(self, options: EmailOptions) -> bytes:
+        """The DKIM private key's PEM, read and checked once (a run checks each before it
+        decides anything: ConfigError naming the key)."""
+        if options.dkim_key not in self._keys:
+            pem = read_secret(options.dkim_key, "the DKIM key")
+            try:
+                load_pem_private_key(pem, password=None)
+            except (ValueError, TypeError) as err:
+                raise ConfigError(
+                    Path(str(options.dkim_key)), f"not an unencrypted PEM private key: {err}"
+                ) from err
+            self._keys[options.dkim_key] = pem
+        return self._keys[options.dkim_key]
