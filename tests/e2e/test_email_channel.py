@@ -329,3 +329,27 @@ def test_a_missing_dkim_key_stops_the_run_before_it_decides(
             assert connection.scalars(select(DecisionRow.id)).all() == []
     finally:
         engine.dispose()
+
+
+def test_a_relay_saying_try_later_all_night_gets_the_same_email_next_run(
+    installation: Path, database_url: str, relay: Relay, key: DkimKey
+) -> None:
+    """451 on each of the run's three tries: the e-mail is deferred, not printed; the next run
+    sends the same message (its Message-ID) once, and logs it then."""
+    relay.answers = {"g1@example.com": ["451", "451", "451", "250"]}
+    run(installation, database_url, "2027-02-28")
+    assert email_rows(database_url)["G1"][:2] == ("deferred", 3)
+    assert "G1" not in recipients(relay)
+    assert "G1" not in on_paper(database_url)
+    assert "G1" not in [person for person, _, _ in logged(database_url, "emailed")]
+    second = run(installation, database_url, "2027-03-01")
+    assert second["emailed"] == 2  # G1's, deferred, and G5's, due tonight
+    assert recipients(relay)["G1"] == 1
+    assert email_rows(database_url)["G1"][:2] == ("accepted", 4)
+    [(_, reference, details)] = [e for e in logged(database_url, "emailed") if e[0] == "G1"]
+    (received,) = [r for r in relay.received if r.recipient == "g1@example.com"]
+    assert received.message["X-Reminders-Reference"] == reference
+    assert received.message["Message-ID"] == details["message_id"]
+    assert details["attempts"] == 4
+    assert key.verifies(received.data)
+    assert "G1" not in on_paper(database_url)
