@@ -249,6 +249,9 @@ Record = (
 )  # fmt: skip
 
 
+_EMAIL_EVENTS = frozenset({LogEvent.EMAILED, LogEvent.EMAIL_FAILED})
+
+
 def record_of(entry: LogEntry) -> Record | None:
     """What an entry records; None for seals and reveals (nothing to restore). Raises
     EntryFormatError for an entry that lacks what its kind must say."""
@@ -257,6 +260,11 @@ def record_of(entry: LogEntry) -> Record | None:
 
 def record_with(entry: LogEntry, details: dict[str, Any]) -> Record | None:
     """`record_of` with the entry's details decoded already (`decoded_entry`)."""
+    if entry.event in _EMAIL_EVENTS:  # a refusal: dropping it would send the letter again
+        raise EntryFormatError(
+            f"{entry.described()} records an e-mail (issue 25), which recover cannot restore "
+            "yet: restore the database from a backup instead"
+        )
     try:
         return _record(entry, details)
     except (KeyError, TypeError, ValueError) as err:

@@ -13,7 +13,9 @@ from reminders.domain.channels import (
     chosen_channel,
     reachable_by,
 )
+from reminders.domain.dispatch_log import LogEntry
 from reminders.domain.email_address import masked_email
+from reminders.domain.log_records import EntryFormatError, record_of
 from reminders.domain.model import DocumentKind
 
 EMAIL_FIRST = (Channel.EMAIL, Channel.PAPER)
@@ -59,3 +61,15 @@ def test_refused_and_bounced_fall_back_to_paper() -> None:
 def test_addresses_are_masked_for_people_without_the_reveal_right() -> None:
     assert masked_email("jan.peeters@example.com") == "j***@e***.com"
     assert "peeters" not in masked_email("peeters@peeters.be")
+
+
+@pytest.mark.parametrize("event", ["emailed", "email_failed"])
+def test_recover_refuses_email_entries_rather_than_dropping_them(event: str) -> None:
+    """Dropping an e-mail entry would let a restored database send its letter again: until
+    recover restores them, it refuses, naming the entry and what to do."""
+    entry = LogEntry(
+        "44021", 7, 3, event, "2027-02-28T01:30:00Z", "eid", "E1", "first", None, "nl",
+        "44021-000003-M000001", "{}", "00" * 32, "11" * 32,
+    )  # fmt: skip
+    with pytest.raises(EntryFormatError, match=r"records an e-mail .* restore the database from"):
+        record_of(entry)
