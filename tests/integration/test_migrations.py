@@ -92,10 +92,10 @@ def test_migration_0008_widens_the_checks_of_a_log_in_use(database_url: str) -> 
         engine.dispose()
 
 
-def test_migration_0009_adds_the_email_channel_to_a_database_in_use(database_url: str) -> None:
-    """A database at 0008 with a log entry: after 0009 the log takes `emailed` and
-    `email_failed` (and still refuses others), persons have no address and no consent, the
-    models agree, and SQLite's file is intact (0009 edits the events' constraint text)."""
+def test_migration_0010_adds_the_email_channel_to_a_database_in_use(database_url: str) -> None:
+    """A database at 0009 with a log entry: after 0010 the log takes `emailed` and
+    `email_failed` (and still refuses others), the models agree, and SQLite's file is intact
+    (0010 edits the events' constraint text)."""
     engine = make_engine(database_url)
     entry = (
         "INSERT INTO audit_entry (municipality_nis, seq, run_id, event, recorded_at, details,"
@@ -103,12 +103,12 @@ def test_migration_0009_adds_the_email_channel_to_a_database_in_use(database_url
     )
     try:
         with engine.begin() as connection:
-            command.upgrade(alembic_config(connection), "0008")
+            command.upgrade(alembic_config(connection), "0009")
         with engine.begin() as connection:
             connection.execute(text(entry), {"seq": 0, "event": "returned"})
         with pytest.raises(IntegrityError), engine.begin() as connection:
             connection.execute(text(entry), {"seq": 1, "event": "emailed"})
-        assert upgrade_schema(engine) == ("0008", head_revision())
+        assert upgrade_schema(engine) == ("0009", head_revision())
         with engine.begin() as connection:
             connection.execute(text(entry), {"seq": 1, "event": "emailed"})
             connection.execute(text(entry), {"seq": 2, "event": "email_failed"})
