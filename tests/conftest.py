@@ -4,6 +4,11 @@ PostgreSQL tests get a database of their own for the session (dropped afterwards
 of their own per test. They skip with the reason when no server answers, except in CI
 (``CI=true``), where a missing PostgreSQL fails the run: a skip would hide a broken path
 (``unavailable``, which the tests of other outside services use too).
+
+The suite runs on one worker process per core (pytest-xdist, ``-n auto`` in pyproject.toml):
+each worker is a test session of its own, with its own PostgreSQL database and temporary
+folders. `pytest_collection_modifyitems` below orders the tests slowest first and keeps on
+one worker the tests that share something costly to make (``xdist_group``).
 """
 
 from __future__ import annotations
@@ -23,6 +28,53 @@ from sqlalchemy.engine import make_url
 
 from reminders.adapters.db.engine import make_engine
 from reminders.adapters.db.schema import upgrade_schema
+
+# Tests that share something costly, made once per worker session: run on one worker, it is
+# made once. Keyed by the test file, relative to tests/.
+XDIST_GROUPS = {
+    # one Chromium per session (tests/browser/conftest.py)
+    "browser/test_browser_setup.py": "browser",
+    "browser/test_console_browser.py": "browser",
+    # the imported registry of `reminders run` in processes, per engine (tests/e2e/run_checks.py)
+    "e2e/test_run_crash_safety.py": "night-registry",
+    "e2e/test_run_lock.py": "night-registry",
+    "e2e/test_status.py": "night-registry",
+    "e2e/test_scheduler.py": "night-registry",
+    "e2e/test_render_queue.py": "night-registry",
+}
+# The order the tests are handed out in, slowest first, so that the workers end together: a
+# file listed here goes before the files after it; the rest, in pytest's order, after these.
+SLOWEST_FIRST = (
+    "test_code_quality.py",  # mypy alone takes a minute: started first, on a worker of its own
+    "e2e/test_run_crash_safety.py",
+    "e2e/test_input_properties.py",
+    "e2e/",
+    "browser/",
+    "integration/",
+    "service/",
+)
+
+
+@pytest.hookimpl(trylast=True)  # after tests/browser/conftest.py marked its tests
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Order the tests slowest first and put each of XDIST_GROUPS' files on one worker."""
+    tests = Path(__file__).resolve().parent
+
+    def where(item: pytest.Item) -> str:
+        return item.path.relative_to(tests).as_posix() if item.path.is_relative_to(tests) else ""
+
+    def rank(item: pytest.Item) -> int:
+        path = where(item)
+        return next(
+            (n for n, prefix in enumerate(SLOWEST_FIRST) if path.startswith(prefix)),
+            len(SLOWEST_FIRST),
+        )
+
+    for item in items:
+        if group := XDIST_GROUPS.get(where(item)):
+            item.add_marker(pytest.mark.xdist_group(group))
+    items.sort(key=rank)  # stable: pytest's order within each rank
+
 
 PG_URL = os.environ.get(
     "REMINDERS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
