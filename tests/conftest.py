@@ -41,12 +41,15 @@ XDIST_GROUPS = {
     "e2e/test_status.py": "night-registry",
     "e2e/test_scheduler.py": "night-registry",
     "e2e/test_render_queue.py": "night-registry",
+    # its small registry per engine, and runs in the worker's own process
+    "integration/test_run_stopped_and_resumed.py": "small-registry",
 }
 # The order the tests are handed out in, slowest first, so that the workers end together: a
 # file listed here goes before the files after it; the rest, in pytest's order, after these.
 SLOWEST_FIRST = (
     "test_code_quality.py",  # mypy alone takes a minute: started first, on a worker of its own
     "e2e/test_run_crash_safety.py",
+    "integration/test_run_stopped_and_resumed.py",
     "e2e/test_input_properties.py",
     "e2e/",
     "browser/",
