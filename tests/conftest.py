@@ -38,11 +38,11 @@ XDIST_GROUPS = {
     # the imported registry of `reminders run` in processes, per engine (tests/e2e/run_checks.py)
     "e2e/test_run_crash_safety.py": "night-registry",
     "e2e/test_run_lock.py": "night-registry",
-    "e2e/test_status.py": "night-registry",
     "e2e/test_scheduler.py": "night-registry",
     "e2e/test_render_queue.py": "night-registry",
-    # its small registry per engine, and runs in the worker's own process
+    # the small one (runs in the worker's own process, and `reminders status` after a kill)
     "integration/test_run_stopped_and_resumed.py": "small-registry",
+    "e2e/test_status.py": "small-registry",
 }
 # The order the tests are handed out in, slowest first, so that the workers end together: a
 # file listed here goes before the files after it; the rest, in pytest's order, after these.

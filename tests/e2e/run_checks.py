@@ -108,6 +108,7 @@ class Template:
 
     database_url: str
     reference: Reference
+    reference_config: Path  # the reference run's config.toml, its print room beside it
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,7 +277,7 @@ def template(request: pytest.FixtureRequest, kind: str, size: Size = WHOLE) -> T
     reference = Reference(
         decided(reference_url), observed.letters, len(observed.volumes), clean.seconds
     )
-    _TEMPLATES[key] = Template(template_url, reference)
+    _TEMPLATES[key] = Template(template_url, reference, night.config)
     return _TEMPLATES[key]
 
 

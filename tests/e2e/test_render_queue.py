@@ -50,6 +50,7 @@ from tests.e2e.run_checks import (
     prepared_night,
     start_run,
     stop_runs,
+    template,
 )
 from tests.unit.test_volume_codec import example_job
 
@@ -188,11 +189,8 @@ def print_room(config: Path) -> dict[str, str]:
 
 def reference_print_room(request: pytest.FixtureRequest) -> dict[str, str]:
     """The print room of run_checks' clean reference run: the same registry, date and run id,
-    rendered by processes on one machine (its folder is named by run_checks.template)."""
-    factory: pytest.TempPathFactory = request.getfixturevalue("tmp_path_factory")
-    folders = list(factory.getbasetemp().glob("reference-sqlite[0-9]*"))
-    assert len(folders) == 1, folders
-    return print_room(folders[0] / "config.toml")
+    rendered by processes on one machine."""
+    return print_room(template(request, "sqlite").reference_config)
 
 
 def personal_data(night: Night) -> set[str]:

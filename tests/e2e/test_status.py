@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.run_checks import clean_run, cli, killed_at, prepared_night
+from tests.e2e.run_checks import SMALL, clean_run, cli, killed_at, prepared_night
 from tests.e2e.test_cli import invoke
 from tests.e2e.test_print_volumes import registry  # noqa: F401 - fixture
 
@@ -28,7 +28,7 @@ def test_a_killed_night_needs_a_person_until_the_next_run_completes_it(
     """Before any run all is well; after a run killed half-way through printing, status exits
     1 naming the stopped run and the letters waiting; the next run completes it and status
     is back to 0, with the run, its checkpoint and (after `audit verify`) the verdict."""
-    night = prepared_night(request, database_url, tmp_path / "night")
+    night = prepared_night(request, database_url, tmp_path / "night", SMALL)
     code, before = status(night.config, database_url)
     assert code == 0
     assert all(m["last_run"] is None for m in before["municipalities"].values())
