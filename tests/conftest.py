@@ -58,7 +58,7 @@ SLOWEST_FIRST = (
 )
 
 
-@pytest.hookimpl(trylast=True)  # after tests/browser/conftest.py marked its tests
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Order the tests slowest first and put each of XDIST_GROUPS' files on one worker."""
     tests = Path(__file__).resolve().parent
