@@ -25,7 +25,12 @@ import pytest
 
 from reminders.domain.model import RegistryKind
 from reminders.domain.national_number import masked_national_number
-from reminders.domain.registry_rows import MergeCounts, Rejection
+from reminders.domain.registry_rows import (
+    DOCUMENT_COLUMNS,
+    PERSON_COLUMNS,
+    MergeCounts,
+    Rejection,
+)
 from reminders.errors import InputFileError
 from reminders.services import import_registry as service
 from reminders.services.import_registry import ImportReport, import_registry, rejected_rows
@@ -74,9 +79,15 @@ class Source:
 
 
 def source(name: str, text: str, *, broken_at: int | None = None) -> Source:
-    """The CSV text's records after its header (lines numbered as in the file)."""
+    """The CSV text's records after its header (lines numbered as in the file), each with
+    the contract's columns, as the file reader gives them (the optional ones left out of the
+    file empty)."""
     lines = text.splitlines()[1:]
-    rows = [Row(number, tuple(line.split(";")), line) for number, line in enumerate(lines, 2)]
+    width = len(PERSON_COLUMNS if name.startswith("persons") else DOCUMENT_COLUMNS)
+    rows = [
+        Row(number, tuple(line.split(";") + [""] * (width - line.count(";") - 1)), line)
+        for number, line in enumerate(lines, 2)
+    ]
     return Source(Path(name), rows, broken_at)
 
 
