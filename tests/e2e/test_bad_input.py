@@ -5,6 +5,7 @@ tests/e2e/test_input_properties.py throws arbitrary values at every option."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -114,3 +115,16 @@ def test_templates_copied_where_no_folder_can_be_is_bad_usage(tmp_path: Path) ->
     a_file.write_text("", encoding="utf-8")
     result = CliRunner().invoke(main, ["templates", "copy", str(a_file / "letters")])
     assert_bad_usage(result, "FOLDER: cannot write", "Not a directory")
+
+
+def test_a_backup_where_no_file_can_be_is_bad_usage(tmp_path: Path) -> None:
+    """Found by tests/e2e/test_input_properties.py: `backup --to <a file>/x` was a
+    NotADirectoryError traceback."""
+    database = tmp_path / "reminders.sqlite3"
+    sqlite3.connect(database).close()
+    config = tmp_path / "config.toml"
+    example = Path(__file__).resolve().parents[2] / "config.toml"
+    config.write_text(example.read_text(encoding="utf-8"), encoding="utf-8")
+    target = config / "backup.sqlite3"  # under a file
+    result = invoke(config, f"sqlite:///{database}", "backup", "--to", str(target))
+    assert_bad_usage(result, f"{target}: cannot write a backup there (Not a directory)")

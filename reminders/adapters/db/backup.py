@@ -35,9 +35,12 @@ def back_up_sqlite(source: Path, target: Path) -> None:
     """Copy the database at ``source`` to ``target`` (replaced whole once the copy is done)."""
     if not source.is_file():
         raise UsageError(f"{source}: no such database file")
-    OWNER_ONLY.make_folders(target.parent)
     temporary = target.with_name(f".{target.name}.{os.getpid()}.part")
-    OWNER_ONLY.write_bytes(temporary, b"")  # SQLite fills the empty file; its mode stays
+    try:
+        OWNER_ONLY.make_folders(target.parent)
+        OWNER_ONLY.write_bytes(temporary, b"")  # SQLite fills the empty file; its mode stays
+    except OSError as err:  # a file where a folder should be, no permission, a full disk
+        raise UsageError(f"{target}: cannot write a backup there ({err.strerror})") from err
     origin = sqlite3.connect(source, timeout=30)
     try:
         copy = sqlite3.connect(temporary)
