@@ -13,8 +13,7 @@ letters to a skip, of about 700 bytes each, like a real night's. The log is publ
 publishes it (tiles, bundles, the checkpoint; each run's checkpoint file beside its volumes,
 which exist as small files). Then the whole `reminders recover` process is timed on the
 backup: it verifies the published log, appends the million entries, restores the ten runs,
-their volumes, letters and skips, and publishes the runs again (its entries decoded by a second
-process, whose CPU seconds are shown apart). The peer, in the same bench,
+their volumes, letters and skips, and publishes the runs again. The peer, in the same bench,
 is `reminders audit verify --from` on the same folder: reading and checking every file of the
 log, with no database. Figures are printed, not asserted: this is not a test.
 """
@@ -202,9 +201,8 @@ def _run_entries(
     return chunks
 
 
-def timed(config: Path, url: str, *args: str) -> tuple[float, float, float, int, str]:
-    """A `reminders` command as a process: seconds, its own CPU seconds, its children's (the
-    decoder beside `recover`), its peak RSS, its output."""
+def timed(config: Path, url: str, *args: str) -> tuple[float, float, int, str]:
+    """A `reminders` command as a process: seconds, CPU seconds, peak RSS, its output."""
     command = [str(Path(sys.executable).parent / "reminders"), *args, "--config", str(config)]
     started = time.perf_counter()
     process = subprocess.Popen(  # noqa: S603 - our own command line
@@ -224,8 +222,7 @@ def timed(config: Path, url: str, *args: str) -> tuple[float, float, float, int,
     watcher.join()
     if process.returncode != 0:
         raise SystemExit(f"reminders {' '.join(args)} exited {process.returncode}:\n{out}")
-    own = peaks.cpu.get(process.pid, 0.0)
-    return seconds, own, sum(peaks.cpu.values()) - own, peaks.run, out
+    return seconds, peaks.cpu.get(process.pid, 0.0), peaks.run, out
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -249,24 +246,20 @@ def main(argv: list[str] | None = None) -> None:
         size = published_log(config, source_url, args.entries)
         load = os.getloadavg()[0]
         out = str(load_settings(config, environ={}).output_dir)
-        verify_s, verify_cpu, _, verify_rss, _ = timed(config, backup_url, "audit", "verify",
-                                                       "--from", out)  # fmt: skip
-        recover_s, recover_cpu, decoder_cpu, recover_rss, said = timed(config, backup_url,
-                                                                       "recover")  # fmt: skip
+        verify_s, verify_cpu, verify_rss, _ = timed(config, backup_url, "audit", "verify",
+                                                    "--from", out)  # fmt: skip
+        recover_s, recover_cpu, recover_rss, said = timed(config, backup_url, "recover")
         check = reminders(config, backup_url, "audit", "verify")
-        rows.append((engine, size, recover_s, recover_cpu, decoder_cpu, recover_rss, verify_s,
-                     verify_cpu, verify_rss, load, check.returncode == 0))  # fmt: skip
+        rows.append((engine, size, recover_s, recover_cpu, recover_rss, verify_s, verify_cpu,
+                     verify_rss, load, check.returncode == 0))  # fmt: skip
         print(said, end="", flush=True)
     print()
-    print(
-        "| engine | entries | recover s | CPU s | decoder CPU s | entries/s | peak RSS MB "
-        "| verify --from s (peer) | CPU s | peak RSS MB | load before | audit verify after |"
-    )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
-    for (engine, size, seconds, cpu, decoder, rss, verify_s, verify_cpu, verify_rss, load,
+    print("| engine | entries | recover s | CPU s | entries/s | peak RSS MB | verify --from s "
+          "(peer) | CPU s | peak RSS MB | load before | audit verify after |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    for (engine, size, seconds, cpu, rss, verify_s, verify_cpu, verify_rss, load,
          intact) in rows:  # fmt: skip
-        print(f"| {engine} | {size:,} | {seconds:.1f} | {cpu:.1f} | {decoder:.1f} | "
-              f"{size / seconds:,.0f} | "
+        print(f"| {engine} | {size:,} | {seconds:.1f} | {cpu:.1f} | {size / seconds:,.0f} | "
               f"{rss / MB:,.0f} | {verify_s:.1f} | {verify_cpu:.1f} | {verify_rss / MB:,.0f} | "
               f"{load:.1f} | {'intact' if intact else 'BROKEN'} |")  # fmt: skip
 
