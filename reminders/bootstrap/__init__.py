@@ -43,7 +43,6 @@ from reminders.adapters.printing.text import LetterTemplates, lint_templates
 from reminders.adapters.printing.volume_render import print_options_key
 from reminders.adapters.private_files import OWNER_ONLY, FileModes
 from reminders.adapters.registry.registry_files import RegistryFile
-from reminders.adapters.side_process import side_process
 from reminders.bootstrap.emailing import emailing
 from reminders.config import Municipality, PrintOptions, Settings
 from reminders.domain.checkpoint import KeyRing, VerifierKey, log_origin
@@ -410,10 +409,7 @@ def recover_job(settings: Settings, *, nis_codes: Sequence[str] | None) -> Recov
     chosen = list(nis_codes) if nis_codes else [m.nis_code for m in settings.municipalities]
     engine = open_engine(settings.database_url)
     try:
-        with (
-            RunLocks(engine)([m.nis_code for m in settings.municipalities]),
-            side_process() as decoder,
-        ):
+        with RunLocks(engine)([m.nis_code for m in settings.municipalities]):
             return recover(
                 chosen,
                 recovery_transaction(engine),
@@ -425,7 +421,6 @@ def recover_job(settings: Settings, *, nis_codes: Sequence[str] | None) -> Recov
                 now=utc_now,
                 control=control,
                 worker=worker_name(),
-                decoder=decoder,
             )
     finally:
         engine.dispose()

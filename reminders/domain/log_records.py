@@ -33,18 +33,9 @@ class EntryFormatError(ValueError):
     """Published bytes that are not the canonical form of a log entry."""
 
 
-# An entry's columns but its hashes, in LogEntry's order, as its canonical form holds them.
-EntryColumns = tuple[
-    str, int, int | None, str, str, str | None, str | None, str | None, str | None,
-    str | None, str | None, str,
-]  # fmt: skip
-# What decoding an entry's bytes gives: its columns and its details decoded, or why not.
-Decoded = tuple[EntryColumns, dict[str, Any]] | str
-
-
-def decoded_entry(data: bytes) -> tuple[EntryColumns, dict[str, Any]]:
-    """The columns of the entry whose canonical form is ``data``, and its details decoded
-    (empty when they are not a JSON object). Raises EntryFormatError."""
+def entry_from_bytes(data: bytes, prev_hash: str, leaf: bytes | None = None) -> LogEntry:
+    """The entry whose canonical form is ``data`` (whose leaf hash is ``leaf``, when known),
+    chained after ``prev_hash``."""
     try:
         fields = json.loads(data.decode())  # (str: json's guess of the encoding costs more)
     except ValueError as err:  # UnicodeDecodeError too
@@ -64,42 +55,12 @@ def decoded_entry(data: bytes) -> tuple[EntryColumns, dict[str, Any]]:
     # The bytes must be the entry's canonical form: the database gives back exactly these.
     if canonical_json(fields).encode() != data:
         raise EntryFormatError(f"entry {seq} is not in its canonical form")
-    try:
-        details = json.loads(fields["details"])
-    except ValueError:
-        details = {}
-    columns: EntryColumns = (
+    return LogEntry(
         fields["municipality_nis"], seq, run_id, fields["event"], fields["recorded_at"],
         fields["document_kind"], fields["document_number"], fields["stage"], fields["reason"],
-        fields["language"], fields["reference"], fields["details"],
+        fields["language"], fields["reference"], fields["details"], prev_hash,
+        chained_hash(prev_hash, leaf or leaf_hash(data)),
     )  # fmt: skip
-    return columns, details if type(details) is dict else {}
-
-
-def decoded_bundle(entries: Sequence[bytes]) -> list[Decoded]:
-    """Each entry decoded (`decoded_entry`), or the reason it cannot be: the part of reading
-    a published log that needs no previous entry, so it can be done apart (in another
-    process) from the chain, which cannot."""
-    decoded: list[Decoded] = []
-    for data in entries:
-        try:
-            decoded.append(decoded_entry(data))
-        except EntryFormatError as err:
-            decoded.append(str(err))
-    return decoded
-
-
-def chained_entry(columns: EntryColumns, prev_hash: str, leaf: bytes) -> LogEntry:
-    """The entry of these columns (whose canonical form has the leaf hash ``leaf``), chained
-    after ``prev_hash``."""
-    return LogEntry(*columns, prev_hash, chained_hash(prev_hash, leaf))
-
-
-def entry_from_bytes(data: bytes, prev_hash: str, leaf: bytes | None = None) -> LogEntry:
-    """The entry whose canonical form is ``data`` (whose leaf hash is ``leaf``, when known),
-    chained after ``prev_hash``."""
-    columns, _ = decoded_entry(data)
-    return chained_entry(columns, prev_hash, leaf or leaf_hash(data))
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,16 +216,12 @@ _EMAIL_EVENTS = frozenset({LogEvent.EMAILED, LogEvent.EMAIL_FAILED})
 def record_of(entry: LogEntry) -> Record | None:
     """What an entry records; None for seals and reveals (nothing to restore). Raises
     EntryFormatError for an entry that lacks what its kind must say."""
-    return record_with(entry, entry_details(entry))
-
-
-def record_with(entry: LogEntry, details: dict[str, Any]) -> Record | None:
-    """`record_of` with the entry's details decoded already (`decoded_entry`)."""
     if entry.event in _EMAIL_EVENTS:  # a refusal: dropping it would send the letter again
         raise EntryFormatError(
             f"{entry.described()} records an e-mail (issue 25), which recover cannot restore "
             "yet: restore the database from a backup instead"
         )
+    details = entry_details(entry)
     try:
         return _record(entry, details)
     except (KeyError, TypeError, ValueError) as err:

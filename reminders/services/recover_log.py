@@ -26,9 +26,7 @@ run). Holders' national numbers stay lost: the published log carries only their 
 from __future__ import annotations
 
 import logging
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Executor, Future
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -39,7 +37,6 @@ from reminders.domain.dispatch_log import LogEntry, LogSubject, genesis_hash
 from reminders.domain.log_records import (
     CancelRecord,
     DecisionRecord,
-    Decoded,
     EntryFormatError,
     Record,
     RecutRecord,
@@ -48,9 +45,8 @@ from reminders.domain.log_records import (
     ReturnRecord,
     RunRecord,
     VolumeRecord,
-    chained_entry,
-    decoded_bundle,
-    record_with,
+    entry_from_bytes,
+    record_of,
 )
 from reminders.domain.tiles import CHECKPOINT_PATH
 from reminders.errors import RemindersError
@@ -74,7 +70,6 @@ from reminders.services.verify_published import KeptCheckpoint, verify_published
 log = logging.getLogger(__name__)
 
 APPEND_BATCH = 2_000  # entries inserted at a time
-DECODED_AHEAD = 16  # bundles of 256 entries the decoder may be ahead of the inserts
 RESTORE_BATCH = 1_000  # letters and skips restored at a time
 LISTED = 5  # examples a message lists
 STARTED_BY = "recover"  # how recover's attempts at the runs it restored are recorded
@@ -188,13 +183,11 @@ def recover(
     now: Callable[[], datetime],
     control: RunControl,
     worker: str,
-    decoder: Executor,
 ) -> Recovery:
     """Recover each municipality's log from its published one, then publish again the runs
-    restored, then move the run ids past every one published. The published entries are
-    decoded by ``decoder`` (a process of its own, while this one writes)."""
+    restored, then move the run ids past every one published."""
     recovered = [
-        _recovered_log(nis, transaction, logs, keys, now=now, control=control, decoder=decoder)
+        _recovered_log(nis, transaction, logs, keys, now=now, control=control)
         for nis in sorted(set(nis_codes))
     ]
     again, waiting = _publish_restored(transaction, logs, keys, shop, now, control, worker)
@@ -214,7 +207,6 @@ def _recovered_log(
     *,
     now: Callable[[], datetime],
     control: RunControl,
-    decoder: Executor,
 ) -> RecoveredLog:
     published = logs.log(nis)
     done = RecoveredLog(nis)
@@ -248,7 +240,7 @@ def _recovered_log(
     with transaction() as store:
         # One pass over the files: each bundle is checked against the tiles, then appended;
         # the transaction commits only once the whole log verified.
-        appender = _Appender(nis, store, sealed, head.size, done, decoder)
+        appender = _Appender(nis, store, sealed, head.size, done)
         frontiers: dict[int, str] = {}
         verdict = verify_published(
             published, keys, municipality_nis=nis, kept=kept, sink=appender.add,
@@ -303,13 +295,7 @@ class _Appender:
     and hands what each records to the restorer; then the checkpoints of their sizes."""
 
     def __init__(
-        self,
-        nis: str,
-        store: RecoveryStore,
-        sealed: int,
-        size: int,
-        done: RecoveredLog,
-        decoder: Executor,
+        self, nis: str, store: RecoveryStore, sealed: int, size: int, done: RecoveredLog
     ) -> None:
         self.nis, self.store, self.done, self.sealed = nis, store, done, sealed
         self.log = store.dispatch_log()
@@ -319,11 +305,6 @@ class _Appender:
         self.prev = genesis_hash(nis) if sealed == 0 else self._hash_before(sealed)
         self.pending: list[tuple[LogEntry, LogSubject | None]] = []
         self.restorer = _Restorer(store, done)
-        self.decoder = decoder
-        # Bundles handed to the decoder, in the log's order, not yet appended.
-        self.waiting: deque[tuple[int, Sequence[bytes], Sequence[bytes], Future[list[Decoded]]]] = (
-            deque()
-        )
 
     def _hash_before(self, seq: int) -> str:
         (entry,) = self.log.entry_range(self.nis, seq - 1, seq)
@@ -331,21 +312,7 @@ class _Appender:
 
     def add(self, first: int, entries: Sequence[bytes], leaves: Sequence[bytes]) -> None:
         """The next bundle's entries (``first``: the seq of its first) and their leaf
-        hashes, checked against the tiles already. Their decoding (the larger part of the
-        work per entry, needing no other entry) goes to the decoder, a few bundles ahead of
-        the chain and the inserts, which follow the log's order here."""
-        self.waiting.append((first, entries, leaves, self.decoder.submit(decoded_bundle, entries)))
-        while len(self.waiting) > DECODED_AHEAD:
-            self._take(*self.waiting.popleft())
-
-    def _take(
-        self,
-        first: int,
-        entries: Sequence[bytes],
-        leaves: Sequence[bytes],
-        decoding: Future[list[Decoded]],
-    ) -> None:
-        decoded = decoding.result()
+        hashes."""
         for offset, data in enumerate(entries):
             seq = first + offset
             if seq < self.sealed:
@@ -361,12 +328,8 @@ class _Appender:
                 self.prev = held.entry_hash
                 continue
             try:
-                found = decoded[offset]
-                if isinstance(found, str):
-                    raise EntryFormatError(found)
-                columns, details = found
-                entry = chained_entry(columns, self.prev, leaves[offset])
-                record = record_with(entry, details)
+                entry = entry_from_bytes(data, self.prev, leaves[offset])
+                record = record_of(entry)
             except EntryFormatError as err:
                 raise RecoverRefusedError(
                     f"entry {seq} of the published log of {self.nis}: {err}; nothing was recovered"
@@ -391,8 +354,6 @@ class _Appender:
     def finish(self, notes: Mapping[int, str], frontiers: Mapping[int, str]) -> None:
         """The last entries, and the checkpoints published for sizes the database lacked,
         each with the tree's frontier at its size (the next run appends from the newest)."""
-        while self.waiting:
-            self._take(*self.waiting.popleft())
         self._flush()
         for size, note in sorted(notes.items()):
             run_id = parsed_checkpoint(note).checkpoint.run_id

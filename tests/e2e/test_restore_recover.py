@@ -44,7 +44,6 @@ from reminders.adapters.db.orm import (
 )
 from reminders.adapters.printing.log_folder import LogFolders
 from reminders.adapters.printing.print_volume import VolumeFolder
-from reminders.adapters.side_process import side_process
 from reminders.bootstrap import key_ring, recovery_transaction, utc_now
 from reminders.config import load_settings
 from reminders.entrypoints.cli import main
@@ -382,7 +381,7 @@ def test_recover_stopped_at_each_step_and_run_again_ends_as_an_uninterrupted_one
     settings = load_settings(made.config, environ={})
     engine = make_engine(database_url)
     try:
-        with pytest.raises(StoppedHereError), side_process() as decoder:
+        with pytest.raises(StoppedHereError):
             recover(
                 NIS_CODES,
                 recovery_transaction(engine),
@@ -392,7 +391,6 @@ def test_recover_stopped_at_each_step_and_run_again_ends_as_an_uninterrupted_one
                 now=utc_now,
                 control=StopAt(point),
                 worker="test",
-                decoder=decoder,
             )
     finally:
         engine.dispose()
