@@ -10,7 +10,6 @@ is added, from a moment on, instead: key rotation, config/audit.py).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -25,6 +24,7 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_public_key,
 )
 
+from reminders.adapters.crypto.secrets import read_secret
 from reminders.adapters.private_files import OWNER_ONLY
 from reminders.config import KeySource
 from reminders.domain.checkpoint import (
@@ -36,8 +36,6 @@ from reminders.domain.checkpoint import (
     signed_checkpoint,
 )
 from reminders.errors import ConfigError
-
-CREDENTIALS_VARIABLE = "CREDENTIALS_DIRECTORY"  # systemd's LoadCredential= puts them there
 
 
 class SigningKey:
@@ -115,32 +113,11 @@ def load_private_key(
     source: KeySource, environ: Mapping[str, str] | None = None
 ) -> Ed25519PrivateKey:
     """The private key from its file, environment variable or systemd credential."""
-    environ = os.environ if environ is None else environ
-    where = Path(str(source))
-    if source.variable is not None:
-        text = environ.get(source.variable)
-        if not text:
-            raise ConfigError(where, "is not set (the signing key's PEM text)")
-        data = text.encode()
-    else:
-        path = source.path
-        if source.credential is not None:
-            directory = environ.get(CREDENTIALS_VARIABLE)
-            if not directory:
-                raise ConfigError(
-                    where, f"${CREDENTIALS_VARIABLE} is not set (LoadCredential= in the unit)"
-                )
-            path = Path(directory) / source.credential
-        assert path is not None  # noqa: S101 - KeySource holds exactly one source
-        where = path
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError as err:
-            raise ConfigError(
-                path, "no signing key for the dispatch log: run `reminders init` to make one"
-            ) from err
-        except OSError as err:
-            raise ConfigError(path, f"cannot read the signing key: {err.strerror}") from err
+    data = read_secret(
+        source, "the signing key", environ,
+        missing="no signing key for the dispatch log: run `reminders init` to make one",
+    )  # fmt: skip
+    where = source.path or Path(str(source))
     try:
         key = load_pem_private_key(data, password=None)
     except (ValueError, TypeError) as err:

@@ -8,8 +8,8 @@ from typing import Protocol
 
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
+from reminders.adapters.crypto.secrets import read_secret
 from reminders.adapters.email.message import composed_message, signed_bytes
-from reminders.adapters.email.smtp_relay import read_secret
 from reminders.adapters.printing.pdf import LetterLayout
 from reminders.adapters.printing.print_volume import preview_pdf
 from reminders.config import KeySource

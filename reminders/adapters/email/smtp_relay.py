@@ -7,47 +7,20 @@ records it before anything else happens.
 
 from __future__ import annotations
 
-import os
 import re
 import smtplib
 import ssl
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from pathlib import Path
 from types import TracebackType
 
-from reminders.config import KeySource
+from reminders.adapters.crypto.secrets import read_secret
 from reminders.config.channels import EmailOptions
 from reminders.domain.channels import RelayAnswer
 from reminders.domain.email_address import without_addresses
-from reminders.errors import ConfigError
 
-CREDENTIALS_VARIABLE = "CREDENTIALS_DIRECTORY"
 _QUEUED = re.compile(r"queued as ([^\s;,]+)", re.IGNORECASE)
-
-
-def read_secret(source: KeySource, what: str, environ: Mapping[str, str] | None = None) -> bytes:
-    """A secret from its file, environment variable or systemd credential."""
-    environ = os.environ if environ is None else environ
-    if source.variable is not None:
-        text = environ.get(source.variable)
-        if not text:
-            raise ConfigError(Path(str(source)), f"is not set ({what})")
-        return text.encode()
-    path = source.path
-    if source.credential is not None:
-        directory = environ.get(CREDENTIALS_VARIABLE)
-        if not directory:
-            raise ConfigError(
-                Path(str(source)), f"${CREDENTIALS_VARIABLE} is not set (LoadCredential=)"
-            )
-        path = Path(directory) / source.credential
-    assert path is not None  # noqa: S101 - a KeySource holds exactly one source
-    try:
-        return path.read_bytes()
-    except OSError as err:
-        raise ConfigError(path, f"cannot read {what}: {err.strerror}") from err
 
 
 def masked_reply(text: str) -> str:
