@@ -32,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import ColumnElement
 
 from reminders.adapters.db.email_store import emailed, paper_fallback_of
+from reminders.adapters.db.engine import insert_rows
 from reminders.adapters.db.orm import (
     DecisionRow,
     DocumentRow,
@@ -61,6 +62,8 @@ _person = cast(Table, PersonRow.__table__)
 _decision = cast(Table, DecisionRow.__table__)
 _volume = cast(Table, PrintVolumeRow.__table__)
 _letter = cast(Table, LetterRow.__table__)
+_LETTER_COLUMNS = ("decision_id", "reference", "volume_id", "first_page", "page_count",
+                   "templates", "template_sha256", "address_sha256")  # fmt: skip
 
 
 def _leading_number(column: ColumnElement[Any], dialect: str) -> ColumnElement[Any]:
@@ -264,23 +267,17 @@ class LetterStore:
 
     def record_letters(self, volume_id: int, letters: Sequence[PrintedLetter]) -> None:
         """Letters as printed in a volume, with the hashes of their texts and addresses."""
-        if letters:
-            self.connection.execute(
-                insert(_letter),
-                [
-                    {
-                        "decision_id": letter.decision_id,
-                        "reference": letter.reference,
-                        "volume_id": volume_id,
-                        "first_page": letter.first_page,
-                        "page_count": letter.page_count,
-                        "templates": letter.templates,
-                        "template_sha256": letter.template_sha256,
-                        "address_sha256": letter.address_sha256,
-                    }
-                    for letter in letters
-                ],
-            )
+        insert_rows(
+            self.connection,
+            "letter",
+            _LETTER_COLUMNS,
+            [
+                (letter.decision_id, letter.reference, volume_id, letter.first_page,
+                 letter.page_count, letter.templates, letter.template_sha256,
+                 letter.address_sha256)
+                for letter in letters
+            ],
+        )  # fmt: skip
 
     def volume_paths(self, run_id: int, municipality_nis: str | None = None) -> list[str]:
         """The recorded volumes of a run (for one municipality, or all), in the order they
