@@ -63,8 +63,9 @@ def rows_in(path: Path) -> int:
         return sum(1 for _ in handle) - 1
 
 
-def timed_command(args: list[str], env: dict[str, str]) -> tuple[float, int]:
-    """Wall time and peak RSS (MiB) of one subprocess."""
+def timed_command(args: list[str], env: dict[str, str]) -> tuple[float, int, float]:
+    """Wall time, peak RSS (MiB) and CPU seconds (user + system, with the children it waited
+    for: the import's second process) of one subprocess."""
     started = time.perf_counter()
     process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE)  # noqa: S603 - our own CLI
     _, status, usage = os.wait4(process.pid, 0)
@@ -73,15 +74,15 @@ def timed_command(args: list[str], env: dict[str, str]) -> tuple[float, int]:
     if status != 0:
         raise SystemExit(f"{' '.join(args)} failed:\n{output}")
     print("   ", output.strip().splitlines()[0])
-    return seconds, usage.ru_maxrss // 1024
+    return seconds, usage.ru_maxrss // 1024, usage.ru_utime + usage.ru_stime
 
 
-def ours(url: str, persons_csv: Path, documents_csv: Path) -> dict[str, tuple[float, int]]:
+def ours(url: str, persons_csv: Path, documents_csv: Path) -> dict[str, tuple[float, int, float]]:
     env = {**os.environ, "REMINDERS_DATABASE_URL": url}
     cli = [str(Path(sys.executable).parent / "reminders")]
     config = ["--config", str(REPO / "config.toml")]
     subprocess.run([*cli, "init", *config], env=env, check=True, capture_output=True)  # noqa: S603
-    timings: dict[str, tuple[float, int]] = {}
+    timings: dict[str, tuple[float, int, float]] = {}
     # The first import loads empty tables; the second finds every row unchanged, as a
     # municipality's weekly full extract mostly does.
     for attempt in ("", " again"):
@@ -161,22 +162,25 @@ def main() -> None:
                 kind: postgres_peer(url, path)
                 for kind, path in (("persons", persons_csv), ("documents", documents_csv))
             }
-        for label, (seconds, peak_mib) in timings.items():
+        for label, (seconds, peak_mib, cpu) in timings.items():
             kind = label.split()[0]
             rate, peer_rate = sizes[kind] / seconds, sizes[kind] / peers[kind]
-            results.append((engine, label, sizes[kind], seconds, rate, peak_mib, peer_rate))
+            results.append((engine, label, sizes[kind], seconds, cpu, rate, peak_mib, peer_rate))
         first = [timings["persons"], timings["documents"]]
         total_rows = sum(sizes.values())
-        total_seconds = sum(seconds for seconds, _ in first)
+        total_seconds = sum(seconds for seconds, _, _ in first)
         results.append((engine, "both files, first load", total_rows, total_seconds,
-                        total_rows / total_seconds, max(p for _, p in first),
-                        total_rows / sum(peers.values())))  # fmt: skip
+                        sum(cpu for _, _, cpu in first), total_rows / total_seconds,
+                        max(p for _, p, _ in first), total_rows / sum(peers.values())))  # fmt: skip
     print()
-    print("| engine | file | rows | seconds | rows/s | peak RSS | peer rows/s | ours/peer |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|")
-    for engine, kind, rows, seconds, rate, peak, peer_rate in results:
-        print(f"| {engine} | {kind} | {rows:,} | {seconds:.1f} | {rate:,.0f} | {peak} MiB | "
-              f"{peer_rate:,.0f} | {rate / peer_rate:.2f} |")  # fmt: skip
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} (other work on the machine)")
+    print(
+        "| engine | file | rows | seconds | CPU s | rows/s | peak RSS | peer rows/s | ours/peer |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    for engine, kind, rows, seconds, cpu, rate, peak, peer_rate in results:
+        print(f"| {engine} | {kind} | {rows:,} | {seconds:.1f} | {cpu:.1f} | {rate:,.0f} | "
+              f"{peak} MiB | {peer_rate:,.0f} | {rate / peer_rate:.2f} |")  # fmt: skip
 
 
 if __name__ == "__main__":
