@@ -89,6 +89,9 @@ _LANGUAGES = {language.value: language.value for language in Language}
 _PERSON_STATUSES = {status.value: status.value for status in PersonStatus}
 _DOCUMENT_KINDS = {kind.value: kind.value for kind in DocumentKind}
 _DOCUMENT_STATUSES = {status.value: status.value for status in DocumentStatus}
+# The defaults of empty cells, read once: an enum member's .value costs a call per row.
+_RESIDENT = PersonStatus.RESIDENT.value
+_ACTIVE = DocumentStatus.ACTIVE.value
 _CONSENT_YES = frozenset({"yes", "y", "true", "1", "ja", "j", "oui", "o", "x"})
 _CONSENT_NO = frozenset({"no", "n", "false", "0", "nee", "non", "nein"})
 
@@ -207,7 +210,7 @@ def _person(fields: Sequence[str], countries: Collection[str]) -> PersonRecord:
         locality=_text(locality, "locality", MAX_NAME),
         country=country_code,
         municipality_nis=_nis_code(nis),
-        status=_choice(status, "status", _PERSON_STATUSES, PersonStatus.RESIDENT.value) or "",
+        status=_choice(status, "status", _PERSON_STATUSES, _RESIDENT) or "",
         status_since=_optional_date(since, "status_since"),
         guardian_national_number=guardian_number,
         email=_email(email) if email_consent else None,
@@ -241,7 +244,7 @@ def _document(fields: Sequence[str]) -> DocumentRecord:
         number=compact_number,
         issued_on=issued_on,
         expires_on=expires_on,
-        status=_choice(status, "status", _DOCUMENT_STATUSES, DocumentStatus.ACTIVE.value) or "",
+        status=_choice(status, "status", _DOCUMENT_STATUSES, _ACTIVE) or "",
     )
 
 
