@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 from reminders.domain.model import RegistryKind
@@ -29,7 +28,7 @@ from reminders.domain.registry_rows import (
     parse_document,
     parse_person,
 )
-from reminders.services.ports import RawRegistryRow, RegistrySource, StoreTransaction
+from reminders.services.ports import RegistrySource, StoreTransaction
 
 log = logging.getLogger(__name__)
 
@@ -54,37 +53,6 @@ class ImportReport:
     unknown_columns: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class CheckedRows:
-    """A run of a file's records, checked: the valid ones as staged rows, the others kept."""
-
-    rows: int
-    staged: list[tuple[Any, ...]]  # (line, raw text, *record)
-    rejected: list[Rejection]
-
-
-def checked_rows(
-    kind: RegistryKind, countries: Collection[str], rows: Sequence[RawRegistryRow]
-) -> CheckedRows:
-    """Each record validated (domain/registry_rows.py): staged if valid, else kept with its
-    reason and a masked number. Pure, so the file reader may run it in another process."""
-    parse: Callable[[tuple[str, ...]], Any] = (
-        (lambda fields: parse_person(fields, countries))
-        if kind is RegistryKind.PERSONS
-        else parse_document
-    )
-    staged: list[tuple[Any, ...]] = []
-    rejected: list[Rejection] = []
-    for raw in rows:
-        result = parse(raw.fields) if raw.problem is None else RowProblem(None, raw.problem)
-        if isinstance(result, PersonRecord | DocumentRecord):
-            staged.append((raw.line, raw.text, *result))
-        else:
-            subject = masked_national_number(raw.fields[0])
-            rejected.append(Rejection(raw.line, result.column, result.reason, subject, raw.text))
-    return CheckedRows(len(rows), staged, rejected)
-
-
 def import_registry(
     kind: RegistryKind,
     source: RegistrySource,
@@ -95,7 +63,11 @@ def import_registry(
     progress: Progress | None = None,
 ) -> ImportReport:
     """Import ``source`` as ``kind``; the registry changes only if the whole file was read."""
-    check = partial(checked_rows, kind, countries)
+    parse: Callable[[tuple[str, ...]], Any] = (
+        (lambda fields: parse_person(fields, countries))
+        if kind is RegistryKind.PERSONS
+        else parse_document
+    )
     started_at = time.perf_counter()
     with transaction() as store:
         import_id = store.start_import(kind, source.path.name, now())
@@ -103,10 +75,16 @@ def import_registry(
         rows_read = 0
         staged: list[tuple[Any, ...]] = []
         rejected: list[Rejection] = []
-        for checked in source.checked(check):
-            rows_read += checked.rows
-            staged.extend(checked.staged)
-            rejected.extend(checked.rejected)
+        for raw in source.rows():
+            rows_read += 1
+            result = parse(raw.fields) if raw.problem is None else RowProblem(None, raw.problem)
+            if isinstance(result, PersonRecord | DocumentRecord):
+                staged.append((raw.line, raw.text, *result))
+            else:
+                subject = masked_national_number(raw.fields[0])
+                rejected.append(
+                    Rejection(raw.line, result.column, result.reason, subject, raw.text)
+                )
             if len(staged) >= BATCH_ROWS:
                 store.stage(kind, staged)
                 staged.clear()

@@ -7,7 +7,7 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 from reminders.domain.campaign import Campaign, CampaignCandidate, CampaignCounts
 from reminders.domain.checkpoint import Checkpoint, SignedCheckpoint
@@ -35,8 +35,6 @@ from reminders.domain.release import VolumeState
 from reminders.domain.scan_window import ExpiryWindow, ScanWatermark
 from reminders.domain.volume_job import RenderedVolume, VolumeJob
 
-_Checked = TypeVar("_Checked")
-
 
 class RawRegistryRow(Protocol):
     """One record of a registry file, split into the contract's columns."""
@@ -62,10 +60,6 @@ class RegistrySource(Protocol):
     @property
     def sha256(self) -> str: ...
     def rows(self) -> Iterator[RawRegistryRow]: ...
-    def checked(self, check: Callable[[Sequence[RawRegistryRow]], _Checked]) -> Iterator[_Checked]:
-        """``check`` applied to consecutive runs of ``rows()``, its results in file order;
-        the reader may apply it to a later part of the file in another process meanwhile."""
-        ...
 
 
 class RegistryStore(Protocol):

@@ -12,10 +12,9 @@ registry_lock.py) makes B and the night wait for A instead. SQLite has one write
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 
@@ -33,8 +32,6 @@ from reminders.domain.registry_rows import REGISTRY_FORMATS
 from reminders.services.import_registry import import_registry
 from reminders.services.ports import RawRegistryRow
 from tests.e2e.test_run import DOCUMENTS, JAN, recorded, registry, run  # noqa: F401 - fixture
-
-T = TypeVar("T")
 
 POSTGRES_ONLY = pytest.mark.parametrize(
     "database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
@@ -62,10 +59,6 @@ class HeldSource:
         for row in self.inner.rows():
             self.bytes_read = self.inner.bytes_read
             yield row
-
-    def checked(self, check: Callable[[Sequence[RawRegistryRow]], T]) -> Iterator[T]:
-        for row in self.rows():
-            yield check([row])
 
 
 @POSTGRES_ONLY

@@ -8,9 +8,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, insert, select, text
 
+from reminders.adapters.db.orm import DocumentRow, PersonRow, RejectedRowRow
 from reminders.adapters.db.registry_store import (
     DOCUMENT_STAGE,
     PERSON_STAGE,
@@ -24,7 +26,6 @@ from reminders.domain.model import RegistryKind
 from reminders.domain.registry_rows import PERSON_COLUMNS, REGISTRY_FORMATS
 from reminders.services.import_registry import import_registry
 from reminders.services.ports import StoreTransaction
-from tests.integration.test_import_split import emptied, snapshot
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 PERSONS = (
@@ -45,6 +46,40 @@ DOCUMENTS = "national_number;kind;number;issued_on;expires_on;status;note\n" + (
     '90020100229;driving_licence;A-9;1999-01-01;;;"a\tb\\\\c"\n'
     "85073003328;eid;591.1234567.89;;2028-01-01;;\\N\\\t\n"  # repeated: raw kept
 )
+
+
+def snapshot(engine: Engine) -> dict[str, list[Any]]:
+    """The registry and the rejected rows, without the ids the database gave them."""
+    with engine.connect() as connection:
+        persons = connection.execute(
+            select(*(c for c in PersonRow.__table__.c if c.name not in {"id", "import_id"}))
+            .order_by(PersonRow.national_number)
+        ).all()  # fmt: skip
+        documents = connection.execute(
+            select(PersonRow.national_number,
+                   *(c for c in DocumentRow.__table__.c
+                     if c.name not in {"id", "person_id", "import_id"}))
+            .join(PersonRow, PersonRow.id == DocumentRow.person_id)
+            .order_by(DocumentRow.kind, DocumentRow.number)
+        ).all()  # fmt: skip
+        rejected = connection.execute(
+            select(RejectedRowRow.line, RejectedRowRow.column_name, RejectedRowRow.reason,
+                   RejectedRowRow.subject, RejectedRowRow.raw)
+            .order_by(RejectedRowRow.import_id, RejectedRowRow.line)
+        ).all()  # fmt: skip
+    return {
+        "persons": [tuple(row) for row in persons],
+        "documents": [tuple(row) for row in documents],
+        "rejected": [tuple(row) for row in rejected],
+    }
+
+
+def emptied(engine: Engine) -> Engine:
+    """The registry and the import log emptied, for a second import of the same files."""
+    with engine.begin() as connection:
+        for table in ("rejected_row", "document", "person", "registry_import"):
+            connection.execute(text(f"DELETE FROM {table}"))
+    return engine
 
 
 class InsertingStore(RegistryStore):
@@ -71,9 +106,9 @@ def inserting(engine: Engine) -> StoreTransaction:
 
 
 def imported(engine: Engine, folder: Path, transaction: StoreTransaction) -> None:
-    for kind, text in ((RegistryKind.PERSONS, PERSONS), (RegistryKind.DOCUMENTS, DOCUMENTS)):
+    for kind, content in ((RegistryKind.PERSONS, PERSONS), (RegistryKind.DOCUMENTS, DOCUMENTS)):
         path = folder / f"{kind.value}.csv"
-        path.write_text(text, encoding="utf-8", newline="")
+        path.write_text(content, encoding="utf-8", newline="")
         with RegistryFile(path, *REGISTRY_FORMATS[kind]) as source:
             import_registry(kind, source, transaction, countries=iso_country_codes(),
                             now=lambda: NOW)  # fmt: skip

@@ -19,7 +19,7 @@ from copy import deepcopy
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
@@ -36,8 +36,6 @@ from reminders.services import import_registry as service
 from reminders.services.import_registry import ImportReport, import_registry, rejected_rows
 from reminders.services.ports import RegistryStore, StoreTransaction
 from tests.integration.test_import_registry import DOCUMENTS, PERSONS
-
-T = TypeVar("T")
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 COUNTRIES = frozenset({"BE", "NL", "FR", "DE"})
@@ -78,10 +76,6 @@ class Source:
                 raise InputFileError(self.path, "binary data", line=row.line)
             self.bytes_read += len(row.text) + 1
             yield row
-
-    def checked(self, check: Callable[[Sequence[Row]], T]) -> Iterator[T]:
-        for row in self.rows():
-            yield check([row])
 
 
 def source(name: str, text: str, *, broken_at: int | None = None) -> Source:

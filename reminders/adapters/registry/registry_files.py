@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import pickle
 from collections.abc import Callable, Iterator, Sequence
 from operator import itemgetter
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, NamedTuple, TypeVar
+from typing import IO, Any, NamedTuple
 
-from reminders.adapters.registry import split_check
-from reminders.adapters.registry.split_check import ChildRuns, runs
 from reminders.errors import InputFileError
 
 _BOM = b"\xef\xbb\xbf"
@@ -28,7 +25,6 @@ _SIGNATURES = {
     b"%PDF": "a PDF document, not a CSV export",
 }
 DELIMITERS = (";", ",")  # Belgian spreadsheet exports use ";"
-T = TypeVar("T")
 
 
 class RawRow(NamedTuple):
@@ -55,8 +51,6 @@ class RegistryFile:
         self._file: IO[bytes] | None = None
         self._header_width = 0
         self._pick: Callable[[list[str]], Any] | None = None
-        self.header_end = 0  # the byte offset of the first record
-        self.crossed_at: int | None = None  # set by _records when a record runs across stop_at
 
     @property
     def sha256(self) -> str:
@@ -117,7 +111,6 @@ class RegistryFile:
             )
         self.unknown_columns = tuple(name for name in names if name not in self.columns)
         self._header_width = len(names)
-        self.header_end = self._file.tell()
         # An optional column absent from the file reads the "" appended to every row.
         indices = [names.index(c) if c in names else len(names) for c in self.columns]
         self._pick = itemgetter(*indices)
@@ -146,75 +139,22 @@ class RegistryFile:
     def rows(self) -> Iterator[RawRow]:
         """The records after the header; blank lines are skipped."""
         assert self._file is not None  # noqa: S101 - entered
-        yield from self.records(self._file, first_line=2)
-
-    def checked(self, check: Callable[[Sequence[RawRow]], T]) -> Iterator[T]:
-        """``check`` applied to runs of ``rows()``, in file order; on a large file the records
-        past a cut are checked meanwhile in a second process (adapters/registry/split_check.py)."""
-        assert self._file is not None  # noqa: S101 - entered
-        cut = None
-        if split_check.splits(self.size):
-            with self.path.open("rb") as file:
-                cut = split_check.cut_point(file, self.header_end, self.size)
-        if cut is None:
-            yield from runs(self.records(self._file, first_line=2), check)
-            return
-        offset, line = cut
-
-        def child_work(spool: IO[bytes]) -> None:
-            with self.path.open("rb") as file:
-                file.seek(offset)
-                started = self.bytes_read
-                for result in runs(self.records(file, first_line=line), check):
-                    reached = offset + self.bytes_read - started
-                    pickle.dump((reached, result), spool, pickle.HIGHEST_PROTOCOL)
-
-        with ChildRuns[T](child_work) as child:
-            yield from runs(self.records(self._file, first_line=2, stop_at=offset), check)
-            if self.crossed_at is not None:
-                return  # read to the end here: the child's records would come twice
-            results = child.results()
-            if results is None:  # the child failed: its part is read here, errors and all
-                with self.path.open("rb") as file:
-                    file.seek(offset)
-                    yield from runs(self.records(file, first_line=line), check)
-                return
-            for reached, result in results:
-                self.bytes_read = reached
-                yield result
-            with self.path.open("rb") as file:
-                split_check.sha256_update(self._hash, file, offset)
-            self.bytes_read = self.size
-
-    def records(
-        self, file: IO[bytes], *, first_line: int, stop_at: int | None = None
-    ) -> Iterator[RawRow]:
-        """The records of ``file`` from its position, whose physical line is ``first_line``.
-
-        With ``stop_at`` (a byte offset just after a newline), the records end there, unless a
-        record runs across it (a quoted line break): then they go on to the end of the file and
-        ``crossed_at`` says so, so that the records after it are not read twice."""
         assert self._pick is not None  # noqa: S101 - entered
         pick, width, pending = self._pick, self._header_width, list[str]()
-        last_line = first_line - 1
-        position = file.tell()
+        last_line = 1
 
         def lines() -> Iterator[str]:
-            nonlocal last_line, position
-            for chunk in file:
-                if stop_at is not None and position >= stop_at and self.crossed_at is None:
-                    if not pending:
-                        return
-                    self.crossed_at = stop_at  # and on to the end of the file
+            nonlocal last_line
+            assert self._file is not None  # noqa: S101 - entered
+            for chunk in self._file:
                 last_line += 1
-                position += len(chunk)
                 self._count(chunk)
                 text = self._decoded(chunk, last_line)
                 pending.append(text)
                 yield text
 
         reader = csv.reader(lines(), self._dialect())
-        start = first_line
+        start = 2
         try:
             for values in reader:
                 text = "".join(pending).rstrip("\r\n")
