@@ -65,7 +65,7 @@ def rows_in(path: Path) -> int:
 
 def timed_command(args: list[str], env: dict[str, str]) -> tuple[float, int, float]:
     """Wall time, peak RSS (MiB) and CPU seconds (user + system, with the children it waited
-    for: the import's second process) of one subprocess."""
+    for, if any) of one subprocess."""
     started = time.perf_counter()
     process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE)  # noqa: S603 - our own CLI
     _, status, usage = os.wait4(process.pid, 0)
