@@ -17,11 +17,12 @@ from datetime import date
 from stdnum.be import bis, nn
 from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidLength, ValidationError
 
-from reminders.domain.stdnum_fastpath import checks
+from reminders.domain.stdnum_fastpath import birth_dates, checks
 
 _PUNCTUATION = str.maketrans("", "", " .-/")
 # stdnum's checks without its cleaning of the value, which is compact here already.
 _CHECK_NN, _CHECK_BIS = checks()
+_BIRTH_DATE = birth_dates()
 
 
 class InvalidNationalNumberError(ValueError):
@@ -86,9 +87,10 @@ def masked_national_number(value: str) -> str:
 def birth_date(compact: str) -> date | None:
     """The birth date a valid number encodes, or None when it has 00 parts or is no real day
     (domain.md §3.2); stdnum guesses the century from its check digits."""
-    module = bis if is_bis_number(compact) else nn
     try:
-        born: date | None = module.get_birth_date(compact)
+        if len(compact) == 11 and compact.isdigit() and compact.isascii():
+            return _BIRTH_DATE(compact)  # without stdnum's compacting: it is compact
+        born: date | None = (bis if is_bis_number(compact) else nn).get_birth_date(compact)
     except (ValidationError, ValueError):
         return None
     return born

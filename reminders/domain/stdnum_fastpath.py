@@ -1,4 +1,5 @@
-"""python-stdnum's check of a national or BIS number without its string cleaning, in one place.
+"""python-stdnum's check of a national or BIS number, and its birth date, without its string
+cleaning, in one place.
 
 `stdnum.be.nn.validate` and `stdnum.be.bis.validate` first compact the value (`stdnum.util.clean`,
 a generator over every character, then `isdigits`): about half of each call, and the import
@@ -13,11 +14,16 @@ raises, in the same order.
 `validate` is called. tests/unit/test_stdnum_fastpath.py compares both ways on the installed
 release, for every kind of number: upgrading stdnum is a run of that test, then adding the
 release here.
+
+The same holds for `birth_dates`: each printed letter shows its holder's birth date, decoded
+from the stored (compact, validated) number: 2.7 us instead of `nn.get_birth_date`'s 5.2 us
+(timeit, under load), most of the difference its compacting.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from importlib.metadata import version
 
 from stdnum.be import bis, nn
@@ -56,3 +62,23 @@ def checks(release: str | None = None) -> tuple[Check, Check]:
     if (release or version("python-stdnum")) in TESTED_RELEASES:
         return _fast_nn, _fast_bis
     return nn.validate, bis.validate
+
+
+def _fast_birth_date(compact: str) -> date | None:
+    year, month, day = nn._get_birth_date_parts(compact)
+    if year and month and day:
+        return date(year, month, day)
+    return None
+
+
+BirthDate = Callable[[str], "date | None"]
+
+
+def birth_dates(release: str | None = None) -> BirthDate:
+    """The birth date of a compact number of 11 ASCII digits (BIS numbers too: the month's
+    +20 and +40 fall away as in stdnum), None when a part is unknown; raises what
+    `nn.get_birth_date` raises for an invalid one. The fast way on a tested release, else
+    stdnum's public `nn.get_birth_date` (which `bis.get_birth_date` is)."""
+    if (release or version("python-stdnum")) in TESTED_RELEASES:
+        return _fast_birth_date
+    return nn.get_birth_date

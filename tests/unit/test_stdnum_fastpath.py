@@ -11,7 +11,7 @@ from importlib.metadata import version
 from stdnum.be import bis, nn
 
 from reminders.domain.national_number import is_bis_number
-from reminders.domain.stdnum_fastpath import TESTED_RELEASES, checks
+from reminders.domain.stdnum_fastpath import TESTED_RELEASES, birth_dates, checks
 from reminders.synthetic.registry import synthetic_national_number
 
 
@@ -56,9 +56,25 @@ def test_the_fast_checks_say_what_stdnum_says_of_every_number() -> None:
     assert differing == []
 
 
+def test_the_fast_birth_date_is_stdnums_of_every_number() -> None:
+    """The same date, None or exception as stdnum's public get_birth_date, number for number
+    (BIS numbers through the module stdnum has for them)."""
+    fast = birth_dates(sorted(TESTED_RELEASES)[-1])
+    assert fast is not nn.get_birth_date
+    differing = []
+    for compact in _numbers():
+        public = bis.get_birth_date if is_bis_number(compact) else nn.get_birth_date
+        if _outcome(fast, compact) != _outcome(public, compact) or (
+            _outcome(fast, compact) == "valid" and fast(compact) != public(compact)
+        ):
+            differing.append(compact)
+    assert differing == []
+
+
 def test_an_untested_stdnum_release_gets_the_public_validate() -> None:
     """On a release the fast path was not checked against, stdnum's own validate is used."""
     assert checks("0.1") == (nn.validate, bis.validate)
+    assert birth_dates("0.1") is nn.get_birth_date
 
 
 def test_the_installed_stdnum_release_was_checked() -> None:
