@@ -27,6 +27,9 @@ POLL_SECONDS = 0.5
 
 def describe(progress: RunProgress) -> str:
     doing = STEPS.get(progress.step, progress.step)
+    if progress.volume_printing is not None:
+        of = f"{progress.volume_printing} of {progress.planned_volumes}"
+        return f"Run {progress.run_id}: printing volume {of}"
     volumes = f", {progress.volumes} volume{'s' if progress.volumes != 1 else ''}"
     return f"Run {progress.run_id}: {doing}{volumes if progress.volumes else ''}"
 

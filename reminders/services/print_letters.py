@@ -101,6 +101,8 @@ def print_letters(
     templates = TemplateSources(texts)
     plans = _planned_series(request, transaction, shop)
     volumes = sum(-(-len(plan.order) // request.volume_max_letters) for plan in plans)
+    with transaction() as letters:
+        letters.plan_volumes(request.run_id, planned_volumes(plans, request.volume_max_letters))
     with rendering.open(volumes) as pool:
         pipeline = _Pipeline(request, transaction, shop, pool, now, control)
         references: dict[str, int] = {}
@@ -138,6 +140,17 @@ class _SeriesPlan:
     order: Sequence[int]  # the letter decisions not printed yet, in sorting order
     volumes_before: int  # recorded by an earlier attempt: the series continues after them
     printed_before: int  # letters of the municipality printed: the references continue
+
+
+def planned_volumes(plans: Sequence[_SeriesPlan], volume_max_letters: int) -> dict[str, int]:
+    """Per municipality, the volumes its series will have: those an earlier attempt recorded
+    and those its letters left fill. An upper bound: the re-check may stop letters."""
+    planned: dict[str, int] = {}
+    for plan in plans:
+        nis = plan.municipality.nis_code
+        left = -(-len(plan.order) // volume_max_letters)
+        planned[nis] = planned.get(nis, 0) + plan.volumes_before + left
+    return planned
 
 
 def _planned_series(

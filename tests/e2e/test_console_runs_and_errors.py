@@ -6,6 +6,7 @@ results; one time zone, labelled; words instead of codes, the code in a tooltip.
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 from datetime import date, datetime, timedelta
@@ -203,3 +204,42 @@ def test_usage_per_month_with_postage_and_a_chart(logged: Console) -> None:  # n
     everyone = sum(counts[0] for counts in per.values())
     assert everyone != letters
     assert f"<td>{everyone}</td>" not in page  # Gent's own, never the installation's
+
+
+def test_a_printing_run_shows_which_volume_of_how_many(logged: Console) -> None:  # noqa: F811 - fixture
+    """The run records the volumes it plans per municipality once its letters are decided:
+    its page says how many were written of those planned, and while it prints "volume N of
+    M" for this municipality's volumes only."""
+    (run_id,) = _sql(logged.database_url, "SELECT max(id) FROM nightly_run")[0]
+    gent_volumes = len(
+        _sql(
+            logged.database_url,
+            "SELECT id FROM print_volume WHERE run_id = :id AND municipality_nis = :nis",
+            id=run_id,
+            nis=GENT,
+        )
+    )
+    log_in(logged.client, "staff.gent")
+    done = logged.client.get(f"/m/{GENT}/runs/{run_id}").text
+    assert f"{gent_volumes} of {gent_volumes} volumes written" in done
+    # The same run as if it were printing now, in a process that is alive (this one), with
+    # two more volumes of Gent's and many of another municipality's to come.
+    _sql(
+        logged.database_url,
+        "UPDATE nightly_run SET outcome = 'running', step = 'decided', finished_at = NULL, "
+        "planned_volumes = :plan WHERE id = :id",
+        id=run_id,
+        plan=f'{{"{GENT}": {gent_volumes + 2}, "21004": 40}}',
+    )
+    _sql(
+        logged.database_url,
+        "UPDATE run_attempt SET outcome = 'running', worker = :worker WHERE run_id = :id",
+        id=run_id,
+        worker=f"{socket.gethostname()}:{os.getpid()}",
+    )
+    going = logged.client.get(f"/m/{GENT}/runs/{run_id}").text
+    assert f"volume {gent_volumes + 1} of {gent_volumes + 2}" in going
+    assert "of 40" not in going  # never another municipality's
+    assert "of 42" not in going
+    runs = logged.client.get(f"/m/{GENT}/runs").text
+    assert f"volume {gent_volumes + 1} of {gent_volumes + 2}" in runs

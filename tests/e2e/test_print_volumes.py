@@ -11,7 +11,7 @@ import hashlib
 import json
 import random
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
@@ -417,6 +417,16 @@ def test_volume_max_letters_splits_a_series_in_order(registry: Path, database_ur
             ) == (f"{digest}  {volume.pdf.name}\n")
     assert sum(len(v.entries) for v in found) == summary["letters"] == 21
     assert table_counts(database_url)["print_volume"] == 11
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            planned = connection.scalar(
+                select(NightlyRunRow.planned_volumes).where(NightlyRunRow.id == summary["run_id"])
+            )
+    finally:
+        engine.dispose()
+    assert planned is not None  # recorded once the letters were decided, before printing
+    assert json.loads(planned) == {"44021": 8, "21004": 2, "63023": 1}
 
 
 def test_duplex_starts_every_letter_on_a_recto(registry: Path, database_url: str) -> None:
@@ -718,6 +728,7 @@ class RecordingLetterStore:
         self.skips: list[tuple[int, SkipReason]] = []
         self.volumes: list[str] = []
         self.printed: list[PrintedLetter] = []
+        self.planned: dict[str, int] = {}
 
     def letter_languages(self, run_id: int, municipality_nis: str) -> list[str]:
         return sorted({"+".join(language.value for language in f.languages) for f in self.facts})
@@ -745,6 +756,9 @@ class RecordingLetterStore:
 
     def volume_paths(self, run_id: int, municipality_nis: str) -> list[str]:
         return list(self.volumes)
+
+    def plan_volumes(self, run_id: int, planned: Mapping[str, int]) -> None:
+        self.planned.update(planned)
 
     def letter_for_document(self, kind: DocumentKind, number: str) -> LetterFacts | None:
         return None

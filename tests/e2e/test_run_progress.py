@@ -4,9 +4,11 @@ nothing at all when stderr is not a terminal."""
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 from rich.console import Console
+from sqlalchemy import text
 
 from reminders.adapters.db.engine import make_engine
 from reminders.adapters.db.run_progress import progress_of
@@ -50,3 +52,31 @@ def test_progress_is_read_from_the_runs_records(registry: Path, database_url: st
     assert progress.letters == summary["letters"]
     assert progress.printed == summary["letters"]
     assert describe(progress).startswith(f"Run {summary['run_id']}: finished")
+
+
+def test_a_printing_run_says_which_volume_of_how_many(
+    registry: Path,  # noqa: F811 - fixture
+    database_url: str,
+) -> None:
+    """The plan the run recorded once its letters were decided gives "volume N of M"."""
+    summary = run(registry, database_url, "--date", RUN_DATE)
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            planned = connection.execute(
+                text("SELECT planned_volumes FROM nightly_run WHERE id = :id"),
+                {"id": summary["run_id"]},
+            ).scalar_one()
+            assert sum(json.loads(planned).values()) == len(summary["volumes"])
+            connection.exec_driver_sql(
+                "UPDATE nightly_run SET step = 'decided', planned_volumes = '{\"44021\": 9}'"
+            )
+            connection.exec_driver_sql(
+                "UPDATE run_attempt SET outcome = 'running', worker = 'here:1'"
+            )
+            progress = progress_of(connection, "here:1")
+    finally:
+        engine.dispose()
+    assert progress is not None
+    written = len(summary["volumes"])
+    assert describe(progress) == f"Run {summary['run_id']}: printing volume {written + 1} of 9"

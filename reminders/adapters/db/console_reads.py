@@ -4,6 +4,7 @@ run's decisions are about."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -50,6 +51,15 @@ class RunRecord:
     skips: int  # this municipality's skips
     failure: str | None
     volumes: tuple[VolumeRecord, ...]  # this municipality's
+    planned_volumes: int | None = None  # this municipality's, once its letters are decided
+
+    @property
+    def volume_printing(self) -> int | None:
+        """The number of the volume being printed now (3 in "volume 3 of 7"), while the run
+        prints and its plan is known."""
+        if self.outcome != "running" or self.step != "decided" or not self.planned_volumes:
+            return None
+        return min(len(self.volumes) + 1, self.planned_volumes)
 
     @property
     def printed(self) -> int:
@@ -124,9 +134,16 @@ def runs_of(
             *counts[row.id],
             row.failure,
             tuple(volumes.get(row.id, ())),
+            _planned(row.planned_volumes, municipality_nis),
         )
         for row in found
     ]
+
+
+def _planned(stored: str | None, municipality_nis: str) -> int | None:
+    planned = json.loads(stored) if stored else {}
+    count = planned.get(municipality_nis)
+    return count if isinstance(count, int) else None
 
 
 def run_of(connection: Connection, municipality_nis: str, run_id: int) -> RunRecord | None:

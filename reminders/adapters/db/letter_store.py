@@ -9,7 +9,8 @@ run's order does not depend on the database's locale.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -37,6 +38,7 @@ from reminders.adapters.db.orm import (
     DecisionRow,
     DocumentRow,
     LetterRow,
+    NightlyRunRow,
     PersonRow,
     PrintVolumeRow,
 )
@@ -64,6 +66,7 @@ _volume = cast(Table, PrintVolumeRow.__table__)
 _letter = cast(Table, LetterRow.__table__)
 _LETTER_COLUMNS = ("decision_id", "reference", "volume_id", "first_page", "page_count",
                    "templates", "template_sha256", "address_sha256")  # fmt: skip
+_run = cast(Table, NightlyRunRow.__table__)
 
 
 def _leading_number(column: ColumnElement[Any], dialect: str) -> ColumnElement[Any]:
@@ -278,6 +281,17 @@ class LetterStore:
                 for letter in letters
             ],
         )  # fmt: skip
+
+    def plan_volumes(self, run_id: int, planned: Mapping[str, int]) -> None:
+        """The volumes the run will have per municipality (those recorded and those left),
+        kept beside the run's earlier plan for municipalities not in ``planned``."""
+        earlier = self.connection.scalar(select(_run.c.planned_volumes).where(_run.c.id == run_id))
+        plan = {**(json.loads(earlier) if earlier else {}), **planned}
+        self.connection.execute(
+            update(_run)
+            .where(_run.c.id == run_id)
+            .values(planned_volumes=json.dumps(plan, sort_keys=True))
+        )
 
     def volume_paths(self, run_id: int, municipality_nis: str | None = None) -> list[str]:
         """The recorded volumes of a run (for one municipality, or all), in the order they

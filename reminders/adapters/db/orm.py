@@ -200,6 +200,9 @@ class NightlyRunRow(Base):
     missed_nights: Mapped[str | None] = mapped_column(Text)
     # JSON: per NIS code, what deciding looked at (for the summary of a resumed run)
     tally: Mapped[str | None] = mapped_column(Text)
+    # JSON {NIS: count}: the volumes the print step plans once the letters are decided (an
+    # upper bound: the re-check may stop letters); "volume 3 of 7" on the run's page
+    planned_volumes: Mapped[str | None] = mapped_column(Text)
 
 
 class RunAttemptRow(Base):

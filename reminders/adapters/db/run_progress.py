@@ -4,6 +4,7 @@ attempt is, the step it completed, the letters it decided and those already in v
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import cast
 
@@ -24,6 +25,14 @@ class RunProgress:
     letters: int  # decided (0 until the decide step commits)
     printed: int  # in volumes so far
     volumes: int
+    planned_volumes: int | None = None  # all municipalities', once the letters are decided
+
+    @property
+    def volume_printing(self) -> int | None:
+        """The volume being printed now (3 in "volume 3 of 7"), while the run prints."""
+        if self.step != "decided" or not self.planned_volumes:
+            return None
+        return min(self.volumes + 1, self.planned_volumes)
 
 
 def progress_of(connection: Connection, worker: str) -> RunProgress | None:
@@ -36,7 +45,9 @@ def progress_of(connection: Connection, worker: str) -> RunProgress | None:
     )
     if run_id is None:
         return None
-    step = connection.scalar(select(_run.c.step).where(_run.c.id == run_id))
+    step, planned = connection.execute(
+        select(_run.c.step, _run.c.planned_volumes).where(_run.c.id == run_id)
+    ).one()
     letters = connection.scalar(
         select(func.count()).where(_decision.c.run_id == run_id, _decision.c.reason.is_(None))
     )
@@ -45,4 +56,12 @@ def progress_of(connection: Connection, worker: str) -> RunProgress | None:
             _volume.c.run_id == run_id
         )
     ).one()
-    return RunProgress(int(run_id), str(step), int(letters or 0), int(printed), int(volumes))
+    plan = json.loads(planned) if planned else None
+    return RunProgress(
+        int(run_id),
+        str(step),
+        int(letters or 0),
+        int(printed),
+        int(volumes),
+        sum(plan.values()) if plan else None,
+    )
