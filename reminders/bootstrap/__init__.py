@@ -65,7 +65,12 @@ from reminders.services.ports import (
     Rendering,
     StoreTransaction,
 )
-from reminders.services.recover_log import Recovery, RecoveryTransaction, recover
+from reminders.services.recover_log import (
+    RecoverProgress,
+    Recovery,
+    RecoveryTransaction,
+    recover,
+)
 from reminders.services.run_control import RunControl, StopSignal
 
 
@@ -400,7 +405,12 @@ def recovery_transaction(engine: Engine) -> RecoveryTransaction:
     return transaction
 
 
-def recover_job(settings: Settings, *, nis_codes: Sequence[str] | None) -> Recovery:
+def recover_job(
+    settings: Settings,
+    *,
+    nis_codes: Sequence[str] | None,
+    progress: RecoverProgress | None = None,
+) -> Recovery:
     """`reminders recover`: the published logs of these municipalities (all configured ones
     when None) brought back into the database, holding every municipality's run lock, so no
     run starts meanwhile. ``REMINDERS_KILL_AT`` (crash tests) is read here."""
@@ -421,6 +431,7 @@ def recover_job(settings: Settings, *, nis_codes: Sequence[str] | None) -> Recov
                 now=utc_now,
                 control=control,
                 worker=worker_name(),
+                progress=progress,
             )
     finally:
         engine.dispose()

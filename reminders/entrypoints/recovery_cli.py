@@ -10,6 +10,7 @@ import click
 from reminders.bootstrap import backup_job, recover_job
 from reminders.config import load_settings
 from reminders.entrypoints.options import config_option
+from reminders.entrypoints.run_watch import recovering
 from reminders.services.recover_log import RecoveredLog, Recovery
 
 
@@ -41,7 +42,8 @@ def recover(config_path: Path, nis_code: str | None) -> None:
     does not verify."""
     settings = load_settings(config_path)
     nis_codes = [settings.municipality(nis_code).nis_code] if nis_code else None
-    result = recover_job(settings, nis_codes=nis_codes)
+    with recovering() as progress:
+        result = recover_job(settings, nis_codes=nis_codes, progress=progress)
     names = {m.nis_code: m.name for m in settings.municipalities}
     for recovered in result.logs:
         click.echo(_described(recovered, names.get(recovered.municipality_nis, "")))

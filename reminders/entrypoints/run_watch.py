@@ -1,16 +1,24 @@
 """`reminders run` and `recover` on a terminal: a progress bar of the run's step, letters
 printed of those decided, volumes and time left, read from the run's own records by a
-thread polling the database twice a second. Quiet when stderr is not a terminal (cron,
-pipes, the console's runs), as `import` is."""
+thread polling the database twice a second; recover's, of the published entries checked,
+told by recover itself. Quiet when stderr is not a terminal (cron, pipes, the console's
+runs), as `import` is."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 from reminders.adapters.db.run_progress import RunProgress, progress_of
 from reminders.bootstrap import open_engine, worker_name
@@ -77,3 +85,33 @@ def watching(database_url: str, *, console: Console | None = None) -> Iterator[N
             stop.set()
             thread.join()
             engine.dispose()
+
+
+@contextmanager
+def recovering(
+    *, console: Console | None = None
+) -> Iterator[Callable[[str, int, int], None] | None]:
+    """A progress bar of `reminders recover` on a terminal: per municipality, the published
+    log's entries checked (and appended where the database lacks them) of all it holds, and
+    the time left. Recover works in one transaction per log, which nothing else can read
+    while it goes, so it tells its progress itself (None off a terminal: nothing shown)."""
+    console = console or Console(stderr=True)
+    if not console.is_terminal:
+        yield None
+        return
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("entries"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def told(nis: str, checked: int, published: int) -> None:
+            if nis not in tasks:
+                tasks[nis] = bar.add_task(f"Recovering the log of {nis}", total=published)
+            bar.update(tasks[nis], completed=checked, total=published)
+
+        yield told

@@ -143,6 +143,9 @@ class RecoveryStore(Protocol):
 
 
 RecoveryTransaction = Callable[[], AbstractContextManager[RecoveryStore]]
+# Told after each bundle of a published log is checked: (NIS code, entries checked, entries
+# published); `reminders recover` draws its progress bar from it.
+RecoverProgress = Callable[[str, int, int], None]
 
 
 @dataclass(slots=True)
@@ -183,11 +186,12 @@ def recover(
     now: Callable[[], datetime],
     control: RunControl,
     worker: str,
+    progress: RecoverProgress | None = None,
 ) -> Recovery:
     """Recover each municipality's log from its published one, then publish again the runs
     restored, then move the run ids past every one published."""
     recovered = [
-        _recovered_log(nis, transaction, logs, keys, now=now, control=control)
+        _recovered_log(nis, transaction, logs, keys, now=now, control=control, progress=progress)
         for nis in sorted(set(nis_codes))
     ]
     again, waiting = _publish_restored(transaction, logs, keys, shop, now, control, worker)
@@ -207,6 +211,7 @@ def _recovered_log(
     *,
     now: Callable[[], datetime],
     control: RunControl,
+    progress: RecoverProgress | None = None,
 ) -> RecoveredLog:
     published = logs.log(nis)
     done = RecoveredLog(nis)
@@ -240,7 +245,7 @@ def _recovered_log(
     with transaction() as store:
         # One pass over the files: each bundle is checked against the tiles, then appended;
         # the transaction commits only once the whole log verified.
-        appender = _Appender(nis, store, sealed, head.size, done)
+        appender = _Appender(nis, store, sealed, head.size, done, progress)
         frontiers: dict[int, str] = {}
         verdict = verify_published(
             published, keys, municipality_nis=nis, kept=kept, sink=appender.add,
@@ -295,9 +300,16 @@ class _Appender:
     and hands what each records to the restorer; then the checkpoints of their sizes."""
 
     def __init__(
-        self, nis: str, store: RecoveryStore, sealed: int, size: int, done: RecoveredLog
+        self,
+        nis: str,
+        store: RecoveryStore,
+        sealed: int,
+        size: int,
+        done: RecoveredLog,
+        progress: RecoverProgress | None = None,
     ) -> None:
         self.nis, self.store, self.done, self.sealed = nis, store, done, sealed
+        self.progress = progress
         self.log = store.dispatch_log()
         # Entries the database holds beyond its newest checkpoint (appended between runs):
         # kept only if the published log has exactly them there.
@@ -346,6 +358,8 @@ class _Appender:
                 self._flush()
             if record is not None:
                 self.restorer.add(record)
+        if self.progress is not None:
+            self.progress(self.nis, first + len(entries), self.done.published)
 
     def _flush(self) -> None:
         self.log.append(self.pending)

@@ -15,6 +15,7 @@ registry only (tests/e2e/test_print_volumes.py).
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -28,6 +29,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from rich.console import Console
 from sqlalchemy import select
 
 from reminders.adapters.db.engine import make_engine
@@ -47,6 +49,7 @@ from reminders.adapters.printing.print_volume import VolumeFolder
 from reminders.bootstrap import key_ring, recovery_transaction, utc_now
 from reminders.config import load_settings
 from reminders.entrypoints.cli import main
+from reminders.entrypoints.run_watch import recovering
 from reminders.services.recover_log import recover
 from reminders.services.run_control import RunControl
 from tests.conftest import REPO
@@ -266,6 +269,50 @@ def test_a_published_log_that_does_not_verify_is_refused_and_nothing_changes(
     assert tile.name in result.output
     assert state_of(made, database_url) == before
     assert cli(made.config, database_url, "run", "--date", NIGHTS[2]).exit_code == 1
+
+
+def test_recover_on_a_terminal_shows_the_entries_checked_of_each_log(
+    request: pytest.FixtureRequest, database_url: str
+) -> None:
+    """Recover tells, after each bundle of a published log, how many of its entries it has
+    checked; `reminders recover` draws a bar of it on a terminal, and nothing elsewhere."""
+    made = restored(request, database_url)
+    settings = load_settings(made.config, environ={})
+    told: list[tuple[str, int, int]] = []
+    screen = io.StringIO()
+    terminal = Console(file=screen, force_terminal=True, width=120)
+    engine = make_engine(database_url)
+    try:
+        with recovering(console=terminal) as bar:
+            assert bar is not None
+
+            def both(nis: str, checked: int, published: int) -> None:
+                told.append((nis, checked, published))
+                bar(nis, checked, published)
+
+            result = recover(
+                NIS_CODES,
+                recovery_transaction(engine),
+                LogFolders(settings.output_dir),
+                key_ring(settings),
+                VolumeFolder(settings.output_dir, settings.print_options.pickup_dir),
+                now=utc_now,
+                control=RunControl(),
+                worker="test",
+                progress=both,
+            )
+    finally:
+        engine.dispose()
+    for recovered in result.logs:
+        mine = [(checked, published) for nis, checked, published in told
+                if nis == recovered.municipality_nis]  # fmt: skip
+        assert mine, recovered.municipality_nis
+        assert mine[-1] == (recovered.published, recovered.published)
+        assert [checked for checked, _ in mine] == sorted(checked for checked, _ in mine)
+        assert f"Recovering the log of {recovered.municipality_nis}" in screen.getvalue()
+    assert "entries" in screen.getvalue()
+    with recovering(console=Console(file=io.StringIO())) as quiet:
+        assert quiet is None  # off a terminal (a pipe, cron): no bar
 
 
 # -- recover stopped anywhere ----------------------------------------------------------------------
