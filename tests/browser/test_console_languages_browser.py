@@ -1,7 +1,8 @@
 """Issue 23 in Chromium: a clerk of Eupen sees German from login to a finished run, which
 they follow on its own page; a bad search keeps the form with an error summary that leads
 to the field; and axe-core (bundled with axe-playwright-python) finds no violation of any
-impact on each of these pages and states."""
+impact on each of these pages and states, the pages after the print (release, a letter's
+life, reprint) included."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from tests.console_support import (
     console_app,
     night_clock,
 )
+from tests.e2e.after_print_support import run_night, stored_volumes, with_approval
 from tests.e2e.test_print_volumes import RUN_DATE, registry  # noqa: F401 - fixture
 from tests.e2e.test_run import run
 
@@ -160,3 +162,67 @@ def test_every_page_in_each_language_passes_axe(
         page.goto(console_url + path.format(nis=GENT))
         expect(page.locator("html")).to_have_attribute("lang", language)
         assert_accessible(page)
+
+
+@pytest.fixture
+def held_console_url(
+    registry: Path,  # noqa: F811 - the fixture
+    database_url: str,
+    live_server: Callable[[ASGIApp], str],
+) -> str:
+    """Gent's volumes held for approval after a run that the approver "an" started from the
+    console; "bert" is the other approver."""
+    with_approval(registry, database_url)
+    run_night(registry, database_url, RUN_DATE, started_by="console:an")
+    return live_server(console_app(registry, database_url, night_clock(RUN_DATE)))
+
+
+def _in_language(page: Page, console_url: str, username: str, language: str) -> None:
+    page.context.clear_cookies()
+    page.goto(console_url)
+    log_in(page, username)
+    page.locator("#f-language").select_option(language)
+    page.locator("form.language button").click()
+    expect(page.locator("html")).to_have_attribute("lang", language)
+
+
+def _swept(page: Page, url: str, language: str) -> None:
+    page.goto(url)
+    expect(page.locator("html")).to_have_attribute("lang", language)
+    assert_accessible(page)
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "de", "en"])
+def test_the_pages_after_the_print_in_each_language_pass_axe(
+    page: Page, held_console_url: str, database_url: str, language: str
+) -> None:
+    """The release page in each of its states (four eyes, filtered, nothing found, with its
+    forms, after a cancellation and after a release), a letter's life and the reprint form
+    with a reference, and a refused reference: no violation of any impact."""
+    gent = f"{held_console_url}/m/{GENT}"
+    first = stored_volumes(database_url, GENT)[0]
+    reference = first.references[0]
+    _in_language(page, held_console_url, "an", language)  # started the run: four eyes
+    _swept(page, f"{gent}/release", language)
+    expect(page.locator(".volume .problem").first).to_be_visible()
+    _swept(page, f"{gent}/release?number=NONE", language)
+    _swept(page, f"{gent}/letter?reference={reference}", language)
+    expect(page.locator("main table tbody tr").first).to_be_visible()
+    _swept(page, f"{gent}/letter?reference=44021-999999-000001", language)  # none such
+    _swept(page, f"{gent}/reprint?reference={reference}", language)
+    _in_language(page, held_console_url, "bert", language)  # may release and cancel
+    _swept(page, f"{gent}/release", language)
+    volume = page.locator("section.volume").first
+    volume.locator("details summary").click()
+    letter = volume.locator("tbody tr").first
+    letter.locator('input[name="note"]').fill("renewed the day after the run")
+    letter.locator('button[type="submit"]').click()
+    expect(page.locator("p.ok")).to_be_visible(timeout=60_000)
+    assert_accessible(page)
+    page.locator("section.volume").first.locator(
+        f'form[action="/m/{GENT}/release/{first.volume_id}"] button'
+    ).click()
+    expect(page.locator("p.ok")).to_be_visible(timeout=60_000)
+    assert_accessible(page)
+    _swept(page, f"{gent}/letter?reference={reference}", language)  # cancelled, re-cut
+    assert stored_volumes(database_url, GENT)[0].state != "held"
