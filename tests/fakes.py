@@ -26,6 +26,7 @@ from reminders.domain.model import (
     PersonStatus,
 )
 from reminders.domain.scan_window import ExpiryWindow, ScanWatermark
+from reminders.errors import Reason
 from reminders.services.ports import (
     AfterPrintStore,
     CampaignStore,
@@ -345,6 +346,7 @@ class FakeDecisionStore:
         letters: int = 0,
         skips: int = 0,
         failure: str | None = None,
+        failure_reason: Reason | None = None,
     ) -> None:
         self.runs[run_id] = replace(
             self.runs[run_id],

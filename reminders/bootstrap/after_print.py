@@ -31,6 +31,7 @@ from reminders.domain.console_access import Role
 from reminders.domain.letter_life import LetterLife, letter_life
 from reminders.domain.letter_reference import parsed_reference
 from reminders.domain.release import VolumeState
+from reminders.errors import Reason, ReasonCode
 from reminders.services.after_print import Actor, AfterPrint, AfterPrintRefusedError
 from reminders.services.console_accounts import authenticated_user, note_action
 from reminders.services.nightly_run import MunicipalityLocks
@@ -92,7 +93,10 @@ def volume_municipality(settings: Settings, volume_id: int) -> str:
     finally:
         engine.dispose()
     if volume is None:
-        raise AfterPrintRefusedError(f"there is no print volume {volume_id}")
+        raise AfterPrintRefusedError(
+            f"there is no print volume {volume_id}",
+            reason=Reason(ReasonCode.NO_SUCH_VOLUME, {"volume": volume_id}),
+        )
     return volume.municipality_nis
 
 

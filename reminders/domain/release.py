@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
-from reminders.errors import UsageError
+from reminders.errors import Reason, ReasonCode, UsageError
 
 
 class ReleaseMode(StrEnum):
@@ -73,12 +73,19 @@ def checked_note(text: str, *, what: str = "--reason") -> str:
     national number or an e-mail address (the log holds no personal data)."""
     note = " ".join(text.split())
     if len(note) < 3:
-        raise UsageError(f"{what}: say why, in a few words (at least 3 characters)")
+        raise UsageError(
+            f"{what}: say why, in a few words (at least 3 characters)",
+            reason=Reason(ReasonCode.NOTE_TOO_SHORT),
+        )
     if len(note) > NOTE_MAX:
-        raise UsageError(f"{what}: at most {NOTE_MAX} characters (it is kept in the log)")
+        raise UsageError(
+            f"{what}: at most {NOTE_MAX} characters (it is kept in the log)",
+            reason=Reason(ReasonCode.NOTE_TOO_LONG, {"longest": NOTE_MAX}),
+        )
     if _NATIONAL_NUMBER.search(note) or _EMAIL.search(note):
         raise UsageError(
             f"{what}: no national numbers or e-mail addresses: the reason is kept in the "
-            "signed dispatch log, which holds no personal data"
+            "signed dispatch log, which holds no personal data",
+            reason=Reason(ReasonCode.NOTE_PERSONAL_DATA),
         )
     return note

@@ -34,7 +34,7 @@ from reminders.bootstrap.after_print import after_print_of
 from reminders.config import Settings, load_settings
 from reminders.domain.print_records import StoredVolume
 from reminders.entrypoints.options import config_option
-from reminders.errors import UsageError
+from reminders.errors import Reason, ReasonCode, UsageError
 from reminders.services.after_print import Actor
 from reminders.services.audit import record_reveal
 from reminders.services.release_volumes import (
@@ -120,7 +120,10 @@ def _own_volume(engine: Engine, nis: str, volume_id: int) -> int:
     with decision_transaction(engine)() as store:
         volume = store.after_print().volume(volume_id)
     if volume is None or volume.municipality_nis != nis:
-        raise UsageError(f"there is no print volume {volume_id}")
+        raise UsageError(
+            f"there is no print volume {volume_id}",
+            reason=Reason(ReasonCode.NO_SUCH_VOLUME, {"volume": volume_id}),
+        )
     return volume_id
 
 

@@ -4,7 +4,9 @@ bounded so that a value out of range is bad usage (exit 2), never a traceback.""
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,8 +23,17 @@ from reminders.errors import RemindersError, UsageError
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+# Set by the web console for the commands it starts (runs, its signer): an error with a
+# reason writes it as one JSON line before its message, which the console words in the
+# user's language. People at a terminal never see it.
+REASONS_VARIABLE = "REMINDERS_REASONS"
+REASON_PREFIX = "Reason: "
+
+
 def reported(error: RemindersError) -> click.ClickException:
     """click's exception with our message and exit status."""
+    if error.reason is not None and os.environ.get(REASONS_VARIABLE) == "stderr":
+        click.echo(REASON_PREFIX + json.dumps(error.reason.as_json()), err=True)
     exception = click.ClickException(error.message)
     exception.exit_code = error.exit_code  # type: ignore[misc]  # click reads it per instance
     return exception

@@ -22,7 +22,7 @@ from reminders.domain.model import DocumentKind
 from reminders.domain.policy import ReminderPolicy
 from reminders.domain.print_records import VolumeLetter
 from reminders.domain.volume_job import LetterToPrint, RenderedVolume, VolumeJob
-from reminders.errors import RemindersError, UsageError
+from reminders.errors import Reason, ReasonCode, RemindersError, UsageError
 from reminders.services.complete_run import Printing
 from reminders.services.ports import DecisionStore, LedgerTransaction
 from reminders.services.print_letters import TemplateSources, letter_rule, letter_to_print
@@ -68,7 +68,8 @@ class AfterPrint:
             if municipality.nis_code == nis:
                 return municipality
         raise AfterPrintRefusedError(
-            f"municipality {nis} is not configured in config.toml: add it back first"
+            f"municipality {nis} is not configured in config.toml: add it back first",
+            reason=Reason(ReasonCode.MUNICIPALITY_NOT_CONFIGURED, {"municipality": nis}),
         )
 
     def render(self, job: VolumeJob) -> RenderedVolume:

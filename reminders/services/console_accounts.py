@@ -20,7 +20,7 @@ from reminders.domain.console_access import (
     SessionRule,
     checked_username,
 )
-from reminders.errors import RemindersError, UsageError
+from reminders.errors import Reason, ReasonCode, RemindersError, UsageError
 from reminders.services.ports import (
     ConsoleStore,
     ConsoleTransaction,
@@ -115,7 +115,8 @@ def _password_checked(
     if throttled:
         minutes = int(FAILED_LOGIN_WINDOW.total_seconds() // 60)
         raise LoginRefusedError(
-            f"Too many failed logins for this name: try again in {minutes} minutes."
+            f"Too many failed logins for this name: try again in {minutes} minutes.",
+            reason=Reason(ReasonCode.LOGIN_THROTTLED, {"minutes": minutes}),
         )
     # Verified outside any transaction: Argon2 takes a while, and must take it for unknown
     # names too (the decoy hash). The attempt counts as failed meanwhile.
@@ -126,7 +127,9 @@ def _password_checked(
             store.settle_login_attempt(attempt, succeeded=False)
             details = {"client": client, "why": why}
             store.record(ConsoleAction(now, name, None, "login", "refused", details))
-        raise LoginRefusedError("Unknown user name or wrong password.")
+        raise LoginRefusedError(
+            "Unknown user name or wrong password.", reason=Reason(ReasonCode.LOGIN_REFUSED)
+        )
     return name, stored, attempt
 
 

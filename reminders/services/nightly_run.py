@@ -35,7 +35,7 @@ from reminders.domain.model import DocumentKind, Language
 from reminders.domain.policy import ReminderPolicy
 from reminders.domain.scan_window import ScanWatermark, expiry_windows
 from reminders.errors import MunicipalityBusyError as MunicipalityBusyError  # raised by locks
-from reminders.errors import RemindersError
+from reminders.errors import Reason, ReasonCode, RemindersError
 from reminders.services.campaign_wave import campaign_waves
 from reminders.services.complete_run import Printing, complete_run
 from reminders.services.ports import DecisionStore, DecisionTransaction, StoredRun
@@ -282,10 +282,15 @@ def _guarded(
     except Exception as err:
         if isinstance(err, StopRequestedError):
             failure = f"stopped on request at {err.point}"
+            reason = Reason(ReasonCode.RUN_STOPPED, {"point": err.point})
         else:
             failure = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+            own = err.reason if isinstance(err, RemindersError) else None
+            reason = own or Reason(ReasonCode.RUN_FAILED, {"error": type(err).__name__})
         with transaction() as store:
-            store.finish_run(run_id, outcome="failed", finished_at=now(), failure=failure)
+            store.finish_run(
+                run_id, outcome="failed", finished_at=now(), failure=failure, failure_reason=reason
+            )
         log.error("run %s failed: %s", run_id, failure if decided() else type(err).__name__)
         error = RunInterruptedError if isinstance(err, StopRequestedError) else RunFailedError
         raise error(run_id, failure, resumable=decided()) from err

@@ -34,6 +34,7 @@ from reminders.domain.registry_rows import MergeCounts, Rejection
 from reminders.domain.release import VolumeState
 from reminders.domain.scan_window import ExpiryWindow, ScanWatermark
 from reminders.domain.volume_job import RenderedVolume, VolumeJob
+from reminders.errors import Reason
 
 
 class RawRegistryRow(Protocol):
@@ -136,6 +137,7 @@ class DecisionStore(Protocol):
         letters: int = 0,
         skips: int = 0,
         failure: str | None = None,
+        failure_reason: Reason | None = None,
     ) -> None: ...
     def letter_store(self) -> LetterStore: ...
     def dispatch_log(self) -> DispatchLogStore: ...
@@ -452,6 +454,7 @@ class RunLedger(Protocol):
         letters: int = 0,
         skips: int = 0,
         failure: str | None = None,
+        failure_reason: Reason | None = None,
     ) -> None: ...
     def unfinished(self, nis_codes: Collection[str]) -> Sequence[StoredRun]: ...
     def close_abandoned(self, run_id: int, *, at: datetime) -> None: ...

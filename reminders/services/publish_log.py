@@ -38,7 +38,7 @@ from reminders.domain.tiles import (
     superseded_between,
     tile_path,
 )
-from reminders.errors import RemindersError
+from reminders.errors import Reason, ReasonCode, RemindersError
 from reminders.services.ports import DispatchLogStore, PublishedLog, PublishedLogs
 from reminders.services.run_control import RunControl
 
@@ -184,12 +184,15 @@ def refuse_if_behind(
     database log is behind or forked from its published log."""
     states = [published_state(nis, store, logs.log(nis), keys) for nis in sorted(set(nis_codes))]
     problems = [state.problem for state in states if state.problem is not None]
+    behind = ", ".join(state.municipality_nis for state in states if state.problem is not None)
+    reason = Reason(ReasonCode.LOG_BEHIND, {"municipality": behind})
     if len(problems) == 1:
-        raise BehindPublishedLogError(f"{problems[0]}. Nothing was done")
+        raise BehindPublishedLogError(f"{problems[0]}. Nothing was done", reason=reason)
     if problems:
         listed = "\n  ".join(problems)
         raise BehindPublishedLogError(
-            f"{len(problems)} municipalities cannot be run, nothing was done:\n  {listed}"
+            f"{len(problems)} municipalities cannot be run, nothing was done:\n  {listed}",
+            reason=reason,
         )
 
 

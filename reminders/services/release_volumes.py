@@ -33,6 +33,7 @@ from reminders.domain.letter_reference import parsed_reference
 from reminders.domain.print_records import StoredLetter, StoredVolume
 from reminders.domain.release import VolumeState, checked_note, four_eyes_refusal
 from reminders.domain.volume_job import VolumeJob
+from reminders.errors import Reason, ReasonCode
 from reminders.services.after_print import (
     Actor,
     AfterPrint,
@@ -68,10 +69,15 @@ def _starter(volume: StoredVolume) -> str | None:
 def _refuse_own(volume: StoredVolume, actor: Actor, what: str) -> None:
     refusal = four_eyes_refusal(_starter(volume), actor.name)
     if refusal is not None:
-        started = "asked for this reprint" if volume.kind == "reprint" else "started its run"
+        reprint = volume.kind == "reprint"
+        started = "asked for this reprint" if reprint else "started its run"
+        code = ReasonCode.FOUR_EYES_REPRINT if reprint else ReasonCode.FOUR_EYES_RUN
         raise AfterPrintRefusedError(
             f"{actor.name} {started} (run {volume.run_id}, {volume.file_name}): another "
-            f"approver must {what} it (four eyes)"
+            f"approver must {what} it (four eyes)",
+            reason=Reason(
+                code, {"user": actor.name, "file": volume.file_name, "run": volume.run_id}
+            ),
         )
 
 
@@ -131,7 +137,8 @@ def release_volume(
         return Released(volume, replaced, already=True)
     if volume.state is VolumeState.CANCELLED:
         raise AfterPrintRefusedError(
-            f"volume {volume.volume_id} ({volume.file_name}) was cancelled: nothing to release"
+            f"volume {volume.volume_id} ({volume.file_name}) was cancelled: nothing to release",
+            reason=Reason(ReasonCode.VOLUME_CANCELLED, {"file": volume.file_name}),
         )
     _refuse_own(volume, actor, "release")
     municipality = after.municipality(volume.municipality_nis)
@@ -152,7 +159,18 @@ def release_volume(
         raise LettersNeedDecisionError(
             f"volume {volume.volume_id} ({volume.file_name}) cannot go out as printed:\n  "
             f"{listed}\nCancel these letters (reminders cancel --letter REFERENCE --reason ...; "
-            "--decide-again to decide their stage anew) and release it again"
+            "--decide-again to decide their stage anew) and release it again",
+            reason=Reason(
+                ReasonCode.LETTERS_NEED_DECISION,
+                {
+                    "file": volume.file_name,
+                    "letters": ", ".join(
+                        letter.printed.reference
+                        for letter in again
+                        if letter.problem or letter.address_changed
+                    ),
+                },
+            ),
         )
     if len(kept) < len(printed):
         replaced = volume
@@ -191,11 +209,17 @@ def _current(store: DecisionStore, volume_id: int) -> tuple[StoredVolume, Stored
     volumes = store.after_print()
     volume = volumes.volume(volume_id)
     if volume is None:
-        raise AfterPrintRefusedError(f"there is no print volume {volume_id}")
+        raise AfterPrintRefusedError(
+            f"there is no print volume {volume_id}",
+            reason=Reason(ReasonCode.NO_SUCH_VOLUME, {"volume": volume_id}),
+        )
     if volume.run_outcome != "succeeded":
         raise AfterPrintRefusedError(
             f"volume {volume_id} belongs to run {volume.run_id}, which has not finished: "
-            "its volumes are released once it is sealed"
+            "its volumes are released once it is sealed",
+            reason=Reason(
+                ReasonCode.VOLUME_NOT_FINISHED, {"volume": volume_id, "run": volume.run_id}
+            ),
         )
     replaced = None
     while volume.state is VolumeState.REPLACED:
@@ -321,17 +345,26 @@ def cancel_letter(
     note = checked_note(note)
     parsed = parsed_reference(reference)
     if parsed is None:
-        raise AfterPrintRefusedError(f"--letter: {reference!r} is not a letter's reference")
+        raise AfterPrintRefusedError(
+            f"--letter: {reference!r} is not a letter's reference",
+            reason=Reason(ReasonCode.NOT_A_REFERENCE, {"reference": reference}),
+        )
     if parsed.reprint:
         return _cancel_reprint(parsed.text, actor, note, after, transaction, now=now,
                                control=control)  # fmt: skip
     with transaction() as store:
         letter = store.after_print().letter(parsed.original)
         if letter is None:
-            raise AfterPrintRefusedError(f"no printed letter has reference {parsed.original}")
+            raise AfterPrintRefusedError(
+                f"no printed letter has reference {parsed.original}",
+                reason=Reason(ReasonCode.NO_SUCH_LETTER, {"reference": parsed.original}),
+            )
         _check_cancellable(letter.volume, actor)
         if letter.letter.cancelled:
-            raise AfterPrintRefusedError(f"letter {parsed.original} was cancelled already")
+            raise AfterPrintRefusedError(
+                f"letter {parsed.original} was cancelled already",
+                reason=Reason(ReasonCode.LETTER_ALREADY_CANCELLED, {"reference": parsed.original}),
+            )
         done = _cancelled(store, after, [letter], letter.volume, actor, note, decide_again,
                           now=now, control=control)  # fmt: skip
     published(after, transaction, letter.volume.municipality_nis, control=control)
@@ -372,12 +405,21 @@ def _check_cancellable(volume: StoredVolume, actor: Actor) -> None:
         when = "with its run" if volume.state is VolumeState.AUTO else "by an approver"
         raise AfterPrintRefusedError(
             f"{volume.file_name} of run {volume.run_id} went to the print shop {when}: its "
-            "letters can no longer be stopped here (ask the print shop)"
+            "letters can no longer be stopped here (ask the print shop)",
+            reason=Reason(
+                ReasonCode.VOLUME_GONE_TO_PRINT, {"file": volume.file_name, "run": volume.run_id}
+            ),
         )
     if volume.state is VolumeState.CANCELLED:
-        raise AfterPrintRefusedError(f"{volume.file_name} of run {volume.run_id} was cancelled")
+        raise AfterPrintRefusedError(
+            f"{volume.file_name} of run {volume.run_id} was cancelled",
+            reason=Reason(ReasonCode.VOLUME_CANCELLED, {"file": volume.file_name}),
+        )
     if volume.run_outcome != "succeeded":
-        raise AfterPrintRefusedError(f"run {volume.run_id} has not finished yet")
+        raise AfterPrintRefusedError(
+            f"run {volume.run_id} has not finished yet",
+            reason=Reason(ReasonCode.RUN_NOT_FINISHED, {"run": volume.run_id}),
+        )
     _refuse_own(volume, actor, "cancel letters in")
 
 
@@ -445,7 +487,10 @@ def _cancel_reprint(
         volumes = store.after_print()
         reprint = volumes.reprint(reference)
         if reprint is None:
-            raise AfterPrintRefusedError(f"no reprint has reference {reference}")
+            raise AfterPrintRefusedError(
+                f"no reprint has reference {reference}",
+                reason=Reason(ReasonCode.NO_SUCH_REPRINT, {"reference": reference}),
+            )
         _check_cancellable(reprint.volume, actor)
         volumes.set_state(reprint.volume.volume_id, VolumeState.CANCELLED)
         entry = NewEntry(

@@ -28,6 +28,7 @@ from reminders.domain.letters import address_sha256
 from reminders.domain.print_records import StoredVolume
 from reminders.domain.release import ReleaseMode, VolumeState, checked_note
 from reminders.domain.volume_job import VolumeJob
+from reminders.errors import Reason, ReasonCode
 from reminders.services.after_print import (
     Actor,
     AfterPrint,
@@ -64,19 +65,32 @@ def reprint_letter(
     note = checked_note(note)
     parsed = parsed_reference(reference)
     if parsed is None:
-        raise AfterPrintRefusedError(f"--letter: {reference!r} is not a letter's reference")
+        raise AfterPrintRefusedError(
+            f"--letter: {reference!r} is not a letter's reference",
+            reason=Reason(ReasonCode.NOT_A_REFERENCE, {"reference": reference}),
+        )
     original = parsed.original
     with transaction() as store:
         volumes = store.after_print()
         letter = volumes.letter(original)
         if letter is None:
-            raise AfterPrintRefusedError(f"no printed letter has reference {original}")
+            raise AfterPrintRefusedError(
+                f"no printed letter has reference {original}",
+                reason=Reason(ReasonCode.NO_SUCH_LETTER, {"reference": original}),
+            )
         if letter.letter.cancelled:
-            raise AfterPrintRefusedError(f"letter {original} was cancelled: it never went out")
+            raise AfterPrintRefusedError(
+                f"letter {original} was cancelled: it never went out",
+                reason=Reason(ReasonCode.LETTER_CANCELLED_NOT_SENT, {"reference": original}),
+            )
         if letter.volume.state not in (VolumeState.AUTO, VolumeState.RELEASED):
             raise AfterPrintRefusedError(
                 f"letter {original} is in {letter.volume.file_name}, which has not gone to the "
-                "print shop yet: release it (or cancel the letter) instead"
+                "print shop yet: release it (or cancel the letter) instead",
+                reason=Reason(
+                    ReasonCode.LETTER_NOT_RELEASED,
+                    {"reference": original, "file": letter.volume.file_name},
+                ),
             )
         municipality = after.municipality(letter.municipality_nis)
         number = volumes.next_reprint_number(original)
@@ -86,7 +100,10 @@ def reprint_letter(
             letter_date=letter.volume.run_as_of, references={original: new_reference},
         )  # fmt: skip
     if again.problem is not None or again.to_print is None:
-        raise AfterPrintRefusedError(f"no reprint: {again.problem}")
+        raise AfterPrintRefusedError(
+            f"no reprint: {again.problem}",
+            reason=Reason(ReasonCode.NO_REPRINT_NOW, {"reference": original}),
+        )
     volume = letter.volume
     job = VolumeJob(
         run_id=volume.run_id,

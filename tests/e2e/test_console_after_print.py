@@ -87,12 +87,12 @@ def _release_and_cancel(client: TestClient, registry: Path, database_url: str) -
     done = client.post(f"/m/{GENT}/cancel", data={"csrf_token": csrf, "reference": cancelled,
                                                    "note": "renewed on 2 March"})  # fmt: skip
     assert done.status_code == 200
-    assert "Done: cancelled 1 letter(s)" in done.text
+    assert "1 letter of volume-001.pdf was cancelled." in done.text
     without_csrf = client.post(f"/m/{GENT}/release/{first.volume_id}", data={})
     assert without_csrf.status_code == 403
     released = client.post(f"/m/{GENT}/release/{first.volume_id}", data={"csrf_token": csrf})
     assert released.status_code == 200
-    assert "Done: released volume-001-recut1.pdf" in released.text
+    assert "volume-001-recut1.pdf was released to the print shop." in released.text
     (recut,) = [v for v in stored_volumes(database_url, GENT) if v.kind == "recut"]
     assert picked_up(registry, GENT) == [in_pickup(registry, recut.path)]
     checked_volume(in_pickup(registry, recut.path))

@@ -17,6 +17,7 @@ from reminders.adapters.db.engine import stored_utc
 from reminders.adapters.db.orm import DecisionRow, DocumentRow, NightlyRunRow, PrintVolumeRow
 from reminders.domain.model import DocumentKind, DueDocument
 from reminders.domain.usage import MonthUsage
+from reminders.errors import Reason
 
 _run = cast(Table, NightlyRunRow.__table__)
 _volume = cast(Table, PrintVolumeRow.__table__)
@@ -52,6 +53,7 @@ class RunRecord:
     failure: str | None
     volumes: tuple[VolumeRecord, ...]  # this municipality's
     planned_volumes: int | None = None  # this municipality's, once its letters are decided
+    failure_reason: Reason | None = None  # ``failure`` as a code and values
 
     @property
     def volume_printing(self) -> int | None:
@@ -135,6 +137,7 @@ def runs_of(
             row.failure,
             tuple(volumes.get(row.id, ())),
             _planned(row.planned_volumes, municipality_nis),
+            Reason.from_json(json.loads(row.failure_reason)) if row.failure_reason else None,
         )
         for row in found
     ]

@@ -57,6 +57,7 @@ from reminders.domain.due import Decision, DocumentFacts, Recorded, SkipReason
 from reminders.domain.letter_language import language_label
 from reminders.domain.model import DocumentKind
 from reminders.domain.scan_window import ExpiryWindow, ScanWatermark
+from reminders.errors import Reason
 
 CHUNK = 900  # documents per chunk, and ids per IN (...): below SQLite's old 999-parameter limit
 # Windows wider than this (a first run, or weeks of downtime) are streamed, not fetched at once.
@@ -405,6 +406,7 @@ class DecisionStore:
         letters: int = 0,
         skips: int = 0,
         failure: str | None = None,
+        failure_reason: Reason | None = None,
     ) -> None:
         """Close a run's record: succeeded with its counts, or failed with its reason."""
         self.run_ledger().finish(
@@ -414,4 +416,5 @@ class DecisionStore:
             letters=letters,
             skips=skips,
             failure=failure,
+            failure_reason=failure_reason,
         )

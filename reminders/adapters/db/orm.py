@@ -195,6 +195,8 @@ class NightlyRunRow(Base):
     letters: Mapped[int] = mapped_column(Integer, default=0)
     skips: Mapped[int] = mapped_column(Integer, default=0)
     failure: Mapped[str | None] = mapped_column(String(500))  # no personal data, ever
+    # The same as a code and its values (JSON, errors.Reason), for the console's languages
+    failure_reason: Mapped[str | None] = mapped_column(Text)
     step: Mapped[str] = mapped_column(String(16), server_default="started")
     # JSON {NIS: [first, last]}: the nights before this one that no run decided
     missed_nights: Mapped[str | None] = mapped_column(Text)

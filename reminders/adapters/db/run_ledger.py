@@ -25,6 +25,7 @@ from reminders.adapters.db.orm import (
     RunAttemptRow,
 )
 from reminders.domain.model import DocumentKind
+from reminders.errors import Reason, ReasonCode
 
 _run = cast(Table, NightlyRunRow.__table__)
 _attempt = cast(Table, RunAttemptRow.__table__)
@@ -123,7 +124,9 @@ class RunLedger:
         attempt = int(last or 0) + 1
         self._insert_attempt(run_id, attempt, started_by, worker, at, str(step))
         self.connection.execute(
-            update(_run).where(_run.c.id == run_id).values(outcome="running", failure=None)
+            update(_run)
+            .where(_run.c.id == run_id)
+            .values(outcome="running", failure=None, failure_reason=None)
         )
         return attempt
 
@@ -171,6 +174,7 @@ class RunLedger:
         letters: int = 0,
         skips: int = 0,
         failure: str | None = None,
+        failure_reason: Reason | None = None,
     ) -> None:
         """Close a run and its running attempt: succeeded with its counts, or failed with its
         reason (a failed run that reached `decided` is resumed by the next start)."""
@@ -178,6 +182,9 @@ class RunLedger:
             "outcome": outcome,
             "finished_at": finished_at,
             "failure": failure[:500] if failure else None,
+            "failure_reason": (
+                json.dumps(failure_reason.as_json(), sort_keys=True) if failure_reason else None
+            ),
         }
         if outcome == "succeeded":
             values |= {"letters": letters, "skips": skips}
@@ -216,7 +223,10 @@ class RunLedger:
                 else "it is resumed from there"
             )
             failure = f"the process stopped (killed or crashed) after step {run.step}; {kept}"
-            self.finish(run_id, outcome="failed", finished_at=at, failure=failure)
+            reason = Reason(ReasonCode.RUN_KILLED, {"step": run.step})
+            self.finish(
+                run_id, outcome="failed", finished_at=at, failure=failure, failure_reason=reason
+            )
 
     def succeeded_for(self, as_of: date, nis_codes: Collection[str]) -> int | None:
         """The newest succeeded run for ``as_of`` or a later night that covered every one of

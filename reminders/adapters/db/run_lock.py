@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 
 from reminders.adapters.db.orm import NightlyRunRow, RunAttemptRow
 from reminders.adapters.private_files import OWNER_ONLY
-from reminders.errors import MunicipalityBusyError
+from reminders.errors import MunicipalityBusyError, Reason, ReasonCode
 
 # The advisory lock's first key: "REM", so our locks don't collide with another application's
 # on a shared server; the second key is the NIS code.
@@ -57,7 +57,10 @@ class RunLocks:
                     yield
                     return
             if time.monotonic() >= deadline:
-                raise MunicipalityBusyError(self._busy_message(busy))
+                raise MunicipalityBusyError(
+                    self._busy_message(busy),
+                    reason=Reason(ReasonCode.MUNICIPALITY_BUSY, {"municipality": busy}),
+                )
             time.sleep(_POLL_SECONDS)
 
     def _take_all(self, wanted: list[str], held: ExitStack) -> str | None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
@@ -27,6 +28,7 @@ from reminders.domain.letter_reference import parsed_reference
 from reminders.domain.national_number import masked_national_number
 from reminders.domain.print_records import ReturnedListing
 from reminders.domain.release import VolumeState, four_eyes_refusal
+from reminders.entrypoints.console.i18n import _, ngettext, number
 from reminders.entrypoints.console.web import Call, page
 from reminders.errors import UsageError
 
@@ -76,8 +78,29 @@ def release_page(call: Call) -> Response:
                 volume.requested_by if volume.kind == "reprint" else volume.run_started_by, me
             )
         },
-        done=call.param("done"),
+        done=_done(call),
     )
+
+
+def _done(call: Call) -> str | None:
+    """What the approver just did, in their language (from the redirect's query)."""
+    done, file_name = call.param("done"), call.param("file") or ""
+    count = int(text) if (text := call.param("count") or "0").isdigit() and len(text) < 7 else 0
+    if done == "released":
+        return _("%(file)s was released to the print shop.") % {"file": file_name}
+    if done == "delivered":
+        return ngettext(
+            "%(num)s volume was delivered to the pick-up folder.",
+            "%(num)s volumes were delivered to the pick-up folder.",
+            count,
+        ) % {"num": number(count)}
+    if done == "cancelled":
+        return ngettext(
+            "%(num)s letter of %(file)s was cancelled.",
+            "%(num)s letters of %(file)s were cancelled.",
+            count,
+        ) % {"num": number(count), "file": file_name}
+    return None
 
 
 @page(Role.APPROVER)
@@ -85,13 +108,13 @@ def release_post(call: Call) -> Response:
     """Release one held volume (re-cut first without its cancelled letters)."""
     volume_id = call.path_number("volume_id")
     if volume_id is None:
-        return call.page("problem.html", 404, message="There is no such volume.")
+        return call.page("problem.html", 404, message=_("There is no such volume."))
     released = _signed(call, "release", volume_id=volume_id)
     volume = released["volume"]
     call.note("volume_released", volume=volume["file_name"], run_id=volume["run_id"],
               sha256=volume["sha256"], recut=released["recut"])  # fmt: skip
-    done = f"released {volume['file_name']}"
-    return RedirectResponse(f"/m/{call.nis}/release?done={done}", status_code=303)
+    done = urlencode({"done": "released", "file": volume["file_name"]})
+    return RedirectResponse(f"/m/{call.nis}/release?{done}", status_code=303)
 
 
 @page(Role.APPROVER)
@@ -99,8 +122,8 @@ def deliver_post(call: Call) -> Response:
     """Deliver volumes released earlier whose files a stop kept from the pick-up folder."""
     delivered = _signed(call, "deliver")["volumes"]
     call.note("volumes_delivered", volumes=delivered)
-    done = f"delivered {len(delivered)} volume(s)"
-    return RedirectResponse(f"/m/{call.nis}/release?done={done}", status_code=303)
+    done = urlencode({"done": "delivered", "count": len(delivered)})
+    return RedirectResponse(f"/m/{call.nis}/release?{done}", status_code=303)
 
 
 @page(Role.APPROVER)
@@ -112,16 +135,23 @@ def cancel_post(call: Call) -> Response:
     if reference is not None:
         parsed = parsed_reference(reference)
         if parsed is None or parsed.municipality_nis != call.nis:
-            raise UsageError(f"no letter of {call.here.name} has reference {reference!r}")
+            raise UsageError(_not_ours(call, reference))
     elif volume is None:
-        raise UsageError("choose a letter or a volume to cancel")
+        raise UsageError(_("Choose a letter or a volume to cancel."))
     done = _signed(call, "cancel", reference=reference, volume_id=volume, note=note,
                    decide_again=decide_again)  # fmt: skip
     file_name = done["volume"]["file_name"]
     call.note("letter_cancelled", letters=done["references"], volume=file_name,
               decide_again=decide_again)  # fmt: skip
-    what = f"cancelled {len(done['references'])} letter(s) of {file_name}"
-    return RedirectResponse(f"/m/{call.nis}/release?done={what}", status_code=303)
+    what = urlencode({"done": "cancelled", "count": len(done["references"]), "file": file_name})
+    return RedirectResponse(f"/m/{call.nis}/release?{what}", status_code=303)
+
+
+def _not_ours(call: Call, reference: str) -> str:
+    return _("No letter of %(municipality)s has the reference %(reference)s.") % {
+        "municipality": call.here.name,
+        "reference": reference,
+    }
 
 
 @page(Role.STAFF)
@@ -135,7 +165,7 @@ def reprint_post(call: Call) -> Response:
     reference = call.param("reference") or ""
     parsed = parsed_reference(reference)
     if parsed is None or parsed.municipality_nis != call.nis:
-        raise UsageError(f"no letter of {call.here.name} has reference {reference!r}")
+        raise UsageError(_not_ours(call, reference))
     done = _signed(call, "reprint", reference=reference, note=call.param("note") or "")
     call.note("letter_reprinted", letter=done["original"], reprint=done["reference"])
     return call.page("reprint.html", done=done, reference="")
@@ -193,11 +223,11 @@ def letter_page(call: Call) -> Response:
     if reference:
         parsed = parsed_reference(reference)
         if parsed is None or parsed.municipality_nis != call.nis:
-            raise UsageError(f"no letter of {call.here.name} has reference {reference!r}")
+            raise UsageError(_not_ours(call, reference))
         with log_transaction(call.console.engine)() as store:
             life = letter_life(parsed.original, store.letter_history(parsed.original))
         if life is None:
-            raise UsageError(f"no letter of {call.here.name} has reference {reference!r}")
+            raise UsageError(_not_ours(call, reference))
     return call.page("letter.html", life=life, reference=reference)
 
 

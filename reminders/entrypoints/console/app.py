@@ -43,6 +43,7 @@ from reminders.entrypoints.console import (
 )
 from reminders.entrypoints.console.i18n import N_
 from reminders.entrypoints.console.labels import document_number, labelled, word
+from reminders.entrypoints.console.reasons import said, worded
 from reminders.entrypoints.console.run_launcher import BUSY_EXIT, LaunchedRun, RunLauncher
 from reminders.entrypoints.console.signer_child import SignerChild
 from reminders.entrypoints.console.web import (
@@ -94,6 +95,10 @@ def create_app(
     templates.env.globals["labelled"] = labelled
     templates.env.globals["word"] = word
     templates.env.globals["document_number"] = document_number
+    names = {m.nis_code: m.name for m in settings.municipalities}
+    templates.env.globals["reason_words"] = lambda reason, fallback="": (
+        worded(reason, names, fallback) if reason is not None else fallback
+    )
     launcher = RunLauncher(
         settings.path,
         settings.database_url,
@@ -282,9 +287,8 @@ async def login(request: Request) -> Response:
             client=client,
         )
     except LoginRefusedError as err:
-        return _login_page(
-            request, console, message=err.message, status_code=401, username=username
-        )
+        i18n.use(i18n.chosen(None, request.headers.get("accept-language")))  # nobody known yet
+        return _login_page(request, console, message=said(err), status_code=401, username=username)
     response = RedirectResponse(_local_path(str(form.get("next", ""))) or "/", status_code=303)
     _cookie(response, request, SESSION_COOKIE, token)
     response.delete_cookie(LOGIN_COOKIE, path="/")
@@ -344,6 +348,8 @@ def _run_ended(console: Console, launched: LaunchedRun) -> None:
         details["run_id"] = launched.run_id
     if launched.error:
         details["error"] = launched.error
+    if launched.reason is not None:
+        details["reason"] = launched.reason.as_json()
     note_action(
         console.consoles(),
         launched.actor.removeprefix("console:"),

@@ -183,7 +183,7 @@ def checkpoint_file(call: Call) -> Response:
     with log_transaction(call.console.engine)() as store:
         head = store.head(call.nis)
     if head.checkpoint_note is None:
-        return call.page("problem.html", 404, message="The log has no checkpoint yet.")
+        return call.page("problem.html", 404, message=_("The log has no checkpoint yet."))
     name = f"checkpoint-{call.nis}-{head.checkpoint_size}.txt"
     return Response(
         head.checkpoint_note,
@@ -269,7 +269,7 @@ def _may_reveal(call: Call, action: str) -> bool:
 
 
 def _reveal_refused(call: Call) -> Response:
-    return call.page("problem.html", 403, message="Your role does not reveal national numbers.")
+    return call.page("problem.html", 403, message=_("Your role does not reveal national numbers."))
 
 
 @page(Role.AUDITOR)
@@ -279,7 +279,7 @@ def report_file(call: Call) -> Response:
 
     run_id = call.path_number("run_id")
     if run_id is None:
-        return call.page("problem.html", 404, message="There is no such run.")
+        return call.page("problem.html", 404, message=_("There is no such run."))
     settings = call.console.settings
     keys = key_ring(settings)
     with log_transaction(call.console.engine)() as store:

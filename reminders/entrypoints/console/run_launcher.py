@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from reminders.errors import MunicipalityBusyError
+from reminders.entrypoints.options import REASON_PREFIX, REASONS_VARIABLE
+from reminders.errors import MunicipalityBusyError, Reason
 
 BUSY_EXIT = MunicipalityBusyError.exit_code
 
@@ -34,6 +35,7 @@ class LaunchedRun:
     exit_status: int | None = None
     run_id: int | None = None
     error: str | None = None  # the command's own message (never personal data)
+    reason: Reason | None = None  # the same as a code and values, when it has one
     done: threading.Event = field(default_factory=threading.Event)
 
 
@@ -49,7 +51,8 @@ class RunLauncher:
     def __init__(self, config_path: Path, database_url: str, on_ended: RunEnded) -> None:
         self._config = config_path.resolve()
         # The run works on the console's own database, whatever the environment says.
-        self._environment = {**os.environ, "REMINDERS_DATABASE_URL": database_url}
+        self._environment = {**os.environ, "REMINDERS_DATABASE_URL": database_url,
+                             REASONS_VARIABLE: "stderr"}  # fmt: skip
         self._on_ended = on_ended
         self._runs: dict[str, LaunchedRun] = {}
         self._lock = threading.Lock()
@@ -103,6 +106,7 @@ class RunLauncher:
             launched.run_id = None
         lines = err.decode("utf-8", "replace").strip().splitlines()
         launched.error = lines[-1][:300] if lines and launched.exit_status else None
+        launched.reason = told_reason(lines) if launched.exit_status else None
         try:
             self._on_ended(launched)
         finally:
@@ -117,3 +121,14 @@ class RunLauncher:
                 launched.process.send_signal(signal.SIGTERM)
         for launched in going:
             launched.done.wait(wait_seconds)
+
+
+def told_reason(lines: list[str]) -> Reason | None:
+    """The reason a command we started wrote before its error (entrypoints/options.py)."""
+    for line in reversed(lines[-5:]):
+        if line.startswith(REASON_PREFIX):
+            try:
+                return Reason.from_json(json.loads(line.removeprefix(REASON_PREFIX)))
+            except json.JSONDecodeError:
+                return None
+    return None

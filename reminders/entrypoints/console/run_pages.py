@@ -27,6 +27,7 @@ from reminders.domain.night_choice import KnownRun, NightChoice, night_choice
 from reminders.entrypoints.console.i18n import _
 from reminders.entrypoints.console.run_launcher import BUSY_EXIT, RunAlreadyGoingError
 from reminders.entrypoints.console.web import Call, is_htmx, page
+from reminders.errors import Reason
 from reminders.services.nightly_run import run_night
 
 RUNS_SHOWN = 30
@@ -54,6 +55,7 @@ class Unrecorded:
     outcome: str  # refused, failed
     exit_status: int | None
     error: str | None
+    reason: Reason | None  # the error as a code and values, when it had one
 
     @property
     def refused(self) -> bool:
@@ -92,6 +94,7 @@ def _unrecorded(call: Call) -> list[Unrecorded]:
             action.outcome,
             action.details.get("exit_status"),
             action.details.get("error"),
+            Reason.from_json(action.details.get("reason")),
         )
         for action in actions
         if action.action == "run_ended"

@@ -14,6 +14,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from reminders.entrypoints.console.run_launcher import told_reason
+from reminders.entrypoints.options import REASONS_VARIABLE
 from reminders.errors import MunicipalityBusyError, RemindersError, UsageError
 
 log = logging.getLogger(__name__)
@@ -33,7 +35,8 @@ class SignerChild:
         self._command = [sys.executable, "-m", "reminders", "console-signer",
                          "--config", str(config_path.resolve())]  # fmt: skip
         # The child works on the console's own database, whatever the environment says.
-        self._environment = {**os.environ, "REMINDERS_DATABASE_URL": database_url}
+        self._environment = {**os.environ, "REMINDERS_DATABASE_URL": database_url,
+                             REASONS_VARIABLE: "stderr"}  # fmt: skip
 
     def ask(self, action: str, nis: str, now: datetime, **request: Any) -> dict[str, Any]:
         """Do ``action`` in the child; its JSON answer, or its error raised here as ours."""
@@ -55,8 +58,9 @@ class SignerChild:
                       "\n".join(lines[-20:]))  # fmt: skip
             raise SignerFailedError(f"the console's signer process failed ({action})")
         said = lines[-1].removeprefix("Error: ")[:500]
+        reason = told_reason(lines)
         if done.returncode == UsageError.exit_code:
-            raise UsageError(said)
+            raise UsageError(said, reason=reason)
         if done.returncode == MunicipalityBusyError.exit_code:
-            raise MunicipalityBusyError(said)
-        raise RemindersError(said)
+            raise MunicipalityBusyError(said, reason=reason)
+        raise RemindersError(said, reason=reason)

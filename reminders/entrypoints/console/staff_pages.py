@@ -24,6 +24,7 @@ from reminders.bootstrap import (
 from reminders.domain.console_access import Role
 from reminders.domain.due import SkipReason
 from reminders.domain.model import DocumentKind, DueDocument
+from reminders.entrypoints.console.i18n import _
 from reminders.entrypoints.console.web import Call, FieldError, is_htmx, page
 from reminders.errors import UsageError
 from reminders.services.letters_due import DueFilter, letters_due
@@ -213,7 +214,7 @@ def volume_file(call: Call) -> Response:
     with call.console.engine.connect() as connection:
         found = None if volume_id is None else volume(connection, volume_id)
     if found is None or found.municipality_nis != call.nis:
-        return call.page("problem.html", 404, message="There is no such volume.")
+        return call.page("problem.html", 404, message=_("There is no such volume."))
     path = Path(found.path)
     if not path.is_file():
         raise UsageError(f"volume {path.name} is no longer in the output directory")

@@ -31,6 +31,7 @@ from reminders.domain.bounds import parsed_day, parsed_record_number
 from reminders.domain.console_access import Role, SessionRule
 from reminders.entrypoints.console import i18n
 from reminders.entrypoints.console.i18n import N_, _
+from reminders.entrypoints.console.reasons import said
 from reminders.entrypoints.console.run_launcher import RunLauncher
 from reminders.entrypoints.console.signer_child import SignerChild
 from reminders.errors import RemindersError, UsageError
@@ -63,6 +64,10 @@ class Console:
 
     def today(self) -> date:
         return self.now().astimezone(self.settings.timezone).date()
+
+    def names(self) -> dict[str, str]:
+        """Municipalities' names by NIS code (reasons name them by their code)."""
+        return {m.nis_code: m.name for m in self.settings.municipalities}
 
     def municipality(self, nis: str) -> Municipality | None:
         return next((m for m in self.settings.municipalities if m.nis_code == nis), None)
@@ -258,8 +263,8 @@ def _guarded(handler: Page, request: Request, form: FormData | None, role: Role 
     call = Call(request, console, session, form, municipality)
     try:
         return handler(call)
-    except RemindersError as err:
-        return call.page("problem.html", 400, message=err.message)
+    except RemindersError as err:  # a service's refusal, in the user's language
+        return call.page("problem.html", 400, message=said(err, console.names()))
 
 
 def form_is_ours(request: Request, form: FormData | None, expected: str) -> bool:
