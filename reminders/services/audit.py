@@ -527,6 +527,9 @@ def _section(
             by_stage[f"{entry.document_kind}/{entry.stage}"] += 1
             by_language[entry.language or ""] += 1
             by_channel["email"] += 1
+        elif entry.event == LogEvent.EMAIL_FAILED:  # its letter follows, on paper
+            by_channel["paper"] -= 1
+            by_channel["paper_after_email"] += 1
         elif entry.event == LogEvent.SKIP:
             by_reason[entry.reason or ""] += 1
         elif entry.event == LogEvent.VOLUME:
@@ -558,7 +561,12 @@ def _section(
         letters_by_stage=tuple(sorted(by_stage.items())),
         letters_by_language=tuple(sorted(by_language.items())),
         skips_by_reason=tuple(sorted(by_reason.items())),
-        letters_by_channel=tuple(sorted(by_channel.items())) if by_channel["email"] else (),
+        # Only where e-mail plays a part: a report of paper alone stays as it was.
+        letters_by_channel=(
+            tuple(sorted((channel, n) for channel, n in by_channel.items() if n))
+            if by_channel["email"] or by_channel["paper_after_email"]
+            else ()
+        ),
         volumes=tuple(volumes),
         checkpoint_note=signed.note(),
         checkpoint_size=checkpoint.tree_size,

@@ -250,9 +250,9 @@ def test_email_where_chosen_paper_as_the_fallback(
     assert words[at + 1 : at + 9] == [
         "Kanaal",
         "Brieven",
-        "email",
+        "e-mail",
         "2",
-        "paper",
+        "papier",
         "1",
         "Totaal",
         "3",
@@ -278,6 +278,16 @@ def test_email_where_chosen_paper_as_the_fallback(
     assert sorted(person for person, _, _ in failed) == ["B1", "G3"]
     assert {details["state"] for _, _, details in failed} == {"refused", "bounced"}
     assert all("@example.com" not in json.dumps(details) for _, _, details in failed)
+
+    # The second run's report: G3's letter on paper after its failed e-mail, and G5's.
+    made = in_group(
+        installation, database_url, "audit", "report", "--run", str(second["run_id"]),
+        "--municipality", "44021", "--out", str(report),
+    )  # fmt: skip
+    assert made.exit_code == 0, made.output
+    with pdfplumber.open(report) as pdf:
+        text = " ".join(" ".join(page.extract_text() or "" for page in pdf.pages).split())
+    assert "Kanaal Brieven papier 1 papier na een mislukte e-mail 1 Totaal 2" in text
 
     third = run(installation, database_url, "2027-03-02")
     assert third["letters"] == 0

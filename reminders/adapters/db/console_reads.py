@@ -13,16 +13,25 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Row, Table, func, select
 
+from reminders.adapters.db.email_store import FALLBACK_STATES
 from reminders.adapters.db.engine import stored_utc
-from reminders.adapters.db.orm import DecisionRow, DocumentRow, NightlyRunRow, PrintVolumeRow
+from reminders.adapters.db.orm import (
+    DecisionRow,
+    DocumentRow,
+    EmailMessageRow,
+    NightlyRunRow,
+    PrintVolumeRow,
+)
+from reminders.domain.channels import EmailState
 from reminders.domain.model import DocumentKind, DueDocument
-from reminders.domain.usage import MonthUsage
+from reminders.domain.usage import ChannelCounts, MonthUsage
 from reminders.errors import Reason
 
 _run = cast(Table, NightlyRunRow.__table__)
 _volume = cast(Table, PrintVolumeRow.__table__)
 _document = cast(Table, DocumentRow.__table__)
 _decision = cast(Table, DecisionRow.__table__)
+_email = cast(Table, EmailMessageRow.__table__)
 IDS_PER_QUERY = 500  # well under SQLite's bound-parameter limit
 
 
@@ -160,18 +169,72 @@ GONE = ("cancelled", "replaced")  # volumes that never go out (their re-cut goes
 
 def usage(connection: Connection, municipality_nis: str, zone: ZoneInfo) -> list[MonthUsage]:
     """Per month (local, by when its volumes were written), the municipality's letters,
-    pages and volumes that went or go out to the print shop, oldest month first."""
+    pages and volumes that went or go out to the print shop, oldest month first; and its
+    e-mails the relay accepted and those that failed (by when they were recorded)."""
     months: dict[date, list[int]] = {}
+
+    def of(moment: datetime) -> list[int]:
+        month = stored_utc(moment).astimezone(zone).date().replace(day=1)
+        return months.setdefault(month, [0, 0, 0, 0, 0])
+
     query = select(_volume.c.written_at, _volume.c.letters, _volume.c.pages).where(
         _volume.c.municipality_nis == municipality_nis, _volume.c.state.not_in(GONE)
     )
     for written_at, letters, pages in connection.execute(query):
-        month = stored_utc(written_at).astimezone(zone).date().replace(day=1)
-        totals = months.setdefault(month, [0, 0, 0])
+        totals = of(written_at)
         totals[0] += letters
         totals[1] += pages
         totals[2] += 1
+    emails = select(_email.c.recorded_at, _email.c.state).where(
+        _email.c.municipality_nis == municipality_nis,
+        _email.c.state.in_([EmailState.ACCEPTED.value, *FALLBACK_STATES]),
+    )
+    for recorded_at, state in connection.execute(emails):
+        of(recorded_at)[3 if state == EmailState.ACCEPTED.value else 4] += 1
     return [MonthUsage(month, *totals) for month, totals in sorted(months.items())]
+
+
+def channels_of_runs(
+    connection: Connection, municipality_nis: str, run_ids: Collection[int]
+) -> dict[int, ChannelCounts]:
+    """The municipality's letters of each run by channel (its own rows only)."""
+    counts: dict[int, dict[str, int]] = {run_id: {} for run_id in run_ids}
+    if not run_ids:
+        return {}
+    wanted = sorted(run_ids)
+    paper = (
+        select(_volume.c.run_id, func.coalesce(func.sum(_volume.c.letters), 0))
+        .where(
+            _volume.c.run_id.in_(wanted),
+            _volume.c.municipality_nis == municipality_nis,
+            _volume.c.kind == "run",
+        )
+        .group_by(_volume.c.run_id)
+    )
+    for run_id, letters in connection.execute(paper):
+        counts[run_id]["paper"] = int(letters)
+    sent = (
+        select(_email.c.run_id, _email.c.state, func.count())
+        .where(_email.c.run_id.in_(wanted), _email.c.municipality_nis == municipality_nis)
+        .group_by(_email.c.run_id, _email.c.state)
+    )
+    for run_id, state, count in connection.execute(sent):
+        field = (
+            "emailed"
+            if state == EmailState.ACCEPTED.value
+            else "email_failed"
+            if state in FALLBACK_STATES
+            else "email_waiting"
+        )
+        counts[run_id][field] = counts[run_id].get(field, 0) + int(count)
+    fallbacks = (
+        select(_email.c.fallback_run_id, func.count())
+        .where(_email.c.fallback_run_id.in_(wanted), _email.c.municipality_nis == municipality_nis)
+        .group_by(_email.c.fallback_run_id)
+    )
+    for run_id, count in connection.execute(fallbacks):
+        counts[run_id]["fallback"] = int(count)
+    return {run_id: ChannelCounts(**found) for run_id, found in counts.items()}
 
 
 def volume(connection: Connection, volume_id: int) -> VolumeRecord | None:

@@ -62,6 +62,8 @@ _LABELS: dict[Language, dict[str, str]] = {
         "by_stage": "Brieven per fase", "stage": "Fase", "letters": "Brieven",
         "by_language": "Brieven per taal", "language": "Taal",
         "by_channel": "Brieven per kanaal", "channel": "Kanaal",
+        "channel_email": "e-mail", "channel_paper": "papier",
+        "channel_paper_after_email": "papier na een mislukte e-mail",
         "skips": "Overgeslagen, per reden", "reason": "Reden", "count": "Aantal",
         "total": "Totaal", "none": "geen", "volumes": "Printvolumes", "pages": "Pagina's",
         "checkpoint": "Checkpoint", "tree_size": "Boomgrootte", "root": "Wortelhash",
@@ -80,6 +82,8 @@ _LABELS: dict[Language, dict[str, str]] = {
         "by_stage": "Lettres par étape", "stage": "Étape", "letters": "Lettres",
         "by_language": "Lettres par langue", "language": "Langue",
         "by_channel": "Lettres par canal", "channel": "Canal",
+        "channel_email": "e-mail", "channel_paper": "papier",
+        "channel_paper_after_email": "papier après un e-mail en échec",
         "skips": "Omissions par motif", "reason": "Motif", "count": "Nombre",
         "total": "Total", "none": "aucun", "volumes": "Volumes d'impression", "pages": "Pages",
         "checkpoint": "Point de contrôle", "tree_size": "Taille de l'arbre",
@@ -98,6 +102,8 @@ _LABELS: dict[Language, dict[str, str]] = {
         "by_stage": "Briefe pro Stufe", "stage": "Stufe", "letters": "Briefe",
         "by_language": "Briefe pro Sprache", "language": "Sprache",
         "by_channel": "Briefe pro Kanal", "channel": "Kanal",
+        "channel_email": "E-Mail", "channel_paper": "Papier",
+        "channel_paper_after_email": "Papier nach einer gescheiterten E-Mail",
         "skips": "Übersprungen, nach Grund", "reason": "Grund", "count": "Anzahl",
         "total": "Summe", "none": "keine", "volumes": "Druckbände", "pages": "Seiten",
         "checkpoint": "Prüfpunkt", "tree_size": "Baumgröße", "root": "Wurzel-Hash",
@@ -166,7 +172,11 @@ def _counts(counts: Sequence[tuple[str, int]], labels: dict[str, str], key: str)
         return _p(labels["none"], _BODY)
     unit = "count" if key == "reason" else "letters"
     rows = [[_p(labels[key], _HEAD), _p(labels[unit], _TOTAL)]]
-    rows += [[_p(code), _p(count, _NUMBER)] for code, count in counts]
+    # Channels are words of the report's language; other codes stay as the log has them.
+    rows += [
+        [_p(labels.get(f"channel_{code}", code) if key == "channel" else code), _p(count, _NUMBER)]
+        for code, count in counts
+    ]
     rows.append([_p(labels["total"], _HEAD), _p(sum(c for _, c in counts), _TOTAL)])
     return _table(rows, (80 * MM, 25 * MM), total=True)
 

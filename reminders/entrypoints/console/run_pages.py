@@ -16,7 +16,13 @@ from sqlalchemy import Connection
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from reminders.adapters.db.console_reads import RunRecord, describe_documents, run_of, runs_of
+from reminders.adapters.db.console_reads import (
+    RunRecord,
+    channels_of_runs,
+    describe_documents,
+    run_of,
+    runs_of,
+)
 from reminders.adapters.db.console_store import ConsoleStore
 from reminders.adapters.db.status_store import run_alive
 from reminders.bootstrap import decision_transaction, run_request
@@ -126,13 +132,30 @@ def run_page(call: Call) -> Response:
     with call.console.engine.connect() as connection:
         record = None if run_id is None else run_of(connection, call.nis, run_id)
         shown = _shown(connection, [record])[0] if record is not None else None
+        channels = (
+            channels_of_runs(connection, call.nis, [record.run_id])[record.run_id]
+            if record is not None
+            else None
+        )
     if shown is None:
         return call.page("problem.html", 404, message=_("There is no such run."))
     return call.page(
         "_run_progress.html" if is_htmx(call) else "run.html",
         run=shown,
         polling=shown.state == "going",
+        channels=channels,
+        postage=postage_per_letter(call),
     )
+
+
+def postage_per_letter(call: Call) -> float | None:
+    """What a letter on paper costs to post, for the postage e-mail saves: the municipality's
+    e-mail tariff (``email.postage_eur``, as the run's summary counts it), else the usage
+    page's (``[console] postage_per_letter``); None when neither is configured."""
+    email = call.here.email
+    if email is not None and email.postage_eur is not None:
+        return email.postage_eur
+    return call.console.settings.console.postage_per_letter
 
 
 def _choice(call: Call, night: date) -> NightChoice:
