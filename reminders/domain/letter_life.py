@@ -35,9 +35,13 @@ class LifeEvent:
     state: LetterState
     at: str
     by: str | None
-    what: str
+    what: str  # in English, for the command line
     seq: int  # the entry of the log that says so
     reference: str  # the letter's, or its reprint's
+    # ``what`` as a code and its values (file names, numbers, dates, a person's note), which
+    # the console words in the user's language
+    what_code: str = ""
+    values: tuple[tuple[str, str | int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +82,10 @@ def _name(path: object) -> str:
     return str(path or "").rsplit("/", 1)[-1]
 
 
+def _number(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
 def letter_life(reference: str, entries: Sequence[LogEntry]) -> LetterLife | None:
     """The states of the letter ``reference`` from its log entries (`letter_history`), in
     log order; None when the log has no such letter."""
@@ -89,9 +97,17 @@ def letter_life(reference: str, entries: Sequence[LogEntry]) -> LetterLife | Non
     details = entry_details(letter)
     events: list[LifeEvent] = []
 
-    def add(state: LetterState, entry: LogEntry, by: str | None, what: str) -> None:
+    def add(
+        state: LetterState,
+        entry: LogEntry,
+        by: str | None,
+        what: str,
+        code: str,
+        **values: str | int,
+    ) -> None:
         events.append(LifeEvent(state, entry.recorded_at, by, what, entry.seq,
-                                entry.reference or reference))  # fmt: skip
+                                entry.reference or reference, code,
+                                tuple(sorted(values.items()))))  # fmt: skip
 
     volumes = {_name(details.get("volume"))}  # where the letter is: its volume, its re-cuts
     held = any(
@@ -112,18 +128,28 @@ def letter_life(reference: str, entries: Sequence[LogEntry]) -> LetterLife | Non
             continue
         if entry.event == LogEvent.RUN:
             add(LetterState.DECIDED, entry, facts.get("started_by"),
-                f"run {entry.run_id}, night of {facts.get('as_of')}")  # fmt: skip
+                f"run {entry.run_id}, night of {facts.get('as_of')}", "run",
+                run=entry.run_id or 0, night=str(facts.get("as_of") or ""))  # fmt: skip
         elif entry is letter:
             pages = facts.get("pages")
             add(LetterState.PRINTED, entry, None,
                 f"{_name(facts.get('volume'))}, page {facts.get('page')} "
-                f"({pages} page{'' if pages == 1 else 's'})")  # fmt: skip
+                f"({pages} page{'' if pages == 1 else 's'})", "printed",
+                volume=_name(facts.get("volume")), page=_number(facts.get("page")),
+                pages=_number(pages))  # fmt: skip
             if held:  # its volume's entry (just before its letters) says it waits
                 add(LetterState.HELD, entry, None,
-                    f"{_name(facts.get('volume'))} waits for an approver")  # fmt: skip
+                    f"{_name(facts.get('volume'))} waits for an approver", "held",
+                    volume=_name(facts.get("volume")))  # fmt: skip
         elif entry.event == LogEvent.SEALED and letter.run_id == entry.run_id:
             if not held:
-                add(LetterState.RELEASED, entry, None, "with its run (release = auto)")
+                add(
+                    LetterState.RELEASED,
+                    entry,
+                    None,
+                    "with its run (release = auto)",
+                    "released_with_run",
+                )
         elif entry.event == LogEvent.RECUT:
             replaces = _name((facts.get("replaces") or {}).get("volume"))
             cancelled = any(e.state is LetterState.CANCELLED for e in events)
@@ -131,25 +157,40 @@ def letter_life(reference: str, entries: Sequence[LogEntry]) -> LetterLife | Non
                 volumes.add(_name(facts.get("volume")))
                 add(LetterState.RECUT, entry, facts.get("by"),
                     f"now in {_name(facts.get('volume'))}, re-cut without "
-                    f"{facts.get('left_out')} cancelled letters")  # fmt: skip
+                    f"{facts.get('left_out')} cancelled letters", "recut",
+                    volume=_name(facts.get("volume")),
+                    left_out=_number(facts.get("left_out")))  # fmt: skip
         elif entry.event == LogEvent.RELEASED:
             name = _name(facts.get("volume"))
             if name in volumes or name in reprints:
-                add(LetterState.RELEASED, entry, facts.get("by"), f"{name} to the print shop")
+                add(
+                    LetterState.RELEASED,
+                    entry,
+                    facts.get("by"),
+                    f"{name} to the print shop",
+                    "released",
+                    volume=name,
+                )
         elif entry.event == LogEvent.CANCELLED:
             again = " (its stage is decided again)" if facts.get("decide_again") else ""
             add(LetterState.CANCELLED, entry, facts.get("by"),
-                f"{facts.get('note', '')}{again}")  # fmt: skip
+                f"{facts.get('note', '')}{again}",
+                "cancelled_decide_again" if again else "cancelled",
+                note=str(facts.get("note", "")))  # fmt: skip
         elif entry.event == LogEvent.REPRINTED:
             reprints.add(_name(facts.get("volume")))
             waits = " (held for an approver)" if facts.get("release") == "approval" else ""
             add(LetterState.REPRINTED, entry, facts.get("by"),
                 f"as {entry.reference} in {_name(facts.get('volume'))}{waits}: "
-                f"{facts.get('note', '')}")  # fmt: skip
+                f"{facts.get('note', '')}", "reprinted_held" if waits else "reprinted",
+                reprint=entry.reference or "", volume=_name(facts.get("volume")),
+                note=str(facts.get("note", "")))  # fmt: skip
         elif entry.event == LogEvent.RETURNED:
             add(LetterState.RETURNED, entry, facts.get("by"),
                 f"{entry.reference} came back on {facts.get('returned_on')} "
-                f"({facts.get('return_reason')})")  # fmt: skip
+                f"({facts.get('return_reason')})", "returned",
+                reference=entry.reference or "", returned_on=str(facts.get("returned_on") or ""),
+                reason=str(facts.get("return_reason") or ""))  # fmt: skip
     return LetterLife(
         reference, letter.municipality_nis, letter.document_kind, letter.document_number,
         letter.stage, tuple(events),

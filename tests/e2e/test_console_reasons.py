@@ -100,6 +100,11 @@ def test_after_print_refusals_in_the_clerks_language(
     csrf = _as(held, "bert", FRENCH)
     released = held.post(f"/m/{GENT}/release/{first.volume_id}", data={"csrf_token": csrf})
     assert "volume-001-recut1.pdf a été remis à l'imprimerie." in unescape(released.text)
+    life = unescape(held.get(f"/m/{GENT}/letter", params={"reference": first.references[0]}).text)
+    assert f"passage {first.run_id}, nuit du 1 mars 2027" in life
+    assert "volume-001.pdf attend un approbateur" in life
+    assert "maintenant dans volume-001-recut1.pdf, recomposé sans 1 lettre annulée" in life
+    assert "volume-001-recut1.pdf vers l'imprimerie" in life
     unknown = held.get(f"/m/{GENT}/letter", params={"reference": "44021-999999-000001"})
     assert "Aucune lettre de Gent n'a la référence 44021-999999-000001." in unescape(unknown.text)
 

@@ -43,6 +43,7 @@ from reminders.entrypoints.console import (
 )
 from reminders.entrypoints.console.i18n import N_
 from reminders.entrypoints.console.labels import document_number, labelled, word
+from reminders.entrypoints.console.life_words import life_what
 from reminders.entrypoints.console.reasons import said, worded
 from reminders.entrypoints.console.run_launcher import BUSY_EXIT, LaunchedRun, RunLauncher
 from reminders.entrypoints.console.signer_child import SignerChild
@@ -95,6 +96,7 @@ def create_app(
     templates.env.globals["labelled"] = labelled
     templates.env.globals["word"] = word
     templates.env.globals["document_number"] = document_number
+    templates.env.globals["life_what"] = life_what
     names = {m.nis_code: m.name for m in settings.municipalities}
     templates.env.globals["reason_words"] = lambda reason, fallback="": (
         worded(reason, names, fallback) if reason is not None else fallback
