@@ -40,6 +40,11 @@ class ReasonCode(StrEnum):
     NOTE_TOO_LONG = "note_too_long"  # longest
     NOTE_PERSONAL_DATA = "note_personal_data"
     MUNICIPALITY_NOT_CONFIGURED = "municipality_not_configured"  # municipality
+    NO_SUCH_DOCUMENT = "no_such_document"  # document (kind:number)
+    NO_POLICY = "no_policy"  # kind
+    UNKNOWN_STAGE = "unknown_stage"  # stage, kind, stages
+    NO_EXPIRY = "no_expiry"  # document
+    NO_ADDRESS = "no_address"  # document
 
 
 @dataclass(frozen=True, slots=True)

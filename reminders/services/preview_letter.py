@@ -16,7 +16,7 @@ from reminders.domain.letter_language import letter_languages
 from reminders.domain.letters import LetterMunicipality, LetterSpec, LetterText, letter_spec
 from reminders.domain.model import DocumentKind
 from reminders.domain.policy import ReminderPolicy
-from reminders.errors import UsageError
+from reminders.errors import Reason, ReasonCode, UsageError
 from reminders.services.ports import LetterStore, LetterTexts
 
 RenderPdf = Callable[[LetterSpec, Sequence[LetterText], LetterMunicipality], bytes]
@@ -51,7 +51,10 @@ def preview_letter(
     where = f"{kind.value}:{number}"
     facts = store.letter_for_document(kind, number)
     if facts is None:
-        raise UsageError(f"--document {where}: no such document in the registry")
+        raise UsageError(
+            f"--document {where}: no such document in the registry",
+            reason=Reason(ReasonCode.NO_SUCH_DOCUMENT, {"document": where}),
+        )
     holder = facts.document.holder
     municipality = next((m for m in municipalities if m.nis_code == holder.municipality_nis), None)
     if municipality is None:
@@ -61,14 +64,29 @@ def preview_letter(
         )
     policy = policies.get(kind)
     if policy is None:
-        raise UsageError(f"--document {where}: config.toml has no reminder policy for {kind}")
+        raise UsageError(
+            f"--document {where}: config.toml has no reminder policy for {kind}",
+            reason=Reason(ReasonCode.NO_POLICY, {"kind": kind.value}),
+        )
     names = [s.name for s in policy.stages]
     if stage is not None and stage not in names:
-        raise UsageError(f"--stage {stage}: {kind} has the stages {', '.join(names)}")
+        raise UsageError(
+            f"--stage {stage}: {kind} has the stages {', '.join(names)}",
+            reason=Reason(
+                ReasonCode.UNKNOWN_STAGE,
+                {"stage": stage, "kind": kind.value, "stages": ", ".join(names)},
+            ),
+        )
     if facts.document.expires_on is None:
-        raise UsageError(f"--document {where}: it has no expiry date (a paper licence)")
+        raise UsageError(
+            f"--document {where}: it has no expiry date (a paper licence)",
+            reason=Reason(ReasonCode.NO_EXPIRY, {"document": where}),
+        )
     if facts.address is None:
-        raise UsageError(f"--document {where}: the holder has no usable address (no_address)")
+        raise UsageError(
+            f"--document {where}: the holder has no usable address (no_address)",
+            reason=Reason(ReasonCode.NO_ADDRESS, {"document": where}),
+        )
     if stage is None:
         reached = reached_stages(policy, facts.document.expires_on, as_of=as_of)
         stage = reached[-1].name if reached else names[0]

@@ -177,3 +177,15 @@ def test_a_run_stopped_on_request_says_so_in_the_clerks_language(console: Consol
         "hielt an einem sicheren Punkt an."
     ) in page
     assert 'title="stopped on request at' in page
+
+
+def test_preview_refusals_in_the_clerks_language(console: Console) -> None:  # noqa: F811 - fixture
+    """The preview's refusals (the same service as `reminders preview`) in Dutch; a card held
+    in another municipality gets the same answer as one that does not exist."""
+    log_in(console.client, "staff.gent")
+    elsewhere = console.client.get(f"/m/{GENT}/preview?kind=eid&number=E21", headers=DUTCH)
+    assert elsewhere.status_code == 400
+    assert "Er is geen document eid:E21 in het register van Gent." in unescape(elsewhere.text)
+    stage = console.client.get(f"/m/{GENT}/preview?kind=eid&number=E01&stage=third", headers=DUTCH)
+    assert stage.status_code == 400
+    assert "De identiteitskaart heeft geen fase third; de fasen zijn: " in unescape(stage.text)

@@ -86,6 +86,15 @@ TEXTS: dict[ReasonCode, str] = {
         "No national numbers or e-mail addresses in the reason: it is kept in the signed "
         "dispatch log, which holds no personal data."
     ),
+    ReasonCode.NO_SUCH_DOCUMENT: N_(
+        "There is no document %(document)s in the registry of %(municipality)s."
+    ),
+    ReasonCode.NO_POLICY: N_("config.toml has no reminder policy for the %(kind)s."),
+    ReasonCode.UNKNOWN_STAGE: N_(
+        "The %(kind)s has no stage %(stage)s; its stages are: %(stages)s."
+    ),
+    ReasonCode.NO_EXPIRY: N_("Document %(document)s has no expiry date (a paper licence)."),
+    ReasonCode.NO_ADDRESS: N_("The holder of document %(document)s has no usable address."),
     ReasonCode.MUNICIPALITY_NOT_CONFIGURED: N_(
         "%(municipality)s is not configured in config.toml: the administrator must add it back "
         "first."
@@ -101,6 +110,10 @@ def worded(reason: Reason, names: Mapping[str, str] | None = None, fallback: str
             values[name] = number(value) if name in ("minutes", "longest") else str(value)
         elif name == "step":  # the step it completed: say the one it was at
             values[name] = word("step", value)
+        elif name == "kind":
+            values[name] = word("kind", value)
+        elif name in ("stage", "stages"):
+            values[name] = ", ".join(word("stage", code) for code in value.split(", "))
         elif name == "municipality" and names:
             values[name] = ", ".join(names.get(nis, nis) for nis in value.split(", "))
         else:

@@ -25,8 +25,9 @@ from reminders.domain.console_access import Role
 from reminders.domain.due import SkipReason
 from reminders.domain.model import DocumentKind, DueDocument
 from reminders.entrypoints.console.i18n import _
+from reminders.entrypoints.console.reasons import worded
 from reminders.entrypoints.console.web import Call, FieldError, is_htmx, page
-from reminders.errors import UsageError
+from reminders.errors import Reason, ReasonCode, UsageError
 from reminders.services.letters_due import DueFilter, letters_due
 from reminders.services.preview_letter import NotServedError, Preview, preview_letter
 
@@ -65,11 +66,11 @@ def _due_filter(call: Call) -> DueFilter:
     reason = call.param("reason")
     outcome = call.param("outcome")
     if kind is not None and kind not in {k.value for k in DocumentKind}:
-        raise UsageError(f"kind: unknown document kind {kind!r}")
+        raise UsageError(_("Choose a kind of document from the list."))
     if reason is not None and reason not in {r.value for r in SkipReason}:
-        raise UsageError(f"reason: unknown skip reason {reason!r}")
+        raise UsageError(_("Choose a reason from the list."))
     if outcome not in (None, "letter", "skip"):
-        raise UsageError("outcome: expected letter or skip")
+        raise UsageError(_("Choose letters or skips from the list."))
     number = call.param("number")
     return DueFilter(
         kind=DocumentKind(kind) if kind else None,
@@ -123,7 +124,7 @@ def _described(engine: Engine, ids: Collection[int]) -> dict[int, DueDocument]:
 def _preview(call: Call, *, note: bool = True) -> Preview:
     kind_text, number = call.param("kind") or "", (call.param("number") or "").upper()
     if kind_text not in {kind.value for kind in DocumentKind} or not number:
-        raise UsageError("document: choose a kind and give the document's number")
+        raise UsageError(_("Choose a kind of document and give its number."))
     document = f"{kind_text}:{number}"
     settings = call.console.settings
     asked = call.day("date")
@@ -146,11 +147,16 @@ def _preview(call: Call, *, note: bool = True) -> Preview:
                     layout, spec, texts, municipality
                 ),
             )
-        except NotServedError:  # says nothing of where the holder lives instead
-            name = call.here.name
-            raise UsageError(f"{document}: no such document in the registry of {name}") from None
-        except UsageError as err:  # the command line's option names mean nothing here
-            raise UsageError(err.message.removeprefix("--")) from None
+        except UsageError as err:  # a holder elsewhere gets the answer of no such document
+            reason = err.reason
+            if isinstance(err, NotServedError) or (
+                reason is not None and reason.code is ReasonCode.NO_SUCH_DOCUMENT
+            ):
+                where = {"document": document, "municipality": call.nis}
+                reason = Reason(ReasonCode.NO_SUCH_DOCUMENT, where)
+            # in the user's language; the command line's option names mean nothing here
+            shown = worded(reason, call.console.names(), err.message) if reason else err.message
+            raise UsageError(shown.removeprefix("--")) from None
     if note:  # the page and its PDF; not the picture the page shows (one preview, one line)
         call.note("preview", document=document, stage=result.spec.stage)
     return result
@@ -217,7 +223,10 @@ def volume_file(call: Call) -> Response:
         return call.page("problem.html", 404, message=_("There is no such volume."))
     path = Path(found.path)
     if not path.is_file():
-        raise UsageError(f"volume {path.name} is no longer in the output directory")
+        raise UsageError(
+            _("%(file)s is no longer in the output folder: ask the administrator.")
+            % {"file": path.name}
+        )
     call.note("volume_downloaded", run_id=found.run_id, volume=path.name, sha256=found.sha256)
     return FileResponse(path, media_type="application/pdf", filename=path.name)
 
