@@ -280,13 +280,19 @@ def _guarded(
     try:
         return steps()
     except Exception as err:
+        reason: Reason | None
         if isinstance(err, StopRequestedError):
             failure = f"stopped on request at {err.point}"
             reason = Reason(ReasonCode.RUN_STOPPED, {"point": err.point})
         else:
             failure = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
-            own = err.reason if isinstance(err, RemindersError) else None
-            reason = own or Reason(ReasonCode.RUN_FAILED, {"error": type(err).__name__})
+            # Our own errors say what went wrong (in English when they have no reason); any
+            # other is a fault whose details are in the server's log.
+            reason = (
+                err.reason
+                if isinstance(err, RemindersError)
+                else Reason(ReasonCode.RUN_FAILED, {"error": type(err).__name__})
+            )
         with transaction() as store:
             store.finish_run(
                 run_id, outcome="failed", finished_at=now(), failure=failure, failure_reason=reason

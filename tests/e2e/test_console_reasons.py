@@ -11,15 +11,18 @@ from collections.abc import Iterator
 from datetime import date
 from html import unescape
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from starlette.testclient import TestClient
 
-from reminders.bootstrap import nightly_job
+from reminders.adapters.db.engine import make_engine
+from reminders.bootstrap import decision_transaction, nightly_job, utc_now
 from reminders.config import load_settings
 from reminders.domain.console_access import FAILED_LOGIN_WINDOW
 from reminders.entrypoints.console.reasons import TEXTS
 from reminders.errors import ReasonCode, RemindersError
+from reminders.services.nightly_run import _guarded  # the step that records a failure
 from tests.console_support import console_app, csrf_of, log_in, night_clock
 from tests.e2e.after_print_support import (
     GENT,
@@ -189,3 +192,38 @@ def test_preview_refusals_in_the_clerks_language(console: Console) -> None:  # n
     stage = console.client.get(f"/m/{GENT}/preview?kind=eid&number=E01&stage=third", headers=DUTCH)
     assert stage.status_code == 400
     assert "De identiteitskaart heeft geen fase third; de fasen zijn: " in unescape(stage.text)
+
+
+def test_a_failed_run_says_why_in_the_clerks_language_or_in_its_own_words(
+    console: Console,  # noqa: F811 - fixture
+) -> None:
+    """A fault (not one of ours) is worded as an unexpected error, the details left to the
+    server's log; one of our errors without a reason keeps its own (English) message."""
+    stop = threading.Event()
+    stop.set()
+    settings = load_settings(
+        console.config_file, environ={"REMINDERS_DATABASE_URL": console.database_url}
+    )
+    with pytest.raises(RemindersError):  # a run record to fail again, twice
+        nightly_job(settings, as_of=date.fromisoformat(RUN_DATE), nis_codes=[GENT],
+                    started_by="cli", stop=stop)  # fmt: skip
+    engine = make_engine(console.database_url)
+    log_in(console.client, "staff.gent")
+
+    def failed_with(error: Exception) -> str:
+        def steps() -> NoReturn:
+            raise error
+
+        with pytest.raises(RemindersError):
+            _guarded(1, decision_transaction(engine), utc_now, steps, decided=lambda: True)
+        return unescape(console.client.get(f"/m/{GENT}/runs/1", headers=GERMAN).text)
+
+    try:
+        fault = failed_with(OSError("No space left on device"))
+        ours = failed_with(RemindersError("the relay's certificate expired on 2027-01-01"))
+    finally:
+        engine.dispose()
+    assert "Ein unerwarteter Fehler (OSError): der Administrator findet die Einzelheiten" in fault
+    assert 'title="OSError: No space left on device"' in fault
+    assert "the relay's certificate expired on 2027-01-01" in ours
+    assert "unerwarteter" not in ours
