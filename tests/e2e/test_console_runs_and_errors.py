@@ -55,6 +55,12 @@ def test_a_refused_run_stays_on_the_runs_page_with_its_reason(console: Console) 
     runs = console.client.get(f"/m/{GENT}/runs").text
     assert "was refused: another run held Gent" in runs
     assert "is going" not in runs
+    # The run's process told its reason (a code and values) for the console, beside its
+    # English message: it is kept in the activity log with how the run ended.
+    (ended,) = [a for a in actions(console.database_url) if a[2] == "run_ended"]
+    assert ended[3] == "refused"
+    assert ended[4]["reason"] == {"code": "municipality_busy", "values": {"municipality": GENT}}
+    assert str(ended[4]["error"]).startswith("Error: municipality 44021 is being run by")
 
 
 def test_a_killed_run_is_stopped_and_offered_to_resume(logged: Console) -> None:  # noqa: F811 - fixture
