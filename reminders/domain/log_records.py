@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from reminders.domain.channels import EmailState
 from reminders.domain.dispatch_log import (
     LogEntry,
     LogEvent,
@@ -204,23 +205,56 @@ class DecisionRecord:
     letter: LetterRecord | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class EmailRecord:
+    """A letter sent by e-mail (issue 25), as an `emailed` entry (the relay accepted it, in
+    the entry's run) or an `email_failed` one (refused or bounced: the entry's run printed
+    the letter on paper, its `letter` entry follows) records it. The letter's decision is its
+    deciding run's, which the e-mail may have gone out after (deferred)."""
+
+    run_id: int  # the entry's run
+    municipality_nis: str
+    document_kind: str
+    document_number: str
+    stage: str
+    language: str | None
+    decided_in: int  # the run whose decision the letter is
+    reference: str  # <NIS>-<deciding run>-M<n>
+    message_id: str
+    templates: str
+    template_sha256: str
+    message_sha256: str
+    attempts: int
+    state: EmailState  # accepted (emailed), refused or bounced (email_failed)
+    queue_id: str | None  # the relay's, when it accepted it
+    reply: str | None  # the relay's refusal or the bounce (addresses masked)
+    recorded_at: datetime
+
+    @property
+    def paper_in(self) -> int | None:
+        """The run that printed the letter on paper instead."""
+        return self.run_id if self.state.falls_back_to_paper else None
+
+    @property
+    def decision(self) -> DecisionRecord:
+        """The letter's decision, as the reminder rule reads it."""
+        return DecisionRecord(
+            run_id=self.decided_in, municipality_nis=self.municipality_nis,
+            document_kind=self.document_kind, document_number=self.document_number,
+            stage=self.stage, reason=None, final=True, language=self.language,
+            recorded_at=self.recorded_at,
+        )  # fmt: skip
+
+
 Record = (
-    RunRecord | VolumeRecord | DecisionRecord | RecutRecord | ReleaseRecord | CancelRecord
-    | ReprintRecord | ReturnRecord
+    RunRecord | VolumeRecord | DecisionRecord | EmailRecord | RecutRecord | ReleaseRecord
+    | CancelRecord | ReprintRecord | ReturnRecord
 )  # fmt: skip
-
-
-_EMAIL_EVENTS = frozenset({LogEvent.EMAILED, LogEvent.EMAIL_FAILED})
 
 
 def record_of(entry: LogEntry) -> Record | None:
     """What an entry records; None for seals and reveals (nothing to restore). Raises
     EntryFormatError for an entry that lacks what its kind must say."""
-    if entry.event in _EMAIL_EVENTS:  # a refusal: dropping it would send the letter again
-        raise EntryFormatError(
-            f"{entry.described()} records an e-mail (issue 25), which recover cannot restore "
-            "yet: restore the database from a backup instead"
-        )
     details = entry_details(entry)
     try:
         return _record(entry, details)
@@ -255,6 +289,8 @@ def _record(entry: LogEntry, details: dict[str, Any]) -> Record | None:
         )  # fmt: skip
     if entry.event in _AFTER_PRINT:
         return _after_print(entry, details, recorded_at)
+    if entry.event in (LogEvent.EMAILED, LogEvent.EMAIL_FAILED):
+        return _email(entry, details, recorded_at)
     if entry.document_kind is None or entry.document_number is None or entry.stage is None:
         raise ValueError("no document or stage")
     letter = None
@@ -327,6 +363,28 @@ def _after_print(entry: LogEntry, details: dict[str, Any], at: datetime) -> Reco
         run_id, nis, entry.reference, original, date.fromisoformat(details["returned_on"]),
         str(details["return_reason"]), bool(details["still_at_address"]), str(details["by"]),
         int(details["import_id"]), at,
+    )  # fmt: skip
+
+
+def _email(entry: LogEntry, details: dict[str, Any], at: datetime) -> EmailRecord:
+    """An e-mail as the seal logged it (adapters/db/dispatch_log_store._email_entry)."""
+    if entry.document_kind is None or entry.document_number is None or entry.stage is None:
+        raise ValueError("no document or stage")
+    if entry.reference is None or entry.run_id is None:
+        raise ValueError("an e-mail without its reference or run")
+    if entry.event == LogEvent.EMAILED:
+        state, queue_id, reply = EmailState.ACCEPTED, details["queue_id"], None
+    else:
+        state, queue_id, reply = EmailState(details["state"]), None, details["reply"]
+        if not state.falls_back_to_paper or int(details["paper_in_run"]) != entry.run_id:
+            raise ValueError(f"an e-mail that failed as {state.value!r}, on paper in run "
+                             f"{details['paper_in_run']}")  # fmt: skip
+    return EmailRecord(
+        entry.run_id, entry.municipality_nis, entry.document_kind, entry.document_number,
+        entry.stage, entry.language, int(details["decided_in_run"]), entry.reference,
+        str(details["message_id"]), str(details["templates"]), str(details["template_sha256"]),
+        str(details["message_sha256"]), int(details["attempts"]), state,
+        None if queue_id is None else str(queue_id), None if reply is None else str(reply), at,
     )  # fmt: skip
 
 

@@ -37,9 +37,9 @@ def backup(config_path: Path, target: Path) -> None:
 @click.option("--municipality", "nis_code", default=None, help="Only this NIS code's log.")
 def recover(config_path: Path, nis_code: str | None) -> None:
     """After restoring the database from a backup: append what the logs published in the
-    output folder hold beyond it, restore the runs, letters, skips and volumes they record,
-    and move run ids past every one published. Safe to run again; exit 2 when a published log
-    does not verify."""
+    output folder hold beyond it, restore the runs, letters, skips, e-mails and volumes they
+    record, and move run ids past every one published. Safe to run again; exit 2 when a
+    published log does not verify."""
     settings = load_settings(config_path)
     nis_codes = [settings.municipality(nis_code).nis_code] if nis_code else None
     with recovering() as progress:
@@ -55,10 +55,15 @@ def _described(recovered: RecoveredLog, name: str) -> str:
     if recovered.nothing_because:
         return f"{where}: nothing to recover ({recovered.nothing_because})."
     runs = ", ".join(str(run) for run in recovered.runs) or "none"
+    emails = (
+        f"{recovered.emails:,} e-mails, {recovered.emails_failed:,} failed e-mails on paper, "
+        if recovered.emails or recovered.emails_failed
+        else ""
+    )
     return (
         f"{where}: entries {recovered.before:,}-{recovered.published - 1:,} restored from the "
         f"published log ({recovered.appended:,} entries; runs {runs}: {recovered.letters:,} "
-        f"letters, {recovered.skips:,} skips, {recovered.volumes:,} volumes, "
+        f"letters, {recovered.skips:,} skips, {emails}{recovered.volumes:,} volumes, "
         f"{recovered.after_print:,} changes after the print; {recovered.checkpoints:,} signed "
         "checkpoints)."
     )

@@ -10,7 +10,9 @@ Per municipality whose published log is ahead of its database log:
    follow, so the database's roots become the published ones), with the checkpoints published
    beside the volumes; what they record is restored: the runs under their own ids, the volumes,
    each letter and skip as a decision the reminder rule reads (a document the registry does
-   not hold stops it: exit 1, import the registry first); and run ids are moved past the
+   not hold stops it: exit 1, import the registry first), each e-mail (issue 25) as accepted
+   or as failed and printed on paper by the run that logged it, so the next run neither
+   sends it again nor prints it twice; and run ids are moved past the
    highest published, so no run id, letter reference (``<NIS>-<run>-<n>``) or volume (under
    ``<date>-run-<id>/``) is ever handed out twice;
 3. each restored run is published again as the publish step does it (idempotent: volumes
@@ -37,6 +39,7 @@ from reminders.domain.dispatch_log import LogEntry, LogSubject, genesis_hash
 from reminders.domain.log_records import (
     CancelRecord,
     DecisionRecord,
+    EmailRecord,
     EntryFormatError,
     Record,
     RecutRecord,
@@ -114,6 +117,10 @@ class DecisionsRestored(Protocol):
     @property
     def skips(self) -> int: ...
     @property
+    def emails(self) -> int: ...
+    @property
+    def emails_failed(self) -> int: ...
+    @property
     def missing(self) -> list[tuple[str, str]]: ...
     @property
     def conflicts(self) -> list[str]: ...
@@ -140,6 +147,7 @@ class RecoveryStore(Protocol):
     def add_decisions(
         self, records: Sequence[DecisionRecord], volume_ids: Mapping[str, int]
     ) -> DecisionsRestored: ...
+    def add_emails(self, records: Sequence[EmailRecord]) -> DecisionsRestored: ...
 
 
 RecoveryTransaction = Callable[[], AbstractContextManager[RecoveryStore]]
@@ -158,6 +166,8 @@ class RecoveredLog:
     runs: list[int] = field(default_factory=list)  # runs whose entries were appended
     letters: int = 0
     skips: int = 0
+    emails: int = 0  # e-mails the relay accepted, restored (issue 25)
+    emails_failed: int = 0  # e-mails refused or bounced, then printed on paper, restored
     volumes: int = 0
     after_print: int = 0  # releases, re-cuts, cancellations, reprints and returns restored
     checkpoints: int = 0  # checkpoints stored again (beside the volumes, and the log's)
@@ -377,22 +387,33 @@ class _Appender:
 
 
 class _Restorer:
-    """Restores what appended entries record, a batch of letters and skips at a time."""
+    """Restores what appended entries record, a batch of letters and skips (or of e-mails) at
+    a time, in the log's order: a run's failed e-mails before the paper letters they became."""
 
     def __init__(self, store: RecoveryStore, done: RecoveredLog) -> None:
         self.store, self.done = store, done
         self.runs: set[int] = set()
         self.volume_ids: dict[str, int] = {}
         self.batch: list[DecisionRecord] = []
+        self.emails: list[EmailRecord] = []
+        self.held_runs: set[int] = set()  # runs the database held, of e-mailed letters
+        self.lost_runs: set[int] = set()  # runs neither held nor restored (a conflict)
         self.missing: list[tuple[str, str]] = []
         self.conflicts: list[str] = []
         self.returns_imports: dict[int, int] = {}  # the logged lists of returns → this database's
 
     def add(self, record: Record) -> None:
         if isinstance(record, DecisionRecord):
+            self._flush_emails()
             self.batch.append(record)
             if len(self.batch) >= RESTORE_BATCH:
                 self.flush()
+            return
+        if isinstance(record, EmailRecord):
+            self._flush_decisions()
+            self.emails.append(record)
+            if len(self.emails) >= RESTORE_BATCH:
+                self._flush_emails()
             return
         self.flush()  # what comes next refers to the letters before it
         if isinstance(record, RunRecord):
@@ -442,12 +463,36 @@ class _Restorer:
         self.store.add_missed_nights(record.run_id, record.missed_nights)
 
     def flush(self) -> None:
-        if not self.batch:
+        self._flush_decisions()
+        self._flush_emails()
+
+    def _flush_decisions(self) -> None:
+        if self.batch:
+            self._count(self.store.add_decisions(self.batch, self.volume_ids))
+            self.batch = []
+
+    def _flush_emails(self) -> None:
+        if not self.emails:
             return
-        restored = self.store.add_decisions(self.batch, self.volume_ids)
-        self.batch = []
+        # A letter decided before the restored runs: the database must hold its run.
+        for run_id in sorted({r.decided_in for r in self.emails} - self.runs - self.held_runs):
+            if self.store.stored_run(run_id) is not None:
+                self.held_runs.add(run_id)
+            elif run_id not in self.lost_runs:
+                self.lost_runs.add(run_id)
+                self.conflicts.append(
+                    f"run {run_id}, which decided e-mailed letters, is neither in the "
+                    "published log nor in the database"
+                )
+        kept = [record for record in self.emails if record.decided_in not in self.lost_runs]
+        self.emails = []
+        self._count(self.store.add_emails(kept))
+
+    def _count(self, restored: DecisionsRestored) -> None:
         self.done.letters += restored.letters
         self.done.skips += restored.skips
+        self.done.emails += restored.emails
+        self.done.emails_failed += restored.emails_failed
         self.missing.extend(restored.missing)
         self.conflicts.extend(restored.conflicts)
 

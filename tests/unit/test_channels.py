@@ -3,6 +3,8 @@ holder has an address, consent and no failed e-mail for the letter; paper otherw
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from reminders.domain.channels import (
@@ -15,7 +17,7 @@ from reminders.domain.channels import (
 )
 from reminders.domain.dispatch_log import LogEntry
 from reminders.domain.email_address import masked_email
-from reminders.domain.log_records import EntryFormatError, record_of
+from reminders.domain.log_records import EmailRecord, EntryFormatError, record_of
 from reminders.domain.model import DocumentKind
 
 EMAIL_FIRST = (Channel.EMAIL, Channel.PAPER)
@@ -63,13 +65,47 @@ def test_addresses_are_masked_for_people_without_the_reveal_right() -> None:
     assert "peeters" not in masked_email("peeters@peeters.be")
 
 
-@pytest.mark.parametrize("event", ["emailed", "email_failed"])
-def test_recover_refuses_email_entries_rather_than_dropping_them(event: str) -> None:
-    """Dropping an e-mail entry would let a restored database send its letter again: until
-    recover restores them, it refuses, naming the entry and what to do."""
-    entry = LogEntry(
-        "44021", 7, 3, event, "2027-02-28T01:30:00Z", "eid", "E1", "first", None, "nl",
-        "44021-000003-M000001", "{}", "00" * 32, "11" * 32,
+def _email_entry(event: str, **details: object) -> LogEntry:
+    facts = {
+        "channel": "email", "message_id": "<44021-000003-M000001.9@gent.example>",
+        "templates": "eid/first.nl", "template_sha256": "a" * 64, "message_sha256": "b" * 64,
+        "attempts": 2, "decided_in_run": 3, **details,
+    }  # fmt: skip
+    return LogEntry(
+        "44021", 7, 4, event, "2027-02-28T01:30:00Z", "eid", "E1", "first", None, "nl",
+        "44021-000003-M000001", json.dumps(facts), "00" * 32, "11" * 32,
     )  # fmt: skip
-    with pytest.raises(EntryFormatError, match=r"records an e-mail .* restore the database from"):
-        record_of(entry)
+
+
+def test_recover_reads_an_emailed_entry_as_an_accepted_email_of_its_deciding_run() -> None:
+    record = record_of(_email_entry("emailed", queue_id="Q00001"))
+    assert isinstance(record, EmailRecord)
+    assert (record.run_id, record.decided_in, record.state) == (4, 3, EmailState.ACCEPTED)
+    assert (record.queue_id, record.reply, record.paper_in) == ("Q00001", None, None)
+    assert (record.attempts, record.message_id) == (2, "<44021-000003-M000001.9@gent.example>")
+    assert record.decision.run_id == 3
+    assert (record.decision.reason, record.decision.final, record.decision.language) == (
+        None, True, "nl",
+    )  # fmt: skip
+
+
+def test_recover_reads_an_email_failed_entry_as_printed_on_paper_by_its_run() -> None:
+    entry = _email_entry("email_failed", state="bounced", reply="550 full", paper_in_run=4)
+    record = record_of(entry)
+    assert isinstance(record, EmailRecord)
+    assert (record.state, record.reply, record.paper_in) == (EmailState.BOUNCED, "550 full", 4)
+
+
+@pytest.mark.parametrize(
+    "details",
+    [
+        {"state": "accepted", "reply": "250", "paper_in_run": 4},  # not a failure
+        {"state": "refused", "reply": "550", "paper_in_run": 5},  # on paper in another run
+        {"state": "refused", "paper_in_run": 4},  # no reply
+    ],
+)
+def test_recover_refuses_an_email_failed_entry_that_lacks_what_it_must_say(
+    details: dict[str, object],
+) -> None:
+    with pytest.raises(EntryFormatError, match=r"entry 7 \(email_failed "):
+        record_of(_email_entry("email_failed", **details))

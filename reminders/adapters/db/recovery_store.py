@@ -27,10 +27,12 @@ from reminders.adapters.db.orm import (
     PrintVolumeRow,
     RunAttemptRow,
 )
+from reminders.adapters.db.recovered_emails import RecoveredEmails, failed_emails
 from reminders.adapters.db.run_ledger import RunLedger, StoredRun
 from reminders.domain.log_records import (
     CancelRecord,
     DecisionRecord,
+    EmailRecord,
     RecutRecord,
     ReleaseRecord,
     ReprintRecord,
@@ -74,6 +76,8 @@ class DecisionsRestored:
 
     letters: int = 0
     skips: int = 0
+    emails: int = 0  # accepted by the relay (`emailed` entries)
+    emails_failed: int = 0  # refused or bounced, then printed (`email_failed` entries)
     missing: list[tuple[str, str]] = field(default_factory=list)  # (kind, number) not held
     conflicts: list[str] = field(default_factory=list)  # decisions of another run
 
@@ -400,6 +404,7 @@ class RecoveryStore:
         inserted: list[tuple[int, str]] = []  # (document, stage) of each new letter decision
         stamp = _decision.c.recorded_at.type.bind_processor(self.connection.dialect)
         decision_ids: dict[tuple[int, str], int] = {}  # of the letters, by (document, stage)
+        on_paper: dict[tuple[int, str], tuple[int, int, DecisionRecord]] = {}  # failed e-mails
         for record in records:
             document_id = documents.get((record.document_kind, record.document_number))
             if document_id is None:
@@ -428,16 +433,60 @@ class RecoveryStore:
                 if record.letter is not None:
                     inserted.append((document_id, record.stage))
                 stages.append((0, record.run_id, record.final))
+            elif record.letter is not None and other[0]:
+                # An e-mail of the run that decided it failed: this run printed it (issue 25)
+                on_paper[(document_id, record.stage)] = (other[0], other[1], record)
             elif record.final:
-                done.conflicts.append(
-                    f"{record.document_kind} {record.document_number} {record.stage}: run "
-                    f"{record.run_id} in the published log, run {other[1]} in the database"
-                )
+                done.conflicts.append(_conflict(record, other[1]))
             # else: the same open no_address skip, recorded already
         if new:
             insert_rows(self.connection, "decision", _DECISION_COLUMNS, new)
             decision_ids.update(self._new_decisions(inserted))
+        printed_by = failed_emails(self.connection, [d for d, _, _ in on_paper.values()])
+        for key, (decision_id, held_run, record) in on_paper.items():
+            if printed_by.get(decision_id) == record.run_id:
+                decision_ids[key] = decision_id
+            else:
+                done.conflicts.append(_conflict(record, held_run))
         self._letters(records, documents, decision_ids, volume_ids)
+        return done
+
+    def add_emails(self, records: Sequence[EmailRecord]) -> DecisionsRestored:
+        """Record e-mailed letters (issue 25): each letter's decision as its deciding run
+        took it (unless held), and its e-mail as the log leaves it (accepted, or failed and
+        printed on paper by the entry's run)."""
+        done = DecisionsRestored()
+        documents = self._document_ids({(r.document_kind, r.document_number) for r in records})
+        held = self._decisions(list(documents.values()))
+        stamp = _decision.c.recorded_at.type.bind_processor(self.connection.dialect)
+        new: list[tuple[Any, ...]] = []
+        found: list[tuple[EmailRecord, tuple[int, str]]] = []
+        for record in records:
+            document_id = documents.get((record.document_kind, record.document_number))
+            if document_id is None:
+                done.missing.append((record.document_kind, record.document_number))
+                continue
+            key = (document_id, record.stage)
+            stages = held.setdefault(key, [])
+            mine = next((d for d in stages if d[1] == record.decided_in and d[2]), None)
+            other = next((d for d in stages if d[1] != record.decided_in and d[2]), None)
+            if other is not None and mine is None:
+                done.conflicts.append(_conflict(record.decision, other[1]))
+                continue
+            if mine is None:
+                new.append(_decision_row(record.decision, document_id, stamp))
+                stages.append((0, record.decided_in, True))
+            found.append((record, key))
+            if record.paper_in is None:
+                done.emails += 1
+            else:
+                done.emails_failed += 1
+        decision_ids = {key: d[0] for key, stages in held.items() for d in stages if d[0] and d[2]}
+        if new:
+            insert_rows(self.connection, "decision", _DECISION_COLUMNS, new)
+            decision_ids.update(self._new_decisions([key for _, key in found]))
+        emails = [(record, decision_ids[key]) for record, key in found]
+        RecoveredEmails(self.connection).restore(emails, done.conflicts)
         return done
 
     def _new_decisions(self, keys: Sequence[tuple[int, str]]) -> dict[tuple[int, str], int]:
@@ -539,6 +588,13 @@ _LETTER_COLUMNS = (
     "decision_id", "reference", "volume_id", "first_page", "page_count", "templates",
     "template_sha256", "address_sha256",
 )  # fmt: skip
+
+
+def _conflict(record: DecisionRecord, held_run: int) -> str:
+    return (
+        f"{record.document_kind} {record.document_number} {record.stage}: run "
+        f"{record.run_id} in the published log, run {held_run} in the database"
+    )
 
 
 def _decision_row(
