@@ -399,7 +399,8 @@ def recovery_transaction(engine: Engine) -> RecoveryTransaction:
 
     @contextmanager
     def transaction() -> Iterator[RecoveryStore]:
-        with engine.begin() as connection:
+        # The write lock from the start: new rows take ids past the largest (new_ids).
+        with write_locked_transaction(engine) as connection:
             yield RecoveryStore(connection)
 
     return transaction

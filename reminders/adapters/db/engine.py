@@ -124,3 +124,21 @@ def stored_utc(moment: datetime) -> datetime:
     """A stored ``*_at`` as an aware UTC time: SQLite gives timestamps back naive, and every
     one is stored in UTC."""
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def new_ids(connection: Connection, table: str, count: int) -> list[int]:
+    """``count`` ids for new rows of ``table`` (its integer key ``id``), for inserts that give
+    them, so that they need not be read back. PostgreSQL: from the id's sequence (later inserts
+    take the next ones). SQLite: past the largest, which stays so while the caller's
+    transaction holds the write lock (recover's does: `write_locked_transaction`)."""
+    if count == 0:
+        return []
+    if connection.dialect.name == "postgresql":
+        result = connection.exec_driver_sql(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            (table, count),
+        )
+        return [int(value) for (value,) in result]
+    last = connection.exec_driver_sql(f"SELECT max(id) FROM {table}").scalar()
+    first = int(last or 0) + 1
+    return list(range(first, first + count))

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Table, insert, select, text, update
 
 from reminders.adapters.db.after_print_store import AfterPrintStore
 from reminders.adapters.db.dispatch_log_store import DispatchLogStore
-from reminders.adapters.db.engine import insert_rows, marker, rows_where_in
+from reminders.adapters.db.engine import insert_rows, marker, new_ids, rows_where_in
 from reminders.adapters.db.orm import (
     DecisionRow,
     DocumentRow,
@@ -401,7 +401,7 @@ class RecoveryStore:
         documents = self._document_ids({(r.document_kind, r.document_number) for r in records})
         held = self._decisions(list(documents.values()))
         new: list[tuple[Any, ...]] = []
-        inserted: list[tuple[int, str]] = []  # (document, stage) of each new letter decision
+        inserted: list[tuple[int, str] | None] = []  # (document, stage) of each new letter
         stamp = _decision.c.recorded_at.type.bind_processor(self.connection.dialect)
         decision_ids: dict[tuple[int, str], int] = {}  # of the letters, by (document, stage)
         on_paper: dict[tuple[int, str], tuple[int, int, DecisionRecord]] = {}  # failed e-mails
@@ -430,8 +430,7 @@ class RecoveryStore:
                 decision_ids[(document_id, record.stage)] = mine[0]
             elif other is None:
                 new.append(_decision_row(record, document_id, stamp))
-                if record.letter is not None:
-                    inserted.append((document_id, record.stage))
+                inserted.append(None if record.letter is None else (document_id, record.stage))
                 stages.append((0, record.run_id, record.final))
             elif record.letter is not None and other[0]:
                 # An e-mail of the run that decided it failed: this run printed it (issue 25)
@@ -439,16 +438,19 @@ class RecoveryStore:
             elif record.final:
                 done.conflicts.append(_conflict(record, other[1]))
             # else: the same open no_address skip, recorded already
-        if new:
-            insert_rows(self.connection, "decision", _DECISION_COLUMNS, new)
-            decision_ids.update(self._new_decisions(inserted))
+        fresh = {
+            key: decision_id
+            for key, decision_id in zip(inserted, self._insert_decisions(new), strict=True)
+            if key is not None
+        }
+        decision_ids.update(fresh)
         printed_by = failed_emails(self.connection, [d for d, _, _ in on_paper.values()])
         for key, (decision_id, held_run, record) in on_paper.items():
             if printed_by.get(decision_id) == record.run_id:
                 decision_ids[key] = decision_id
             else:
                 done.conflicts.append(_conflict(record, held_run))
-        self._letters(records, documents, decision_ids, volume_ids)
+        self._letters(records, documents, decision_ids, volume_ids, set(fresh.values()))
         return done
 
     def add_emails(self, records: Sequence[EmailRecord]) -> DecisionsRestored:
@@ -460,6 +462,7 @@ class RecoveryStore:
         held = self._decisions(list(documents.values()))
         stamp = _decision.c.recorded_at.type.bind_processor(self.connection.dialect)
         new: list[tuple[Any, ...]] = []
+        inserted: list[tuple[int, str]] = []
         found: list[tuple[EmailRecord, tuple[int, str]]] = []
         for record in records:
             document_id = documents.get((record.document_kind, record.document_number))
@@ -475,6 +478,7 @@ class RecoveryStore:
                 continue
             if mine is None:
                 new.append(_decision_row(record.decision, document_id, stamp))
+                inserted.append(key)
                 stages.append((0, record.decided_in, True))
             found.append((record, key))
             if record.paper_in is None:
@@ -482,26 +486,20 @@ class RecoveryStore:
             else:
                 done.emails_failed += 1
         decision_ids = {key: d[0] for key, stages in held.items() for d in stages if d[0] and d[2]}
-        if new:
-            insert_rows(self.connection, "decision", _DECISION_COLUMNS, new)
-            decision_ids.update(self._new_decisions([key for _, key in found]))
+        decision_ids.update(zip(inserted, self._insert_decisions(new), strict=True))
         emails = [(record, decision_ids[key]) for record, key in found]
         RecoveredEmails(self.connection).restore(emails, done.conflicts)
         return done
 
-    def _new_decisions(self, keys: Sequence[tuple[int, str]]) -> dict[tuple[int, str], int]:
-        """The ids of the final decisions just recorded for these (document, stage)."""
-        wanted = set(keys)
-        found = {}
-        documents = sorted({document_id for document_id, _ in keys})
-        for start in range(0, len(documents), LOOKUP_CHUNK):
-            rows = rows_where_in(
-                self.connection,
-                "SELECT document_id, stage, id FROM decision WHERE final AND document_id",
-                documents[start : start + LOOKUP_CHUNK],
-            )
-            found.update({(d, s): i for d, s, i in rows if (d, s) in wanted})
-        return found
+    def _insert_decisions(self, rows: Sequence[tuple[Any, ...]]) -> list[int]:
+        """Insert decisions (in _DECISION_COLUMNS' order) under ids taken for them: their
+        ids, in order, without reading them back by document (a lookup per batch)."""
+        ids = new_ids(self.connection, "decision", len(rows))
+        insert_rows(
+            self.connection, "decision", ("id", *_DECISION_COLUMNS),
+            [(decision_id, *row) for decision_id, row in zip(ids, rows, strict=True)],
+        )  # fmt: skip
+        return ids
 
     def _letters(
         self,
@@ -509,8 +507,10 @@ class RecoveryStore:
         documents: Mapping[tuple[str, str], int],
         decision_ids: Mapping[tuple[int, str], int],
         volume_ids: Mapping[str, int],
+        fresh: set[int],
     ) -> None:
-        """A letter row for each letter among ``records`` the database has none of."""
+        """A letter row for each letter among ``records`` the database has none of (those of
+        ``fresh`` decisions, recorded just now, have none)."""
         letters = [
             (record, letter)
             for record in records
@@ -519,7 +519,12 @@ class RecoveryStore:
         ]
         if not letters:
             return
-        references = [letter.reference for _, letter in letters]
+        references = [
+            letter.reference
+            for record, letter in letters
+            if decision_ids.get((documents[(record.document_kind, record.document_number)],
+                                 record.stage)) not in fresh
+        ]  # fmt: skip
         printed: set[str] = set()
         for start in range(0, len(references), LOOKUP_CHUNK):
             printed.update(
