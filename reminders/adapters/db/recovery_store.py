@@ -402,7 +402,7 @@ class RecoveryStore:
         held = self._decisions(list(documents.values()))
         new: list[tuple[Any, ...]] = []
         inserted: list[tuple[int, str] | None] = []  # (document, stage) of each new letter
-        stamp = _decision.c.recorded_at.type.bind_processor(self.connection.dialect)
+        stamp = _stamp(self.connection)
         decision_ids: dict[tuple[int, str], int] = {}  # of the letters, by (document, stage)
         on_paper: dict[tuple[int, str], tuple[int, int, DecisionRecord]] = {}  # failed e-mails
         for record in records:
@@ -460,7 +460,7 @@ class RecoveryStore:
         done = DecisionsRestored()
         documents = self._document_ids({(r.document_kind, r.document_number) for r in records})
         held = self._decisions(list(documents.values()))
-        stamp = _decision.c.recorded_at.type.bind_processor(self.connection.dialect)
+        stamp = _stamp(self.connection)
         new: list[tuple[Any, ...]] = []
         inserted: list[tuple[int, str]] = []
         found: list[tuple[EmailRecord, tuple[int, str]]] = []
@@ -612,3 +612,11 @@ def _decision_row(
         record.stage, record.reason, record.final, record.language,
         stamp(record.recorded_at) if stamp else record.recorded_at,
     )  # fmt: skip
+
+
+def _stamp(connection: Connection) -> Callable[[Any], Any] | None:
+    """How the dialect stores a decision's ``recorded_at`` (SQLite: the text SQLAlchemy writes
+    for a run's decisions; PostgreSQL: the value as it is). The column's generic type has no
+    processor of its own: its dialect's implementation has."""
+    dialect = connection.dialect
+    return _decision.c.recorded_at.type.dialect_impl(dialect).bind_processor(dialect)
