@@ -57,7 +57,7 @@ sys.path.insert(0, str(REPO))
 
 from reminders.adapters.db.orm import RegistryImportRow  # noqa: E402 - after the path set-up
 from reminders.adapters.db.schema import upgrade_schema  # noqa: E402
-from reminders.bootstrap import decision_transaction, open_engine  # noqa: E402
+from reminders.bootstrap import open_engine, unit_of_work  # noqa: E402
 from reminders.config import Settings, load_settings  # noqa: E402
 from reminders.services.nightly_run import RunRequest, run_night  # noqa: E402
 from reminders.services.run_summary import RunSummary  # noqa: E402
@@ -367,7 +367,7 @@ def fixed_clock(night: date) -> Callable[[], datetime]:
 
 def timed_run(engine: Engine, request: RunRequest) -> tuple[float, RunSummary]:
     started = time.perf_counter()
-    summary = run_night(request, decision_transaction(engine), now=fixed_clock(request.as_of))
+    summary = run_night(request, unit_of_work(engine), now=fixed_clock(request.as_of))
     return time.perf_counter() - started, summary
 
 

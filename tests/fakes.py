@@ -1,6 +1,9 @@
 """In-memory stand-ins for the ports (services/ports.py), for fast service tests.
 
-`FakeDecisionStore` is the nightly run's store over dicts. It narrows candidates the way
+`FakeUnitOfWork` is the unit of work: the repositories a test hands it (the others refuse to be
+used), a count of the blocks it committed and rolled back, and on a rollback what the block
+wrote put back. `FakeDecisionStore` is the nightly decision's store over dicts, and holds the
+runs that `FakeRunLedger` keeps. It narrows candidates the way
 adapters/db/decision_store.py does (expiry windows, then the documents of holders whose row, or
 whose documents of the kind, an import changed after the watermark's) and refuses a second
 decision for a (document, stage, final) key as the database's unique key does, so a service
@@ -9,11 +12,13 @@ test sees what production would see.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+import json
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import Any
+from types import TracebackType
+from typing import Any, Protocol, cast
 
 from reminders.domain.address import is_usable_address
 from reminders.domain.due import Decision, DocumentFacts, Holder, Recorded, SkipReason
@@ -31,10 +36,13 @@ from reminders.services.ports import (
     AfterPrintStore,
     CampaignStore,
     DecisionStore,
-    DecisionTransaction,
     DispatchLogStore,
     LetterStore,
+    RecoveryStore,
+    RegistryStore,
+    RunCheckpoint,
     RunLedger,
+    UnitOfWork,
 )
 
 CHUNK = 5  # documents per chunk: small, so that chunking is exercised
@@ -119,11 +127,36 @@ class FakeRun:
     letters: int = 0
     skips: int = 0
     failure: str | None = None
+    started_by: str = "cli"
+    attempts: int = 1
+    tally: str = "{}"  # JSON, as stored
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRun:
+    """A run as the ledger hands it out (services/ports.py `StoredRun`)."""
+
+    run_id: int
+    as_of: date
+    municipalities: tuple[str, ...]
+    step: str
+    outcome: str
+    started_by: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunCounts:
+    """What a run decided (services/ports.py `RunCounts`)."""
+
+    letters: dict[str, Counter[tuple[DocumentKind, str, str]]]
+    skipped: dict[str, Counter[str]]
+    tally: dict[str, Any]
 
 
 class FakeDecisionStore:
-    """The nightly run's store in memory. With ``narrow=False`` it hands out every document
-    of the municipalities every night: the reference the narrowing must agree with."""
+    """The nightly decision's store in memory, with the rows of runs. With ``narrow=False``
+    it hands out every document of the municipalities every night: the reference the
+    narrowing must agree with."""
 
     def __init__(self, *, narrow: bool = True) -> None:
         self.narrow = narrow
@@ -133,8 +166,6 @@ class FakeDecisionStore:
         self.marks: dict[tuple[str, DocumentKind], tuple[ScanWatermark, int]] = {}
         self.runs: dict[int, FakeRun] = {}
         self.imports = 0
-        self.committed = 0
-        self.rolled_back = 0
         self.violations: list[tuple[int, str, bool]] = []  # kept across rollbacks
 
     # -- the registry, as imports change it -----------------------------------------------
@@ -160,17 +191,15 @@ class FakeDecisionStore:
                     stored.append(document)
         return stored
 
-    @contextmanager
-    def transaction(self) -> Iterator[FakeDecisionStore]:
-        """Commits on success; on an error puts back what the transaction had written."""
-        saved = dict(self.decisions), dict(self.marks), dict(self.runs)
-        try:
-            yield self
-        except BaseException:
-            self.decisions, self.marks, self.runs = saved
-            self.rolled_back += 1
-            raise
-        self.committed += 1
+    def checkpoint(self) -> Callable[[], None]:
+        """Puts back, when called, what a transaction may change (rows are frozen: copies of
+        the dicts suffice). The registry is changed by `load` only, outside transactions."""
+        decisions, marks, runs = dict(self.decisions), dict(self.marks), dict(self.runs)
+
+        def restore() -> None:
+            self.decisions, self.marks, self.runs = decisions, marks, runs
+
+        return restore
 
     # -- DecisionStore: reading -----------------------------------------------------------
 
@@ -286,24 +315,6 @@ class FakeDecisionStore:
 
     # -- DecisionStore: writing -----------------------------------------------------------
 
-    def start_run(
-        self,
-        *,
-        as_of: date,
-        municipalities: Sequence[str],
-        started_by: str,
-        worker: str,
-        config_sha256: str,
-        code_version: str,
-        started_at: datetime,
-    ) -> int:
-        run_id = max(self.runs, default=0) + 1
-        self.runs[run_id] = FakeRun(as_of, tuple(municipalities), started_at)
-        return run_id
-
-    def mark_decided(self, run_id: int, *, tally: dict[str, Any], missed_nights: str) -> None:
-        self.runs[run_id] = replace(self.runs[run_id], step="decided")
-
     def record(
         self,
         run_id: int,
@@ -337,7 +348,53 @@ class FakeDecisionStore:
     ) -> None:
         self.marks[(municipality_nis, kind)] = (watermark, run_id)
 
-    def finish_run(
+
+class FakeRunLedger:
+    """Runs and attempts over the rows of `FakeDecisionStore.runs`, as adapters/db/
+    run_ledger.py keeps them; volumes and checkpoints come from the letters and log fakes a
+    test hands the unit of work."""
+
+    def __init__(
+        self,
+        store: FakeDecisionStore,
+        volume_paths: Callable[[int], list[str]] = lambda _run_id: [],
+        checkpoints: Callable[[int], Sequence[RunCheckpoint]] = lambda _run_id: [],
+    ) -> None:
+        self.store = store
+        self._volume_paths, self._checkpoints = volume_paths, checkpoints
+
+    def _change(self, run_id: int, **values: Any) -> None:
+        self.store.runs[run_id] = replace(self.store.runs[run_id], **values)
+
+    def start_run(
+        self,
+        *,
+        as_of: date,
+        municipalities: Sequence[str],
+        started_by: str,
+        worker: str,
+        config_sha256: str,
+        code_version: str,
+        started_at: datetime,
+    ) -> int:
+        run_id = max(self.store.runs, default=0) + 1
+        self.store.runs[run_id] = FakeRun(
+            as_of, tuple(municipalities), started_at, started_by=started_by
+        )
+        return run_id
+
+    def mark_decided(self, run_id: int, *, tally: dict[str, Any], missed_nights: str) -> None:
+        self._change(run_id, step="decided", tally=json.dumps(tally, sort_keys=True))
+
+    def start_attempt(self, run_id: int, *, started_by: str, worker: str, at: datetime) -> int:
+        attempt = self.store.runs[run_id].attempts + 1
+        self._change(run_id, attempts=attempt, outcome="running", failure=None)
+        return attempt
+
+    def set_step(self, run_id: int, step: str) -> None:
+        self._change(run_id, step=step)
+
+    def finish(
         self,
         run_id: int,
         *,
@@ -348,41 +405,139 @@ class FakeDecisionStore:
         failure: str | None = None,
         failure_reason: Reason | None = None,
     ) -> None:
-        self.runs[run_id] = replace(
-            self.runs[run_id],
-            outcome=outcome,
-            finished_at=finished_at,
-            letters=letters,
-            skips=skips,
-            failure=failure,
+        counts = {"letters": letters, "skips": skips} if outcome == "succeeded" else {}
+        self._change(run_id, outcome=outcome, finished_at=finished_at, failure=failure, **counts)
+
+    def unfinished(self, nis_codes: Collection[str]) -> list[StoredRun]:
+        return [
+            self.run(run_id)
+            for run_id, run in sorted(self.store.runs.items())
+            if (run.outcome == "running" or (run.outcome == "failed" and run.step != "started"))
+            and set(nis_codes) & set(run.municipalities)
+        ]
+
+    def close_abandoned(self, run_id: int, *, at: datetime) -> None:
+        run = self.store.runs[run_id]
+        if run.outcome == "running":
+            failure = f"the process stopped (killed or crashed) after step {run.step}"
+            self.finish(run_id, outcome="failed", finished_at=at, failure=failure)
+
+    def succeeded_for(self, as_of: date, nis_codes: Collection[str]) -> int | None:
+        return max(
+            (
+                run_id
+                for run_id, run in self.store.runs.items()
+                if run.as_of >= as_of
+                and run.outcome == "succeeded"
+                and set(nis_codes) <= set(run.municipalities)
+            ),
+            default=None,
         )
 
-    def letter_store(self) -> LetterStore:
-        """Printing is tested with its own fake (tests/service); runs on this store decide."""
-        raise NotImplementedError("FakeDecisionStore does not print: call run_night without it")
+    def run(self, run_id: int) -> StoredRun:
+        run = self.store.runs[run_id]
+        return StoredRun(
+            run_id, run.as_of, run.municipalities, run.step, run.outcome, run.started_by
+        )
 
-    def dispatch_log(self) -> DispatchLogStore:
-        """Only printed runs are sealed into the log; runs on this store only decide."""
-        raise NotImplementedError("FakeDecisionStore does not seal: call run_night without it")
+    def counts(self, run_id: int) -> RunCounts:
+        letters: dict[str, Counter[tuple[DocumentKind, str, str]]] = {}
+        skipped: dict[str, Counter[str]] = {}
+        for decision in self.store.decisions.values():
+            if decision.run_id != run_id:
+                continue
+            nis = decision.municipality_nis
+            if decision.reason is None:
+                key = (decision.document_kind, decision.stage, decision.language or "")
+                letters.setdefault(nis, Counter())[key] += 1
+            else:
+                skipped.setdefault(nis, Counter())[decision.reason.value] += 1
+        return RunCounts(letters, skipped, json.loads(self.store.runs[run_id].tally))
 
-    def run_ledger(self) -> RunLedger:
-        """Only printed runs are resumed; runs on this store decide in one step."""
-        raise NotImplementedError("FakeDecisionStore does not resume: call run_night without it")
+    def attempt_count(self, run_id: int) -> int:
+        return self.store.runs[run_id].attempts
 
-    def campaign_store(self) -> CampaignStore:
-        """Campaigns are tested on real databases (tests/e2e/test_campaigns.py)."""
-        raise NotImplementedError("FakeDecisionStore has no campaigns: run without them")
+    def volume_paths(self, run_id: int) -> list[str]:
+        return self._volume_paths(run_id)
 
-    def after_print(self) -> AfterPrintStore:
-        """Release, cancellation, reprints and returns are tested on real databases
-        (tests/e2e/test_after_print.py); runs on this store only decide."""
-        raise NotImplementedError("FakeDecisionStore has no print volumes: run without them")
+    def checkpoints(self, run_id: int) -> Sequence[RunCheckpoint]:
+        return self._checkpoints(run_id)
 
 
-def decision_transaction(store: FakeDecisionStore) -> DecisionTransaction:
-    """``store`` as the run's unit of work; typed against the port, so mypy checks that the
-    fake still implements DecisionStore."""
-    transaction: DecisionTransaction = store.transaction
-    port: DecisionStore = store
-    assert port is store
-    return transaction
+class _Absent:
+    """A repository a test did not hand its unit of work: any use fails the test, naming it."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __getattr__(self, attribute: str) -> Any:
+        raise AssertionError(f"this test's unit of work has no {self.name} ({attribute})")
+
+
+class Transactional(Protocol):
+    """A fake repository whose writes a rollback puts back."""
+
+    def checkpoint(self) -> Callable[[], None]: ...
+
+
+class FakeUnitOfWork:
+    """The unit of work in memory (services/ports.py `UnitOfWork`). Each block counts as
+    committed when it ends normally; when it raises, what it wrote to the decision store (and
+    to any other repository given in ``transactional``) is put back and it counts as rolled
+    back. A block inside another is refused, as adapters/db/unit_of_work.py refuses it."""
+
+    def __init__(
+        self,
+        store: FakeDecisionStore | None = None,
+        *,
+        registry: RegistryStore | None = None,
+        letters: LetterStore | None = None,
+        runs: RunLedger | None = None,
+        dispatch_log: DispatchLogStore | None = None,
+        after_print: AfterPrintStore | None = None,
+        campaigns: CampaignStore | None = None,
+        recovery: RecoveryStore | None = None,
+        transactional: Sequence[Transactional] = (),
+    ) -> None:
+        self.store = store or FakeDecisionStore()
+        self.decisions: DecisionStore = self.store
+        self.registry: RegistryStore = registry or cast(RegistryStore, _Absent("registry"))
+        self.letters: LetterStore = letters or cast(LetterStore, _Absent("letters"))
+        self.runs: RunLedger = runs or FakeRunLedger(self.store)
+        self.dispatch_log: DispatchLogStore = dispatch_log or cast(
+            DispatchLogStore, _Absent("dispatch log")
+        )
+        self.after_print: AfterPrintStore = after_print or cast(
+            AfterPrintStore, _Absent("after-print store")
+        )
+        self.campaigns: CampaignStore = campaigns or cast(CampaignStore, _Absent("campaigns"))
+        self.recovery: RecoveryStore = recovery or cast(RecoveryStore, _Absent("recovery"))
+        self.transactional: tuple[Transactional, ...] = (self.store, *transactional)
+        self.committed = 0
+        self.rolled_back = 0
+        self._restore: list[Callable[[], None]] | None = None
+
+    def __enter__(self) -> FakeUnitOfWork:
+        if self._restore is not None:
+            raise AssertionError("a unit of work's block was opened inside another")
+        self._restore = [repository.checkpoint() for repository in self.transactional]
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        restore, self._restore = self._restore or [], None
+        if exc_type is None:
+            self.committed += 1
+            return
+        for put_back in restore:
+            put_back()
+        self.rolled_back += 1
+
+
+def unit_of_work(uow: FakeUnitOfWork) -> UnitOfWork:
+    """``uow`` typed against the port, so mypy checks that the fake still implements it."""
+    return uow

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from functools import cache
@@ -27,14 +27,11 @@ from reminders.adapters.crypto.signing_key import (
 )
 from reminders.adapters.db.backup import back_up_sqlite, sqlite_path, write_note
 from reminders.adapters.db.console_store import ConsoleStore
-from reminders.adapters.db.decision_store import DecisionStore
 from reminders.adapters.db.dispatch_log_store import DispatchLogStore
 from reminders.adapters.db.engine import make_engine, write_locked_transaction
-from reminders.adapters.db.letter_store import LetterStore
-from reminders.adapters.db.recovery_store import RecoveryStore
-from reminders.adapters.db.registry_store import RegistryStore
 from reminders.adapters.db.run_lock import RunLocks
 from reminders.adapters.db.schema import current_revision, require_current_schema
+from reminders.adapters.db.unit_of_work import SqlUnitOfWork
 from reminders.adapters.printing.log_folder import LogFolders
 from reminders.adapters.printing.pdf import LetterLayout
 from reminders.adapters.printing.print_volume import VolumeFolder
@@ -59,18 +56,11 @@ from reminders.services.nightly_run import NightOutcome, RunRequest
 from reminders.services.nightly_run import nightly_job as run_nightly_job
 from reminders.services.ports import (
     ConsoleTransaction,
-    DecisionTransaction,
     LoginTransaction,
-    LogTransaction,
     Rendering,
-    StoreTransaction,
+    UnitOfWork,
 )
-from reminders.services.recover_log import (
-    RecoverProgress,
-    Recovery,
-    RecoveryTransaction,
-    recover,
-)
+from reminders.services.recover_log import RecoverProgress, Recovery, recover
 from reminders.services.run_control import RunControl, StopSignal
 
 
@@ -137,33 +127,11 @@ def import_registry_file(
         return import_registry(
             kind,
             source,
-            store_transaction(engine),
+            unit_of_work(engine),
             countries=iso_country_codes(),
             now=now,
             progress=progress,
         )
-
-
-def store_transaction(engine: Engine) -> StoreTransaction:
-    """Opens one transaction per call and hands out the registry store on it."""
-
-    @contextmanager
-    def transaction() -> Iterator[RegistryStore]:
-        with engine.begin() as connection:
-            yield RegistryStore.for_connection(connection)
-
-    return transaction
-
-
-def decision_transaction(engine: Engine) -> DecisionTransaction:
-    """Opens one transaction per call and hands out the nightly run's store on it."""
-
-    @contextmanager
-    def transaction() -> Iterator[DecisionStore]:
-        with engine.begin() as connection:
-            yield DecisionStore(connection)
-
-    return transaction
 
 
 def checked_templates(
@@ -349,17 +317,6 @@ def _rendering(templates: LetterTemplates, options: PrintOptions) -> Rendering:
     return QueueRendering(options.queue)
 
 
-def letter_transaction(engine: Engine) -> Callable[[], AbstractContextManager[LetterStore]]:
-    """One read-only transaction for a preview."""
-
-    @contextmanager
-    def transaction() -> Iterator[LetterStore]:
-        with engine.connect() as connection:
-            yield LetterStore(connection)
-
-    return transaction
-
-
 def console_transaction(engine: Engine) -> ConsoleTransaction:
     """One transaction per call on the console's users, sessions and activity log."""
 
@@ -383,27 +340,12 @@ def login_transaction(engine: Engine) -> LoginTransaction:
     return transaction
 
 
-def log_transaction(engine: Engine) -> LogTransaction:
-    """One transaction per call on the dispatch log (reads for auditors, or a reveal)."""
-
-    @contextmanager
-    def transaction() -> Iterator[DispatchLogStore]:
-        with engine.begin() as connection:
-            yield DispatchLogStore(connection)
-
-    return transaction
-
-
-def recovery_transaction(engine: Engine) -> RecoveryTransaction:
-    """One transaction per call for `reminders recover`."""
-
-    @contextmanager
-    def transaction() -> Iterator[RecoveryStore]:
-        # The write lock from the start: new rows take ids past the largest (new_ids).
-        with write_locked_transaction(engine) as connection:
-            yield RecoveryStore(connection)
-
-    return transaction
+def unit_of_work(engine: Engine, *, write_locked: bool = False) -> UnitOfWork:
+    """The use cases' way into the database on ``engine``: each ``with`` block one
+    transaction, the repositories on it (services/ports.py); ``write_locked``: each holding
+    SQLite's write lock from its start (`reminders recover`: new rows take ids past the
+    largest)."""
+    return SqlUnitOfWork(engine, write_locked=write_locked)
 
 
 def recover_job(
@@ -423,7 +365,7 @@ def recover_job(
         with RunLocks(engine)([m.nis_code for m in settings.municipalities]):
             return recover(
                 chosen,
-                recovery_transaction(engine),
+                unit_of_work(engine, write_locked=True),
                 LogFolders(settings.output_dir, output_modes(settings)),
                 keys,
                 VolumeFolder(
@@ -550,7 +492,7 @@ def nightly_job(
         prints = replace(prints, emailing=emailing(settings, engine, prints.texts))
         return run_nightly_job(
             request,
-            decision_transaction(engine),
+            unit_of_work(engine),
             RunLocks(engine, wait_seconds=wait_seconds),
             prints,
             now=utc_now,
@@ -569,11 +511,13 @@ def verify_job(
     keys = key_ring(settings)
     engine = open_engine(settings.database_url)
     try:
-        with log_transaction(engine)() as store:
+        with unit_of_work(engine) as uow:
             verdicts = verify_logs(
-                store, keys, municipalities=list(nis_codes) if nis_codes else None
+                uow.dispatch_log, keys, municipalities=list(nis_codes) if nis_codes else None
             )
-            record_verdicts(store, verdicts, verified_at=utc_now(), verified_by=verified_by)
+            record_verdicts(
+                uow.dispatch_log, verdicts, verified_at=utc_now(), verified_by=verified_by
+            )
     finally:
         engine.dispose()
     return {verdict.municipality_nis: verdict.intact for verdict in verdicts}

@@ -19,11 +19,10 @@ from reminders.adapters.db.run_lock import RunLocks
 from reminders.adapters.registry.registry_files import RegistryFile
 from reminders.bootstrap import (
     console_transaction,
-    decision_transaction,
-    log_transaction,
     login_transaction,
     open_engine,
     printing,
+    unit_of_work,
     utc_now,
 )
 from reminders.config import Settings
@@ -35,7 +34,7 @@ from reminders.errors import Reason, ReasonCode
 from reminders.services.after_print import Actor, AfterPrint, AfterPrintRefusedError
 from reminders.services.console_accounts import authenticated_user, note_action
 from reminders.services.nightly_run import MunicipalityLocks
-from reminders.services.ports import DecisionTransaction
+from reminders.services.ports import UnitOfWork
 from reminders.services.publish_log import refuse_if_behind
 from reminders.services.returned_mail import RETURNS_COLUMNS, ReturnsReport, import_returns
 from reminders.services.run_control import RunControl
@@ -46,7 +45,7 @@ class AfterPrintSession:
     """What one command after the print works with, its municipality locked."""
 
     after: AfterPrint
-    transaction: DecisionTransaction
+    uow: UnitOfWork
     control: RunControl
     engine: Engine
 
@@ -73,13 +72,13 @@ def after_print_session(
     engine = open_engine(settings.database_url)
     try:
         with RunLocks(engine, wait_seconds=wait_seconds)([municipality_nis]):
-            transaction = decision_transaction(engine)
-            with transaction() as store:  # a restored database is recovered first (issue 20)
+            uow = unit_of_work(engine)
+            with uow:  # a restored database is recovered first (issue 20)
                 refuse_if_behind(
-                    [municipality_nis], store.dispatch_log(), after.printing.logs,
+                    [municipality_nis], uow.dispatch_log, after.printing.logs,
                     after.printing.keys,
                 )  # fmt: skip
-            yield AfterPrintSession(after, transaction, control, engine)
+            yield AfterPrintSession(after, uow, control, engine)
     finally:
         engine.dispose()
 
@@ -88,8 +87,8 @@ def volume_municipality(settings: Settings, volume_id: int) -> str:
     """The municipality a print volume belongs to (to lock it before changing anything)."""
     engine = open_engine(settings.database_url)
     try:
-        with decision_transaction(engine)() as store:
-            volume = store.after_print().volume(volume_id)
+        with unit_of_work(engine) as uow:
+            volume = uow.after_print.volume(volume_id)
     finally:
         engine.dispose()
     if volume is None:
@@ -114,8 +113,8 @@ def run_volume_ids(settings: Settings, run_id: int, municipality_nis: str) -> li
     """The held volumes of a run in a municipality."""
     engine = open_engine(settings.database_url)
     try:
-        with decision_transaction(engine)() as store:
-            held = store.after_print().volumes(municipality_nis, [VolumeState.HELD])
+        with unit_of_work(engine) as uow:
+            held = uow.after_print.volumes(municipality_nis, [VolumeState.HELD])
     finally:
         engine.dispose()
     return [volume.volume_id for volume in held if volume.run_id == run_id]
@@ -138,7 +137,7 @@ def returns_from_file(
             municipality_nis=municipality_nis,
             by=by,
             after=session.after,
-            transaction=session.transaction,
+            uow=session.uow,
             now=utc_now,
         )
 
@@ -152,8 +151,8 @@ def life_of_letter(settings: Settings, reference: str) -> LetterLife | None:
         )
     engine = open_engine(settings.database_url)
     try:
-        with log_transaction(engine)() as store:
-            entries = store.letter_history(parsed.original)
+        with unit_of_work(engine) as uow:
+            entries = uow.dispatch_log.letter_history(parsed.original)
     finally:
         engine.dispose()
     return letter_life(parsed.original, entries)

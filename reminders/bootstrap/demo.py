@@ -22,15 +22,13 @@ from reminders.adapters.db.schema import upgrade_schema
 from reminders.adapters.printing.audit_report_pdf import audit_report_pdf
 from reminders.adapters.private_files import OWNER_ONLY
 from reminders.bootstrap import (
-    decision_transaction,
     import_registry_file,
     key_ring,
-    log_transaction,
     open_engine,
     printing,
     reported_municipalities,
     run_request,
-    store_transaction,
+    unit_of_work,
     utc_now,
 )
 from reminders.config import AuditOptions, KeySource, Settings
@@ -149,7 +147,7 @@ def run_demo(
             progress(f"Importing {path.name}")
             reports.append(import_registry_file(kind, path, engine))
         rejections = tuple(
-            tuple(rejected_rows(report.import_id, store_transaction(engine))) for report in reports
+            tuple(rejected_rows(report.import_id, unit_of_work(engine))) for report in reports
         )
         with engine.connect() as connection:
             overview = registry_overview(
@@ -159,10 +157,11 @@ def run_demo(
             )
         progress(f"Deciding and printing tonight's letters ({as_of:%Y-%m-%d})")
         request = run_request(settings, as_of=as_of, nis_codes=None, started_by="demo")
-        summary = run_night(request, decision_transaction(engine), now=utc_now, printing=prints)
+        summary = run_night(request, unit_of_work(engine), now=utc_now, printing=prints)
         progress("Verifying the dispatch log and writing the auditor's report")
         ring = key_ring(demo_settings)
-        with log_transaction(engine)() as store:
+        with unit_of_work(engine) as uow:
+            store = uow.dispatch_log
             verdicts = verify_logs(store, ring)
             run_id = summary.run_id
             assert run_id is not None  # noqa: S101 - not a dry run

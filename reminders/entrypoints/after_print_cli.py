@@ -166,7 +166,7 @@ def release(
                        nis=nis, action="volume_released")  # fmt: skip
         for volume_id in volume_ids:
             released = release_volume(
-                volume_id, actor, session.after, session.transaction, now=utc_now,
+                volume_id, actor, session.after, session.uow, now=utc_now,
                 control=session.control,
             )  # fmt: skip
             volume = released.volume
@@ -191,11 +191,11 @@ def release(
 def _list_held(settings: Settings, nis: str, wait_seconds: float) -> None:
     with after_print_session(settings, nis, wait_seconds=wait_seconds) as session:
         delivered = deliver_pending(
-            session.after, session.transaction, municipality_nis=nis, now=utc_now,
+            session.after, session.uow, municipality_nis=nis, now=utc_now,
             control=session.control,
         )  # fmt: skip
-        with session.transaction() as store:
-            held = store.after_print().volumes(nis, [VolumeState.HELD])
+        with session.uow as uow:
+            held = uow.after_print.volumes(nis, [VolumeState.HELD])
     for volume in delivered:
         click.echo(f"Delivered volume {volume.volume_id} ({volume.file_name}), released earlier.")
     if not held:
@@ -256,12 +256,12 @@ def cancel(
                        nis=nis, action="letter_cancelled")  # fmt: skip
         if reference is not None:
             done = cancel_letter(
-                reference, actor, note, session.after, session.transaction,
+                reference, actor, note, session.after, session.uow,
                 decide_again=decide_again, now=utc_now, control=session.control,
             )  # fmt: skip
         else:
             done = cancel_volume(
-                volume_id or 0, actor, note, session.after, session.transaction,
+                volume_id or 0, actor, note, session.after, session.uow,
                 decide_again=decide_again, now=utc_now, control=session.control,
             )  # fmt: skip
         note_done(session, actor, nis, "letter_cancelled", letters=list(done.references),
@@ -299,7 +299,7 @@ def reprint(
                        roles=(Role.STAFF, Role.APPROVER), nis=nis,
                        action="letter_reprinted")  # fmt: skip
         done = reprint_letter(
-            reference, actor, note, session.after, session.transaction, now=utc_now,
+            reference, actor, note, session.after, session.uow, now=utc_now,
             control=session.control,
         )  # fmt: skip
         note_done(session, actor, nis, "letter_reprinted", letter=done.original,

@@ -20,9 +20,9 @@ from reminders.adapters.spreadsheet_csv import SpreadsheetCsv
 from reminders.bootstrap import (
     checkpoint_signers,
     key_ring,
-    log_transaction,
     open_engine,
     reported_municipalities,
+    unit_of_work,
     utc_now,
 )
 from reminders.config import Settings, load_settings
@@ -65,7 +65,8 @@ def audit() -> None:
 def _log_store(settings: Settings) -> Iterator[DispatchLogStore]:
     engine = open_engine(settings.database_url)
     try:
-        with log_transaction(engine)() as store:
+        with unit_of_work(engine) as uow:
+            store = uow.dispatch_log
             yield store
     finally:
         engine.dispose()

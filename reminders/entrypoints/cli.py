@@ -26,14 +26,12 @@ from reminders import __version__
 from reminders.adapters.private_files import OWNER_ONLY
 from reminders.bootstrap import (
     checked_templates,
-    decision_transaction,
     import_registry_file,
-    letter_transaction,
     letters_used,
     nightly_job,
     open_engine,
     run_request,
-    store_transaction,
+    unit_of_work,
     utc_now,
 )
 from reminders.bootstrap.installation import (
@@ -173,7 +171,7 @@ def import_command(kind: str, file: Path, report: bool, config_path: Path) -> No
             result = import_registry_file(RegistryKind(kind), file, engine, progress=progress)
         for column in result.unknown_columns:
             click.echo(f"Warning: {file.name}: column {column!r} is not used; ignored.", err=True)
-        listed = rejected_rows(result.import_id, store_transaction(engine)) if report else None
+        listed = rejected_rows(result.import_id, unit_of_work(engine)) if report else None
         _echo_import(result, listed)
     finally:
         engine.dispose()
@@ -243,7 +241,7 @@ def run(
                               dry_run=True)  # fmt: skip
         engine = open_engine(settings.database_url)
         try:
-            summary = run_night(request, decision_transaction(engine), now=utc_now)
+            summary = run_night(request, unit_of_work(engine), now=utc_now)
         finally:
             engine.dispose()
         _report_run(summary, settings, as_json)
@@ -367,7 +365,8 @@ def preview(
     layout = LetterLayout(settings.print_options.window)
     engine = open_engine(settings.database_url)
     try:
-        with letter_transaction(engine)() as store:
+        with unit_of_work(engine) as uow:
+            store = uow.letters
             result = preview_letter(
                 DocumentKind(kind_text),
                 number.strip().upper(),

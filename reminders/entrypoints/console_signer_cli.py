@@ -26,9 +26,8 @@ from sqlalchemy import Engine
 from reminders.adapters.db.run_lock import RunLocks
 from reminders.bootstrap import (
     checkpoint_signers,
-    decision_transaction,
-    log_transaction,
     open_engine,
+    unit_of_work,
 )
 from reminders.bootstrap.after_print import after_print_of
 from reminders.config import Settings, load_settings
@@ -99,7 +98,8 @@ def _reveal(
     request: dict[str, Any],
     now: Callable[[], datetime],
 ) -> dict[str, Any]:
-    with log_transaction(engine)() as store:
+    with unit_of_work(engine) as uow:
+        store = uow.dispatch_log
         signer = checkpoint_signers(
             settings, now=now(), municipalities=[settings.municipality(nis)]
         )
@@ -117,8 +117,8 @@ def _volume(volume: StoredVolume) -> dict[str, Any]:
 
 def _own_volume(engine: Engine, nis: str, volume_id: int) -> int:
     """A volume of this municipality, or the same answer as for one that does not exist."""
-    with decision_transaction(engine)() as store:
-        volume = store.after_print().volume(volume_id)
+    with unit_of_work(engine) as uow:
+        volume = uow.after_print.volume(volume_id)
     if volume is None or volume.municipality_nis != nis:
         raise UsageError(
             f"there is no print volume {volume_id}",
@@ -138,7 +138,7 @@ def _release(
     with RunLocks(engine)([nis]):
         volume_id = _own_volume(engine, nis, _number(request, "volume_id"))
         released = release_volume(volume_id, Actor(_text(request, "user"), "console"), after,
-                                  decision_transaction(engine), now=now,
+                                  unit_of_work(engine), now=now,
                                   control=RunControl())  # fmt: skip
     return {"volume": _volume(released.volume), "recut": released.recut_from is not None}
 
@@ -152,7 +152,7 @@ def _deliver(
 ) -> dict[str, Any]:
     after = after_print_of(settings)
     with RunLocks(engine)([nis]):
-        delivered = deliver_pending(after, decision_transaction(engine), municipality_nis=nis,
+        delivered = deliver_pending(after, unit_of_work(engine), municipality_nis=nis,
                                     now=now, control=RunControl())  # fmt: skip
     return {"volumes": [volume.file_name for volume in delivered]}
 
@@ -167,15 +167,15 @@ def _cancel(
     after = after_print_of(settings)
     actor, note = Actor(_text(request, "user"), "console"), _text(request, "note", empty=True)
     decide_again = request.get("decide_again") is True
-    transaction = decision_transaction(engine)
+    uow = unit_of_work(engine)
     with RunLocks(engine)([nis]):
         if request.get("reference") is not None:
-            done = cancel_letter(_text(request, "reference"), actor, note, after, transaction,
+            done = cancel_letter(_text(request, "reference"), actor, note, after, uow,
                                  decide_again=decide_again, now=now,
                                  control=RunControl())  # fmt: skip
         else:
             volume_id = _own_volume(engine, nis, _number(request, "volume_id"))
-            done = cancel_volume(volume_id, actor, note, after, transaction,
+            done = cancel_volume(volume_id, actor, note, after, uow,
                                  decide_again=decide_again, now=now,
                                  control=RunControl())  # fmt: skip
     return {"references": list(done.references), "volume": _volume(done.volume)}
@@ -192,7 +192,7 @@ def _reprint(
     with RunLocks(engine)([nis]):
         actor, note = Actor(_text(request, "user"), "console"), _text(request, "note", empty=True)
         done = reprint_letter(_text(request, "reference"), actor, note, after,
-                              decision_transaction(engine), now=now,
+                              unit_of_work(engine), now=now,
                               control=RunControl())  # fmt: skip
     return {"reference": done.reference, "original": done.original,
             "volume": _volume(done.volume), "address_changed": done.address_changed}  # fmt: skip

@@ -24,7 +24,7 @@ from reminders.domain.print_records import VolumeLetter
 from reminders.domain.volume_job import LetterToPrint, RenderedVolume, VolumeJob
 from reminders.errors import Reason, ReasonCode, RemindersError, UsageError
 from reminders.services.complete_run import Printing
-from reminders.services.ports import DecisionStore, LedgerTransaction
+from reminders.services.ports import UnitOfWork
 from reminders.services.print_letters import TemplateSources, letter_rule, letter_to_print
 from reminders.services.publish_log import publish_log, refuse_if_behind
 from reminders.services.run_control import RunControl
@@ -79,7 +79,7 @@ class AfterPrint:
 
 
 def sealed(
-    store: DecisionStore,
+    uow: UnitOfWork,
     printing: Printing,
     municipality_nis: str,
     entries: Sequence[NewEntry],
@@ -91,15 +91,15 @@ def sealed(
     when the database's log is behind its published log: a database restored from a backup
     would hand out reprint references, and make changes, that the published log already
     knows otherwise (`reminders recover` first)."""
-    refuse_if_behind([municipality_nis], store.dispatch_log(), printing.logs, printing.keys)
+    refuse_if_behind([municipality_nis], uow.dispatch_log, printing.logs, printing.keys)
     return append_and_seal(
-        municipality_nis, [list(entries)], store.dispatch_log(), printing.signer, now=now
+        municipality_nis, [list(entries)], uow.dispatch_log, printing.signer, now=now
     )
 
 
 def published(
     after: AfterPrint,
-    transaction: LedgerTransaction,
+    uow: UnitOfWork,
     municipality_nis: str,
     *,
     control: RunControl,
@@ -107,10 +107,10 @@ def published(
     """The municipality's log published in the output folder with what was just sealed
     (issue 20): before a volume goes to the print shop, as a run does, so that whatever the
     print shop can have is in a log kept outside the database."""
-    with transaction() as store:
+    with uow:
         publish_log(
             municipality_nis,
-            store.dispatch_log(),
+            uow.dispatch_log,
             after.printing.logs.log(municipality_nis),
             after.printing.keys,
             control,
@@ -135,7 +135,7 @@ class LetterAgain:
 
 
 def letters_again(
-    store: DecisionStore,
+    uow: UnitOfWork,
     after: AfterPrint,
     municipality: LetterMunicipality,
     printed: Sequence[VolumeLetter],
@@ -150,7 +150,7 @@ def letters_again(
     and its templates are those the log holds."""
     if not printed:
         return []
-    letters = store.letter_store()
+    letters = uow.letters
     facts = letters.letter_facts([letter.decision_id for letter in printed])
     templates = TemplateSources(after.printing.texts)
     again = []

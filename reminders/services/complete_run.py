@@ -23,8 +23,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -39,15 +38,12 @@ from reminders.errors import UsageError
 from reminders.services.email_letters import Emailing, send_emails, with_emails
 from reminders.services.ports import (
     CheckpointSigner,
-    DecisionTransaction,
-    LedgerTransaction,
-    LetterStore,
     LetterTexts,
-    LetterTransaction,
     PrintShop,
     PublishedLogs,
     Rendering,
     StoredRun,
+    UnitOfWork,
 )
 from reminders.services.print_letters import PrintRequest, print_letters
 from reminders.services.publish_log import publish_logs
@@ -80,7 +76,7 @@ class Printing:
 def complete_run(
     run: StoredRun,
     policies: Mapping[DocumentKind, ReminderPolicy],
-    transaction: DecisionTransaction,
+    uow: UnitOfWork,
     printing: Printing,
     *,
     now: Callable[[], datetime],
@@ -105,7 +101,7 @@ def complete_run(
                 policies,
                 campaigns,
                 printing.emailing,
-                _letter_transaction(transaction),
+                uow,
                 printing.texts,
                 now=now,
                 control=control,
@@ -121,36 +117,36 @@ def complete_run(
                 print_options=printing.print_options,
                 campaigns=campaigns,
             ),
-            _letter_transaction(transaction),
+            uow,
             printing.texts,
             printing.shop,
             printing.rendering,
             now=now,
             control=control,
         )
-        with transaction() as store:
-            store.run_ledger().set_step(run.run_id, "printed")
+        with uow:
+            uow.runs.set_step(run.run_id, "printed")
         log.info("run %s: %d letters printed", run.run_id, printed)
         step = "printed"
     if step == "printed":
-        with transaction() as store:
+        with uow:
             sealed = seal_run(
-                run.run_id, run.municipalities, store.dispatch_log(), printing.signer, now=now,
+                run.run_id, run.municipalities, uow.dispatch_log, printing.signer, now=now,
                 published=(printing.logs, printing.keys),
             )  # fmt: skip
             control.reached("seal:appended")
-            store.run_ledger().set_step(run.run_id, "sealed")
+            uow.runs.set_step(run.run_id, "sealed")
         control.reached("seal:committed")
         log.info("run %s: sealed into %d logs", run.run_id, len(sealed))
     return published_run(
-        run, transaction, printing.shop, printing.logs, printing.keys,
+        run, uow, printing.shop, printing.logs, printing.keys,
         now=now, control=control, emailing=printing.emailing,
     )  # fmt: skip
 
 
 def published_run(
     run: StoredRun,
-    transaction: LedgerTransaction,
+    uow: UnitOfWork,
     shop: PrintShop,
     logs: PublishedLogs,
     keys: KeyRing,
@@ -161,15 +157,14 @@ def published_run(
 ) -> RunSummary:
     """The publish step of a sealed run, and its success recorded (also how `reminders
     recover` finishes the runs it restored)."""
-    files = _published(run, transaction, shop, logs, keys, control, now)
+    files = _published(run, uow, shop, logs, keys, control, now)
     control.reached("publish:done")
-    summary = stored_summary(run, transaction, files)
+    summary = stored_summary(run, uow, files)
     if emailing is not None:
         summary = with_emails(summary, emailing)
-    with transaction() as store:
-        ledger = store.run_ledger()
-        ledger.set_step(run.run_id, "published")
-        ledger.finish(
+    with uow:
+        uow.runs.set_step(run.run_id, "published")
+        uow.runs.finish(
             run.run_id,
             outcome="succeeded",
             finished_at=now(),
@@ -179,18 +174,9 @@ def published_run(
     return summary
 
 
-def _letter_transaction(transaction: DecisionTransaction) -> LetterTransaction:
-    @contextmanager
-    def letters() -> Iterator[LetterStore]:
-        with transaction() as store:
-            yield store.letter_store()
-
-    return letters
-
-
 def _published(
     run: StoredRun,
-    transaction: LedgerTransaction,
+    uow: UnitOfWork,
     shop: PrintShop,
     logs: PublishedLogs,
     keys: KeyRing,
@@ -201,11 +187,10 @@ def _published(
     checkpoints beside them; returns each checkpoint file per municipality. The logs go
     first: a volume the print room can see is always in a log published outside the
     database, so a restored database can always learn of it (`reminders recover`)."""
-    with transaction() as store:
-        ledger = store.run_ledger()
-        volumes = ledger.volume_paths(run.run_id)
-        checkpoints = ledger.checkpoints(run.run_id)
-        publish_logs(run.municipalities, store.dispatch_log(), logs, keys, control)
+    with uow:
+        volumes = uow.runs.volume_paths(run.run_id)
+        checkpoints = uow.runs.checkpoints(run.run_id)
+        publish_logs(run.municipalities, uow.dispatch_log, logs, keys, control)
     for path in volumes:
         shop.publish_volume(path)
         control.reached("publish:renamed")
@@ -217,13 +202,13 @@ def _published(
         )
     delivered = 0
     for path in volumes:
-        with transaction() as store:
-            volume = store.after_print().volume_at(path)
+        with uow:
+            volume = uow.after_print.volume_at(path)
         if volume is None or volume.state is not VolumeState.AUTO or volume.delivered_at:
             continue  # held for approval, or delivered by an earlier attempt
         shop.deliver(path)
-        with transaction() as store:
-            store.after_print().mark_delivered(volume.volume_id, now())
+        with uow:
+            uow.after_print.mark_delivered(volume.volume_id, now())
         delivered += 1
         control.reached("publish:delivered")
     log.info("run %s: %d volumes published, %d delivered", run.run_id, len(volumes), delivered)
@@ -231,16 +216,15 @@ def _published(
 
 
 def stored_summary(
-    run: StoredRun, transaction: LedgerTransaction, files: Mapping[str, Path] | None = None
+    run: StoredRun, uow: UnitOfWork, files: Mapping[str, Path] | None = None
 ) -> RunSummary:
     """A recorded run's summary, from what the database holds: the same whether the run went
     through in one attempt or was resumed."""
-    with transaction() as store:
-        ledger = store.run_ledger()
-        counts = ledger.counts(run.run_id)
-        volumes = tuple(Path(path) for path in ledger.volume_paths(run.run_id))
-        checkpoints = ledger.checkpoints(run.run_id)
-        attempts = ledger.attempt_count(run.run_id)
+    with uow:
+        counts = uow.runs.counts(run.run_id)
+        volumes = tuple(Path(path) for path in uow.runs.volume_paths(run.run_id))
+        checkpoints = uow.runs.checkpoints(run.run_id)
+        attempts = uow.runs.attempt_count(run.run_id)
     outcomes = {}
     for nis in run.municipalities:
         tally = counts.tally.get("municipalities", {}).get(nis, {})

@@ -44,7 +44,7 @@ from reminders.domain.email_records import NewEmail, StoredEmail
 from reminders.domain.letters import LetterFacts, LetterMunicipality, LetterSpec
 from reminders.domain.model import DocumentKind
 from reminders.domain.policy import ReminderPolicy
-from reminders.services.ports import LetterTexts, LetterTransaction
+from reminders.services.ports import LetterTexts, UnitOfWork
 from reminders.services.print_letters import TemplateSources, letter_rule, letter_to_print
 from reminders.services.run_control import RunControl
 from reminders.services.run_summary import RunSummary
@@ -131,7 +131,7 @@ def send_emails(
     policies: Mapping[DocumentKind, ReminderPolicy],
     campaigns: Sequence[Campaign],
     emailing: Emailing,
-    letters: LetterTransaction,
+    uow: UnitOfWork,
     texts: LetterTexts,
     *,
     now: Callable[[], datetime],
@@ -149,7 +149,7 @@ def send_emails(
         sender.policies, sender.campaigns = policies, campaigns
         with emailing.relay(channel.options) as relay:
             sender.relay = relay
-            sender.send_all(letters, tally)
+            sender.send_all(uow, tally)
     if tally.accepted or tally.deferred or tally.refused or tally.fallbacks:
         log.info(
             "run %s: e-mails %d accepted, %d deferred, %d refused; %d failed e-mails to paper",
@@ -181,12 +181,12 @@ class _Sender:
         self.now, self.control = now, control
         self.nis = municipality.nis_code
 
-    def send_all(self, letters: LetterTransaction, tally: EmailTally) -> None:
+    def send_all(self, uow: UnitOfWork, tally: EmailTally) -> None:
         with self.emailing.transaction() as store:
             unsent = store.unsent(self.nis)
             number = store.count(self.run_id, self.nis)
         for chunk in _chunks(unsent):
-            facts, contacts = self._read(letters, [email.decision_id for email in chunk])
+            facts, contacts = self._read(uow, [email.decision_id for email in chunk])
             for email in chunk:
                 found = facts[email.decision_id]
                 contact = contacts[email.decision_id]
@@ -208,7 +208,7 @@ class _Sender:
             tally.fallbacks += store.claim_fallbacks(self.run_id, self.nis)  # is paper now
             new = store.new_letters(self.run_id, self.nis)
         for ids in _chunks(new):
-            facts, contacts = self._read(letters, ids)
+            facts, contacts = self._read(uow, ids)
             for decision_id in ids:
                 found, contact = facts[decision_id], contacts[decision_id]
                 preference = self.channel.channels.for_kind(found.document.kind)
@@ -241,10 +241,10 @@ class _Sender:
                 self._send(decision_id, contact, data, 0, tally)
 
     def _read(
-        self, letters: LetterTransaction, ids: Sequence[int]
+        self, uow: UnitOfWork, ids: Sequence[int]
     ) -> tuple[dict[int, LetterFacts], dict[int, Contact]]:
-        with letters() as store:
-            facts = {found.decision_id: found for found in store.letter_facts(ids)}
+        with uow:
+            facts = {found.decision_id: found for found in uow.letters.letter_facts(ids)}
         with self.emailing.transaction() as emails:
             contacts = emails.contacts(ids)
         return facts, contacts

@@ -28,7 +28,7 @@ from reminders.domain.registry_rows import (
     parse_document,
     parse_person,
 )
-from reminders.services.ports import RegistrySource, StoreTransaction
+from reminders.services.ports import RegistrySource, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class ImportReport:
 def import_registry(
     kind: RegistryKind,
     source: RegistrySource,
-    transaction: StoreTransaction,
+    uow: UnitOfWork,
     *,
     countries: Collection[str],
     now: Callable[[], datetime],
@@ -69,7 +69,8 @@ def import_registry(
         else parse_document
     )
     started_at = time.perf_counter()
-    with transaction() as store:
+    with uow:
+        store = uow.registry
         import_id = store.start_import(kind, source.path.name, now())
         store.create_staging(kind)
         rows_read = 0
@@ -136,11 +137,11 @@ def import_registry(
     )
 
 
-def rejected_rows(import_id: int, transaction: StoreTransaction) -> Iterator[Rejected]:
+def rejected_rows(import_id: int, uow: UnitOfWork) -> Iterator[Rejected]:
     """(line, column, reason, masked national number) of an import's rejected rows, in line
     order, streamed from the database: a file of a million bad rows does not fill memory."""
-    with transaction() as store:
-        yield from store.rejections(import_id)
+    with uow:
+        yield from uow.registry.rejections(import_id)
 
 
 def unknown_holder_reason(national_number: str) -> str:

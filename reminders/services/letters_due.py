@@ -17,7 +17,7 @@ from reminders.domain.due import Decision
 from reminders.domain.letter_language import language_label
 from reminders.domain.model import DocumentKind, DueDocument
 from reminders.services.nightly_run import RunRequest, run_night
-from reminders.services.ports import DecisionTransaction
+from reminders.services.ports import UnitOfWork
 
 # The documents of these ids, as shown (adapters/db/console_reads.py).
 DescribeDocuments = Callable[[Collection[int]], Mapping[int, DueDocument]]
@@ -85,7 +85,7 @@ class DueNight:
 
 def letters_due(
     request_for: Callable[[date], RunRequest],
-    transaction: DecisionTransaction,
+    uow: UnitOfWork,
     describe: DescribeDocuments,
     *,
     tonight: date,
@@ -93,8 +93,8 @@ def letters_due(
 ) -> tuple[DueNight, DueNight]:
     """Tonight's decisions and those tomorrow's run would add; ``request_for`` makes the dry
     run request of a date (one municipality)."""
-    first = _dry_run(request_for(tonight), transaction, now)
-    second = _dry_run(request_for(tonight + timedelta(days=1)), transaction, now)
+    first = _dry_run(request_for(tonight), uow, now)
+    second = _dry_run(request_for(tonight + timedelta(days=1)), uow, now)
     decided_tonight = {(decision.document_id, decision.stage) for _, decision in first}
     added = [
         (kind, decision)
@@ -109,14 +109,14 @@ def letters_due(
 
 
 def _dry_run(
-    request: RunRequest, transaction: DecisionTransaction, now: Callable[[], datetime]
+    request: RunRequest, uow: UnitOfWork, now: Callable[[], datetime]
 ) -> list[tuple[DocumentKind, Decision]]:
     found: list[tuple[DocumentKind, Decision]] = []
 
     def keep(_nis: str, kind: DocumentKind, decisions: Sequence[Decision]) -> None:
         found.extend((kind, decision) for decision in decisions)
 
-    run_night(replace(request, dry_run=True), transaction, now=now, listing=keep)
+    run_night(replace(request, dry_run=True), uow, now=now, listing=keep)
     return found
 
 

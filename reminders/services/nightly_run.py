@@ -38,7 +38,7 @@ from reminders.errors import MunicipalityBusyError as MunicipalityBusyError  # r
 from reminders.errors import Reason, ReasonCode, RemindersError
 from reminders.services.campaign_wave import campaign_waves
 from reminders.services.complete_run import Printing, complete_run
-from reminders.services.ports import DecisionStore, DecisionTransaction, StoredRun
+from reminders.services.ports import StoredRun, UnitOfWork
 from reminders.services.publish_log import refuse_if_behind
 from reminders.services.run_control import RunControl, StopRequestedError
 from reminders.services.run_summary import MunicipalityOutcome, RunSummary
@@ -109,7 +109,7 @@ class MunicipalityLocks(Protocol):
 
 def nightly_job(
     request: RunRequest,
-    transaction: DecisionTransaction,
+    uow: UnitOfWork,
     locks: MunicipalityLocks,
     printing: Printing,
     *,
@@ -124,61 +124,60 @@ def nightly_job(
     it all first (BehindPublishedLogError, exit 1): `reminders recover` must run."""
     nis_codes = [m.nis_code for m in request.municipalities]
     with locks(nis_codes):
-        with transaction() as store:
+        with uow:
             # Before anything else, resuming included: a database restored from a backup
             # would hand out again what its published log already holds.
-            refuse_if_behind(nis_codes, store.dispatch_log(), printing.logs, printing.keys)
-            unfinished = store.run_ledger().unfinished(nis_codes)
+            refuse_if_behind(nis_codes, uow.dispatch_log, printing.logs, printing.keys)
+            unfinished = uow.runs.unfinished(nis_codes)
         others = {nis for run in unfinished for nis in run.municipalities} - set(nis_codes)
         with locks(others) if others else nullcontext():
             if others:
-                with transaction() as store:
-                    refuse_if_behind(others, store.dispatch_log(), printing.logs, printing.keys)
+                with uow:
+                    refuse_if_behind(others, uow.dispatch_log, printing.logs, printing.keys)
             resumed = [
                 summary
                 for run in unfinished
-                if (summary := _resumed(run, request, transaction, printing, now, control))
+                if (summary := _resumed(run, request, uow, printing, now, control))
             ]
         ids = tuple(summary.run_id for summary in resumed if summary.run_id is not None)
         for summary in resumed:  # the night's own run, stopped earlier and now completed
             if summary.as_of == request.as_of and set(nis_codes) <= set(summary.municipalities):
                 return NightOutcome("ran", summary, ids)
         if skip_if_done:
-            with transaction() as store:
-                done = store.run_ledger().succeeded_for(request.as_of, nis_codes)
+            with uow:
+                done = uow.runs.succeeded_for(request.as_of, nis_codes)
             if done is not None:
                 log.info("night %s already run by run %s", request.as_of, done)
                 return NightOutcome("already_done", None, ids)
-        summary = run_night(request, transaction, now=now, printing=printing, control=control)
+        summary = run_night(request, uow, now=now, printing=printing, control=control)
         return NightOutcome("ran", summary, ids)
 
 
 def _resumed(
     run: StoredRun,
     request: RunRequest,
-    transaction: DecisionTransaction,
+    uow: UnitOfWork,
     printing: Printing,
     now: Callable[[], datetime],
     control: RunControl,
 ) -> RunSummary | None:
     """Complete an unfinished run from the step it reached; None if it kept nothing."""
-    with transaction() as store:
-        ledger = store.run_ledger()
-        ledger.close_abandoned(run.run_id, at=now())
+    with uow:
+        uow.runs.close_abandoned(run.run_id, at=now())
         if run.step == "started":
             return None
-        attempt = ledger.start_attempt(
+        attempt = uow.runs.start_attempt(
             run.run_id, started_by=request.started_by, worker=request.worker, at=now()
         )
     log.info("run %s: resuming at step %s (attempt %d)", run.run_id, run.step, attempt)
     return _guarded(
         run.run_id,
-        transaction,
+        uow,
         now,
         lambda: complete_run(
             run,
             request.policies,
-            transaction,
+            uow,
             printing,
             now=now,
             control=control,
@@ -190,7 +189,7 @@ def _resumed(
 
 def run_night(
     request: RunRequest,
-    transaction: DecisionTransaction,
+    uow: UnitOfWork,
     *,
     now: Callable[[], datetime],
     printing: Printing | None = None,
@@ -204,10 +203,10 @@ def run_night(
     control = control or RunControl()
     nis_codes = [m.nis_code for m in request.municipalities]
     if request.dry_run:
-        with transaction() as store:
-            return _decided(request, store, None, now, store.latest_import_id(), listing)
-    with transaction() as store:
-        run_id = store.start_run(
+        with uow:
+            return _decided(request, uow, None, now, uow.decisions.latest_import_id(), listing)
+    with uow:
+        run_id = uow.runs.start_run(
             as_of=request.as_of,
             municipalities=nis_codes,
             started_by=request.started_by,
@@ -222,18 +221,18 @@ def run_night(
 
     def steps() -> RunSummary:
         nonlocal committed
-        with transaction() as store:
-            newest_import = store.latest_import_id()
-            summary = _decided(request, store, run_id, now, newest_import)
+        with uow:
+            newest_import = uow.decisions.latest_import_id()
+            summary = _decided(request, uow, run_id, now, newest_import)
             control.reached("decide:recorded")
             tally = {nis: outcome.tally() for nis, outcome in summary.municipalities.items()}
-            store.mark_decided(
+            uow.runs.mark_decided(
                 run_id,
                 tally={"newest_import": newest_import, "municipalities": tally},
                 missed_nights=json.dumps(_missed(summary), sort_keys=True),
             )
             if printing is None:  # deciding only: nothing further to resume
-                store.finish_run(
+                uow.runs.finish(
                     run_id,
                     outcome="succeeded",
                     finished_at=now(),
@@ -244,19 +243,19 @@ def run_night(
         control.reached("decide:committed")
         if printing is None:
             return summary
-        with transaction() as store:
-            run = store.run_ledger().run(run_id)
+        with uow:
+            run = uow.runs.run(run_id)
         return complete_run(
             run,
             request.policies,
-            transaction,
+            uow,
             printing,
             now=now,
             control=control,
             campaigns=request.campaigns,
         )
 
-    summary = _guarded(run_id, transaction, now, steps, decided=lambda: committed)
+    summary = _guarded(run_id, uow, now, steps, decided=lambda: committed)
     log.info(
         "run %s: %d letters, %d skips, %d volumes",
         run_id,
@@ -269,7 +268,7 @@ def run_night(
 
 def _guarded(
     run_id: int,
-    transaction: DecisionTransaction,
+    uow: UnitOfWork,
     now: Callable[[], datetime],
     steps: Callable[[], RunSummary],
     *,
@@ -293,8 +292,8 @@ def _guarded(
                 if isinstance(err, RemindersError)
                 else Reason(ReasonCode.RUN_FAILED, {"error": type(err).__name__})
             )
-        with transaction() as store:
-            store.finish_run(
+        with uow:
+            uow.runs.finish(
                 run_id, outcome="failed", finished_at=now(), failure=failure, failure_reason=reason
             )
         log.error("run %s failed: %s", run_id, failure if decided() else type(err).__name__)
@@ -314,12 +313,13 @@ def _missed(summary: RunSummary) -> dict[str, list[str]]:
 
 def _decided(
     request: RunRequest,
-    store: DecisionStore,
+    uow: UnitOfWork,
     run_id: int | None,
     now: Callable[[], datetime],
     newest_import: int,
     listing: DecisionListing | None = None,
 ) -> RunSummary:
+    store = uow.decisions
     jurisdictions = {m.nis_code: m for m in request.municipalities}
     outcomes = {nis: MunicipalityOutcome(nis) for nis in jurisdictions}
     for kind, policy in request.policies.items():
@@ -355,7 +355,7 @@ def _decided(
                 for nis in group:
                     store.save_watermark(nis, kind, mark, run_id)
     for campaign in request.campaigns:  # after the reminders: a wave is the night's extra
-        waves = campaign_waves(campaign, jurisdictions, store.campaign_store(), as_of=request.as_of)
+        waves = campaign_waves(campaign, jurisdictions, uow.campaigns, as_of=request.as_of)
         for nis, decisions in waves:
             for decision in decisions:
                 _tally(outcomes[nis], campaign.kind, (decision,))

@@ -7,6 +7,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import date, datetime
 from pathlib import Path
+from types import TracebackType
 from typing import Any, Protocol
 
 from reminders.domain.campaign import Campaign, CampaignCandidate, CampaignCounts
@@ -21,6 +22,17 @@ from reminders.domain.letters import (
     LetterText,
     PrintedLetter,
     WrittenVolume,
+)
+from reminders.domain.log_records import (
+    CancelRecord,
+    DecisionRecord,
+    EmailRecord,
+    RecutRecord,
+    ReleaseRecord,
+    ReprintRecord,
+    ReturnRecord,
+    RunRecord,
+    VolumeRecord,
 )
 from reminders.domain.model import DocumentKind, Language, RegistryKind
 from reminders.domain.print_records import (
@@ -86,12 +98,9 @@ class RegistryStore(Protocol):
     def rejections(self, import_id: int) -> Iterator[tuple[int, str | None, str, str]]: ...
 
 
-# Opens a transaction and yields the store on it; commits on success, rolls back on error.
-StoreTransaction = Callable[[], AbstractContextManager[RegistryStore]]
-
-
 class DecisionStore(Protocol):
-    """The nightly run's reads and writes, in one transaction (adapters/db/decision_store.py)."""
+    """The nightly decision's reads and writes: candidates, decisions, watermarks
+    (adapters/db/decision_store.py)."""
 
     def latest_import_id(self) -> int: ...
     def watermarks(
@@ -105,18 +114,6 @@ class DecisionStore(Protocol):
         *,
         changed_after_import: int | None,
     ) -> Iterator[list[tuple[DocumentFacts, tuple[Recorded, ...]]]]: ...
-    def start_run(
-        self,
-        *,
-        as_of: date,
-        municipalities: Sequence[str],
-        started_by: str,
-        worker: str,
-        config_sha256: str,
-        code_version: str,
-        started_at: datetime,
-    ) -> int: ...
-    def mark_decided(self, run_id: int, *, tally: dict[str, Any], missed_nights: str) -> None: ...
     def record(
         self,
         run_id: int,
@@ -128,22 +125,6 @@ class DecisionStore(Protocol):
     def save_watermark(
         self, municipality_nis: str, kind: DocumentKind, watermark: ScanWatermark, run_id: int
     ) -> None: ...
-    def finish_run(
-        self,
-        run_id: int,
-        *,
-        outcome: str,
-        finished_at: datetime,
-        letters: int = 0,
-        skips: int = 0,
-        failure: str | None = None,
-        failure_reason: Reason | None = None,
-    ) -> None: ...
-    def letter_store(self) -> LetterStore: ...
-    def dispatch_log(self) -> DispatchLogStore: ...
-    def run_ledger(self) -> RunLedger: ...
-    def campaign_store(self) -> CampaignStore: ...
-    def after_print(self) -> AfterPrintStore: ...
 
 
 class AfterPrintStore(Protocol):
@@ -336,13 +317,6 @@ class PrintShop(Protocol):
     ) -> Path: ...
 
 
-# Opens a transaction and yields the printing step's store on it; commits on success.
-LetterTransaction = Callable[[], AbstractContextManager[LetterStore]]
-
-# Opens a transaction and yields the decision store on it; commits on success.
-DecisionTransaction = Callable[[], AbstractContextManager[DecisionStore]]
-
-
 class StoredHead(Protocol):
     """Where a municipality's log ends, and its newest checkpoint (adapters/dispatch_log_store)."""
 
@@ -443,6 +417,18 @@ class RunCheckpoint(Protocol):
 class RunLedger(Protocol):
     """Runs and their attempts (adapters/db/run_ledger.py)."""
 
+    def start_run(
+        self,
+        *,
+        as_of: date,
+        municipalities: Sequence[str],
+        started_by: str,
+        worker: str,
+        config_sha256: str,
+        code_version: str,
+        started_at: datetime,
+    ) -> int: ...
+    def mark_decided(self, run_id: int, *, tally: dict[str, Any], missed_nights: str) -> None: ...
     def start_attempt(self, run_id: int, *, started_by: str, worker: str, at: datetime) -> int: ...
     def set_step(self, run_id: int, step: str) -> None: ...
     def finish(
@@ -500,20 +486,93 @@ class CheckpointSigner(Protocol):
     def sign(self, checkpoint: Checkpoint) -> SignedCheckpoint: ...
 
 
-class LedgerStore(Protocol):
-    """Runs and the dispatch log in one transaction: what publishing a run needs (the
-    nightly run's store, and `reminders recover`'s)."""
+class RunState(Protocol):
+    """A run the database holds (adapters/recovery_store.RunState)."""
 
+    @property
+    def as_of(self) -> object: ...
+    @property
+    def step(self) -> str: ...
+    @property
+    def outcome(self) -> str: ...
+    @property
+    def failure(self) -> str | None: ...
+
+
+class DecisionsRestored(Protocol):
+    @property
+    def letters(self) -> int: ...
+    @property
+    def skips(self) -> int: ...
+    @property
+    def emails(self) -> int: ...
+    @property
+    def emails_failed(self) -> int: ...
+    @property
+    def missing(self) -> list[tuple[str, str]]: ...
+    @property
+    def conflicts(self) -> list[str]: ...
+
+
+class RecoveryStore(Protocol):
+    """What `reminders recover` restores from published log entries (adapters/db/
+    recovery_store.py)."""
+
+    def stored_run(self, run_id: int) -> RunState | None: ...
+    def add_run(self, record: RunRecord, *, failure: str) -> None: ...
+    def reopen_run(self, run_id: int, *, failure: str) -> None: ...
+    def add_missed_nights(self, run_id: int, missed: Mapping[str, list[str]]) -> None: ...
+    def runs_to_publish_again(self, failure: str, started_by: str) -> Sequence[StoredRun]: ...
+    def move_run_ids_past(self, highest: int, *, reserved_as: str, at: datetime) -> int: ...
+    def volume_id(self, record: VolumeRecord) -> int: ...
+    def restore_recut(self, record: RecutRecord) -> None: ...
+    def restore_release(self, record: ReleaseRecord) -> None: ...
+    def restore_cancel(self, record: CancelRecord) -> None: ...
+    def restore_reprint(self, record: ReprintRecord) -> None: ...
+    def restore_return(self, record: ReturnRecord, imports: dict[int, int]) -> None: ...
+    def add_decisions(
+        self, records: Sequence[DecisionRecord], volume_ids: Mapping[str, int]
+    ) -> DecisionsRestored: ...
+    def add_emails(self, records: Sequence[EmailRecord]) -> DecisionsRestored: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction and the repositories on it (cosmicpython's unit of work): the only way
+    the use cases reach the database (adapters/db/unit_of_work.py; tests/fakes.py in memory).
+
+        with uow:
+            run_id = uow.runs.start_run(...)
+            uow.decisions.record(run_id, ...)
+
+    Each ``with`` block is one transaction: it commits when the block ends normally and rolls
+    back when it raises. (cosmicpython asks for an explicit ``commit()``; every step here
+    commits whatever it wrote, and a forgotten call would lose a night's decisions without a
+    word.) The repositories belong to the open block: read them inside it only. One block at
+    a time per unit of work: a block inside another is refused, not a second transaction."""
+
+    @property
+    def registry(self) -> RegistryStore: ...
+    @property
+    def decisions(self) -> DecisionStore: ...
+    @property
+    def letters(self) -> LetterStore: ...
+    @property
+    def runs(self) -> RunLedger: ...
+    @property
     def dispatch_log(self) -> DispatchLogStore: ...
-    def run_ledger(self) -> RunLedger: ...
+    @property
     def after_print(self) -> AfterPrintStore: ...
-
-
-# Opens a transaction and yields a store with the runs and the log on it; commits on success.
-LedgerTransaction = Callable[[], AbstractContextManager[LedgerStore]]
-
-# Opens a transaction and yields the dispatch log's store on it; commits on success.
-LogTransaction = Callable[[], AbstractContextManager[DispatchLogStore]]
+    @property
+    def campaigns(self) -> CampaignStore: ...
+    @property
+    def recovery(self) -> RecoveryStore: ...
+    def __enter__(self) -> UnitOfWork: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...
 
 
 # -- the web console --------------------------------------------------------------------------

@@ -29,11 +29,11 @@ from reminders.domain.volume_job import LetterToPrint, VolumeJob, combined_sha25
 from reminders.errors import UsageError
 from reminders.services.ports import (
     LetterTexts,
-    LetterTransaction,
     PendingVolume,
     PrintShop,
     Rendering,
     RenderPool,
+    UnitOfWork,
 )
 from reminders.services.run_control import RunControl
 
@@ -84,7 +84,7 @@ def letter_rule(
 
 def print_letters(
     request: PrintRequest,
-    transaction: LetterTransaction,
+    uow: UnitOfWork,
     texts: LetterTexts,
     shop: PrintShop,
     rendering: Rendering,
@@ -99,20 +99,20 @@ def print_letters(
     them into volumes; the volumes render in the pool, several at once, and come back to be
     staged and recorded here, one transaction each, in the order they were cut."""
     templates = TemplateSources(texts)
-    plans = _planned_series(request, transaction, shop)
+    plans = _planned_series(request, uow, shop)
     volumes = sum(-(-len(plan.order) // request.volume_max_letters) for plan in plans)
-    with transaction() as letters:
-        letters.plan_volumes(request.run_id, planned_volumes(plans, request.volume_max_letters))
+    with uow:
+        uow.letters.plan_volumes(request.run_id, planned_volumes(plans, request.volume_max_letters))
     with rendering.open(volumes) as pool:
-        pipeline = _Pipeline(request, transaction, shop, pool, now, control)
+        pipeline = _Pipeline(request, uow, shop, pool, now, control)
         references: dict[str, int] = {}
         for plan in plans:
             nis = plan.municipality.nis_code
             references.setdefault(nis, plan.printed_before)
             volume = _VolumeCutter(request, plan, templates)
             for start in range(0, len(plan.order), CHUNK):
-                with transaction() as letters:
-                    chunk = letters.letter_facts(plan.order[start : start + CHUNK])
+                with uow:
+                    chunk = uow.letters.letter_facts(plan.order[start : start + CHUNK])
                 for facts in chunk:
                     reason = skip_reason(facts.document, plan.municipality)
                     if reason is not None or facts.address is None:
@@ -153,15 +153,14 @@ def planned_volumes(plans: Sequence[_SeriesPlan], volume_max_letters: int) -> di
     return planned
 
 
-def _planned_series(
-    request: PrintRequest, transaction: LetterTransaction, shop: PrintShop
-) -> list[_SeriesPlan]:
+def _planned_series(request: PrintRequest, uow: UnitOfWork, shop: PrintShop) -> list[_SeriesPlan]:
     """What is left to print, series by series, and the staged files of volumes an earlier
     attempt wrote but never recorded deleted (they are rendered again)."""
     plans: list[_SeriesPlan] = []
     for municipality in request.municipalities:
         nis = municipality.nis_code
-        with transaction() as letters:
+        with uow:
+            letters = uow.letters
             recorded = letters.volume_paths(request.run_id, nis)
             printed = letters.printed_count(request.run_id, nis)
             series_keys: Sequence[str | None] = (
@@ -290,13 +289,13 @@ class _Pipeline:
     def __init__(
         self,
         request: PrintRequest,
-        transaction: LetterTransaction,
+        uow: UnitOfWork,
         shop: PrintShop,
         pool: RenderPool,
         now: Callable[[], datetime],
         control: RunControl,
     ) -> None:
-        self.request, self.transaction, self.shop, self.pool = request, transaction, shop, pool
+        self.request, self.uow, self.shop, self.pool = request, uow, shop, pool
         self.now, self.control = now, control
         self.ahead = pool.volumes_ahead
         self.queue: deque[tuple[VolumeJob | None, list[_Stop], PendingVolume | None]] = deque()
@@ -328,7 +327,8 @@ class _Pipeline:
         if job is not None and pending is not None:
             volume = self.shop.stage(job, pending.result())
             self.control.reached("print:volume-staged")
-        with self.transaction() as letters:
+        with self.uow:
+            letters = self.uow.letters
             for decision_id, reason in stops:
                 letters.replace_with_skip(decision_id, reason)
             if volume is not None:

@@ -29,10 +29,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
 
 from reminders.domain.checkpoint import CheckpointFormatError, KeyRing, parsed_checkpoint
 from reminders.domain.dispatch_log import LogEntry, LogSubject, genesis_hash
@@ -55,12 +53,11 @@ from reminders.domain.tiles import CHECKPOINT_PATH
 from reminders.errors import RemindersError
 from reminders.services.complete_run import published_run
 from reminders.services.ports import (
-    AfterPrintStore,
-    DispatchLogStore,
+    DecisionsRestored,
     PrintShop,
     PublishedLogs,
-    RunLedger,
-    StoredRun,
+    RecoveryStore,
+    UnitOfWork,
 )
 from reminders.services.publish_log import (
     PublishedLogError,
@@ -98,59 +95,6 @@ class RecoverIncompleteError(RemindersError):
     was recovered (exit 1)."""
 
 
-class RunState(Protocol):
-    """A run the database holds (adapters/recovery_store.RunState)."""
-
-    @property
-    def as_of(self) -> object: ...
-    @property
-    def step(self) -> str: ...
-    @property
-    def outcome(self) -> str: ...
-    @property
-    def failure(self) -> str | None: ...
-
-
-class DecisionsRestored(Protocol):
-    @property
-    def letters(self) -> int: ...
-    @property
-    def skips(self) -> int: ...
-    @property
-    def emails(self) -> int: ...
-    @property
-    def emails_failed(self) -> int: ...
-    @property
-    def missing(self) -> list[tuple[str, str]]: ...
-    @property
-    def conflicts(self) -> list[str]: ...
-
-
-class RecoveryStore(Protocol):
-    """What recovering needs from the database (adapters/recovery_store.py)."""
-
-    def dispatch_log(self) -> DispatchLogStore: ...
-    def run_ledger(self) -> RunLedger: ...
-    def after_print(self) -> AfterPrintStore: ...
-    def stored_run(self, run_id: int) -> RunState | None: ...
-    def add_run(self, record: RunRecord, *, failure: str) -> None: ...
-    def reopen_run(self, run_id: int, *, failure: str) -> None: ...
-    def add_missed_nights(self, run_id: int, missed: Mapping[str, list[str]]) -> None: ...
-    def runs_to_publish_again(self, failure: str, started_by: str) -> Sequence[StoredRun]: ...
-    def move_run_ids_past(self, highest: int, *, reserved_as: str, at: datetime) -> int: ...
-    def volume_id(self, record: VolumeRecord) -> int: ...
-    def restore_recut(self, record: RecutRecord) -> None: ...
-    def restore_release(self, record: ReleaseRecord) -> None: ...
-    def restore_cancel(self, record: CancelRecord) -> None: ...
-    def restore_reprint(self, record: ReprintRecord) -> None: ...
-    def restore_return(self, record: ReturnRecord, imports: dict[int, int]) -> None: ...
-    def add_decisions(
-        self, records: Sequence[DecisionRecord], volume_ids: Mapping[str, int]
-    ) -> DecisionsRestored: ...
-    def add_emails(self, records: Sequence[EmailRecord]) -> DecisionsRestored: ...
-
-
-RecoveryTransaction = Callable[[], AbstractContextManager[RecoveryStore]]
 # Told after each bundle of a published log is checked: (NIS code, entries checked, entries
 # published); `reminders recover` draws its progress bar from it.
 RecoverProgress = Callable[[str, int, int], None]
@@ -188,7 +132,7 @@ class Recovery:
 
 def recover(
     nis_codes: Iterable[str],
-    transaction: RecoveryTransaction,
+    uow: UnitOfWork,
     logs: PublishedLogs,
     keys: KeyRing,
     shop: PrintShop,
@@ -201,21 +145,21 @@ def recover(
     """Recover each municipality's log from its published one, then publish again the runs
     restored, then move the run ids past every one published."""
     recovered = [
-        _recovered_log(nis, transaction, logs, keys, now=now, control=control, progress=progress)
+        _recovered_log(nis, uow, logs, keys, now=now, control=control, progress=progress)
         for nis in sorted(set(nis_codes))
     ]
-    again, waiting = _publish_restored(transaction, logs, keys, shop, now, control, worker)
+    again, waiting = _publish_restored(uow, logs, keys, shop, now, control, worker)
     highest = max(
         [logs.highest_run_id(), *_published_run_ids(logs), *(r for x in recovered for r in x.runs)]
     )
-    with transaction() as store:
-        taken = store.move_run_ids_past(highest, reserved_as=RESERVED, at=now())
+    with uow:
+        taken = uow.recovery.move_run_ids_past(highest, reserved_as=RESERVED, at=now())
     return Recovery(recovered, again, waiting, taken)
 
 
 def _recovered_log(
     nis: str,
-    transaction: RecoveryTransaction,
+    uow: UnitOfWork,
     logs: PublishedLogs,
     keys: KeyRing,
     *,
@@ -229,8 +173,8 @@ def _recovered_log(
         signed = published_checkpoint(nis, published, keys)
     except PublishedLogError as err:
         raise RecoverRefusedError(f"{err}: nothing was recovered for {nis}") from err
-    with transaction() as store:
-        dispatch_log = store.dispatch_log()
+    with uow:
+        dispatch_log = uow.dispatch_log
         head = dispatch_log.head(nis)
         state = published_state(nis, dispatch_log, published, keys)
     done.before = head.size
@@ -252,10 +196,10 @@ def _recovered_log(
         done.published: _text(published.read(CHECKPOINT_PATH)),
         **{_size(text): text for _, text in files if sealed < _size(text) <= done.published},
     }
-    with transaction() as store:
+    with uow:
         # One pass over the files: each bundle is checked against the tiles, then appended;
         # the transaction commits only once the whole log verified.
-        appender = _Appender(nis, store, sealed, head.size, done, progress)
+        appender = _Appender(nis, uow, sealed, head.size, done, progress)
         frontiers: dict[int, str] = {}
         verdict = verify_published(
             published, keys, municipality_nis=nis, kept=kept, sink=appender.add,
@@ -287,7 +231,7 @@ def _recovered_log(
                 f"different runs ({'; '.join(restored.conflicts[:LISTED])}): they do not "
                 "share their history; nothing was recovered"
             )
-        store.move_run_ids_past(max(done.runs, default=0), reserved_as=RESERVED, at=now())
+        uow.recovery.move_run_ids_past(max(done.runs, default=0), reserved_as=RESERVED, at=now())
         control.reached("recover:restored")
     control.reached("recover:committed")
     log.info("recovered the log of %s: entries %d-%d", nis, done.before, done.published - 1)
@@ -312,21 +256,21 @@ class _Appender:
     def __init__(
         self,
         nis: str,
-        store: RecoveryStore,
+        uow: UnitOfWork,
         sealed: int,
         size: int,
         done: RecoveredLog,
         progress: RecoverProgress | None = None,
     ) -> None:
-        self.nis, self.store, self.done, self.sealed = nis, store, done, sealed
+        self.nis, self.done, self.sealed = nis, done, sealed
         self.progress = progress
-        self.log = store.dispatch_log()
+        self.log = uow.dispatch_log
         # Entries the database holds beyond its newest checkpoint (appended between runs):
         # kept only if the published log has exactly them there.
         self.unsealed = {e.seq: e for e in self.log.entry_range(nis, sealed, size)}
         self.prev = genesis_hash(nis) if sealed == 0 else self._hash_before(sealed)
         self.pending: list[tuple[LogEntry, LogSubject | None]] = []
-        self.restorer = _Restorer(store, done)
+        self.restorer = _Restorer(uow.recovery, done)
 
     def _hash_before(self, seq: int) -> str:
         (entry,) = self.log.entry_range(self.nis, seq - 1, seq)
@@ -498,7 +442,7 @@ class _Restorer:
 
 
 def _publish_restored(
-    transaction: RecoveryTransaction,
+    uow: UnitOfWork,
     logs: PublishedLogs,
     keys: KeyRing,
     shop: PrintShop,
@@ -510,23 +454,23 @@ def _publish_restored(
     given their final names, its checkpoint files written), and record it as succeeded."""
     again: list[int] = []
     waiting: list[int] = []
-    with transaction() as store:
-        runs = list(store.runs_to_publish_again(RESTORED, STARTED_BY))
+    with uow:
+        runs = list(uow.recovery.runs_to_publish_again(RESTORED, STARTED_BY))
     for run in runs:
-        with transaction() as store:
+        with uow:
             behind = [
                 nis
                 for nis in run.municipalities
-                if published_state(nis, store.dispatch_log(), logs.log(nis), keys).problem
+                if published_state(nis, uow.dispatch_log, logs.log(nis), keys).problem
             ]
             if not behind:
-                ledger = store.run_ledger()
+                ledger = uow.runs
                 ledger.close_abandoned(run.run_id, at=now())  # an earlier recover, stopped
                 ledger.start_attempt(run.run_id, started_by=STARTED_BY, worker=worker, at=now())
         if behind:
             waiting.append(run.run_id)
             continue
-        published_run(run, transaction, shop, logs, keys, now=now, control=control)
+        published_run(run, uow, shop, logs, keys, now=now, control=control)
         again.append(run.run_id)
         control.reached("recover:run-published")
     return again, waiting

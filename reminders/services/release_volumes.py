@@ -44,7 +44,7 @@ from reminders.services.after_print import (
     published,
     sealed,
 )
-from reminders.services.ports import DecisionStore, DecisionTransaction
+from reminders.services.ports import UnitOfWork
 from reminders.services.run_control import RunControl
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ def _refuse_own(volume: StoredVolume, actor: Actor, what: str) -> None:
 
 def deliver_pending(
     after: AfterPrint,
-    transaction: DecisionTransaction,
+    uow: UnitOfWork,
     *,
     municipality_nis: str | None,
     now: Callable[[], datetime],
@@ -91,16 +91,16 @@ def deliver_pending(
 ) -> list[StoredVolume]:
     """Copy released volumes that have not reached the pick-up folder yet (a release or run
     stopped after its release was recorded) there now; returns them."""
-    with transaction() as store:
-        pending = store.after_print().undelivered(municipality_nis)
+    with uow:
+        pending = uow.after_print.undelivered(municipality_nis)
     for volume in pending:
-        _deliver(after, transaction, volume, now=now, control=control)
+        _deliver(after, uow, volume, now=now, control=control)
     return pending
 
 
 def _deliver(
     after: AfterPrint,
-    transaction: DecisionTransaction,
+    uow: UnitOfWork,
     volume: StoredVolume,
     *,
     now: Callable[[], datetime],
@@ -108,12 +108,12 @@ def _deliver(
 ) -> None:
     shop = after.printing.shop
     # The log first (issue 20): what reaches the print shop is in the published log.
-    published(after, transaction, volume.municipality_nis, control=control)
+    published(after, uow, volume.municipality_nis, control=control)
     shop.publish_volume(volume.path)  # a re-cut or reprint stopped before its rename
     shop.deliver(volume.path)
     control.reached("release:delivered")
-    with transaction() as store:
-        store.after_print().mark_delivered(volume.volume_id, now())
+    with uow:
+        uow.after_print.mark_delivered(volume.volume_id, now())
     log.info("volume %s of run %s delivered to the print shop", volume.volume_id, volume.run_id)
 
 
@@ -121,18 +121,16 @@ def release_volume(
     volume_id: int,
     actor: Actor,
     after: AfterPrint,
-    transaction: DecisionTransaction,
+    uow: UnitOfWork,
     *,
     now: Callable[[], datetime],
     control: RunControl,
 ) -> Released:
     """Release a held volume (re-cut first when letters in it were cancelled) and deliver it
     to the print shop; a volume released before is delivered if it was not yet."""
-    with transaction() as store:
-        volume, replaced = _current(store, volume_id)
-    deliver_pending(
-        after, transaction, municipality_nis=volume.municipality_nis, now=now, control=control
-    )
+    with uow:
+        volume, replaced = _current(uow, volume_id)
+    deliver_pending(after, uow, municipality_nis=volume.municipality_nis, now=now, control=control)
     if volume.state in (VolumeState.RELEASED, VolumeState.AUTO):
         return Released(volume, replaced, already=True)
     if volume.state is VolumeState.CANCELLED:
@@ -142,11 +140,11 @@ def release_volume(
         )
     _refuse_own(volume, actor, "release")
     municipality = after.municipality(volume.municipality_nis)
-    with transaction() as store:
-        printed = store.after_print().volume_letters(volume.volume_id)
+    with uow:
+        printed = uow.after_print.volume_letters(volume.volume_id)
         kept = [letter for letter in printed if not letter.cancelled]
         again = letters_again(
-            store, after, municipality, kept, run_id=volume.run_id, letter_date=volume.run_as_of
+            uow, after, municipality, kept, run_id=volume.run_id, letter_date=volume.run_as_of
         )
     problems = [letter.problem for letter in again if letter.problem]
     problems += [
@@ -175,9 +173,9 @@ def release_volume(
     if len(kept) < len(printed):
         replaced = volume
         volume = _recut(volume, again, printed_count=len(printed), actor=actor, after=after,
-                        transaction=transaction, now=now, control=control)  # fmt: skip
-    with transaction() as store:
-        store.after_print().set_state(
+                        uow=uow, now=now, control=control)  # fmt: skip
+    with uow:
+        uow.after_print.set_state(
             volume.volume_id, VolumeState.RELEASED, released_by=actor.label, released_at=now()
         )
         entry = NewEntry(
@@ -194,19 +192,19 @@ def release_volume(
                 "started_by": _starter(volume),
             },
         )
-        sealed(store, after.printing, volume.municipality_nis, [entry], now=now)
+        sealed(uow, after.printing, volume.municipality_nis, [entry], now=now)
         control.reached("release:appended")
-        released = store.after_print().volume(volume.volume_id)
+        released = uow.after_print.volume(volume.volume_id)
     control.reached("release:committed")
     assert released is not None  # noqa: S101 - just updated
     log.info("volume %s of run %s released", volume.volume_id, volume.run_id)
-    _deliver(after, transaction, released, now=now, control=control)
+    _deliver(after, uow, released, now=now, control=control)
     return Released(released, replaced)
 
 
-def _current(store: DecisionStore, volume_id: int) -> tuple[StoredVolume, StoredVolume | None]:
+def _current(uow: UnitOfWork, volume_id: int) -> tuple[StoredVolume, StoredVolume | None]:
     """The volume, or the re-cut that replaced it (and the one it replaced)."""
-    volumes = store.after_print()
+    volumes = uow.after_print
     volume = volumes.volume(volume_id)
     if volume is None:
         raise AfterPrintRefusedError(
@@ -237,7 +235,7 @@ def _recut(
     printed_count: int,
     actor: Actor,
     after: AfterPrint,
-    transaction: DecisionTransaction,
+    uow: UnitOfWork,
     now: Callable[[], datetime],
     control: RunControl,
 ) -> StoredVolume:
@@ -260,8 +258,8 @@ def _recut(
     rendered = after.render(job)
     written = after.printing.shop.stage(job, rendered)
     control.reached("release:recut-staged")
-    with transaction() as store:
-        volumes = store.after_print()
+    with uow:
+        volumes = uow.after_print
         printed = volumes.volume_letters(volume.volume_id)
         recut_id = volumes.record_volume(
             run_id=volume.run_id,
@@ -309,7 +307,7 @@ def _recut(
                 "by": actor.label,
             },
         )
-        sealed(store, after.printing, volume.municipality_nis, [entry], now=now)
+        sealed(uow, after.printing, volume.municipality_nis, [entry], now=now)
         control.reached("release:recut-appended")
         recut = volumes.volume(recut_id)
     control.reached("release:recut-committed")
@@ -333,7 +331,7 @@ def cancel_letter(
     actor: Actor,
     note: str,
     after: AfterPrint,
-    transaction: DecisionTransaction,
+    uow: UnitOfWork,
     *,
     decide_again: bool,
     now: Callable[[], datetime],
@@ -350,10 +348,10 @@ def cancel_letter(
             reason=Reason(ReasonCode.NOT_A_REFERENCE, {"reference": reference}),
         )
     if parsed.reprint:
-        return _cancel_reprint(parsed.text, actor, note, after, transaction, now=now,
+        return _cancel_reprint(parsed.text, actor, note, after, uow, now=now,
                                control=control)  # fmt: skip
-    with transaction() as store:
-        letter = store.after_print().letter(parsed.original)
+    with uow:
+        letter = uow.after_print.letter(parsed.original)
         if letter is None:
             raise AfterPrintRefusedError(
                 f"no printed letter has reference {parsed.original}",
@@ -365,9 +363,9 @@ def cancel_letter(
                 f"letter {parsed.original} was cancelled already",
                 reason=Reason(ReasonCode.LETTER_ALREADY_CANCELLED, {"reference": parsed.original}),
             )
-        done = _cancelled(store, after, [letter], letter.volume, actor, note, decide_again,
+        done = _cancelled(uow, after, [letter], letter.volume, actor, note, decide_again,
                           now=now, control=control)  # fmt: skip
-    published(after, transaction, letter.volume.municipality_nis, control=control)
+    published(after, uow, letter.volume.municipality_nis, control=control)
     return done
 
 
@@ -376,7 +374,7 @@ def cancel_volume(
     actor: Actor,
     note: str,
     after: AfterPrint,
-    transaction: DecisionTransaction,
+    uow: UnitOfWork,
     *,
     decide_again: bool,
     now: Callable[[], datetime],
@@ -385,18 +383,18 @@ def cancel_volume(
     """Stop every letter of a held volume (each logged as cancelled); the volume never goes
     to the print shop."""
     note = checked_note(note)
-    with transaction() as store:
-        volume, _ = _current(store, volume_id)
+    with uow:
+        volume, _ = _current(uow, volume_id)
         _check_cancellable(volume, actor)
-        volumes = store.after_print()
+        volumes = uow.after_print
         letters = [
             found
             for printed in volumes.volume_letters(volume.volume_id)
             if not printed.cancelled and (found := volumes.letter(printed.reference))
         ]
-        done = _cancelled(store, after, letters, volume, actor, note, decide_again, now=now,
+        done = _cancelled(uow, after, letters, volume, actor, note, decide_again, now=now,
                           control=control)  # fmt: skip
-    published(after, transaction, volume.municipality_nis, control=control)
+    published(after, uow, volume.municipality_nis, control=control)
     return done
 
 
@@ -424,7 +422,7 @@ def _check_cancellable(volume: StoredVolume, actor: Actor) -> None:
 
 
 def _cancelled(
-    store: DecisionStore,
+    uow: UnitOfWork,
     after: AfterPrint,
     letters: list[StoredLetter],
     volume: StoredVolume,
@@ -435,7 +433,7 @@ def _cancelled(
     now: Callable[[], datetime],
     control: RunControl,
 ) -> Cancelled:
-    volumes = store.after_print()
+    volumes = uow.after_print
     stamp = log_timestamp(now())
     entries = []
     for letter in letters:
@@ -466,7 +464,7 @@ def _cancelled(
     ]
     if not left:
         volumes.set_state(volume.volume_id, VolumeState.CANCELLED)
-    sealed(store, after.printing, volume.municipality_nis, entries, now=now)
+    sealed(uow, after.printing, volume.municipality_nis, entries, now=now)
     control.reached("cancel:appended")
     log.info("%d letters of volume %s cancelled", len(letters), volume.volume_id)
     return Cancelled(tuple(letter.letter.reference for letter in letters), volume, not left)
@@ -477,14 +475,14 @@ def _cancel_reprint(
     actor: Actor,
     note: str,
     after: AfterPrint,
-    transaction: DecisionTransaction,
+    uow: UnitOfWork,
     *,
     now: Callable[[], datetime],
     control: RunControl,
 ) -> Cancelled:
     """A held reprint stopped: its volume is cancelled (the letter itself stays as it was)."""
-    with transaction() as store:
-        volumes = store.after_print()
+    with uow:
+        volumes = uow.after_print
         reprint = volumes.reprint(reference)
         if reprint is None:
             raise AfterPrintRefusedError(
@@ -506,6 +504,6 @@ def _cancel_reprint(
             },
             reference=reference,
         )
-        sealed(store, after.printing, reprint.volume.municipality_nis, [entry], now=now)
+        sealed(uow, after.printing, reprint.volume.municipality_nis, [entry], now=now)
         control.reached("cancel:appended")
         return Cancelled((reference,), reprint.volume, True)

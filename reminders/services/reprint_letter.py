@@ -10,7 +10,7 @@ With `release = "approval"` the reprint volume is held, and released by an appro
 than who asked for it (four eyes); otherwise it goes to the print shop at once.
 
 Steps, as for a release: the volume is rendered and staged, then recorded and logged in one
-transaction, then renamed and delivered. Stopped in between, nothing of it was kept (staged
+uow, then renamed and delivered. Stopped in between, nothing of it was kept (staged
 files are rendered again by the next reprint) or it is delivered by the next `release`.
 """
 
@@ -37,7 +37,7 @@ from reminders.services.after_print import (
     published,
     sealed,
 )
-from reminders.services.ports import DecisionTransaction
+from reminders.services.ports import UnitOfWork
 from reminders.services.run_control import RunControl
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ def reprint_letter(
     actor: Actor,
     note: str,
     after: AfterPrint,
-    transaction: DecisionTransaction,
+    uow: UnitOfWork,
     *,
     now: Callable[[], datetime],
     control: RunControl,
@@ -70,8 +70,8 @@ def reprint_letter(
             reason=Reason(ReasonCode.NOT_A_REFERENCE, {"reference": reference}),
         )
     original = parsed.original
-    with transaction() as store:
-        volumes = store.after_print()
+    with uow:
+        volumes = uow.after_print
         letter = volumes.letter(original)
         if letter is None:
             raise AfterPrintRefusedError(
@@ -96,7 +96,7 @@ def reprint_letter(
         number = volumes.next_reprint_number(original)
         new_reference = reprint_reference(original, number)
         (again,) = letters_again(
-            store, after, municipality, [letter.letter], run_id=letter.volume.run_id,
+            uow, after, municipality, [letter.letter], run_id=letter.volume.run_id,
             letter_date=letter.volume.run_as_of, references={original: new_reference},
         )  # fmt: skip
     if again.problem is not None or again.to_print is None:
@@ -120,8 +120,8 @@ def reprint_letter(
     control.reached("reprint:staged")
     held = municipality.release is ReleaseMode.APPROVAL
     (placed,) = written.letters
-    with transaction() as store:
-        volumes = store.after_print()
+    with uow:
+        volumes = uow.after_print
         volume_id = volumes.record_volume(
             run_id=volume.run_id,
             municipality_nis=volume.municipality_nis,
@@ -176,18 +176,18 @@ def reprint_letter(
             reference=new_reference,
             holder=letter.national_number,
         )
-        sealed(store, after.printing, volume.municipality_nis, [entry], now=now)
+        sealed(uow, after.printing, volume.municipality_nis, [entry], now=now)
         control.reached("reprint:appended")
         recorded = volumes.volume(volume_id)
     control.reached("reprint:committed")
     assert recorded is not None  # noqa: S101 - just recorded
     # The log first (issue 20): the reprint's reference is in the published log before the
     # reprint can reach the print shop.
-    published(after, transaction, volume.municipality_nis, control=control)
+    published(after, uow, volume.municipality_nis, control=control)
     after.printing.shop.publish_volume(recorded.path)
     if not held:
         after.printing.shop.deliver(recorded.path)
-        with transaction() as store:
-            store.after_print().mark_delivered(volume_id, now())
+        with uow:
+            uow.after_print.mark_delivered(volume_id, now())
     log.info("letter %s reprinted as %s", original, new_reference)
     return Reprinted(new_reference, original, recorded, again.address_changed)

@@ -7,7 +7,7 @@ registry still holds the address the letter came back from, the holder gets no f
 letter there: the nightly decision skips them with `returned_mail` until an import changes
 the address. A line that cannot be taken (not a reference, a bad date or reason, a letter
 nobody printed, one already returned, one of another municipality) is reported with its
-line number and kept with why: nothing is lost. The whole list is one transaction, sealed
+line number and kept with why: nothing is lost. The whole list is one uow, sealed
 with one checkpoint.
 """
 
@@ -31,7 +31,7 @@ from reminders.domain.print_records import StoredLetter
 from reminders.domain.registry_rows import parse_registry_date
 from reminders.domain.returned_mail import address_key, parsed_return_reason, return_reasons
 from reminders.services.after_print import AfterPrint, published, sealed
-from reminders.services.ports import DecisionStore, DecisionTransaction, RawRegistryRow
+from reminders.services.ports import RawRegistryRow, UnitOfWork
 from reminders.services.run_control import RunControl
 
 log = logging.getLogger(__name__)
@@ -67,14 +67,14 @@ def import_returns(
     municipality_nis: str,
     by: str,
     after: AfterPrint,
-    transaction: DecisionTransaction,
+    uow: UnitOfWork,
     now: Callable[[], datetime],
 ) -> ReturnsReport:
     """Read a list of returned references for one municipality (see the module's doc)."""
     report = ReturnsReport(file_name, municipality_nis)
     after.municipality(municipality_nis)  # configured, or a clear error
-    with transaction() as store:
-        volumes = store.after_print()
+    with uow:
+        volumes = uow.after_print
         import_id = volumes.start_returns_import(municipality_nis, file_name, "", by, now())
         seen: dict[str, int] = {}
         entries: list[NewEntry] = []
@@ -83,7 +83,7 @@ def import_returns(
             report.lines_read += 1
             reference_text = row.fields[0].strip() if row.fields else ""
             problem = row.problem or _taken(
-                store, after, row, report, seen, entries, import_id, by, stamp, now
+                uow, after, row, report, seen, entries, import_id, by, stamp, now
             )
             if problem is not None:
                 report.problems.append(ReturnProblem(row.line, reference_text, problem))
@@ -96,9 +96,9 @@ def import_returns(
             file_sha256=file_sha256(),  # known once the list was read to the end
         )
         if entries:
-            sealed(store, after.printing, municipality_nis, entries, now=now)
+            sealed(uow, after.printing, municipality_nis, entries, now=now)
     if entries:  # the log outside the database holds them too (issue 20)
-        published(after, transaction, municipality_nis, control=RunControl())
+        published(after, uow, municipality_nis, control=RunControl())
     log.info(
         "returns of %s: %d lines, %d accepted, %d not taken",
         municipality_nis, report.lines_read, len(report.accepted), len(report.problems),
@@ -107,7 +107,7 @@ def import_returns(
 
 
 def _taken(
-    store: DecisionStore,
+    uow: UnitOfWork,
     after: AfterPrint,
     row: RawRegistryRow,
     report: ReturnsReport,
@@ -131,7 +131,7 @@ def _taken(
     reason = parsed_return_reason(reason_text)
     if reason is None:
         return f"reason: expected one of {return_reasons()}, got {reason_text!r}"
-    volumes = store.after_print()
+    volumes = uow.after_print
     letter = volumes.letter(parsed.original)
     printed_address = letter.letter.address_sha256 if letter else None
     if letter is not None and parsed.reprint:
@@ -158,7 +158,7 @@ def _taken(
             f"returned_on: {returned_on} is before the letter was printed (night of "
             f"{letter.volume.run_as_of})"
         )
-    (facts,) = store.letter_store().letter_facts([letter.letter.decision_id])
+    (facts,) = uow.letters.letter_facts([letter.letter.decision_id])
     key = _returned_address(facts, letter, printed_address, after)
     seen[parsed.text] = row.line
     volumes.record_returned(

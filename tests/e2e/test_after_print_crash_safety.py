@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from reminders.adapters.db.engine import make_engine
 from reminders.adapters.db.orm import AuditEntryRow
-from reminders.bootstrap import decision_transaction, utc_now
+from reminders.bootstrap import unit_of_work, utc_now
 from reminders.bootstrap.after_print import after_print_of
 from reminders.config import load_settings
 from reminders.services.after_print import Actor
@@ -87,14 +87,14 @@ def test_release_cancel_and_reprint_stopped_at_every_point(
     settings = load_settings(registry, environ={"REMINDERS_DATABASE_URL": database_url})
     after = after_print_of(settings)
     engine = make_engine(database_url)
-    transaction = decision_transaction(engine)
+    uow = unit_of_work(engine)
     an, bert = Actor("an", "cli"), Actor("bert", "cli")
     try:
         first = stored_volumes(database_url, GENT)[0]
         cancelled = first.references[1]
 
         def cancel(control: RunControl) -> object:
-            return cancel_letter(cancelled, an, "renewed at the counter", after, transaction,
+            return cancel_letter(cancelled, an, "renewed at the counter", after, uow,
                                  decide_again=False, now=utc_now, control=control)  # fmt: skip
 
         stopped(cancel, "cancel:appended")
@@ -102,7 +102,7 @@ def test_release_cancel_and_reprint_stopped_at_every_point(
         cancel(RunControl())
 
         def release(control: RunControl) -> object:
-            return release_volume(first.volume_id, bert, after, transaction, now=utc_now,
+            return release_volume(first.volume_id, bert, after, uow, now=utc_now,
                                   control=control)  # fmt: skip
 
         for point in ("release:recut-staged", "release:recut-appended",
@@ -127,12 +127,12 @@ def test_release_cancel_and_reprint_stopped_at_every_point(
 
         def reprint(control: RunControl) -> object:
             return reprint_letter(brussels, Actor("cleo", "cli"), "lost in the post", after,
-                                  transaction, now=utc_now, control=control)  # fmt: skip
+                                  uow, now=utc_now, control=control)  # fmt: skip
 
         for point in ("reprint:staged", "reprint:appended"):
             stopped(reprint, point)
         stopped(reprint, "reprint:committed")  # kept, not yet delivered
-        delivered = deliver_pending(after, transaction, municipality_nis=BRUSSELS,
+        delivered = deliver_pending(after, uow, municipality_nis=BRUSSELS,
                                     now=utc_now, control=RunControl())  # fmt: skip
         assert [v.file_name for v in delivered] == [f"reprint-{brussels}-R1.pdf"]
         checked_volume(in_pickup(registry, Path(delivered[0].path)))

@@ -17,7 +17,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from reminders.adapters.db.engine import make_engine
-from reminders.bootstrap import decision_transaction, nightly_job, utc_now
+from reminders.bootstrap import nightly_job, unit_of_work, utc_now
 from reminders.config import load_settings
 from reminders.domain.console_access import FAILED_LOGIN_WINDOW
 from reminders.entrypoints.console.reasons import TEXTS
@@ -215,7 +215,7 @@ def test_a_failed_run_says_why_in_the_clerks_language_or_in_its_own_words(
             raise error
 
         with pytest.raises(RemindersError):
-            _guarded(1, decision_transaction(engine), utc_now, steps, decided=lambda: True)
+            _guarded(1, unit_of_work(engine), utc_now, steps, decided=lambda: True)
         return unescape(console.client.get(f"/m/{GENT}/runs/1", headers=GERMAN).text)
 
     try:

@@ -24,7 +24,7 @@ from reminders.bootstrap import (
     import_registry_file,
     iso_country_codes,
     nightly_job,
-    store_transaction,
+    unit_of_work,
 )
 from reminders.config import load_settings
 from reminders.domain.model import RegistryKind
@@ -96,7 +96,7 @@ def test_a_night_between_two_overlapping_imports_misses_nothing(
                 lambda: import_registry(
                     RegistryKind.DOCUMENTS,
                     held,
-                    store_transaction(engines[0]),
+                    unit_of_work(engines[0]),
                     countries=iso_country_codes(),
                     now=lambda: datetime(2027, 3, 1, 6, tzinfo=UTC),
                 )

@@ -13,7 +13,7 @@ import random
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -55,6 +55,7 @@ from reminders.services.run_control import RunControl
 from reminders.synthetic import synthetic_national_number
 from tests.e2e.test_cli import NATIONAL_NUMBER, invoke
 from tests.e2e.test_run import run
+from tests.fakes import FakeUnitOfWork, unit_of_work
 from tests.pdf_reading import flat, page_count, page_texts
 
 RUN_DATE = "2027-03-01"
@@ -855,7 +856,7 @@ def test_the_recheck_turns_a_letter_into_a_skip(
             policies=settings.policies,
             print_options=print_options_key(PrintOptions()),
         ),
-        lambda: nullcontext(port),
+        unit_of_work(FakeUnitOfWork(letters=port)),
         templates,
         shop,
         LocalRendering(templates, PrintOptions(), workers=1),
@@ -940,7 +941,7 @@ def test_volumes_that_finish_out_of_order_are_recorded_in_the_order_they_were_cu
             volume_max_letters=4,
             print_options=print_options_key(PrintOptions()),
         ),
-        lambda: nullcontext(port),
+        unit_of_work(FakeUnitOfWork(letters=port)),
         templates,
         VolumeFolder(tmp_path / "out"),
         rendering,

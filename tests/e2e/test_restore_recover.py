@@ -47,7 +47,7 @@ from reminders.adapters.db.orm import (
 )
 from reminders.adapters.printing.log_folder import LogFolders
 from reminders.adapters.printing.print_volume import VolumeFolder
-from reminders.bootstrap import key_ring, recovery_transaction, utc_now
+from reminders.bootstrap import key_ring, unit_of_work, utc_now
 from reminders.config import load_settings
 from reminders.entrypoints.cli import main
 from reminders.entrypoints.run_watch import recovering
@@ -314,7 +314,7 @@ def test_recover_on_a_terminal_shows_the_entries_checked_of_each_log(
 
             result = recover(
                 NIS_CODES,
-                recovery_transaction(engine),
+                unit_of_work(engine, write_locked=True),
                 LogFolders(settings.output_dir),
                 key_ring(settings),
                 VolumeFolder(settings.output_dir, settings.print_options.pickup_dir),
@@ -453,7 +453,7 @@ def test_recover_stopped_at_each_step_and_run_again_ends_as_an_uninterrupted_one
         with pytest.raises(StoppedHereError):
             recover(
                 NIS_CODES,
-                recovery_transaction(engine),
+                unit_of_work(engine, write_locked=True),
                 LogFolders(settings.output_dir),
                 key_ring(settings),
                 VolumeFolder(settings.output_dir, settings.print_options.pickup_dir),

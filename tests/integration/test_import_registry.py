@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, select, text
 
 from reminders.adapters.db.orm import DocumentRow, PersonRow, RejectedRowRow
-from reminders.bootstrap import import_registry_file, store_transaction
+from reminders.bootstrap import import_registry_file, unit_of_work
 from reminders.domain.model import RegistryKind
 from reminders.domain.registry_rows import PERSON_COLUMNS
 from reminders.errors import InputFileError
@@ -41,7 +41,7 @@ def run_import(engine: Engine, kind: RegistryKind, path: Path) -> ImportReport:
 
 
 def listed(engine: Engine, report: ImportReport) -> list[Rejected]:
-    return list(rejected_rows(report.import_id, store_transaction(engine)))
+    return list(rejected_rows(report.import_id, unit_of_work(engine)))
 
 
 def registry_state(engine: Engine) -> tuple[list[Any], list[Any]]:

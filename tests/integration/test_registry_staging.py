@@ -4,8 +4,7 @@ for values COPY's text format treats specially (backslashes, tabs, ``\\N``, line
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,12 +19,13 @@ from reminders.adapters.db.registry_store import (
     RegistryStore,
     StagedRow,
 )
+from reminders.adapters.db.unit_of_work import SqlUnitOfWork
 from reminders.adapters.registry.registry_files import RegistryFile
-from reminders.bootstrap import iso_country_codes, store_transaction
+from reminders.bootstrap import iso_country_codes, unit_of_work
 from reminders.domain.model import RegistryKind
 from reminders.domain.registry_rows import PERSON_COLUMNS, REGISTRY_FORMATS
 from reminders.services.import_registry import import_registry
-from reminders.services.ports import StoreTransaction
+from reminders.services.ports import UnitOfWork
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 PERSONS = (
@@ -94,30 +94,29 @@ class InsertingStore(RegistryStore):
             )
 
 
-def inserting(engine: Engine) -> StoreTransaction:
-    @contextmanager
-    def transaction() -> Iterator[RegistryStore]:
-        with engine.begin() as connection:
-            store = InsertingStore.for_connection(connection)
-            store.__class__ = type("Inserting", (InsertingStore, type(store)), {})
-            yield store
+class InsertingUnitOfWork(SqlUnitOfWork):
+    """The unit of work with its registry store staging through INSERTs."""
 
-    return transaction
+    def __enter__(self) -> InsertingUnitOfWork:
+        super().__enter__()
+        store = self.registry
+        store.__class__ = type("Inserting", (InsertingStore, type(store)), {})
+        return self
 
 
-def imported(engine: Engine, folder: Path, transaction: StoreTransaction) -> None:
+def imported(engine: Engine, folder: Path, uow: UnitOfWork) -> None:
     for kind, content in ((RegistryKind.PERSONS, PERSONS), (RegistryKind.DOCUMENTS, DOCUMENTS)):
         path = folder / f"{kind.value}.csv"
         path.write_text(content, encoding="utf-8", newline="")
         with RegistryFile(path, *REGISTRY_FORMATS[kind]) as source:
-            import_registry(kind, source, transaction, countries=iso_country_codes(),
+            import_registry(kind, source, uow, countries=iso_country_codes(),
                             now=lambda: NOW)  # fmt: skip
 
 
 def test_copy_and_insert_stage_the_same_rows(engine: Engine, tmp_path: Path) -> None:
     """The store's own staging (COPY on PostgreSQL) and INSERTs give the same registry and the
     same rejected rows, raw text included."""
-    imported(engine, tmp_path, store_transaction(engine))
+    imported(engine, tmp_path, unit_of_work(engine))
     own = snapshot(engine)
     assert len(own["persons"]) == 3
     assert len(own["documents"]) == 3
@@ -125,7 +124,7 @@ def test_copy_and_insert_stage_the_same_rows(engine: Engine, tmp_path: Path) -> 
         (6, "national_number", "the same national number is on line 2"),
         (5, "number", "the same document (kind and number) is on line 2"),
     ]
-    imported(emptied(engine), tmp_path, inserting(engine))
+    imported(emptied(engine), tmp_path, InsertingUnitOfWork(engine))
     assert snapshot(engine) == own
     if engine.dialect.name == "postgresql":  # what was compared: COPY against INSERT
         with engine.connect() as connection:

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from reminders.adapters.db.engine import make_engine
 from reminders.adapters.db.orm import PrintVolumeRow
 from reminders.adapters.db.run_lock import RunLocks
-from reminders.bootstrap import decision_transaction, open_engine, printing, run_request, utc_now
+from reminders.bootstrap import open_engine, printing, run_request, unit_of_work, utc_now
 from reminders.config import load_settings
 from reminders.services.nightly_run import NightOutcome, nightly_job
 from reminders.services.run_control import KILL_POINTS, RunControl
@@ -88,7 +88,7 @@ def run(night: Night, control: RunControl) -> NightOutcome:
     try:
         return nightly_job(
             request,
-            decision_transaction(engine),
+            unit_of_work(engine),
             RunLocks(engine),
             prints,
             now=utc_now,

@@ -36,10 +36,9 @@ from reminders.domain.model import (
     PersonStatus,
 )
 from reminders.services.nightly_run import RunFailedError, RunRequest, run_night
-from reminders.services.ports import CampaignStore
 from reminders.services.run_control import RunControl
 from tests import fakes
-from tests.fakes import FakeDecisionStore, FakeDocument, FakePerson, Jurisdiction
+from tests.fakes import FakeDecisionStore, FakeDocument, FakePerson, FakeUnitOfWork, Jurisdiction
 
 NOW = datetime(2031, 1, 6, 1, 0, tzinfo=UTC)
 LICENCE = DocumentKind.DRIVING_LICENCE
@@ -64,9 +63,6 @@ class FakeCampaignNights(FakeDecisionStore):
     def __init__(self) -> None:
         super().__init__()
         self.issued: dict[int, date | None] = {}
-
-    def campaign_store(self) -> CampaignStore:
-        return _FakeCampaignStore(self)
 
 
 class _FakeCampaignStore:
@@ -200,8 +196,8 @@ def night(store: FakeCampaignNights, day: date, control: RunControl | None = Non
     request = RunRequest(
         as_of=day, municipalities=(GENT, BRUSSELS), policies={}, campaigns=(CAMPAIGN,)
     )
-    summary = run_night(request, fakes.decision_transaction(store), now=lambda: NOW,
-                        control=control)  # fmt: skip
+    uow = FakeUnitOfWork(store, campaigns=_FakeCampaignStore(store))
+    summary = run_night(request, fakes.unit_of_work(uow), now=lambda: NOW, control=control)
     return summary.letters
 
 

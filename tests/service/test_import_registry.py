@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from copy import deepcopy
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,7 +33,8 @@ from reminders.domain.registry_rows import (
 from reminders.errors import InputFileError
 from reminders.services import import_registry as service
 from reminders.services.import_registry import ImportReport, import_registry, rejected_rows
-from reminders.services.ports import RegistryStore, StoreTransaction
+from reminders.services.ports import UnitOfWork
+from tests.fakes import FakeUnitOfWork, unit_of_work
 from tests.integration.test_import_registry import DOCUMENTS, PERSONS
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -101,21 +101,20 @@ class _State:
 
 
 class FakeRegistryStore:
-    """The import's store in memory; ``transaction`` commits on success and puts back what
-    the transaction wrote on an error."""
+    """The import's store in memory; a unit of work's rollback puts back what its block
+    wrote (``checkpoint``)."""
 
     def __init__(self) -> None:
         self.state = _State()
         self.batches: list[int] = []  # the size of each batch staged, in order
 
-    @contextmanager
-    def transaction(self) -> Iterator[RegistryStore]:
+    def checkpoint(self) -> Callable[[], None]:
         saved = deepcopy(self.state)
-        try:
-            yield self
-        except BaseException:
+
+        def restore() -> None:
             self.state = saved
-            raise
+
+        return restore
 
     def start_import(self, kind: RegistryKind, file_name: str, started_at: datetime) -> int:
         import_id = max(self.state.imports, default=0) + 1
@@ -207,11 +206,10 @@ class FakeRegistryStore:
             yield rejection.line, rejection.column, rejection.reason, rejection.subject
 
 
-def port(store: FakeRegistryStore) -> StoreTransaction:
-    """``store`` as the import's transaction; typed against the port, so mypy checks that the
-    fake still implements RegistryStore."""
-    transaction: StoreTransaction = store.transaction
-    return transaction
+def port(store: FakeRegistryStore) -> UnitOfWork:
+    """``store`` as the registry of a unit of work; typed against the port, so mypy checks
+    that the fake still implements RegistryStore."""
+    return unit_of_work(FakeUnitOfWork(registry=store, transactional=[store]))
 
 
 def imported(

@@ -24,7 +24,7 @@ from reminders.adapters.db.orm import (
     PersonRow,
     RegistryImportRow,
 )
-from reminders.bootstrap import decision_transaction
+from reminders.bootstrap import unit_of_work
 from reminders.domain.due import Decision, SkipReason
 from reminders.domain.model import (
     DocumentKind,
@@ -35,7 +35,7 @@ from reminders.domain.model import (
 )
 from reminders.domain.policy import ReminderPolicy, Stage, parse_offset
 from reminders.services.nightly_run import RunFailedError, RunRequest, run_night
-from reminders.services.ports import DecisionTransaction
+from reminders.services.ports import UnitOfWork
 from reminders.synthetic import synthetic_national_number
 from tests import fakes
 from tests.fakes import (
@@ -43,6 +43,7 @@ from tests.fakes import (
     FakeDecisionStore,
     FakeDocument,
     FakePerson,
+    FakeUnitOfWork,
     Jurisdiction,
     UniqueKeyViolationError,
 )
@@ -279,14 +280,14 @@ def run_calendar(
     nights: Sequence[Night],
     *,
     narrow: bool = True,
-    transaction: DecisionTransaction | None = None,
+    uow: UnitOfWork | None = None,
     mirror: Mirror | None = None,
 ) -> Outcome:
     """Import the registry, then run each night, importing the changes due by then first.
-    Decisions go to the fake store, or through ``transaction`` with ``mirror`` copying every
+    Decisions go to the fake store, or through ``uow`` with ``mirror`` copying every
     import to that store's database."""
     store = FakeDecisionStore(narrow=narrow)
-    port = transaction or fakes.decision_transaction(store)
+    port = uow or fakes.unit_of_work(FakeUnitOfWork(store))
 
     def load(rows: Sequence[FakePerson | FakeDocument]) -> None:
         stored = store.load(rows)
@@ -465,7 +466,7 @@ def night(store: FakeDecisionStore, day: date) -> list[tuple[int, str, SkipReaso
     before = set(store.decisions)
     run_night(
         RunRequest(as_of=day, municipalities=(GENT, BRUSSELS), policies=POLICIES),
-        fakes.decision_transaction(store),
+        fakes.unit_of_work(FakeUnitOfWork(store)),
         now=lambda: NOW,
     )
     return sorted(
@@ -576,11 +577,13 @@ def test_the_unique_key_refuses_a_second_decision_and_the_run_keeps_nothing() ->
     store.load([FakePerson(1, GENT.nis_code), FakeDocument(1, 1, LICENCE, date(2027, 6, 30)),
                 FakeDocument(2, 1, DocumentKind.EID, date(2027, 5, 30))])  # fmt: skip
     letter = [Decision(1, "first", None, (NL,))]
-    with store.transaction():
-        store.record(1, GENT.nis_code, LICENCE, letter, NOW)
-    with pytest.raises(UniqueKeyViolationError), store.transaction():
-        store.record(1, GENT.nis_code, LICENCE, letter, NOW)
-    assert store.rolled_back == 1
+    uow = FakeUnitOfWork(store)
+    with uow:
+        uow.decisions.record(1, GENT.nis_code, LICENCE, letter, NOW)
+    with pytest.raises(UniqueKeyViolationError), uow:
+        uow.decisions.record(1, GENT.nis_code, LICENCE, letter, NOW)
+    assert (uow.committed, uow.rolled_back) == (1, 1)
+    assert len(store.decisions) == 1
     # A final row that reads as an open skip (as if edited by hand): the rule sends again.
     store.violations.clear()
     key = (1, "first", True)
@@ -684,9 +687,7 @@ def test_the_sql_store_records_what_the_fake_records(engine: Engine, seed: int) 
     world = replace(world, last=world.first + 120 * DAY)
     nights = some_nights(rng.randint, world, mixed=True)[:30]
     fake = run_calendar(world, nights)
-    real = run_calendar(
-        world, nights, transaction=decision_transaction(engine), mirror=sql_mirror(engine, seed)
-    )
+    real = run_calendar(world, nights, uow=unit_of_work(engine), mirror=sql_mirror(engine, seed))
     assert real.store.decisions == {}  # the decisions went to the database
     assert sql_decisions(engine) == fake_decisions(fake.store)
     reasons = {decision.reason for decision in fake.store.decisions.values()}
@@ -710,7 +711,7 @@ class SqlNights:
         """Run ``day``; returns (document, stage, reason) of what it recorded."""
         before = sql_decisions(self.engine)
         request = RunRequest(as_of=day, municipalities=(GENT, BRUSSELS), policies=POLICIES)
-        run_night(request, decision_transaction(self.engine), now=lambda: NOW)
+        run_night(request, unit_of_work(self.engine), now=lambda: NOW)
         return [row[3:6] for row in sql_decisions(self.engine) if row not in before]
 
 

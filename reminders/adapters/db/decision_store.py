@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, cast
 
@@ -31,10 +31,6 @@ from sqlalchemy import (
     update,
 )
 
-from reminders.adapters.db.after_print_store import AfterPrintStore
-from reminders.adapters.db.campaign_store import CampaignStore
-from reminders.adapters.db.dispatch_log_store import DispatchLogStore
-from reminders.adapters.db.letter_store import LetterStore
 from reminders.adapters.db.orm import (
     DecisionRow,
     DocumentRow,
@@ -52,12 +48,10 @@ from reminders.adapters.db.registry_columns import (
     renewed_by_later,
 )
 from reminders.adapters.db.registry_lock import wait_for_imports
-from reminders.adapters.db.run_ledger import RunLedger
 from reminders.domain.due import Decision, DocumentFacts, Recorded, SkipReason
 from reminders.domain.letter_language import language_label
 from reminders.domain.model import DocumentKind
 from reminders.domain.scan_window import ExpiryWindow, ScanWatermark
-from reminders.errors import Reason
 
 CHUNK = 900  # documents per chunk, and ids per IN (...): below SQLite's old 999-parameter limit
 # Windows wider than this (a first run, or weeks of downtime) are streamed, not fetched at once.
@@ -202,31 +196,11 @@ def _candidate(row: Row[Any]) -> Candidate:
 
 
 class DecisionStore:
-    """The nightly run's reads and writes, on one connection inside the caller's transaction."""
+    """The nightly decision's reads and writes, on the unit of work's connection."""
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self._serial = False  # PostgreSQL: parallel workers turned off in this transaction
-
-    def letter_store(self) -> LetterStore:
-        """The printing step's store, in this same transaction."""
-        return LetterStore(self.connection)
-
-    def dispatch_log(self) -> DispatchLogStore:
-        """The dispatch log's store, in this same transaction: a run is sealed with it."""
-        return DispatchLogStore(self.connection)
-
-    def run_ledger(self) -> RunLedger:
-        """The record of runs and attempts, in this same transaction."""
-        return RunLedger(self.connection)
-
-    def campaign_store(self) -> CampaignStore:
-        """Campaign reads, in this same transaction: a night's waves are decided with it."""
-        return CampaignStore(self.connection)
-
-    def after_print(self) -> AfterPrintStore:
-        """Volumes, cancellations, reprints and returns, in this same transaction."""
-        return AfterPrintStore(self.connection)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -317,32 +291,6 @@ class DecisionStore:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def start_run(
-        self,
-        *,
-        as_of: date,
-        municipalities: Sequence[str],
-        started_by: str,
-        worker: str,
-        config_sha256: str,
-        code_version: str,
-        started_at: datetime,
-    ) -> int:
-        """Record a run as running, with its first attempt; returns its id."""
-        return self.run_ledger().start_run(
-            as_of=as_of,
-            municipalities=municipalities,
-            started_by=started_by,
-            worker=worker,
-            config_sha256=config_sha256,
-            code_version=code_version,
-            started_at=started_at,
-        )
-
-    def mark_decided(self, run_id: int, *, tally: dict[str, Any], missed_nights: str) -> None:
-        """The run's decisions are in: the next step prints them (committed with them)."""
-        self.run_ledger().mark_decided(run_id, tally=tally, missed_nights=missed_nights)
-
     def record(
         self,
         run_id: int,
@@ -396,25 +344,3 @@ class DecisionStore:
                     municipality_nis=municipality_nis, document_kind=kind.value, **values
                 )
             )
-
-    def finish_run(
-        self,
-        run_id: int,
-        *,
-        outcome: str,
-        finished_at: datetime,
-        letters: int = 0,
-        skips: int = 0,
-        failure: str | None = None,
-        failure_reason: Reason | None = None,
-    ) -> None:
-        """Close a run's record: succeeded with its counts, or failed with its reason."""
-        self.run_ledger().finish(
-            run_id,
-            outcome=outcome,
-            finished_at=finished_at,
-            letters=letters,
-            skips=skips,
-            failure=failure,
-            failure_reason=failure_reason,
-        )

@@ -16,7 +16,6 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table, insert, select, text, update
 
 from reminders.adapters.db.after_print_store import AfterPrintStore
-from reminders.adapters.db.dispatch_log_store import DispatchLogStore
 from reminders.adapters.db.engine import insert_rows, marker, new_ids, rows_where_in
 from reminders.adapters.db.orm import (
     DecisionRow,
@@ -88,13 +87,10 @@ class RecoveryStore:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
-    def dispatch_log(self) -> DispatchLogStore:
-        return DispatchLogStore(self.connection)
-
-    def run_ledger(self) -> RunLedger:
+    def _ledger(self) -> RunLedger:
         return RunLedger(self.connection)
 
-    def after_print(self) -> AfterPrintStore:
+    def _after_print(self) -> AfterPrintStore:
         return AfterPrintStore(self.connection)
 
     # -- runs ----------------------------------------------------------------------------------
@@ -184,7 +180,7 @@ class RecoveryStore:
             )
             .order_by(_run.c.id)
         )
-        ledger = self.run_ledger()
+        ledger = self._ledger()
         return [ledger.run(run_id) for run_id in ids]
 
     def move_run_ids_past(self, highest: int, *, reserved_as: str, at: datetime) -> int:
@@ -247,7 +243,7 @@ class RecoveryStore:
         at once, for a reprint) counts as delivered: a restored installation hands the print
         shop nothing a second time."""
         state = VolumeState.HELD if record.held else VolumeState.AUTO
-        volume_id = self.after_print().record_volume(
+        volume_id = self._after_print().record_volume(
             run_id=record.run_id,
             municipality_nis=record.municipality_nis,
             language=record.language,
@@ -263,7 +259,7 @@ class RecoveryStore:
             requested_by=requested_by,
         )
         if state is VolumeState.AUTO:
-            self.after_print().mark_delivered(volume_id, record.written_at)
+            self._after_print().mark_delivered(volume_id, record.written_at)
         return volume_id
 
     # -- after the print (issue 21) --------------------------------------------------------------
@@ -271,7 +267,7 @@ class RecoveryStore:
     def restore_recut(self, record: RecutRecord) -> None:
         """A held volume cut again without its cancelled letters: the re-cut recorded, the
         original's remaining letters moved to it in their order, the original replaced."""
-        store = self.after_print()
+        store = self._after_print()
         if store.volume_at(record.volume.path) is not None:
             return
         original = store.volume_at(record.replaces)
@@ -294,7 +290,7 @@ class RecoveryStore:
 
     def restore_release(self, record: ReleaseRecord) -> None:
         """A volume released (and so, for this installation, delivered)."""
-        store = self.after_print()
+        store = self._after_print()
         volume = store.volume_at(record.volume)
         if volume is None:
             raise RecoveryConflictError(f"the released volume {record.volume} is not restored")
@@ -309,7 +305,7 @@ class RecoveryStore:
     def restore_cancel(self, record: CancelRecord) -> None:
         """A letter cancelled (its decision a `cancelled` skip), or a held reprint stopped; a
         volume none of whose letters is left is cancelled."""
-        store = self.after_print()
+        store = self._after_print()
         if record.reprint:
             reprint = store.reprint(record.reference)
             if reprint is not None and reprint.volume.state is not VolumeState.CANCELLED:
@@ -330,7 +326,7 @@ class RecoveryStore:
     def restore_reprint(self, record: ReprintRecord) -> None:
         """A letter printed again: its reprint volume and its reprint row (so the next
         reprint of that letter takes the next number)."""
-        store = self.after_print()
+        store = self._after_print()
         if store.reprint(record.reference) is not None:
             return
         letter = store.letter(record.original)
@@ -356,7 +352,7 @@ class RecoveryStore:
         """A letter bpost brought back. The address it came back from is not in the log (a
         hash of the registry's): when the registry then still held it, the holder's address
         now stands for it. ``imports`` maps the logged lists to this database's."""
-        store = self.after_print()
+        store = self._after_print()
         if store.returned_on(record.reference) is not None:
             return
         letter = store.letter(record.original)

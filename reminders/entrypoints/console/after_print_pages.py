@@ -21,7 +21,7 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from reminders.adapters.spreadsheet_csv import SpreadsheetCsv
-from reminders.bootstrap import decision_transaction, log_transaction
+from reminders.bootstrap import unit_of_work
 from reminders.domain.console_access import Role
 from reminders.domain.letter_life import letter_life
 from reminders.domain.letter_reference import parsed_reference
@@ -52,8 +52,8 @@ def _signed(call: Call, action: str, **request: object) -> dict[str, Any]:
 def release_page(call: Call) -> Response:
     """The municipality's held volumes, their letters, and what an approver may do."""
     number = (call.param("number") or "").upper()
-    with decision_transaction(call.console.engine)() as store:
-        volumes = store.after_print()
+    with unit_of_work(call.console.engine) as uow:
+        volumes = uow.after_print
         undelivered = volumes.undelivered(call.nis)
         held = [
             (volume, volumes.volume_letters(volume.volume_id))
@@ -178,8 +178,8 @@ def returned_page(call: Call) -> Response:
 
 
 def _returned(call: Call) -> list[ReturnedListing]:
-    with decision_transaction(call.console.engine)() as store:
-        return store.after_print().returned_letters(call.nis, limit=RETURNED_SHOWN)
+    with unit_of_work(call.console.engine) as uow:
+        return uow.after_print.returned_letters(call.nis, limit=RETURNED_SHOWN)
 
 
 def returned_csv(returned: Iterable[ReturnedListing]) -> str:
@@ -224,7 +224,8 @@ def letter_page(call: Call) -> Response:
         parsed = parsed_reference(reference)
         if parsed is None or parsed.municipality_nis != call.nis:
             raise UsageError(_not_ours(call, reference))
-        with log_transaction(call.console.engine)() as store:
+        with unit_of_work(call.console.engine) as uow:
+            store = uow.dispatch_log
             life = letter_life(parsed.original, store.letter_history(parsed.original))
         if life is None:
             raise UsageError(_not_ours(call, reference))

@@ -22,8 +22,8 @@ from reminders.adapters.db.status_store import municipality_states
 from reminders.adapters.spreadsheet_csv import SpreadsheetCsv
 from reminders.bootstrap import (
     key_ring,
-    log_transaction,
     reported_municipalities,
+    unit_of_work,
 )
 from reminders.domain.console_access import Role
 from reminders.domain.dispatch_log import LogEvent, LogQuery, log_timestamp
@@ -85,7 +85,8 @@ def _search(call: Call, *, reveal: bool) -> Response:
         call.console.signer.ask(
             "reveal", call.nis, call.console.now(), by=call.session.user.actor, what=what
         )
-    with log_transaction(call.console.engine)() as store:
+    with unit_of_work(call.console.engine) as uow:
+        store = uow.dispatch_log
         rows = search_log(
             store, call.nis, query, reveal=reveal, limit=PAGE_SIZE + 1, before_seq=before_seq
         )
@@ -150,7 +151,8 @@ def verification_page(call: Call) -> Response:
 def verify_now(call: Call) -> Response:
     """Verify the municipality's log now (the verdict is kept, as `audit verify` keeps it)."""
     keys = key_ring(call.console.settings)
-    with log_transaction(call.console.engine)() as store:
+    with unit_of_work(call.console.engine) as uow:
+        store = uow.dispatch_log
         verdicts = verify_logs(store, keys, municipalities=[call.nis])
         record_verdicts(
             store, verdicts, verified_at=call.console.now(), verified_by=call.session.user.actor
@@ -170,7 +172,8 @@ def _verification(
 ) -> Response:
     with call.console.engine.connect() as connection:
         state = municipality_states(connection, [call.nis])[call.nis]
-    with log_transaction(call.console.engine)() as store:
+    with unit_of_work(call.console.engine) as uow:
+        store = uow.dispatch_log
         note = store.head(call.nis).checkpoint_note
     return call.page(
         "verification.html", state=state, note=note, statement=statement, intact=intact
@@ -180,7 +183,8 @@ def _verification(
 @page(Role.AUDITOR)
 def checkpoint_file(call: Call) -> Response:
     """The newest signed checkpoint, as a file to keep outside the database."""
-    with log_transaction(call.console.engine)() as store:
+    with unit_of_work(call.console.engine) as uow:
+        store = uow.dispatch_log
         head = store.head(call.nis)
     if head.checkpoint_note is None:
         return call.page("problem.html", 404, message=_("The log has no checkpoint yet."))
@@ -209,7 +213,8 @@ def _export(call: Call, *, reveal: bool) -> Response:
 
     def lines() -> Iterator[str]:  # read as it is sent: a year's log need not fit in memory
         try:
-            with log_transaction(engine)() as store:
+            with unit_of_work(engine) as uow:
+                store = uow.dispatch_log
                 rows = export_rows(
                     store, [nis], run_id=run_id, reveal=reveal, output_dir=output_dir
                 )
@@ -282,7 +287,8 @@ def report_file(call: Call) -> Response:
         return call.page("problem.html", 404, message=_("There is no such run."))
     settings = call.console.settings
     keys = key_ring(settings)
-    with log_transaction(call.console.engine)() as store:
+    with unit_of_work(call.console.engine) as uow:
+        store = uow.dispatch_log
         report = run_report(
             store,
             keys,

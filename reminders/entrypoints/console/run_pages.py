@@ -25,7 +25,7 @@ from reminders.adapters.db.console_reads import (
 )
 from reminders.adapters.db.console_store import ConsoleStore
 from reminders.adapters.db.status_store import run_alive
-from reminders.bootstrap import decision_transaction, run_request
+from reminders.bootstrap import run_request, unit_of_work
 from reminders.domain.console_access import Role
 from reminders.domain.due import Decision
 from reminders.domain.model import DocumentKind
@@ -203,7 +203,7 @@ def confirm_run(call: Call) -> Response:
             picked.extend((d.stage, d.document_id) for d in decisions if d.is_letter)
 
         summary = run_night(
-            request, decision_transaction(call.console.engine), now=call.console.now, listing=pick
+            request, unit_of_work(call.console.engine), now=call.console.now, listing=pick
         )
         outcome = summary.municipalities[call.nis].as_json(night)
         with call.console.engine.connect() as connection:

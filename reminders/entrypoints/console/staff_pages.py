@@ -17,9 +17,8 @@ from reminders.adapters.printing.pdf_image import first_page_png
 from reminders.adapters.printing.print_volume import preview_pdf
 from reminders.bootstrap import (
     checked_templates,
-    decision_transaction,
-    letter_transaction,
     run_request,
+    unit_of_work,
 )
 from reminders.domain.console_access import Role
 from reminders.domain.due import SkipReason
@@ -93,7 +92,7 @@ def letters_due_page(call: Call) -> Response:
         lambda day: run_request(
             settings, as_of=day, nis_codes=[call.nis], started_by=actor, dry_run=True
         ),
-        decision_transaction(engine),
+        unit_of_work(engine),
         partial(_described, engine),
         tonight=call.console.today(),
         now=call.console.now,
@@ -132,7 +131,8 @@ def _preview(call: Call, *, note: bool = True) -> Preview:
         raise FieldError(*call.errors[0])
     as_of = asked or call.console.today()
     layout = LetterLayout(settings.print_options.window)
-    with letter_transaction(call.console.engine)() as store:
+    with unit_of_work(call.console.engine) as uow:
+        store = uow.letters
         try:
             result = preview_letter(
                 DocumentKind(kind_text),
