@@ -52,8 +52,7 @@ from reminders.errors import ConfigError, RemindersError
 from reminders.services.audit import ReportedMunicipality, record_verdicts, verify_logs
 from reminders.services.complete_run import Printing
 from reminders.services.import_registry import ImportReport, Progress, import_registry
-from reminders.services.nightly_run import NightOutcome, RunRequest
-from reminders.services.nightly_run import nightly_job as run_nightly_job
+from reminders.services.nightly_run import NightOutcome, RunRequest, run_night
 from reminders.services.ports import (
     ConsoleTransaction,
     LoginTransaction,
@@ -478,24 +477,31 @@ def nightly_job(
     as_of: date,
     nis_codes: Sequence[str] | None,
     started_by: str,
+    dry_run: bool = False,
     stop: StopSignal | None = None,
     wait_seconds: float = 0.0,
     skip_if_done: bool = False,
 ) -> NightOutcome:
-    """The night of ``as_of``, as `run` and the scheduler start it: locked per municipality,
-    unfinished runs resumed first. ``REMINDERS_KILL_AT`` (crash tests) is read here."""
+    """The night of ``as_of``, as `run` (and `run --dry-run`) and the scheduler start it:
+    locked per municipality, unfinished runs resumed first; a dry run only decides, and
+    needs neither the templates nor the key. ``REMINDERS_KILL_AT`` (crash tests) is read
+    here."""
     control = RunControl.from_environment(os.environ, stop)
-    prints = printing(settings)  # checks every template and the key before anything else
-    request = run_request(settings, as_of=as_of, nis_codes=nis_codes, started_by=started_by)
+    # Checks every template and the key before anything else (not needed to decide).
+    prints = None if dry_run else printing(settings)
+    request = run_request(
+        settings, as_of=as_of, nis_codes=nis_codes, started_by=started_by, dry_run=dry_run
+    )
     engine = open_engine(settings.database_url)
     try:
-        prints = replace(prints, emailing=emailing(settings, engine, prints.texts))
-        return run_nightly_job(
+        if prints is not None:
+            prints = replace(prints, emailing=emailing(settings, engine, prints.texts))
+        return run_night(
             request,
             unit_of_work(engine),
-            RunLocks(engine, wait_seconds=wait_seconds),
-            prints,
             now=utc_now,
+            locks=RunLocks(engine, wait_seconds=wait_seconds),
+            printing=prints,
             control=control,
             skip_if_done=skip_if_done,
         )

@@ -30,9 +30,7 @@ from reminders.bootstrap import (
     letters_used,
     nightly_job,
     open_engine,
-    run_request,
     unit_of_work,
-    utc_now,
 )
 from reminders.bootstrap.installation import (
     OWN_TEMPLATES,
@@ -67,7 +65,6 @@ from reminders.entrypoints.status_cli import status
 from reminders.entrypoints.templates_cli import templates
 from reminders.errors import UsageError
 from reminders.services.import_registry import ImportReport, Rejected, rejected_rows
-from reminders.services.nightly_run import run_night
 from reminders.services.run_summary import RunSummary
 
 if TYPE_CHECKING:
@@ -234,26 +231,19 @@ def run(
     the letters into volumes (a dry run only decides). An unfinished earlier run of these
     municipalities is completed first. SIGTERM or Ctrl-C stops it at the next safe point."""
     settings = load_settings(config_path)
-    day = day_or_today(as_of, settings)
     nis_codes = [settings.municipality(nis_code).nis_code] if nis_code else None
-    if dry_run:
-        request = run_request(settings, as_of=day, nis_codes=nis_codes, started_by=started_by,
-                              dry_run=True)  # fmt: skip
-        engine = open_engine(settings.database_url)
-        try:
-            summary = run_night(request, unit_of_work(engine), now=utc_now)
-        finally:
-            engine.dispose()
-        _report_run(summary, settings, as_json)
-        return
     stop = threading.Event()
-    progress = nullcontext() if as_json else watching(settings.database_url)
-    with stop_on_signals(stop), progress:
+    quiet = as_json or dry_run  # a dry run writes nothing: no progress shown, no safe points
+    with (
+        nullcontext() if dry_run else stop_on_signals(stop),
+        nullcontext() if quiet else watching(settings.database_url),
+    ):
         outcome = nightly_job(
             settings,
-            as_of=day,
+            as_of=day_or_today(as_of, settings),
             nis_codes=nis_codes,
             started_by=started_by[:40],
+            dry_run=dry_run,
             stop=stop,
             wait_seconds=wait_seconds,
         )

@@ -6,8 +6,8 @@ A run is a series of steps, each committed on its own (decide, print, seal, publ
 long transaction. The decide step commits every decision of the night at once, so a run
 stopped before it kept nothing and the next run simply decides again; a run stopped after it
 is resumed, under its own id and date, before anything new is decided for its municipalities.
-`nightly_job` does that under a lock per municipality: one run at a time, whichever machine
-or scheduler starts it.
+`run_night` does that under a lock per municipality: one run at a time, whichever machine
+or scheduler starts it. A dry run goes the same way and writes nothing.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ class RunRequest:
 
 @dataclass(frozen=True, slots=True)
 class NightOutcome:
-    """What `nightly_job` did: ran (or completed) the night, or found it already done."""
+    """What `run_night` did: ran (or completed) the night, or found it already done."""
 
     status: Literal["ran", "already_done"]
     summary: RunSummary | None  # the night's run; None when already done
@@ -107,50 +107,87 @@ class MunicipalityLocks(Protocol):
     def __call__(self, nis_codes: Collection[str]) -> AbstractContextManager[None]: ...
 
 
-def nightly_job(
+def run_night(
     request: RunRequest,
     uow: UnitOfWork,
-    locks: MunicipalityLocks,
-    printing: Printing,
     *,
     now: Callable[[], datetime],
-    control: RunControl,
+    locks: MunicipalityLocks | None = None,
+    printing: Printing | None = None,
+    control: RunControl | None = None,
+    listing: DecisionListing | None = None,
     skip_if_done: bool = False,
 ) -> NightOutcome:
-    """The night for ``request``, one run at a time per municipality: first every unfinished
-    run of these municipalities is completed (or closed, if it kept nothing), then, unless
-    ``skip_if_done`` finds the night already run (a second scheduler, a repeated hour), the
-    night itself is run. A municipality whose database log is behind its published log stops
-    it all first (BehindPublishedLogError, exit 1): `reminders recover` must run."""
-    nis_codes = [m.nis_code for m in request.municipalities]
-    with locks(nis_codes):
+    """The night of ``request.as_of``: `reminders run`, its dry run, the scheduler's job, the
+    console's run and preview all come here.
+
+    A dry run (``request.dry_run``) only decides: it writes nothing, takes no lock, resumes
+    nothing, and hands each decision to ``listing`` when given. A run holds the run lock of
+    its municipalities (``locks``; None only where nothing else can run on the database: the
+    demo's own, a test's), completes every unfinished run of them first (or closes it, if it
+    kept nothing), then, unless ``skip_if_done`` finds the night already run (a second
+    scheduler, a repeated hour), decides and records the night and, when ``printing`` says
+    how, prints, seals and publishes its letters. Without ``printing`` (tests, benchmarks) it
+    only decides, and resumes nothing. A municipality whose database log is behind its
+    published log stops it all first (BehindPublishedLogError, exit 1): `reminders recover`
+    must run."""
+    control = control or RunControl()
+    if request.dry_run:
         with uow:
-            # Before anything else, resuming included: a database restored from a backup
-            # would hand out again what its published log already holds.
-            refuse_if_behind(nis_codes, uow.dispatch_log, printing.logs, printing.keys)
-            unfinished = uow.runs.unfinished(nis_codes)
-        others = {nis for run in unfinished for nis in run.municipalities} - set(nis_codes)
-        with locks(others) if others else nullcontext():
-            if others:
-                with uow:
-                    refuse_if_behind(others, uow.dispatch_log, printing.logs, printing.keys)
-            resumed = [
-                summary
-                for run in unfinished
-                if (summary := _resumed(run, request, uow, printing, now, control))
-            ]
-        ids = tuple(summary.run_id for summary in resumed if summary.run_id is not None)
-        for summary in resumed:  # the night's own run, stopped earlier and now completed
-            if summary.as_of == request.as_of and set(nis_codes) <= set(summary.municipalities):
-                return NightOutcome("ran", summary, ids)
+            summary = _decided(request, uow, None, now, uow.decisions.latest_import_id(), listing)
+        return NightOutcome("ran", summary)
+    nis_codes = [m.nis_code for m in request.municipalities]
+    with _held(locks, nis_codes):
+        ids: tuple[int, ...] = ()
+        if printing is not None:
+            resumed = _completed_unfinished(request, uow, locks, printing, now, control)
+            ids = tuple(summary.run_id for summary in resumed if summary.run_id is not None)
+            for summary in resumed:  # the night's own run, stopped earlier and now completed
+                if summary.as_of == request.as_of and set(nis_codes) <= set(summary.municipalities):
+                    return NightOutcome("ran", summary, ids)
         if skip_if_done:
             with uow:
                 done = uow.runs.succeeded_for(request.as_of, nis_codes)
             if done is not None:
                 log.info("night %s already run by run %s", request.as_of, done)
                 return NightOutcome("already_done", None, ids)
-        summary = run_night(request, uow, now=now, printing=printing, control=control)
+        summary = _new_run(request, uow, now=now, printing=printing, control=control)
         return NightOutcome("ran", summary, ids)
+
+
+def _held(
+    locks: MunicipalityLocks | None, nis_codes: Collection[str]
+) -> AbstractContextManager[None]:
+    return locks(nis_codes) if locks is not None and nis_codes else nullcontext()
+
+
+def _completed_unfinished(
+    request: RunRequest,
+    uow: UnitOfWork,
+    locks: MunicipalityLocks | None,
+    printing: Printing,
+    now: Callable[[], datetime],
+    control: RunControl,
+) -> list[RunSummary]:
+    """Every unfinished run of the request's municipalities completed from the step it
+    reached (those that kept nothing closed), holding the locks of the other municipalities
+    they cover too; the summaries of those completed."""
+    nis_codes = [m.nis_code for m in request.municipalities]
+    with uow:
+        # Before anything else, resuming included: a database restored from a backup
+        # would hand out again what its published log already holds.
+        refuse_if_behind(nis_codes, uow.dispatch_log, printing.logs, printing.keys)
+        unfinished = uow.runs.unfinished(nis_codes)
+    others = {nis for run in unfinished for nis in run.municipalities} - set(nis_codes)
+    with _held(locks, others):
+        if others:
+            with uow:
+                refuse_if_behind(others, uow.dispatch_log, printing.logs, printing.keys)
+        return [
+            summary
+            for run in unfinished
+            if (summary := _resumed(run, request, uow, printing, now, control))
+        ]
 
 
 def _resumed(
@@ -187,24 +224,17 @@ def _resumed(
     )
 
 
-def run_night(
+def _new_run(
     request: RunRequest,
     uow: UnitOfWork,
     *,
     now: Callable[[], datetime],
-    printing: Printing | None = None,
-    control: RunControl | None = None,
-    listing: DecisionListing | None = None,
+    printing: Printing | None,
+    control: RunControl,
 ) -> RunSummary:
-    """Decide every (document, stage) for ``request.as_of`` and, unless a dry run, record it,
-    then print, seal and publish the letters (when ``printing`` says how). Callers that may
-    meet an unfinished run use `nightly_job`, which holds the locks and resumes first. A dry
-    run hands each decision to ``listing``, when given."""
-    control = control or RunControl()
+    """A new run of the night: every (document, stage) decided and recorded in one
+    transaction, then printed, sealed and published (when ``printing`` says how)."""
     nis_codes = [m.nis_code for m in request.municipalities]
-    if request.dry_run:
-        with uow:
-            return _decided(request, uow, None, now, uow.decisions.latest_import_id(), listing)
     with uow:
         run_id = uow.runs.start_run(
             as_of=request.as_of,

@@ -4,7 +4,7 @@ exactly one complete volume on disk, logged once in a log that verifies, with no
 unrecorded file left in the print room, and the stopped attempt recorded as failed (issue 7,
 "exactly once under crashes"; the checker is tests/e2e/run_checks.py's).
 
-The run (services/nightly_run.py's `nightly_job`, wired as `reminders run` wires it) is given a
+The run (services/nightly_run.py's `run_night`, wired as `reminders run` wires it) is given a
 `RunControl` that raises `Killed` at the point: not an Exception, so nothing of the run sees
 it, records it or cleans up after it; only the transaction open at the point is rolled back,
 as the database does when a killed process's connection drops, and the files written stay.
@@ -26,7 +26,7 @@ from reminders.adapters.db.orm import PrintVolumeRow
 from reminders.adapters.db.run_lock import RunLocks
 from reminders.bootstrap import open_engine, printing, run_request, unit_of_work, utc_now
 from reminders.config import load_settings
-from reminders.services.nightly_run import NightOutcome, nightly_job
+from reminders.services.nightly_run import NightOutcome, run_night
 from reminders.services.run_control import KILL_POINTS, RunControl
 from tests.e2e.run_checks import (
     RUN_DATE,
@@ -86,12 +86,12 @@ def run(night: Night, control: RunControl) -> NightOutcome:
     request = run_request(settings, as_of=RUN_DATE, nis_codes=None, started_by="cli")
     engine = open_engine(settings.database_url)
     try:
-        return nightly_job(
+        return run_night(
             request,
             unit_of_work(engine),
-            RunLocks(engine),
-            prints,
             now=utc_now,
+            locks=RunLocks(engine),
+            printing=prints,
             control=control,
         )
     finally:

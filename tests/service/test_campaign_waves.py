@@ -197,8 +197,9 @@ def night(store: FakeCampaignNights, day: date, control: RunControl | None = Non
         as_of=day, municipalities=(GENT, BRUSSELS), policies={}, campaigns=(CAMPAIGN,)
     )
     uow = FakeUnitOfWork(store, campaigns=_FakeCampaignStore(store))
-    summary = run_night(request, fakes.unit_of_work(uow), now=lambda: NOW, control=control)
-    return summary.letters
+    outcome = run_night(request, fakes.unit_of_work(uow), now=lambda: NOW, control=control)
+    assert outcome.summary is not None
+    return outcome.summary.letters
 
 
 def letters(store: FakeCampaignNights) -> list[tuple[date, str, int]]:

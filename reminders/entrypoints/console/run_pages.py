@@ -204,7 +204,8 @@ def confirm_run(call: Call) -> Response:
 
         summary = run_night(
             request, unit_of_work(call.console.engine), now=call.console.now, listing=pick
-        )
+        ).summary
+        assert summary is not None  # noqa: S101 - a dry run always decides
         outcome = summary.municipalities[call.nis].as_json(night)
         with call.console.engine.connect() as connection:
             described = describe_documents(connection, [i for _s, i in picked[:SAMPLES]])
