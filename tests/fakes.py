@@ -12,17 +12,40 @@ test sees what production would see.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, cast
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from reminders.domain.address import is_usable_address
+from reminders.domain.checkpoint import (
+    Checkpoint,
+    KeyRing,
+    SignedCheckpoint,
+    VerifierKey,
+    signed_checkpoint,
+)
+from reminders.domain.dispatch_log import LogEntry, LogEvent, LogQuery, LogSubject, NewEntry
 from reminders.domain.due import Decision, DocumentFacts, Holder, Recorded, SkipReason
 from reminders.domain.letter_language import language_label
+from reminders.domain.letters import (
+    LetterFacts,
+    LetterMunicipality,
+    LetterSpec,
+    LetterText,
+    PostalAddress,
+    PrintedLetter,
+    WrittenVolume,
+    address_sha256,
+)
 from reminders.domain.model import (
     DocumentKind,
     DocumentStatus,
@@ -30,7 +53,10 @@ from reminders.domain.model import (
     LetterLanguageRule,
     PersonStatus,
 )
+from reminders.domain.release import VolumeState
 from reminders.domain.scan_window import ExpiryWindow, ScanWatermark
+from reminders.domain.tiles import CHECKPOINT_PATH
+from reminders.domain.volume_job import RenderedVolume, VolumeJob
 from reminders.errors import Reason
 from reminders.services.ports import (
     AfterPrintStore,
@@ -38,6 +64,7 @@ from reminders.services.ports import (
     DecisionStore,
     DispatchLogStore,
     LetterStore,
+    PendingVolume,
     RecoveryStore,
     RegistryStore,
     RunCheckpoint,
@@ -541,3 +568,553 @@ class FakeUnitOfWork:
 def unit_of_work(uow: FakeUnitOfWork) -> UnitOfWork:
     """``uow`` typed against the port, so mypy checks that the fake still implements it."""
     return uow
+
+
+# -- printing ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FakeVolume:
+    """A row of `print_volume`, as the printing step records it."""
+
+    volume_id: int
+    run_id: int
+    municipality_nis: str
+    language: str | None
+    sequence: int
+    path: str
+    letters: int
+    state: VolumeState
+
+
+class FakeLetterStore:
+    """The printing step's store over a list of letter decisions (all of one municipality's
+    run); records what it is told. ``volumes`` are the recorded volumes' paths, ``printed``
+    their letters, ``skips`` the letters the re-check stopped, each in the order recorded."""
+
+    def __init__(self, letters: Sequence[LetterFacts]) -> None:
+        self.facts = list(letters)
+        self.skips: list[tuple[int, SkipReason]] = []
+        self.volumes: list[str] = []
+        self.records: list[FakeVolume] = []
+        self.printed: list[PrintedLetter] = []
+        self.in_volume: dict[int, list[PrintedLetter]] = {}
+        self.planned: dict[str, int] = {}
+
+    def checkpoint(self) -> Callable[[], None]:
+        skips, volumes = list(self.skips), list(self.volumes)
+        records, printed = list(self.records), list(self.printed)
+        in_volume = dict(self.in_volume)
+
+        def restore() -> None:
+            self.skips, self.volumes, self.records, self.printed = skips, volumes, records, printed
+            self.in_volume = in_volume
+
+        return restore
+
+    def _label(self, facts: LetterFacts) -> str:
+        return language_label(facts.languages)
+
+    def letter_languages(self, run_id: int, municipality_nis: str) -> list[str]:
+        return sorted({self._label(facts) for facts in self.facts})
+
+    def letter_order(
+        self, run_id: int, municipality_nis: str, *, language: str | None = None
+    ) -> list[int]:
+        done = {letter.decision_id for letter in self.printed} | {i for i, _ in self.skips}
+        return [
+            facts.decision_id
+            for facts in self.facts
+            if (language is None or self._label(facts) == language)
+            and facts.decision_id not in done
+        ]
+
+    def letter_facts(self, decision_ids: Sequence[int]) -> list[LetterFacts]:
+        by_id = {facts.decision_id: facts for facts in self.facts}
+        return [by_id[decision_id] for decision_id in decision_ids]
+
+    def printed_count(self, run_id: int, municipality_nis: str) -> int:
+        return sum(r.letters for r in self.records if r.municipality_nis == municipality_nis)
+
+    def volume_count(self, run_id: int, municipality_nis: str, language: str | None) -> int:
+        return sum(
+            1
+            for r in self.records
+            if r.municipality_nis == municipality_nis and r.language == language
+        )
+
+    def volume_paths(self, run_id: int, municipality_nis: str | None = None) -> list[str]:
+        return [
+            r.path
+            for r in self.records
+            if r.run_id == run_id and municipality_nis in (None, r.municipality_nis)
+        ]
+
+    def plan_volumes(self, run_id: int, planned: Mapping[str, int]) -> None:
+        self.planned.update(planned)
+
+    def letter_for_document(self, kind: DocumentKind, number: str) -> LetterFacts | None:
+        return None
+
+    def replace_with_skip(self, decision_id: int, reason: SkipReason) -> None:
+        self.skips.append((decision_id, reason))
+
+    def record_volume(
+        self,
+        *,
+        run_id: int,
+        municipality_nis: str,
+        language: str | None,
+        sequence: int,
+        path: str,
+        sha256: str,
+        letters: int,
+        pages: int,
+        written_at: datetime,
+        state: VolumeState = VolumeState.AUTO,
+    ) -> int:
+        volume_id = len(self.records) + 1
+        self.records.append(
+            FakeVolume(
+                volume_id, run_id, municipality_nis, language, sequence, path, letters, state
+            )
+        )
+        self.volumes.append(path)
+        return volume_id
+
+    def record_letters(self, volume_id: int, letters: Sequence[PrintedLetter]) -> None:
+        self.printed.extend(letters)
+        self.in_volume[volume_id] = [*self.in_volume.get(volume_id, []), *letters]
+
+
+AT_HOME = PostalAddress("Kerkstraat", "1", None, "9000", "Gent", "BE")
+
+
+def letter_decision(
+    decision_id: int,
+    number: str,
+    *,
+    status: PersonStatus = PersonStatus.RESIDENT,
+    municipality_nis: str = "44021",
+    renewed: bool = False,
+    address: PostalAddress | None = AT_HOME,
+    languages: tuple[Language, ...] = (Language.NL,),
+) -> LetterFacts:
+    """A letter decision of tonight's run (for Gent by default), with its holder as
+    registered now (synthetic)."""
+    holder = Holder(status, municipality_nis, languages[0], has_address=address is not None)
+    document = DocumentFacts(
+        decision_id, DocumentKind.EID, date(2027, 4, 15), DocumentStatus.ACTIVE, renewed, holder
+    )
+    return LetterFacts(
+        decision_id=decision_id,
+        document=document,
+        document_number=number,
+        stage="first",
+        languages=languages,
+        given_names="Jan",
+        family_name="Peeters",
+        born_on=date(1980, 1, 1),
+        address=address,
+    )
+
+
+class FakeTexts:
+    """Template names and source hashes without templates: printing only records them (the
+    texts themselves are the render pool's business, faked below)."""
+
+    def text(
+        self, spec: LetterSpec, language: Language, municipality: LetterMunicipality
+    ) -> LetterText:
+        raise AssertionError("the fake render pool draws no texts")
+
+    def name(self, kind: DocumentKind, stage: str, language: Language) -> str:
+        return f"{kind.value}/{stage}.{language.value}.txt.j2"
+
+    def source_sha256(
+        self, kind: DocumentKind, stage: str, language: Language, nis_code: str
+    ) -> str:
+        return hashlib.sha256(f"{nis_code}:{self.name(kind, stage, language)}".encode()).hexdigest()
+
+    def country_name(self, code: str, language: Language) -> str:
+        return code
+
+
+def rendered(job: VolumeJob) -> RenderedVolume:
+    """A volume as a renderer gives it back, without drawing it: a cover sheet, then each
+    letter on a page of its own."""
+    pdf = f"%PDF {job.file_name}: {[letter.spec.reference for letter in job.letters]}".encode()
+    letters = tuple(
+        PrintedLetter(
+            decision_id=letter.decision_id,
+            reference=letter.spec.reference,
+            document_kind=letter.spec.document_kind.value,
+            document_number=letter.document_number,
+            stage=letter.spec.stage,
+            language=language_label(letter.spec.languages),
+            postal_code=letter.postal_code,
+            first_page=index + 2,
+            page_count=1,
+            templates=letter.templates,
+            template_sha256=letter.template_sha256,
+            address_sha256=address_sha256(letter.spec.address_lines),
+        )
+        for index, letter in enumerate(job.letters)
+    )
+    return RenderedVolume(
+        job.file_name, hashlib.sha256(pdf).hexdigest(), len(letters) + 1, letters, pdf, b"", b""
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Done:
+    volume: RenderedVolume
+
+    def result(self, timeout: float | None = None) -> RenderedVolume:
+        return self.volume
+
+
+class FakeRendering:
+    """A render pool in this process (services/ports.py `Rendering` and `RenderPool`): each
+    volume is rendered (`rendered`) when submitted; ``jobs`` keeps what was submitted."""
+
+    volumes_ahead = 2
+
+    def __init__(self) -> None:
+        self.jobs: list[VolumeJob] = []
+        self.opened: list[int] = []  # the volumes announced at each opening
+
+    @contextmanager
+    def open(self, volumes: int) -> Iterator[FakeRendering]:
+        self.opened.append(volumes)
+        yield self
+
+    def submit(self, job: VolumeJob) -> PendingVolume:
+        self.jobs.append(job)
+        return _Done(rendered(job))
+
+
+class FakePrintShop:
+    """The output folder in memory (services/ports.py `PrintShop`): staged volumes by path,
+    then published, delivered, and the checkpoint files written beside them."""
+
+    def __init__(self) -> None:
+        self.staged: dict[str, WrittenVolume] = {}
+        self.forgotten: list[str] = []
+        self.published: list[str] = []
+        self.delivered_paths: list[str] = []
+        self.checkpoint_files: dict[Path, str] = {}
+
+    def folder(self, municipality_nis: str, run_id: int, as_of: date) -> Path:
+        return Path("/out") / municipality_nis / f"{as_of:%Y-%m-%d}-run-{run_id:06d}"
+
+    def stage(self, job: VolumeJob, rendered: RenderedVolume) -> WrittenVolume:
+        path = self.folder(job.municipality.nis_code, job.run_id, job.as_of) / job.file_name
+        written = WrittenVolume(
+            path,
+            job.municipality.nis_code,
+            job.sequence,
+            job.language,
+            rendered.sha256,
+            rendered.pages,
+            rendered.letters,
+        )
+        self.staged[str(path)] = written
+        return written
+
+    def forget_unrecorded(
+        self, municipality_nis: str, run_id: int, as_of: date, recorded: Collection[str]
+    ) -> int:
+        folder = self.folder(municipality_nis, run_id, as_of)
+        unrecorded = [
+            path
+            for path in self.staged
+            if Path(path).parent == folder and path not in recorded and path not in self.published
+        ]
+        for path in unrecorded:
+            del self.staged[path]
+            self.forgotten.append(path)
+        return len(unrecorded)
+
+    def publish_volume(self, path: str) -> None:
+        assert path in self.staged, f"{path} was never staged"
+        if path not in self.published:
+            self.published.append(path)
+
+    def deliver(self, path: str) -> None:
+        assert path in self.published, f"{path} delivered before it was published"
+        if path not in self.delivered_paths:
+            self.delivered_paths.append(path)
+
+    def delivered(self, path: str) -> Path:
+        return Path("/pickup") / Path(path).name
+
+    def write_checkpoint(
+        self, municipality_nis: str, run_id: int, as_of: date, tree_size: int, note: str
+    ) -> Path:
+        path = self.folder(municipality_nis, run_id, as_of) / f"checkpoint-{tree_size}.txt"
+        self.checkpoint_files[path] = note
+        return path
+
+
+# -- the dispatch log ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FakeHead:
+    """Where a log ends and its newest checkpoint (services/ports.py `StoredHead`)."""
+
+    size: int
+    last_hash: str | None
+    checkpoint_size: int | None
+    frontier: str | None
+    checkpoint_note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FakeCheckpoint:
+    """A row of `audit_checkpoint` (services/ports.py `StoredCheckpoint`)."""
+
+    municipality_nis: str
+    tree_size: int
+    run_id: int | None
+    note: str
+    frontier: str
+
+
+@dataclass(frozen=True, slots=True)
+class FakeRunCheckpoint:
+    """A checkpoint a run signed, and the first entry the run added (`RunCheckpoint`)."""
+
+    municipality_nis: str
+    first_seq: int
+    note: str
+
+
+RunEntries = Callable[[int, str, str], Iterator[list[NewEntry]]]
+
+
+class FakeDispatchLog:
+    """The dispatch log's rows in memory (services/ports.py `DispatchLogStore`). What a
+    run's records become when it is sealed comes from ``run_entries`` (the SQL store reads
+    them from its tables; here the test says)."""
+
+    def __init__(self, run_entries: RunEntries | None = None) -> None:
+        self.logs: dict[str, list[tuple[LogEntry, LogSubject | None]]] = {}
+        self.saved: dict[str, list[FakeCheckpoint]] = {}
+        self.verifications: list[dict[str, Any]] = []
+        self.sealed: dict[str, int] = {}  # per municipality, the newest run sealed for it
+        self._run_entries = run_entries
+
+    def checkpoint(self) -> Callable[[], None]:
+        logs = {nis: list(entries) for nis, entries in self.logs.items()}
+        saved = {nis: list(rows) for nis, rows in self.saved.items()}
+        verifications = list(self.verifications)
+
+        def restore() -> None:
+            self.logs, self.saved, self.verifications = logs, saved, verifications
+
+        return restore
+
+    def head(self, municipality_nis: str) -> FakeHead:
+        entries = self.logs.get(municipality_nis, [])
+        saved = self.saved.get(municipality_nis, [])
+        newest = max(saved, key=lambda row: row.tree_size) if saved else None
+        return FakeHead(
+            len(entries),
+            entries[-1][0].entry_hash if entries else None,
+            newest.tree_size if newest else None,
+            newest.frontier if newest else None,
+            newest.note if newest else None,
+        )
+
+    def append(self, entries: Sequence[tuple[LogEntry, LogSubject | None]]) -> None:
+        for entry, subject in entries:
+            log = self.logs.setdefault(entry.municipality_nis, [])
+            assert entry.seq == len(log), f"entry {entry.seq} appended at {len(log)}"
+            log.append((entry, subject))
+
+    def save_checkpoint(
+        self, municipality_nis: str, tree_size: int, run_id: int | None, note: str, frontier: str
+    ) -> None:
+        rows = self.saved.setdefault(municipality_nis, [])
+        assert all(row.tree_size != tree_size for row in rows), "a second checkpoint of a size"
+        rows.append(FakeCheckpoint(municipality_nis, tree_size, run_id, note, frontier))
+
+    def municipalities(self) -> list[str]:
+        return sorted(set(self.logs) | set(self.saved))
+
+    def entries(
+        self, municipality_nis: str, *, run_id: int | None = None
+    ) -> Iterator[tuple[LogEntry, LogSubject | None]]:
+        for entry, subject in list(self.logs.get(municipality_nis, [])):
+            if run_id is None or entry.run_id == run_id:
+                yield entry, subject
+
+    def search(
+        self, municipality_nis: str, query: LogQuery, *, limit: int, before_seq: int | None
+    ) -> list[tuple[LogEntry, LogSubject | None]]:
+        raise AssertionError("search is tested on real databases (tests/e2e/test_console.py)")
+
+    def checkpoints(self, municipality_nis: str) -> list[FakeCheckpoint]:
+        return sorted(self.saved.get(municipality_nis, []), key=lambda row: row.tree_size)
+
+    def letter_entry(self, reference: str) -> LogEntry | None:
+        return next(
+            (
+                entry
+                for log in self.logs.values()
+                for entry, _ in log
+                if entry.reference == reference and entry.event == LogEvent.LETTER.value
+            ),
+            None,
+        )
+
+    def letter_history(self, reference: str) -> list[LogEntry]:
+        return [
+            entry for log in self.logs.values() for entry, _ in log if entry.reference == reference
+        ]
+
+    def leaf_entries(self, municipality_nis: str, size: int) -> Iterator[LogEntry]:
+        for entry, _ in self.logs.get(municipality_nis, [])[:size]:
+            yield entry
+
+    def entry_range(self, municipality_nis: str, first: int, end: int) -> list[LogEntry]:
+        return [entry for entry, _ in self.logs.get(municipality_nis, [])[first:end]]
+
+    def run_municipalities(self, run_id: int) -> list[str]:
+        return sorted(
+            nis for nis, log in self.logs.items() if any(e.run_id == run_id for e, _ in log)
+        )
+
+    def sealed_runs(self) -> dict[str, int]:
+        return dict(self.sealed)
+
+    def run_entries(
+        self, run_id: int, municipality_nis: str, recorded_at: str
+    ) -> Iterator[list[NewEntry]]:
+        assert self._run_entries is not None, "this test's log was told no run's entries"
+        return self._run_entries(run_id, municipality_nis, recorded_at)
+
+    def record_verification(
+        self,
+        municipality_nis: str,
+        *,
+        verified_at: datetime,
+        verified_by: str,
+        tree_size: int,
+        root_hash: str | None,
+        intact: bool,
+        problem: str | None,
+    ) -> None:
+        self.verifications.append(
+            {"municipality_nis": municipality_nis, "tree_size": tree_size, "intact": intact,
+             "problem": problem, "verified_by": verified_by}
+        )  # fmt: skip
+
+    def run_checkpoints(self, run_id: int) -> list[FakeRunCheckpoint]:
+        """What `RunLedger.checkpoints` answers (FakeRunLedger's ``checkpoints``)."""
+        found = []
+        for nis in sorted(self.saved):
+            firsts = [e.seq for e, _ in self.logs.get(nis, []) if e.run_id == run_id]
+            for row in self.saved[nis]:
+                if row.run_id == run_id and firsts:
+                    found.append(FakeRunCheckpoint(nis, min(firsts), row.note))
+        return found
+
+
+class FakeSigner:
+    """Signs checkpoints with a key made for the test (services/ports.py `CheckpointSigner`);
+    ``keys`` is the ring that verifies them."""
+
+    def __init__(self, key_name: str = "reminders.test/dispatch-log") -> None:
+        self.private_key = Ed25519PrivateKey.generate()
+        self.key_name = key_name
+        self.keys = KeyRing((VerifierKey(key_name, self.private_key.public_key()),))
+        self.signed = 0
+
+    def sign(self, checkpoint: Checkpoint) -> SignedCheckpoint:
+        self.signed += 1
+        return signed_checkpoint(checkpoint, self.private_key, self.key_name)
+
+
+class FakeLogFolder:
+    """One published log in memory (services/ports.py `PublishedLog`): files written wait
+    for `commit`, as the output folder's do; ``direct`` writes in place (the seal's scratch
+    area)."""
+
+    def __init__(self, location: str, *, direct: bool = False) -> None:
+        self._location, self.direct = location, direct
+        self.files: dict[str, bytes] = {}
+        self.pending: dict[str, bytes] = {}
+        self.commits = 0
+        self._staged: FakeLogFolder | None = None
+
+    @property
+    def location(self) -> str:
+        return self._location
+
+    def read(self, path: str) -> bytes | None:
+        return self.pending.get(path, self.files.get(path))
+
+    def write(self, path: str, data: bytes) -> None:
+        if self.files.get(path) == data:
+            return
+        (self.files if self.direct else self.pending)[path] = data
+
+    def commit(self) -> None:
+        self.files.update(self.pending)
+        self.pending = {}
+        self.commits += 1
+
+    def discard(self) -> None:
+        self.pending = {}
+
+    def remove_partials(self, path: str) -> None:
+        for partial in [p for p in self.files if p.startswith(f"{path}.p/")]:
+            del self.files[partial]
+
+    def sync(self) -> None:
+        pass
+
+    def staged(self) -> FakeLogFolder:
+        if self._staged is None:
+            self._staged = FakeLogFolder(f"{self._location}/.staged", direct=True)
+        return self._staged
+
+    def adopt_staged(self) -> None:
+        staged = self.staged()
+        self.files.update({p: data for p, data in staged.files.items() if p.startswith("tile/")})
+        staged.clear()
+
+    def clear(self) -> None:
+        self.files, self.pending = {}, {}
+
+
+class FakePublishedLogs:
+    """Every municipality's published log in memory (services/ports.py `PublishedLogs`); the
+    checkpoint files beside the volumes are the print shop's (FakePrintShop)."""
+
+    def __init__(self, shop: FakePrintShop | None = None) -> None:
+        self.folders: dict[str, FakeLogFolder] = {}
+        self.shop = shop
+
+    def log(self, municipality_nis: str) -> FakeLogFolder:
+        if municipality_nis not in self.folders:
+            self.folders[municipality_nis] = FakeLogFolder(f"/out/{municipality_nis}/log")
+        return self.folders[municipality_nis]
+
+    def run_checkpoints(self, municipality_nis: str) -> list[tuple[str, str]]:
+        if self.shop is None:
+            return []
+        return [
+            (str(path), note)
+            for path, note in self.shop.checkpoint_files.items()
+            if path.parts[2] == municipality_nis
+        ]
+
+    def highest_run_id(self) -> int:
+        return 0
+
+    def published(self) -> list[str]:
+        return sorted(nis for nis, folder in self.folders.items() if folder.read(CHECKPOINT_PATH))

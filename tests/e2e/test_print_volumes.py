@@ -11,7 +11,7 @@ import hashlib
 import json
 import random
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -42,11 +42,9 @@ from reminders.adapters.printing.volume_render import (
     print_options_key,
 )
 from reminders.config import PrintOptions, load_settings
-from reminders.domain.due import DocumentFacts, Holder, SkipReason
-from reminders.domain.letters import LetterFacts, PostalAddress, PrintedLetter
-from reminders.domain.model import DocumentKind, DocumentStatus, Language, PersonStatus
+from reminders.domain.due import SkipReason
+from reminders.domain.model import DocumentKind, Language, PersonStatus
 from reminders.domain.registry_rows import PERSON_COLUMNS
-from reminders.domain.release import VolumeState
 from reminders.domain.volume_job import RenderedVolume, VolumeJob
 from reminders.entrypoints.cli import main
 from reminders.services.ports import LetterStore, PendingVolume
@@ -55,7 +53,7 @@ from reminders.services.run_control import RunControl
 from reminders.synthetic import synthetic_national_number
 from tests.e2e.test_cli import NATIONAL_NUMBER, invoke
 from tests.e2e.test_run import run
-from tests.fakes import FakeUnitOfWork, unit_of_work
+from tests.fakes import FakeLetterStore, FakeUnitOfWork, letter_decision, unit_of_work
 from tests.pdf_reading import flat, page_count, page_texts
 
 RUN_DATE = "2027-03-01"
@@ -721,103 +719,6 @@ def test_templates_copy_starts_an_own_folder_and_keeps_what_is_there(tmp_path: P
 # -- the re-check before a letter is printed -----------------------------------------------------
 
 
-class RecordingLetterStore:
-    """The printing step's store over a list of letter decisions; records what it is told."""
-
-    def __init__(self, letters: Sequence[LetterFacts]) -> None:
-        self.facts = list(letters)
-        self.skips: list[tuple[int, SkipReason]] = []
-        self.volumes: list[str] = []
-        self.printed: list[PrintedLetter] = []
-        self.planned: dict[str, int] = {}
-
-    def letter_languages(self, run_id: int, municipality_nis: str) -> list[str]:
-        return sorted({"+".join(language.value for language in f.languages) for f in self.facts})
-
-    def letter_order(
-        self, run_id: int, municipality_nis: str, *, language: str | None = None
-    ) -> list[int]:
-        printed = {letter.decision_id for letter in self.printed}
-        return [
-            facts.decision_id
-            for facts in self.facts
-            if (language is None or "+".join(lang.value for lang in facts.languages) == language)
-            and facts.decision_id not in printed
-        ]
-
-    def letter_facts(self, decision_ids: Sequence[int]) -> list[LetterFacts]:
-        by_id = {facts.decision_id: facts for facts in self.facts}
-        return [by_id[decision_id] for decision_id in decision_ids]
-
-    def printed_count(self, run_id: int, municipality_nis: str) -> int:
-        return len(self.printed)
-
-    def volume_count(self, run_id: int, municipality_nis: str, language: str | None) -> int:
-        return len(self.volumes)
-
-    def volume_paths(self, run_id: int, municipality_nis: str) -> list[str]:
-        return list(self.volumes)
-
-    def plan_volumes(self, run_id: int, planned: Mapping[str, int]) -> None:
-        self.planned.update(planned)
-
-    def letter_for_document(self, kind: DocumentKind, number: str) -> LetterFacts | None:
-        return None
-
-    def replace_with_skip(self, decision_id: int, reason: SkipReason) -> None:
-        self.skips.append((decision_id, reason))
-
-    def record_volume(
-        self,
-        *,
-        run_id: int,
-        municipality_nis: str,
-        language: str | None,
-        sequence: int,
-        path: str,
-        sha256: str,
-        letters: int,
-        pages: int,
-        written_at: datetime,
-        state: VolumeState = VolumeState.AUTO,
-    ) -> int:
-        self.volumes.append(path)
-        return len(self.volumes)
-
-    def record_letters(self, volume_id: int, letters: Sequence[PrintedLetter]) -> None:
-        self.printed.extend(letters)
-
-
-AT_HOME = PostalAddress("Kerkstraat", "1", None, "9000", "Gent", "BE")
-
-
-def letter_decision(
-    decision_id: int,
-    number: str,
-    *,
-    status: PersonStatus = PersonStatus.RESIDENT,
-    municipality_nis: str = "44021",
-    renewed: bool = False,
-    address: PostalAddress | None = AT_HOME,
-) -> LetterFacts:
-    """A letter decision of tonight's run for Gent, with its holder as registered now."""
-    holder = Holder(status, municipality_nis, Language.NL, has_address=address is not None)
-    document = DocumentFacts(
-        decision_id, DocumentKind.EID, date(2027, 4, 15), DocumentStatus.ACTIVE, renewed, holder
-    )
-    return LetterFacts(
-        decision_id=decision_id,
-        document=document,
-        document_number=number,
-        stage="first",
-        languages=(Language.NL,),
-        given_names="Jan",
-        family_name="Peeters",
-        born_on=date(1980, 1, 1),
-        address=address,
-    )
-
-
 @pytest.mark.parametrize(
     ("changed", "reason"),
     [
@@ -838,7 +739,7 @@ def test_the_recheck_turns_a_letter_into_a_skip(
     volume and not recorded as printed; the other letter is printed as usual."""
     settings = load_settings(config_file, environ={})
     gent = settings.municipality("44021")
-    store = RecordingLetterStore(
+    store = FakeLetterStore(
         [
             letter_decision(1, "E1"),
             letter_decision(2, "E2", **changed),
@@ -926,7 +827,7 @@ def test_volumes_that_finish_out_of_order_are_recorded_in_the_order_they_were_cu
     settings = load_settings(config_file, environ={})
     gent = settings.municipality("44021")
     dead, alive = PersonStatus.DECEASED, PersonStatus.RESIDENT
-    store = RecordingLetterStore(
+    store = FakeLetterStore(
         [letter_decision(n, f"E{n}", status=dead if n % 5 == 0 else alive) for n in range(1, 31)]
     )
     port: LetterStore = store
