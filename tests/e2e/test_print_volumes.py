@@ -719,24 +719,14 @@ def test_templates_copy_starts_an_own_folder_and_keeps_what_is_there(tmp_path: P
 # -- the re-check before a letter is printed -----------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("changed", "reason"),
-    [
-        ({"status": PersonStatus.DECEASED}, SkipReason.DECEASED),
-        ({"municipality_nis": "44083"}, SkipReason.MOVED_OUT),  # now registered elsewhere
-        ({"status": PersonStatus.EMIGRATED}, SkipReason.EMIGRATED),
-        ({"status": PersonStatus.STRUCK_OFF}, SkipReason.STRUCK_OFF),
-        ({"renewed": True}, SkipReason.RENEWED),
-        ({"address": None}, SkipReason.NO_ADDRESS),
-    ],
-    ids=lambda value: value.value if isinstance(value, SkipReason) else "",
-)
-def test_the_recheck_turns_a_letter_into_a_skip(
-    config_file: Path, tmp_path: Path, changed: dict[str, Any], reason: SkipReason
+def test_a_letter_the_recheck_stops_leaves_no_trace_in_the_volume(
+    config_file: Path, tmp_path: Path
 ) -> None:
-    """Read again just before printing, a holder who died (or moved, ...) since the decision
-    gets no letter: the decision is replaced by a skip with the reason, the letter is in no
-    volume and not recorded as printed; the other letter is printed as usual."""
+    """A holder who died since the decision, rendered for real: the volume's manifest and
+    pages hold only the other letters. (Each reason the re-check gives, and that the letter
+    takes no reference: tests/service/test_print_letters.py.)"""
+    changed: dict[str, Any] = {"status": PersonStatus.DECEASED}
+    reason = SkipReason.DECEASED
     settings = load_settings(config_file, environ={})
     gent = settings.municipality("44021")
     store = FakeLetterStore(

@@ -36,23 +36,21 @@ from tests.e2e.run_checks import (
     prepared_night,
     running_attempts,
 )
+from tests.service.test_complete_run import POINTS as SERVICE_POINTS
 
-# Every point of the run, in the order a run reaches them, with the n-th time it gets there
-# (a volume point at the n-th volume, so some volumes are behind the stop and some ahead; a
-# publish point at the n-th municipality's log or volume).
+# Points of the run, in the order a run reaches them, with the n-th time it gets there (a
+# volume point at the n-th volume, so some volumes are behind the stop and some ahead; a
+# publish point at the n-th municipality's log or volume): one or two a step, where the
+# database's transactions and the output folder's files matter. Every print, seal and publish
+# point is stopped at on fakes too, in milliseconds: tests/service/test_complete_run.py.
 RUN_POINTS = (
     ("decide:recorded", 1),  # decisions written, not committed: nothing is kept
     ("decide:committed", 1),
-    ("print:volume-staged", 1),  # the first volume's files staged, its rows not committed
     ("print:volume-staged", 3),  # two volumes recorded, the third's files staged only
-    ("print:volume-recorded", 2),
     ("seal:appended", 1),
-    ("seal:committed", 1),
     ("publish:log-tiles", 2),  # one log published, the second's tiles written, not its checkpoint
     ("publish:log-checkpoint", 1),
-    ("publish:renamed", 2),
     ("publish:delivered", 2),  # one volume in the print shop's hands and recorded so
-    ("publish:done", 1),
 )
 
 
@@ -163,7 +161,9 @@ def test_a_run_stopped_again_while_resuming_still_sends_each_letter_once(night: 
 
 
 def test_every_point_of_the_run_is_stopped_at() -> None:
-    """A new point of the run gets a case above (the after-print and recover points have
-    tests of their own: test_after_print_crash_safety.py, test_restore_recover.py)."""
+    """A new point of the run gets a case above or in tests/service/test_complete_run.py (the
+    after-print and recover points have tests of their own: test_after_print_crash_safety.py,
+    test_restore_recover.py)."""
     steps = ("decide:", "print:", "seal:", "publish:")
-    assert {point for point, _ in RUN_POINTS} == {p for p in KILL_POINTS if p.startswith(steps)}
+    stopped = {point for point, _ in (*RUN_POINTS, *SERVICE_POINTS)}
+    assert stopped == {p for p in KILL_POINTS if p.startswith(steps)}
