@@ -31,6 +31,7 @@ from sqlalchemy import (
     update,
 )
 
+from reminders.adapters.db.engine import column_values, insert_rows
 from reminders.adapters.db.orm import (
     DecisionRow,
     DocumentRow,
@@ -302,23 +303,19 @@ class DecisionStore:
         """Record decisions; the unique key refuses a second final decision per stage."""
         if not decisions:
             return
-        self.connection.execute(
-            insert(_decision),
+        stamp = column_values(self.connection, _decision.c.recorded_at)(recorded_at)
+        insert_rows(
+            self.connection,
+            "decision",
+            ("run_id", "municipality_nis", "document_id", "document_kind", "stage", "reason",
+             "final", "language", "recorded_at"),
             [
-                {
-                    "run_id": run_id,
-                    "municipality_nis": municipality_nis,
-                    "document_id": decision.document_id,
-                    "document_kind": kind.value,
-                    "stage": decision.stage,
-                    "reason": decision.reason.value if decision.reason else None,
-                    "final": decision.is_final,
-                    "language": language_label(decision.languages) if decision.is_letter else None,
-                    "recorded_at": recorded_at,
-                }
+                (run_id, municipality_nis, decision.document_id, kind.value, decision.stage,
+                 decision.reason.value if decision.reason else None, decision.is_final,
+                 language_label(decision.languages) if decision.is_letter else None, stamp)
                 for decision in decisions
             ],
-        )
+        )  # fmt: skip
 
     def save_watermark(
         self,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.sql.elements import ColumnElement
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000  # a second writer waits for the first instead of failing at once
 _WRITE_LOCK_AT_BEGIN = "reminders_write_lock_at_begin"  # an execution option of ours
@@ -96,6 +97,20 @@ def insert_rows(
     placeholders = ", ".join([marker(connection)] * len(columns))
     statement = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})"
     connection.exec_driver_sql(statement, list(rows))
+
+
+def column_values(connection: Connection, column: ColumnElement[Any]) -> Callable[[Any], Any]:
+    """How the dialect stores ``column``'s values, for `insert_rows`, which bypasses
+    SQLAlchemy's processing (SQLite keeps a DateTime as SQLAlchemy's own text, not as the
+    driver's adapter would write it). The generic type has no processor of its own: the
+    dialect's implementation has."""
+    dialect = connection.dialect
+    processor = column.type.dialect_impl(dialect).bind_processor(dialect)
+    return processor if processor is not None else _as_is
+
+
+def _as_is(value: Any) -> Any:
+    return value
 
 
 def _copy_rows(

@@ -16,7 +16,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table, insert, select, text, update
 
 from reminders.adapters.db.after_print_store import AfterPrintStore
-from reminders.adapters.db.engine import insert_rows, marker, new_ids, rows_where_in
+from reminders.adapters.db.engine import column_values, insert_rows, marker, new_ids, rows_where_in
 from reminders.adapters.db.orm import (
     DecisionRow,
     DocumentRow,
@@ -398,7 +398,7 @@ class RecoveryStore:
         held = self._decisions(list(documents.values()))
         new: list[tuple[Any, ...]] = []
         inserted: list[tuple[int, str] | None] = []  # (document, stage) of each new letter
-        stamp = _stamp(self.connection)
+        stamp = column_values(self.connection, _decision.c.recorded_at)
         decision_ids: dict[tuple[int, str], int] = {}  # of the letters, by (document, stage)
         on_paper: dict[tuple[int, str], tuple[int, int, DecisionRecord]] = {}  # failed e-mails
         for record in records:
@@ -456,7 +456,7 @@ class RecoveryStore:
         done = DecisionsRestored()
         documents = self._document_ids({(r.document_kind, r.document_number) for r in records})
         held = self._decisions(list(documents.values()))
-        stamp = _stamp(self.connection)
+        stamp = column_values(self.connection, _decision.c.recorded_at)
         new: list[tuple[Any, ...]] = []
         inserted: list[tuple[int, str]] = []
         found: list[tuple[EmailRecord, tuple[int, str]]] = []
@@ -599,20 +599,12 @@ def _conflict(record: DecisionRecord, held_run: int) -> str:
 
 
 def _decision_row(
-    record: DecisionRecord, document_id: int, stamp: Callable[[Any], Any] | None
+    record: DecisionRecord, document_id: int, stamp: Callable[[Any], Any]
 ) -> tuple[Any, ...]:
     """A decision's values in _DECISION_COLUMNS' order; ``stamp`` stores the time as the
     dialect does (SQLite: text)."""
     return (
         record.run_id, record.municipality_nis, document_id, record.document_kind,
         record.stage, record.reason, record.final, record.language,
-        stamp(record.recorded_at) if stamp else record.recorded_at,
+        stamp(record.recorded_at),
     )  # fmt: skip
-
-
-def _stamp(connection: Connection) -> Callable[[Any], Any] | None:
-    """How the dialect stores a decision's ``recorded_at`` (SQLite: the text SQLAlchemy writes
-    for a run's decisions; PostgreSQL: the value as it is). The column's generic type has no
-    processor of its own: its dialect's implementation has."""
-    dialect = connection.dialect
-    return _decision.c.recorded_at.type.dialect_impl(dialect).bind_processor(dialect)
