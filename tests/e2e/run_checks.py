@@ -20,6 +20,7 @@ import csv
 import hashlib
 import json
 import os
+import re
 import secrets
 import signal
 import sqlite3
@@ -623,3 +624,28 @@ def check_invariants(night: Night, *, failed_attempts: int | None = None) -> Obs
     stray = sorted(str(path.relative_to(output_dir)) for path in present - expected_files)
     assert stray == [], f"(b) files in the print room that no record accounts for: {stray[:10]}"
     return Observed(runs, attempts, volumes, len(letters))
+
+
+# SQLite keeps a DateTime as the text SQLAlchemy writes: 2027-03-02 00:52:10.123456.
+SQLITE_DATETIME = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}"
+
+
+def times_stored_as_runs_store_them(database_url: str, table: str, *columns: str) -> bool:
+    """Every non-empty value of ``columns`` stored the way SQLAlchemy stores a run's times
+    (on SQLite as its text; on PostgreSQL as a timestamptz), restored rows included: recover
+    writes through the driver and must format them itself."""
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            listed = ", ".join(columns)
+            stored = [
+                value
+                for row in connection.exec_driver_sql(f"SELECT {listed} FROM {table}")
+                for value in row
+                if value is not None
+            ]
+    finally:
+        engine.dispose()
+    if not database_url.startswith("sqlite"):
+        return bool(stored) and all(moment.tzinfo is not None for moment in stored)
+    return bool(stored) and all(re.fullmatch(SQLITE_DATETIME, value) for value in stored)

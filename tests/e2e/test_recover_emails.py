@@ -27,7 +27,7 @@ from reminders.adapters.db.orm import (
     PrintVolumeRow,
 )
 from tests.e2e.email_support import DkimKey, Relay
-from tests.e2e.run_checks import _new_pg_schema, backend, provision
+from tests.e2e.run_checks import _new_pg_schema, backend, provision, times_stored_as_runs_store_them
 from tests.e2e.test_email_channel import (  # noqa: F401 - fixtures
     in_group,
     installation,
@@ -161,6 +161,7 @@ def test_recover_restores_the_emails_so_none_goes_twice_and_failures_go_on_paper
         line = next(line for line in recovered.splitlines() if line.startswith(nis))
         assert emails in line, recovered
     assert ok(config, restored, "recover").count("nothing to recover") == 3
+    assert times_stored_as_runs_store_them(restored, "email_message", "recorded_at", "accepted_at")
     bounce(config, restored, "G1", "bounces-2.csv")  # the list read since the backup, again
     assert held(restored) == lost
 

@@ -18,7 +18,6 @@ import hashlib
 import io
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -54,7 +53,12 @@ from reminders.entrypoints.run_watch import recovering
 from reminders.services.recover_log import recover
 from reminders.services.run_control import RunControl
 from tests.conftest import REPO
-from tests.e2e.run_checks import _new_pg_schema, backend, provision
+from tests.e2e.run_checks import (
+    _new_pg_schema,
+    backend,
+    provision,
+    times_stored_as_runs_store_them,
+)
 from tests.e2e.test_print_volumes import registry_files
 
 NIGHTS = ("2027-03-01", "2027-04-20", "2027-05-15")  # first stages; licences' second; eIDs'
@@ -220,7 +224,7 @@ def test_a_restored_database_is_refused_then_recovered_and_every_letter_goes_onc
     again = ok(config, database_url, "recover")
     assert again.count("nothing to recover") == 3
     ok(config, database_url, "status")  # exit 0: all well
-    assert _decision_times_as_runs_store_them(database_url)
+    assert times_stored_as_runs_store_them(database_url, "decision", "recorded_at")
 
     third = json.loads(ok(config, database_url, "run", "--date", NIGHTS[2], "--json"))
     later = json.loads(ok(config, database_url, "run", "--date", LATER, "--json"))
@@ -234,26 +238,6 @@ def test_a_restored_database_is_refused_then_recovered_and_every_letter_goes_onc
     verified = ok(config, database_url, "audit", "verify", *kept)
     assert verified.count(": intact") == 3
     assert ok(config, database_url, "audit", "verify", "--from", str(out)).count(": intact") == 3
-
-
-def _decision_times_as_runs_store_them(database_url: str) -> bool:
-    """Every decision's ``recorded_at`` stored the way SQLAlchemy stores a run's (SQLite keeps
-    text: ``2027-03-02 00:52:10.123456``), the restored ones included: recover writes through
-    the driver and must format them itself."""
-    engine = make_engine(database_url)
-    try:
-        with engine.connect() as connection:
-            stored = [
-                row[0] for row in connection.exec_driver_sql("SELECT recorded_at FROM decision")
-            ]
-    finally:
-        engine.dispose()
-    if not database_url.startswith("sqlite"):
-        return all(moment.tzinfo is not None for moment in stored)
-    return bool(stored) and all(re.fullmatch(SQLITE_DATETIME, value) for value in stored)
-
-
-SQLITE_DATETIME = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}"
 
 
 def _scheduler_once(made: Installation, database_url: str) -> subprocess.CompletedProcess[str]:

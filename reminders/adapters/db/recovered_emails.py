@@ -4,12 +4,12 @@ paper fallback. Keyed by the e-mail's reference, so restoring twice adds nothing
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from sqlalchemy import Connection, Table, update
 
-from reminders.adapters.db.engine import insert_rows, rows_where_in
+from reminders.adapters.db.engine import column_values, insert_rows, rows_where_in
 from reminders.adapters.db.orm import EmailMessageRow
 from reminders.domain.channels import EmailState
 from reminders.domain.log_records import EmailRecord
@@ -35,9 +35,7 @@ class RecoveredEmails:
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
-        self.stamp: Callable[[Any], Any] | None = _email.c.recorded_at.type.bind_processor(
-            connection.dialect
-        )
+        self.stamp = column_values(connection, _email.c.recorded_at)
 
     def restore(self, emails: Sequence[tuple[EmailRecord, int]], conflicts: list[str]) -> None:
         """Each e-mail (with its decision's id) recorded, or brought up to what the log says
@@ -116,7 +114,7 @@ class RecoveredEmails:
         """A new row in _COLUMNS' order. The run of a failed e-mail's last try is not in
         the log: its deciding run (the reference's) stands for it. The log does not keep a
         successful relay's reply, and its entry's time stands for the moments."""
-        at = self.stamp(record.recorded_at) if self.stamp else record.recorded_at
+        at = self.stamp(record.recorded_at)
         accepted = record.state is not EmailState.REFUSED
         return (
             decision_id, record.decided_in if record.paper_in else record.run_id,
