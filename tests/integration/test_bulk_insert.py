@@ -1,10 +1,12 @@
 """`insert_rows`, the bulk write of the dispatch log and of printed letters: COPY on
 PostgreSQL, one executemany on SQLite. Whatever the route, the rows stored are the rows given,
-awkward text included, and a failure is the SQLAlchemy error an INSERT gives, naming no value.
+awkward text included, and a refused row is the SQLAlchemy error an INSERT gives, naming no
+value, not even in the traceback's chained causes.
 """
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Sequence
 from typing import Any
 
@@ -63,13 +65,37 @@ def test_nothing_to_write_writes_nothing(engine: Engine) -> None:
         assert _rows(connection, "bulk_empty") == []
 
 
-def test_a_duplicate_is_an_integrity_error_that_names_no_value(engine: Engine) -> None:
-    national_number = "85073003328"  # a synthetic national number, as audit_subject holds them
+def _guarded_table(connection: Connection) -> None:
+    """A table whose constraints are on the column that holds the personal value, so that a
+    failing row's DETAIL or CONTEXT would quote it."""
+    connection.exec_driver_sql(
+        "CREATE TABLE bulk_guarded (nis VARCHAR(5) NOT NULL, body TEXT UNIQUE "
+        "CHECK (length(body) = 11), note TEXT)"
+    )
+
+
+@pytest.mark.parametrize(
+    "second",
+    [
+        ("44021", "85073003328", None),  # the same number again: unique
+        ("44021", "940415001234", None),  # the check (12 digits)
+        (None, "94041500123", "85073003328"),  # NOT NULL, the number in another column
+    ],
+    ids=["unique", "check", "not-null"],
+)
+def test_a_refused_row_is_an_integrity_error_that_names_no_value(
+    engine: Engine, second: tuple[Any, ...]
+) -> None:
+    national_number = "85073003328"  # synthetic, as audit_subject holds them
+    columns = ("nis", "body", "note")
     with engine.begin() as connection:
-        _table(connection, "bulk_unique")
-        insert_rows(connection, "bulk_unique", COLUMNS, [("44021", 0, national_number, None)])
+        _guarded_table(connection)
+        insert_rows(connection, "bulk_guarded", columns, [("44021", national_number, None)])
     with pytest.raises(IntegrityError) as raised, engine.begin() as connection:
-        insert_rows(connection, "bulk_unique", COLUMNS, [("44021", 0, national_number, None)])
-    assert national_number not in str(raised.value)
+        insert_rows(connection, "bulk_guarded", columns, [second])
+    told = "".join(traceback.format_exception(raised.value))
+    assert national_number not in told
+    assert "9404150012" not in told  # nor the refused row's own
     with engine.connect() as connection:  # the failed transaction left the table as it was
-        assert _rows(connection, "bulk_unique") == [("44021", 0, national_number, None)]
+        kept = connection.exec_driver_sql("SELECT nis, body, note FROM bulk_guarded")
+        assert [tuple(row) for row in kept] == [("44021", national_number, None)]

@@ -83,12 +83,12 @@ def rows_where_in(
 def insert_rows(
     connection: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> None:
-    """Many rows of plain values (text, numbers, NULL) in one bulk write of the driver: for
-    the dispatch log's and the letters' bulk writes, where SQLAlchemy's parameter processing
-    costs more per row than the insert itself and such values need none of it. On
-    PostgreSQL through COPY (a quarter of an executemany's time and an eighth of its CPU,
-    and less work for the server, which shares the machine's cores with the run); on SQLite
-    one executemany."""
+    """Many rows of plain values (text, numbers, NULL) in one bulk write of the driver: the
+    dispatch log's entries, the night's decisions, printed letters and recover's rows, where
+    SQLAlchemy's parameter processing costs more per row than the insert itself and such
+    values need none of it. On PostgreSQL through COPY (a quarter of an executemany's time
+    and an eighth of its CPU, and less work for the server, which shares the machine's cores
+    with the run); on SQLite one executemany."""
     if not rows:
         return
     if connection.dialect.name == "postgresql":
@@ -117,8 +117,11 @@ def _copy_rows(
     connection: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> None:
     """COPY ... FROM STDIN on the connection's own transaction. A failure is raised as the
-    SQLAlchemy error an INSERT would raise (IntegrityError and the like), with no values in
-    its message, as the engine's ``hide_parameters`` does for statements."""
+    SQLAlchemy error an INSERT would raise (IntegrityError and the like) with the server's
+    primary message and SQLSTATE only: its DETAIL ("Key (...)=(...)", "Failing row contains
+    (...)") and CONTEXT (the whole COPY line) would quote the row, which can hold a national
+    number, and messages reach run records and logs. A lost connection is invalidated, as
+    SQLAlchemy does for a statement's."""
     import psycopg  # only with PostgreSQL, whose driver it is
 
     statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
@@ -128,9 +131,16 @@ def _copy_rows(
             for row in rows:
                 copy.write_row(row)
     except psycopg.Error as err:
+        dbapi = connection.connection.dbapi_connection
+        lost = connection.dialect.is_disconnect(err, dbapi, None)  # type: ignore[arg-type]
+        if lost:
+            connection.invalidate()
+        primary = err.diag.message_primary or type(err).__name__
+        quiet = type(err)(f"{primary} (SQLSTATE {err.sqlstate}, {table})")
         raise DBAPIError.instance(
-            statement, None, err, psycopg.Error, hide_parameters=True, dialect=connection.dialect
-        ) from err
+            statement, None, quiet, psycopg.Error, hide_parameters=True,
+            connection_invalidated=lost, dialect=connection.dialect,
+        ) from None  # fmt: skip
     finally:
         cursor.close()
 
