@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from reminders.adapters.db.engine import insert_rows, marker
+from reminders.adapters.db.engine import IN_LIST_CHUNK, insert_rows, marker, rows_where_in
 
 COLUMNS = ("nis", "seq", "body", "note")
 # What COPY's text format must escape (tab, newline, backslash, \N) and what it must not touch.
@@ -99,3 +99,20 @@ def test_a_refused_row_is_an_integrity_error_that_names_no_value(
     with engine.connect() as connection:  # the failed transaction left the table as it was
         kept = connection.exec_driver_sql("SELECT nis, body, note FROM bulk_guarded")
         assert [tuple(row) for row in kept] == [("44021", national_number, None)]
+
+
+def test_a_lookup_of_more_keys_than_one_statement_takes_finds_them_all(engine: Engine) -> None:
+    """`rows_where_in` cuts its IN list into statements of IN_LIST_CHUNK values (SQLite's
+    parameter limit): every key is looked up once, with the values of markers before it."""
+    keys = list(range(2 * IN_LIST_CHUNK + 7))
+    with engine.begin() as connection:
+        _table(connection, "bulk_lookup")
+        rows = [("44021", n, f"body {n}", None) for n in keys] + [("21004", 0, "other", None)]
+        insert_rows(connection, "bulk_lookup", COLUMNS, rows)
+        found = rows_where_in(
+            connection,
+            f"SELECT seq, body FROM bulk_lookup WHERE nis = {marker(connection)} AND seq",
+            keys,
+            "44021",
+        )
+    assert sorted(found) == [(n, f"body {n}") for n in keys]

@@ -67,16 +67,23 @@ def marker(connection: Connection) -> str:
     return "?" if connection.dialect.paramstyle == "qmark" else "%s"
 
 
+IN_LIST_CHUNK = 900  # values per IN (...): below SQLite's old 999-parameter limit
+
+
 def rows_where_in(
     connection: Connection, select_from_where: str, values: Sequence[Any], *first: Any
 ) -> list[Any]:
     """The rows of ``SELECT ... WHERE ... <column> IN (values)`` (the statement ends with the
-    column; ``first`` are the values of markers before it), through the driver: a lookup of a
-    thousand keys at a time, where SQLAlchemy would name and process each of them."""
-    listed = ", ".join([marker(connection)] * len(values))
-    result = connection.exec_driver_sql(f"{select_from_where} IN ({listed})", (*first, *values))
-    rows = list(result.cursor.fetchall()) if result.cursor is not None else []
-    result.close()
+    column; ``first`` are the values of markers before it), through the driver, IN_LIST_CHUNK
+    values a statement: lookups of thousands of keys, where SQLAlchemy would name and process
+    each of them."""
+    rows: list[Any] = []
+    for start in range(0, len(values), IN_LIST_CHUNK):
+        chunk = values[start : start + IN_LIST_CHUNK]
+        listed = ", ".join([marker(connection)] * len(chunk))
+        result = connection.exec_driver_sql(f"{select_from_where} IN ({listed})", (*first, *chunk))
+        rows.extend(result.cursor.fetchall() if result.cursor is not None else [])
+        result.close()
     return rows
 
 

@@ -14,8 +14,6 @@ from reminders.adapters.db.orm import EmailMessageRow
 from reminders.domain.channels import EmailState
 from reminders.domain.log_records import EmailRecord
 
-LOOKUP_CHUNK = 900  # values per IN (...): below SQLite's old 999-parameter limit
-
 _email = cast(Table, EmailMessageRow.__table__)
 
 # How far an e-mail got: a logged state is restored over a held row only if it is further.
@@ -84,31 +82,22 @@ class RecoveredEmails:
 
     def _held(self, references: Sequence[str]) -> dict[str, tuple[int, str, int | None]]:
         """reference → (decision, state, fallback run) of the e-mails the database holds."""
-        found: dict[str, tuple[int, str, int | None]] = {}
-        ordered = sorted(set(references))
-        for start in range(0, len(ordered), LOOKUP_CHUNK):
-            rows = rows_where_in(
-                self.connection,
-                "SELECT reference, decision_id, state, fallback_run_id FROM email_message "
-                "WHERE reference",
-                ordered[start : start + LOOKUP_CHUNK],
-            )
-            found.update({ref: (decision, state, fallback) for ref, decision, state, fallback
-                          in rows})  # fmt: skip
-        return found
+        rows = rows_where_in(
+            self.connection,
+            "SELECT reference, decision_id, state, fallback_run_id FROM email_message "
+            "WHERE reference",
+            sorted(set(references)),
+        )
+        return {ref: (decision, state, fallback) for ref, decision, state, fallback in rows}
 
     def _references(self, decision_ids: Sequence[int]) -> dict[int, str]:
         """decision → reference of the e-mails the database holds for these decisions."""
-        found: dict[int, str] = {}
-        ordered = sorted(set(decision_ids))
-        for start in range(0, len(ordered), LOOKUP_CHUNK):
-            rows = rows_where_in(
-                self.connection,
-                "SELECT decision_id, reference FROM email_message WHERE decision_id",
-                ordered[start : start + LOOKUP_CHUNK],
-            )
-            found.update(dict(rows))
-        return found
+        rows = rows_where_in(
+            self.connection,
+            "SELECT decision_id, reference FROM email_message WHERE decision_id",
+            sorted(set(decision_ids)),
+        )
+        return dict(rows)
 
     def _row(self, record: EmailRecord, decision_id: int) -> tuple[Any, ...]:
         """A new row in _COLUMNS' order. The run of a failed e-mail's last try is not in
@@ -141,15 +130,11 @@ class RecoveredEmails:
 
 def failed_emails(connection: Connection, decision_ids: Sequence[int]) -> Mapping[int, int]:
     """decision → the run that printed it on paper, of the failed e-mails among them."""
-    found: dict[int, int] = {}
-    ordered = sorted(set(decision_ids))
     failed = tuple(state.value for state in EmailState if state.falls_back_to_paper)
-    for start in range(0, len(ordered), LOOKUP_CHUNK):
-        rows = rows_where_in(
-            connection,
-            f"SELECT decision_id, fallback_run_id FROM email_message WHERE state IN {failed!r} "
-            "AND fallback_run_id IS NOT NULL AND decision_id",
-            ordered[start : start + LOOKUP_CHUNK],
-        )
-        found.update(dict(rows))
-    return found
+    rows = rows_where_in(
+        connection,
+        f"SELECT decision_id, fallback_run_id FROM email_message WHERE state IN {failed!r} "
+        "AND fallback_run_id IS NOT NULL AND decision_id",
+        sorted(set(decision_ids)),
+    )
+    return dict(rows)

@@ -43,8 +43,6 @@ from reminders.domain.log_records import (
 from reminders.domain.release import VolumeState
 from reminders.domain.returned_mail import address_key
 
-LOOKUP_CHUNK = 900  # values per IN (...): below SQLite's old 999-parameter limit
-
 _run = cast(Table, NightlyRunRow.__table__)
 _attempt = cast(Table, RunAttemptRow.__table__)
 _decision = cast(Table, DecisionRow.__table__)
@@ -521,16 +519,12 @@ class RecoveryStore:
             if decision_ids.get((documents[(record.document_kind, record.document_number)],
                                  record.stage)) not in fresh
         ]  # fmt: skip
-        printed: set[str] = set()
-        for start in range(0, len(references), LOOKUP_CHUNK):
-            printed.update(
-                reference
-                for (reference,) in rows_where_in(
-                    self.connection,
-                    "SELECT reference FROM letter WHERE reference",
-                    references[start : start + LOOKUP_CHUNK],
-                )
+        printed = {
+            reference
+            for (reference,) in rows_where_in(
+                self.connection, "SELECT reference FROM letter WHERE reference", references
             )
+        }
         rows: list[tuple[Any, ...]] = []
         for record, letter in letters:
             document_id = documents[(record.document_kind, record.document_number)]
@@ -553,15 +547,14 @@ class RecoveryStore:
         for kind, number in keys:
             by_kind.setdefault(kind, []).append(number)
         for kind, numbers in by_kind.items():
-            for start in range(0, len(numbers), LOOKUP_CHUNK):
-                rows = rows_where_in(
-                    self.connection,
-                    f"SELECT number, id FROM document WHERE kind = {marker(self.connection)} "
-                    "AND number",
-                    numbers[start : start + LOOKUP_CHUNK],
-                    kind,
-                )
-                found.update({(kind, number): document_id for number, document_id in rows})
+            rows = rows_where_in(
+                self.connection,
+                f"SELECT number, id FROM document WHERE kind = {marker(self.connection)} "
+                "AND number",
+                numbers,
+                kind,
+            )
+            found.update({(kind, number): document_id for number, document_id in rows})
         return found
 
     def _decisions(
@@ -569,15 +562,13 @@ class RecoveryStore:
     ) -> dict[tuple[int, str], list[tuple[int, int, bool]]]:
         """(document, stage) → (decision id, run id, final) of what the database holds."""
         held: dict[tuple[int, str], list[tuple[int, int, bool]]] = {}
-        ordered = sorted(set(document_ids))
-        for start in range(0, len(ordered), LOOKUP_CHUNK):
-            rows = rows_where_in(
-                self.connection,
-                "SELECT id, document_id, stage, final, run_id FROM decision WHERE document_id",
-                ordered[start : start + LOOKUP_CHUNK],
-            )
-            for decision_id, document_id, stage, final, run_id in rows:
-                held.setdefault((document_id, stage), []).append((decision_id, run_id, bool(final)))
+        rows = rows_where_in(
+            self.connection,
+            "SELECT id, document_id, stage, final, run_id FROM decision WHERE document_id",
+            sorted(set(document_ids)),
+        )
+        for decision_id, document_id, stage, final, run_id in rows:
+            held.setdefault((document_id, stage), []).append((decision_id, run_id, bool(final)))
         return held
 
 
