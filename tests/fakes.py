@@ -782,11 +782,11 @@ class FakeRendering:
 
     def __init__(self) -> None:
         self.jobs: list[VolumeJob] = []
-        self.opened: list[int] = []  # the volumes announced at each opening
+        self.opened: list[tuple[int, int]] = []  # the volumes and letters of each opening
 
     @contextmanager
-    def open(self, volumes: int) -> Iterator[FakeRendering]:
-        self.opened.append(volumes)
+    def open(self, volumes: int, letters: int) -> Iterator[FakeRendering]:
+        self.opened.append((volumes, letters))
         yield self
 
     def submit(self, job: VolumeJob) -> PendingVolume:

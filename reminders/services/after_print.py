@@ -74,7 +74,7 @@ class AfterPrint:
 
     def render(self, job: VolumeJob) -> RenderedVolume:
         """One volume made after its run, rendered as the run renders (same renderers)."""
-        with self.printing.rendering.open(1) as pool:
+        with self.printing.rendering.open(1, len(job.letters)) as pool:
             return pool.submit(job).result()
 
 

@@ -290,9 +290,10 @@ class RenderPool(Protocol):
 
 
 class Rendering(Protocol):
-    """Opens the render pool of one printing step, sized for the volumes it will render."""
+    """Opens the render pool of one printing step, sized for the volumes and letters it will
+    render."""
 
-    def open(self, volumes: int) -> AbstractContextManager[RenderPool]: ...
+    def open(self, volumes: int, letters: int) -> AbstractContextManager[RenderPool]: ...
 
 
 class PrintShop(Protocol):

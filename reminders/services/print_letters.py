@@ -101,9 +101,10 @@ def print_letters(
     templates = TemplateSources(texts)
     plans = _planned_series(request, uow, shop)
     volumes = sum(-(-len(plan.order) // request.volume_max_letters) for plan in plans)
+    letters = sum(len(plan.order) for plan in plans)
     with uow:
         uow.letters.plan_volumes(request.run_id, planned_volumes(plans, request.volume_max_letters))
-    with rendering.open(volumes) as pool:
+    with rendering.open(volumes, letters) as pool:
         pipeline = _Pipeline(request, uow, shop, pool, now, control)
         references: dict[str, int] = {}
         for plan in plans:

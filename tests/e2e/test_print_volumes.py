@@ -779,7 +779,7 @@ class BackwardsRendering:
         self.rendered: list[int] = []  # volume sequences, in the order they finished
 
     @contextmanager
-    def open(self, volumes: int) -> Iterator[BackwardsRendering]:
+    def open(self, volumes: int, letters: int) -> Iterator[BackwardsRendering]:
         yield self
 
     def submit(self, job: VolumeJob) -> PendingVolume:

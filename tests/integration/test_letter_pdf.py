@@ -21,7 +21,12 @@ from pypdf import PdfReader
 
 from reminders.adapters.printing.pdf import LetterLayout
 from reminders.adapters.printing.print_volume import VolumeFolder, preview_pdf
-from reminders.adapters.printing.render_pool import ProcessPool
+from reminders.adapters.printing.render_pool import (
+    INLINE_BELOW_LETTERS,
+    InlinePool,
+    LocalRendering,
+    ProcessPool,
+)
 from reminders.adapters.printing.text import SHIPPED_TEMPLATES, LetterTemplates
 from reminders.adapters.printing.volume_render import (
     RenderRefusedError,
@@ -394,6 +399,15 @@ def _volume_job(settings: Settings, templates: LetterTemplates) -> VolumeJob:
     )
 
 
+@pytest.mark.parametrize(("volumes", "letters"), [(1, 50_000), (2, INLINE_BELOW_LETTERS - 1)])
+def test_one_volume_or_few_letters_render_in_the_runs_own_process(
+    templates: LetterTemplates, volumes: int, letters: int
+) -> None:
+    """Starting workers costs more than they save there (render_pool.INLINE_BELOW_LETTERS)."""
+    with LocalRendering(templates, PrintOptions(), workers=2).open(volumes, letters) as pool:
+        assert isinstance(pool, InlinePool)
+
+
 def test_a_volume_rendered_in_a_worker_has_the_same_bytes_and_hash(
     settings: Settings, templates: LetterTemplates, tmp_path: Path
 ) -> None:
@@ -402,11 +416,11 @@ def test_a_volume_rendered_in_a_worker_has_the_same_bytes_and_hash(
     renders does not change what is printed, or its SHA-256 in the log."""
     job = _volume_job(settings, templates)
     here = VolumeRenderer(templates, PrintOptions()).render(job)
-    pool = ProcessPool(settings.template_folders, PrintOptions(), workers=2)
-    try:
+    rendering = LocalRendering(templates, PrintOptions(), workers=2)
+    with rendering.open(2, INLINE_BELOW_LETTERS) as pool:  # enough letters for workers
+        assert isinstance(pool, ProcessPool)
+        assert pool.workers == 2
         in_workers = [pool.submit(job).result(timeout=60) for _ in range(2)]
-    finally:
-        pool.close()
     assert [volume.pdf for volume in in_workers] == [here.pdf, here.pdf]
     assert {volume.sha256 for volume in in_workers} == {here.sha256}
     assert [volume.manifest_json for volume in in_workers] == [here.manifest_json] * 2

@@ -91,18 +91,26 @@ class ProcessPool:
         self._executor.shutdown(wait=True, cancel_futures=True)
 
 
+# Below this many letters a run renders in its own process: starting the workers costs more
+# than they save. Measured with `python -m bench run --workers 1,2` (SQLite, 2 cores, quiet),
+# start to sealed log, in the run's own process / with two workers: 314 letters 1.9 / 2.9 s,
+# 1,154 letters 2.7 / 3.1 s, 2,305 letters 3.2 / 3.6 s, 4,668 letters 4.5 / 4.8 s. Set well
+# below where the workers start to pay here, for machines where they pay sooner (more cores).
+INLINE_BELOW_LETTERS = 1_000
+
+
 class LocalRendering:
     """Opens a run's render pool: up to ``workers`` processes (one per volume at most),
-    or the run's own process for a run of one volume."""
+    or the run's own process for a run of one volume or of few letters."""
 
     def __init__(self, templates: LetterTemplates, options: PrintOptions, workers: int) -> None:
         self.templates, self.options = templates, options
         self.workers = workers or available_cores()
 
     @contextmanager
-    def open(self, volumes: int) -> Iterator[InlinePool | ProcessPool]:
+    def open(self, volumes: int, letters: int) -> Iterator[InlinePool | ProcessPool]:
         workers = min(self.workers, volumes)
-        if workers <= 1:  # a worker costs half a second to start: not for one volume
+        if workers <= 1 or letters < INLINE_BELOW_LETTERS:
             yield InlinePool(VolumeRenderer(self.templates, self.options))
             return
         pool = ProcessPool(self.templates.folders, self.options, workers)

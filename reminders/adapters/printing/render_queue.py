@@ -104,7 +104,8 @@ class QueueRendering:
         self.options = options
 
     @contextmanager
-    def open(self, volumes: int) -> Iterator[QueuePool]:
+    def open(self, volumes: int, letters: int = 0) -> Iterator[QueuePool]:
+        """The queue's pool, whatever the run's size: its workers are already running."""
         app = queue_app(self.options)
         pool = QueuePool(app, self.options)
         try:
