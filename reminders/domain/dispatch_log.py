@@ -25,6 +25,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+import orjson
+
 from reminders.domain.checkpoint import SignedCheckpoint
 from reminders.domain.merkle import TreeFrontier, leaf_hash
 
@@ -70,6 +72,17 @@ class LogQuery:
 def canonical_json(value: object) -> str:
     """Sorted keys, no spaces, UTF-8 as is: one text per value, on every engine."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def is_canonical_form(value: object, data: bytes) -> bool:
+    """Whether ``data`` is ``canonical_json(value)`` in UTF-8, ``value`` holding text, integers
+    and null only (a decoded log entry). orjson's encoding, some 5x faster, says yes for such
+    values exactly when the definition does (tests/unit/test_log_records.py compares them on
+    any text); when it says no, the definition decides."""
+    return (
+        orjson.dumps(value, option=orjson.OPT_SORT_KEYS) == data
+        or canonical_json(value).encode() == data
+    )
 
 
 def log_timestamp(moment: datetime) -> str:
@@ -395,7 +408,10 @@ def _check_subject(verdict: LogVerdict, entry: LogEntry, subject: LogSubject | N
 def entry_details(entry: LogEntry) -> dict[str, Any]:
     """The event's facts of an entry (empty when its details are not JSON)."""
     try:
-        parsed = json.loads(entry.details)
-    except ValueError:
-        return {}
+        parsed = orjson.loads(entry.details)  # recover reads a million
+    except orjson.JSONDecodeError:
+        try:  # NaN, integers past 64 bits: what json writes and orjson does not read
+            parsed = json.loads(entry.details)
+        except ValueError:
+            return {}
     return parsed if isinstance(parsed, dict) else {}

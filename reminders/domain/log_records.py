@@ -8,19 +8,20 @@ entry's columns and details, as the seal wrote them (adapters/dispatch_log_store
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+import orjson
+
 from reminders.domain.channels import EmailState
 from reminders.domain.dispatch_log import (
     LogEntry,
     LogEvent,
-    canonical_json,
     chained_hash,
     entry_details,
+    is_canonical_form,
 )
 from reminders.domain.merkle import leaf_hash
 
@@ -28,6 +29,8 @@ _KEYS = {
     "municipality_nis", "seq", "run_id", "event", "recorded_at", "document_kind",
     "document_number", "stage", "reason", "language", "reference", "details",
 }  # fmt: skip
+_OPTIONAL_TEXT = ("document_kind", "document_number", "stage", "reason", "language", "reference")
+_TEXT_OR_NULL = (str, type(None))
 
 
 class EntryFormatError(ValueError):
@@ -38,8 +41,8 @@ def entry_from_bytes(data: bytes, prev_hash: str, leaf: bytes | None = None) -> 
     """The entry whose canonical form is ``data`` (whose leaf hash is ``leaf``, when known),
     chained after ``prev_hash``."""
     try:
-        fields = json.loads(data.decode())  # (str: json's guess of the encoding costs more)
-    except ValueError as err:  # UnicodeDecodeError too
+        fields = orjson.loads(data)  # `recover` decodes a million of them: 3x json's speed
+    except orjson.JSONDecodeError as err:  # invalid UTF-8 too
         raise EntryFormatError(f"not a log entry: {err}") from err
     if type(fields) is not dict or fields.keys() != _KEYS:
         raise EntryFormatError("not a log entry: unexpected fields")
@@ -51,10 +54,11 @@ def entry_from_bytes(data: bytes, prev_hash: str, leaf: bytes | None = None) -> 
         or type(fields["event"]) is not str
         or type(fields["recorded_at"]) is not str
         or type(fields["details"]) is not str
-    ):  # the other fields: text or null; the canonical form below holds them to their bytes
+        or any(type(fields[key]) not in _TEXT_OR_NULL for key in _OPTIONAL_TEXT)
+    ):
         raise EntryFormatError("not a log entry: a field of the wrong type")
     # The bytes must be the entry's canonical form: the database gives back exactly these.
-    if canonical_json(fields).encode() != data:
+    if not is_canonical_form(fields, data):
         raise EntryFormatError(f"entry {seq} is not in its canonical form")
     return LogEntry(
         fields["municipality_nis"], seq, run_id, fields["event"], fields["recorded_at"],
