@@ -7,6 +7,7 @@ nothing the second time.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -396,7 +397,7 @@ class RecoveryStore:
         held = self._decisions(list(documents.values()))
         new: list[tuple[Any, ...]] = []
         inserted: list[tuple[int, str] | None] = []  # (document, stage) of each new letter
-        stamp = column_values(self.connection, _decision.c.recorded_at)
+        stamp = _once_each(column_values(self.connection, _decision.c.recorded_at))
         decision_ids: dict[tuple[int, str], int] = {}  # of the letters, by (document, stage)
         on_paper: dict[tuple[int, str], tuple[int, int, DecisionRecord]] = {}  # failed e-mails
         for record in records:
@@ -454,7 +455,7 @@ class RecoveryStore:
         done = DecisionsRestored()
         documents = self._document_ids({(r.document_kind, r.document_number) for r in records})
         held = self._decisions(list(documents.values()))
-        stamp = column_values(self.connection, _decision.c.recorded_at)
+        stamp = _once_each(column_values(self.connection, _decision.c.recorded_at))
         new: list[tuple[Any, ...]] = []
         inserted: list[tuple[int, str]] = []
         found: list[tuple[EmailRecord, tuple[int, str]]] = []
@@ -587,6 +588,11 @@ def _conflict(record: DecisionRecord, held_run: int) -> str:
         f"{record.document_kind} {record.document_number} {record.stage}: run "
         f"{record.run_id} in the published log, run {held_run} in the database"
     )
+
+
+def _once_each(stamp: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``stamp`` computed once per distinct time: a run's entries share its seal's time."""
+    return functools.cache(stamp)
 
 
 def _decision_row(
