@@ -47,6 +47,7 @@ from reminders.entrypoints.campaign_cli import campaign
 from reminders.entrypoints.console_cli import console, console_user
 from reminders.entrypoints.console_signer_cli import console_signer
 from reminders.entrypoints.email_cli import bounces
+from reminders.entrypoints.heap import set_up_objects_frozen
 from reminders.entrypoints.init_answers import option_of, starter_answers
 from reminders.entrypoints.options import (
     ReportingGroup,
@@ -237,6 +238,7 @@ def run(
     with (
         nullcontext() if dry_run else stop_on_signals(stop),
         nullcontext() if quiet else watching(settings.database_url),
+        set_up_objects_frozen(),
     ):
         outcome = nightly_job(
             settings,
