@@ -21,9 +21,7 @@ import hashlib
 import json
 import os
 import re
-import secrets
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -32,9 +30,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
-import psycopg
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import Connection, func, select
@@ -44,7 +40,6 @@ from reminders.adapters.db.engine import make_engine
 from reminders.adapters.db.orm import (
     AuditCheckpointRow,
     AuditEntryRow,
-    Base,
     DecisionRow,
     DocumentRow,
     LetterRow,
@@ -60,6 +55,7 @@ from reminders.synthetic import (
     write_synthetic_registry,
 )
 from tests.conftest import REPO
+from tests.e2e.installed import copy_database, new_pg_schema
 
 RUN_DATE = date(2027, 3, 1)
 
@@ -177,63 +173,14 @@ def backend(database_url: str) -> str:
     return make_url(database_url).get_backend_name()
 
 
-def _libpq(database_url: str) -> str:
-    return (
-        make_url(database_url)
-        .set(drivername="postgresql", query={})
-        .render_as_string(hide_password=False)
-    )
-
-
-def _pg_schema(database_url: str) -> str:
-    options = make_url(database_url).query["options"]
-    assert isinstance(options, str)
-    assert options.startswith("-csearch_path="), options
-    return options.removeprefix("-csearch_path=")
-
-
-def _new_pg_schema(database: str, prefix: str) -> str:
-    """A new schema in the session's PostgreSQL database (dropped with it): its URL."""
-    schema = f"{prefix}_{secrets.token_hex(4)}"
-    with psycopg.connect(_libpq(database), autocommit=True) as admin:
-        admin.execute(f'CREATE SCHEMA "{schema}"')
-    return f"{database}?options={quote(f'-csearch_path={schema}')}"
+_new_pg_schema = new_pg_schema  # the name other test modules import it by
 
 
 def provision(template_url: str, config: Path, database_url: str) -> None:
     """Make ``database_url`` (empty) a copy of the template's registry and run `reminders init`
     on it, which also makes the installation's signing key."""
-    if backend(database_url) == "sqlite":
-        source = make_url(template_url).database
-        target = make_url(database_url).database
-        assert source
-        assert target
-        origin, copy = sqlite3.connect(source), sqlite3.connect(target)
-        try:
-            origin.backup(copy)  # consistent even if a WAL file were left beside it
-        finally:
-            origin.close()
-            copy.close()
-        cli(config, database_url, "init")
-        return
+    copy_database(template_url, database_url)
     cli(config, database_url, "init")
-    source, target = _pg_schema(template_url), _pg_schema(database_url)
-    with psycopg.connect(_libpq(database_url)) as connection:  # one transaction
-        # A copy of rows that already satisfy every constraint: skipping the foreign-key
-        # triggers halves the time (the tests connect as superuser, as test_dispatch_log does).
-        connection.execute("SET LOCAL session_replication_role = replica")
-        for table in Base.metadata.sorted_tables:  # parents before children
-            name = table.name
-            row = connection.execute(f'SELECT EXISTS (SELECT 1 FROM "{source}"."{name}")')
-            if row.fetchone() != (True,):
-                continue
-            connection.execute(f'INSERT INTO "{target}"."{name}" SELECT * FROM "{source}"."{name}"')
-            if "id" in table.c and table.c["id"].primary_key:
-                connection.execute(
-                    f"SELECT setval(pg_get_serial_sequence(%s, 'id'), "
-                    f'(SELECT max(id) FROM "{target}"."{name}"))',
-                    (f'"{target}"."{name}"',),
-                )
 
 
 # One template per backend, size and test session, shared by the test modules: fixtures

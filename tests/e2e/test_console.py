@@ -48,6 +48,7 @@ from tests.e2e.test_print_volumes import (  # noqa: F401 - fixture
     NUMBERS,
     OWN_SENTENCE,
     RUN_DATE,
+    installed,
     registry,
     with_own_template,
 )
@@ -64,9 +65,15 @@ class Console:
 
 
 @pytest.fixture
-def console(registry: Path, database_url: str) -> Iterator[Console]:  # noqa: F811 - fixture
-    """The console on the test registry, with its users, on the morning of RUN_DATE."""
-    add_users(database_url, cheap_passwords())
+def console(
+    registry: Path,  # noqa: F811 - fixture
+    database_url: str,
+    request: pytest.FixtureRequest,
+) -> Iterator[Console]:
+    """The console on the test registry, with its users, on the morning of RUN_DATE (the
+    users came with the registry's copy, see `registry`, unless the test changed its config)."""
+    if not installed(request)[0].users:
+        add_users(database_url, cheap_passwords())
     clock = night_clock(RUN_DATE)
     app = console_app(registry, database_url, clock)
     with TestClient(app) as client:
@@ -586,9 +593,11 @@ def test_volumes_of_another_municipality_are_not_served(console: Console) -> Non
 
 
 @pytest.fixture
-def logged(console: Console) -> Console:
-    """The console after one run of RUN_DATE for every municipality."""
-    run(console.config_file, console.database_url, "--date", RUN_DATE)
+def logged(console: Console, request: pytest.FixtureRequest) -> Console:
+    """The console after one run of RUN_DATE for every municipality (the run came with the
+    registry's copy, see `registry`, unless the test changed its config first)."""
+    if not installed(request)[0].ran:
+        run(console.config_file, console.database_url, "--date", RUN_DATE)
     return console
 
 

@@ -44,7 +44,12 @@ from reminders.domain.national_number import formatted_national_number
 from reminders.entrypoints.cli import main
 from tests.conftest import REPO
 from tests.e2e.test_cli import NATIONAL_NUMBER
-from tests.e2e.test_print_volumes import NUMBERS, RUN_DATE, registry  # noqa: F401 - fixture
+from tests.e2e.test_print_volumes import (  # noqa: F401 - fixture
+    NUMBERS,
+    RUN_DATE,
+    installed,
+    registry,
+)
 from tests.e2e.test_run import run
 
 GENT = "44021"
@@ -72,8 +77,17 @@ def public_key(config_file: Path) -> Path:
 
 
 @pytest.fixture
-def sealed(registry: Path, database_url: str) -> dict[str, Any]:  # noqa: F811 - the fixture
-    """The registry of test_print_volumes, run once: its summary."""
+def sealed(
+    registry: Path,  # noqa: F811 - the fixture
+    database_url: str,
+    request: pytest.FixtureRequest,
+) -> dict[str, Any]:
+    """The registry of test_print_volumes, run once: its summary (the run came with the
+    registry's copy, see `registry`, unless the test changed its config first)."""
+    start, summary = installed(request)
+    if start.ran:
+        assert summary is not None
+        return summary
     return run(registry, database_url, "--date", RUN_DATE)
 
 

@@ -51,6 +51,9 @@ from reminders.services.ports import LetterStore, PendingVolume
 from reminders.services.print_letters import PrintRequest, print_letters
 from reminders.services.run_control import RunControl
 from reminders.synthetic import synthetic_national_number
+from tests.conftest import REPO
+from tests.console_support import add_users, cheap_passwords
+from tests.e2e.installed import install
 from tests.e2e.test_cli import NATIONAL_NUMBER, invoke
 from tests.e2e.test_run import run
 from tests.fakes import FakeLetterStore, FakeUnitOfWork, letter_decision, unit_of_work
@@ -171,9 +174,8 @@ def registry_files() -> tuple[str, str]:
     return "\n".join(persons) + "\n", "\n".join(documents) + "\n"
 
 
-@pytest.fixture
-def registry(config_file: Path, database_url: str) -> Path:
-    """An initialised database holding the registry above, under the example config."""
+def import_registry(config_file: Path, database_url: str) -> None:
+    """`reminders init` and the import of the registry above, in config.toml's folder."""
     folder = config_file.parent
     persons, documents = registry_files()
     (folder / "persons.csv").write_text(persons, encoding="utf-8")
@@ -183,6 +185,59 @@ def registry(config_file: Path, database_url: str) -> Path:
         result = invoke(config_file, database_url, "import", kind, str(folder / f"{kind}.csv"))
         assert result.exit_code == 0, result.output
         assert "0 rejected" in result.output, result.output
+
+
+@dataclass(frozen=True, slots=True)
+class Start:
+    """What a test's installation holds when `registry` hands it over: the registry imported
+    under the example config, and then perhaps the console's users added (console_support),
+    then perhaps one run of RUN_DATE."""
+
+    users: bool
+    ran: bool
+
+    def build(self, config_file: Path, database_url: str) -> dict[str, Any] | None:
+        """Make this start from scratch; returns the run's summary (None: no run)."""
+        import_registry(config_file, database_url)
+        if self.users:
+            add_users(database_url, cheap_passwords())
+        return run(config_file, database_url, "--date", RUN_DATE) if self.ran else None
+
+
+IMPORTED = Start(users=False, ran=False)
+# The starts that fixtures layered over `registry` reach, by the fixture: `sealed`
+# (test_dispatch_log.py) runs; `console` (test_console.py) adds the users, `logged` runs after.
+# A test asking for one gets it from `registry` at once, copied (tests/e2e/installed.py); the
+# fixture then finds its work done (`installed`).
+STARTS = {"logged": Start(users=True, ran=True), "sealed": Start(users=False, ran=True),
+          "console": Start(users=True, ran=False)}  # fmt: skip
+INSTALLED = pytest.StashKey[tuple[Start, dict[str, Any] | None]]()
+
+
+def installed(request: pytest.FixtureRequest) -> tuple[Start, dict[str, Any] | None]:
+    """The start the test's `registry` copied, and its run's summary (a copy of its own)."""
+    stash: pytest.Stash = request.node.stash
+    return stash.get(INSTALLED, (IMPORTED, None))
+
+
+@pytest.fixture
+def registry(config_file: Path, database_url: str, request: pytest.FixtureRequest) -> Path:
+    """An initialised database holding the registry above, under the example config; for a
+    test that asks for a fixture of STARTS, the start of that fixture (the deepest asked).
+
+    Copied from this session's installation of that start (tests/e2e/installed.py) when the
+    test's folder holds the example config.toml and nothing else; made here otherwise (a test
+    that changed its config first)."""
+    folder = config_file.parent
+    example = (REPO / "config.toml").read_text(encoding="utf-8")
+    pristine = [path.name for path in folder.iterdir()] == ["config.toml"]
+    if not pristine or config_file.read_text(encoding="utf-8") != example:
+        import_registry(config_file, database_url)
+        return config_file
+    name = next((fixture for fixture in STARTS if fixture in request.fixturenames), "registry")
+    start = STARTS.get(name, IMPORTED)
+    summary = install(request, name, start.build, config_file, database_url, runs=start.ran)
+    request.node.stash[INSTALLED] = (start, summary)
     return config_file
 
 
