@@ -51,9 +51,10 @@ Build = Callable[[Path, str], Any]
 
 def copy_database(source_url: str, target_url: str) -> None:
     """Make the database at ``target_url`` a copy of the one at ``source_url``, on the same
-    engine: a SQLite file through the backup API (whatever ``target_url`` held is replaced);
-    a PostgreSQL schema (empty, or migrated without rows) migrated to the newest schema, then
-    given the source's rows table by table, its sequences set past them."""
+    engine: a SQLite file through the backup API, with the source file's mode (whatever
+    ``target_url`` held is replaced); a PostgreSQL schema (empty, or migrated without rows)
+    migrated to the newest schema, then given the source's rows table by table, its
+    sequences set past them."""
     if make_url(target_url).get_backend_name() == "sqlite":
         source, target = make_url(source_url).database, make_url(target_url).database
         assert source
@@ -64,6 +65,7 @@ def copy_database(source_url: str, target_url: str) -> None:
         finally:
             origin.close()
             copied.close()
+        shutil.copymode(source, target)  # owner-only, as `reminders init` makes it
         return
     engine = make_engine(target_url)
     try:
