@@ -208,7 +208,8 @@ IMPORTED = Start(users=False, ran=False)
 # The starts that fixtures layered over `registry` reach, by the fixture: `sealed`
 # (test_dispatch_log.py) runs; `console` (test_console.py) adds the users, `logged` runs after.
 # A test asking for one gets it from `registry` at once, copied (tests/e2e/installed.py); the
-# fixture then finds its work done (`installed`).
+# fixture then finds its work done (`installed`). So no fixture may stand between `registry`
+# and them that changes the installation: it would come after the users or the run.
 STARTS = {"logged": Start(users=True, ran=True), "sealed": Start(users=False, ran=True),
           "console": Start(users=True, ran=False)}  # fmt: skip
 INSTALLED = pytest.StashKey[tuple[Start, dict[str, Any] | None]]()
