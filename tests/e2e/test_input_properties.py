@@ -5,13 +5,18 @@ route's path and query parameters (as staff and as auditor) and at every command
 (through click's CliRunner), on SQLite and PostgreSQL (issue 18, item 3).
 
 One registry per engine and module (imported, run once, with the console's users), so the
-examples cost milliseconds; each test draws a modest number of them.
+examples cost milliseconds; each test draws a modest number of them. The console's signer
+(`reminders console-signer`, which the console starts as a child process for each answer that
+signs the log) runs in this process: the same command on the same request, read back the same
+way, without a Python start per example.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import traceback
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,6 +36,7 @@ from reminders.adapters.db.engine import make_engine
 from reminders.bootstrap import console_transaction
 from reminders.domain.console_access import Grant, Role
 from reminders.entrypoints.cli import main
+from reminders.entrypoints.console import signer_child
 from reminders.entrypoints.console.run_launcher import RunLauncher
 from reminders.services.console_accounts import add_user, grant_role
 from tests.conftest import ENGINES, REPO, empty_database, example_config
@@ -164,6 +170,7 @@ def world(
         patch.setattr(
             RunLauncher, "start", lambda *_a: SimpleNamespace(process=SimpleNamespace(pid=0))
         )
+        patch.setattr(signer_child, "subprocess", SignerInThisProcess)
         app = console_app(config_file, database_url, night_clock(RUN_DATE))
         with TestClient(app, follow_redirects=False) as anonymous:
             for user in (STAFF, AUDITOR, APPROVER):
@@ -171,6 +178,27 @@ def world(
                 world.clients[user] = (client, log_in_once(client, user))
             world.clients["anonymous"] = (anonymous, "")
             yield world
+
+
+class SignerInThisProcess:
+    """What signer_child.py runs its child with (``subprocess.run``), running `reminders
+    console-signer` in this process (click's CliRunner): the same command, request (stdin)
+    and environment; its stdout, stderr and exit status handed back to SignerChild as a
+    child's, an escaped exception as Python's traceback on stderr and exit 1 (a 500 page).
+    The start of Python and of the application, 1.5 s of CPU, was most of each signing
+    answer's time (the POST routes: two thirds of this module's). The child process itself is
+    tested by tests/e2e/test_console*.py and tests/unit/test_signer_child.py."""
+
+    @staticmethod
+    def run(
+        command: list[str], *, input: bytes, env: Mapping[str, str], **_options: object
+    ) -> subprocess.CompletedProcess[bytes]:
+        assert command[1:3] == ["-m", "reminders"], command
+        result = CliRunner().invoke(main, command[3:], input=input, env=dict(env))
+        stderr = result.stderr_bytes
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            stderr += "".join(traceback.format_exception(result.exception)).encode()
+        return subprocess.CompletedProcess(command, result.exit_code, result.stdout_bytes, stderr)
 
 
 def add_approver(database_url: str) -> None:
