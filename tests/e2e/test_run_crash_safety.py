@@ -3,7 +3,7 @@ due letter ends up exactly once, in exactly one complete volume on disk, each lo
 log that verifies, with no staged or unrecorded file left in the print room; the killed attempt
 stays recorded as failed (issue 7, "exactly once under crashes").
 
-Whole processes, on a registry of some 2,000 due letters in about nine volumes rendered by two
+Whole processes, on a registry of some 1,250 due letters in nine volumes rendered by two
 worker processes: killed at a named point (``REMINDERS_KILL_AT``, "<point>#<n>": the n-th time
 it gets there), with its render workers, and killed from outside after a delay, wherever it
 then is. Each test compares with a clean, never-killed run on the same registry. Every point of

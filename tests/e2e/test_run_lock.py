@@ -30,7 +30,10 @@ from tests.e2e.run_checks import (
 
 @pytest.fixture
 def night(request: pytest.FixtureRequest, database_url: str, tmp_path: Path) -> Iterator[Night]:
-    night = prepared_night(request, database_url, tmp_path)
+    """The night registry, its letters rendered in each run's own process: the locks are the
+    run's, not its render workers' (whose start would double each run's CPU), and a run of
+    1,250 letters still takes seconds, long enough for two to overlap."""
+    night = prepared_night(request, database_url, tmp_path, render_workers=1)
     yield night
     stop_runs(night)
 

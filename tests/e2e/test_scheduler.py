@@ -219,7 +219,8 @@ def test_two_schedulers_at_once_run_the_night_once(
 
 @pytest.fixture
 def night(request: pytest.FixtureRequest, database_url: str, tmp_path: Path) -> Night:
-    """An installation with some 2,000 letters due on RUN_DATE (tests/e2e/run_checks.py)."""
+    """An installation with some 1,250 letters due on RUN_DATE, rendered by two worker
+    processes (tests/e2e/run_checks.py)."""
     return prepared_night(request, database_url, tmp_path)
 
 
