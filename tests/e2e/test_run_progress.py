@@ -7,18 +7,26 @@ import io
 import json
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 from sqlalchemy import text
 
 from reminders.adapters.db.engine import make_engine
 from reminders.adapters.db.run_progress import progress_of
 from reminders.bootstrap import worker_name
+from reminders.entrypoints import run_watch
 from reminders.entrypoints.run_watch import describe, watching
 from tests.e2e.test_print_volumes import RUN_DATE, registry  # noqa: F401 - fixture
 from tests.e2e.test_run import run
 
 
-def test_a_run_on_a_terminal_shows_its_progress(registry: Path, database_url: str) -> None:  # noqa: F811
+def test_a_run_on_a_terminal_shows_its_progress(
+    registry: Path,  # noqa: F811 - fixture
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # This registry's run, in its own process, can end within one poll of half a second.
+    monkeypatch.setattr(run_watch, "POLL_SECONDS", 0.02)
     screen = io.StringIO()
     terminal = Console(file=screen, force_terminal=True, width=120)
     with watching(database_url, console=terminal):
