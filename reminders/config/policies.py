@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
+from functools import cache
 
 from reminders.config.table import Table
 from reminders.domain.model import DocumentKind
@@ -73,6 +74,7 @@ def _stages(policy: Table) -> tuple[Stage, ...]:
 _ORDER_PROBES = tuple(date(2028, 1, 1) + timedelta(days=n) for n in range(731))
 
 
+@cache  # 1,462 dates shifted per pair: once per process, not per config.toml read
 def _is_later(offset: Offset, previous: Offset) -> bool:
     """Whether ``offset`` lands strictly after ``previous`` whatever the expiry date."""
     return all(offset.applied_to(day) > previous.applied_to(day) for day in _ORDER_PROBES)

@@ -316,6 +316,22 @@ def test_an_undefined_top_level_name_is_named(config_file: Path) -> None:
     assert str(caught.value).startswith(f"{path}: ")
 
 
+def test_a_template_edited_after_a_check_is_checked_anew(config_file: Path) -> None:
+    """The check's outcome is kept per the template files' bytes: the same process checking
+    again after an edit (the scheduler's next night) sees the new text, each time."""
+    folder, settings = own_templates(config_file, "passport/first.de.txt.j2")
+    path = folder / "passport" / "first.de.txt.j2"
+    source = path.read_text(encoding="utf-8")
+    checked_templates(settings)
+    path.write_text(source.replace("{% block body %}\n", "{% block body %}\n{{ x }}\n\n"))
+    for _ in range(2):  # the second time from what was kept: the same error, raised again
+        with pytest.raises(ConfigError, match=r"'x' is undefined") as caught:
+            checked_templates(settings)
+        assert str(caught.value).startswith(f"{path}: ")
+    path.write_text(source, encoding="utf-8")
+    checked_templates(settings)
+
+
 def test_a_syntax_error_names_the_file_and_its_line(config_file: Path) -> None:
     folder, settings = own_templates(config_file, "eid/first.fr.txt.j2")
     path = folder / "eid" / "first.fr.txt.j2"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -22,6 +24,7 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
+@cache  # the shipped migrations do not change while the process runs; reading them takes long
 def head_revision() -> str:
     """The newest migration this code ships."""
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()

@@ -19,7 +19,7 @@ parents keeps it with the texts: its key holds the names).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from functools import lru_cache
@@ -133,6 +133,23 @@ class LetterTemplates:
     def country_name(code: str, language: Language) -> str:
         """A country's name in the letter's language (bpost: the sending country's usage)."""
         return _country_name(code, language)
+
+    def files_sha256(self, municipalities: Iterable[LetterMunicipality]) -> str:
+        """A SHA-256 over every file in the municipalities' template folders, by folder and
+        name: what any of their letters' texts can be made of."""
+        searched = dict.fromkeys(
+            folder
+            for municipality in municipalities
+            for folder in (*self.folders.own(municipality.nis_code), self.shipped)
+        )
+        digest = hashlib.sha256()
+        for folder in searched:
+            digest.update(str(folder).encode() + b"\0\0")
+            if folder.is_dir():
+                for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+                    digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+                    digest.update(path.read_bytes() + b"\0")
+        return digest.hexdigest()
 
     def source_sha256(
         self, kind: DocumentKind, stage: str, language: Language, nis_code: str
@@ -484,7 +501,45 @@ def lint_templates(
     sample: Sequence[LetterSpec],
 ) -> list[LetterTemplateError]:
     """Every problem a run would meet: each template each municipality may need, rendered
-    with sample letters (adults and parents), so a run never stops halfway through."""
+    with sample letters (adults and parents), so a run never stops halfway through.
+
+    The check renders hundreds of texts (half a second). Its outcome is a function of the
+    template files' bytes and of the arguments, so it is kept per those: a process that checks
+    the same installation again (the scheduler each night, the console before each preview,
+    the tests' many commands) renders nothing again, and an edited template is checked anew.
+    """
+    chosen = tuple(municipalities)
+    key = (
+        templates.folders,
+        templates.shipped,
+        templates.files_sha256(chosen),
+        chosen,
+        tuple(policies.items()),
+        tuple(sample),
+    )
+    found = _LINTED.pop(key, None)
+    if found is None:
+        found = tuple(
+            (problem.path, problem.problem, problem.line)
+            for problem in _lint(templates, chosen, policies, sample)
+        )
+    _LINTED[key] = found  # the most recently used last
+    while len(_LINTED) > _LINTS_KEPT:
+        del _LINTED[next(iter(_LINTED))]
+    # new errors each time: a raised exception keeps its traceback
+    return [LetterTemplateError(path, problem, line=line) for path, problem, line in found]
+
+
+_LINTS_KEPT = 64  # installations' outcomes kept, the least recently used dropped first
+_LINTED: dict[Hashable, tuple[tuple[Path, str, int | None], ...]] = {}
+
+
+def _lint(
+    templates: LetterTemplates,
+    municipalities: Iterable[LetterMunicipality],
+    policies: Mapping[DocumentKind, ReminderPolicy],
+    sample: Sequence[LetterSpec],
+) -> list[LetterTemplateError]:
     problems: dict[tuple[Path, str], LetterTemplateError] = {}
     for municipality in municipalities:
         for kind, policy in policies.items():
