@@ -24,11 +24,13 @@ from dataclasses import dataclass, replace
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
+from types import CodeType
 from typing import Any, NamedTuple
 
 from babel import Locale
 from babel.dates import format_date
 from jinja2 import (
+    BytecodeCache,
     Environment,
     FileSystemLoader,
     StrictUndefined,
@@ -38,6 +40,7 @@ from jinja2 import (
     TemplateSyntaxError,
     UndefinedError,
 )
+from jinja2.bccache import Bucket
 from jinja2.utils import Namespace
 
 from reminders.config.letters import TemplateFolders
@@ -271,6 +274,31 @@ class _Texts:
     values: Mapping[str, Any]
 
 
+class _CompiledTemplates(BytecodeCache):
+    """Jinja's compiled code of each template file, kept for the process by the file's path and
+    a checksum of its source (Jinja's bucket key): every `_TemplateSet` of every
+    `LetterTemplates` reuses it instead of compiling the file again, and an edited file is
+    compiled anew. The code does not depend on the language's ``date`` filter, which it looks
+    up when it runs; it does depend on the environment's options, the same in every
+    `_TemplateSet`, the only user of this cache."""
+
+    def __init__(self) -> None:
+        self._code: dict[tuple[str, str], CodeType] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        bucket.code = self._code.get((bucket.key, bucket.checksum))
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        if bucket.code is not None:
+            self._code[(bucket.key, bucket.checksum)] = bucket.code
+            while len(self._code) > _COMPILED_KEPT:
+                del self._code[next(iter(self._code))]  # the oldest first
+
+
+_COMPILED_KEPT = 4096  # template files' code kept (36 ship with the package)
+_COMPILED = _CompiledTemplates()
+
+
 class _TemplateSet:
     """The templates of one search path (own folders first, the shipped folder last), and the
     texts kept per key."""
@@ -296,6 +324,7 @@ class _TemplateSet:
             keep_trailing_newline=False,
             auto_reload=False,
             cache_size=-1,
+            bytecode_cache=_COMPILED,
         )
         environment.filters["date"] = lambda day: long_date(day, language)
         return environment
