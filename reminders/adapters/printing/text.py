@@ -24,13 +24,11 @@ from dataclasses import dataclass, replace
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from types import CodeType
 from typing import Any, NamedTuple
 
 from babel import Locale
 from babel.dates import format_date
 from jinja2 import (
-    BytecodeCache,
     Environment,
     FileSystemLoader,
     StrictUndefined,
@@ -40,9 +38,9 @@ from jinja2 import (
     TemplateSyntaxError,
     UndefinedError,
 )
-from jinja2.bccache import Bucket
 from jinja2.utils import Namespace
 
+from reminders.adapters.compiled_templates import CompiledInMemory
 from reminders.config.letters import TemplateFolders
 from reminders.domain.letter_language import possible_letter_languages
 from reminders.domain.letters import (
@@ -274,29 +272,9 @@ class _Texts:
     values: Mapping[str, Any]
 
 
-class _CompiledTemplates(BytecodeCache):
-    """Jinja's compiled code of each template file, kept for the process by the file's path and
-    a checksum of its source (Jinja's bucket key): every `_TemplateSet` of every
-    `LetterTemplates` reuses it instead of compiling the file again, and an edited file is
-    compiled anew. The code does not depend on the language's ``date`` filter, which it looks
-    up when it runs; it does depend on the environment's options, the same in every
-    `_TemplateSet`, the only user of this cache."""
-
-    def __init__(self) -> None:
-        self._code: dict[tuple[str, str], CodeType] = {}
-
-    def load_bytecode(self, bucket: Bucket) -> None:
-        bucket.code = self._code.get((bucket.key, bucket.checksum))
-
-    def dump_bytecode(self, bucket: Bucket) -> None:
-        if bucket.code is not None:
-            self._code[(bucket.key, bucket.checksum)] = bucket.code
-            while len(self._code) > _COMPILED_KEPT:
-                del self._code[next(iter(self._code))]  # the oldest first
-
-
-_COMPILED_KEPT = 4096  # template files' code kept (36 ship with the package)
-_COMPILED = _CompiledTemplates()
+# The code of the letter templates, by file and source: `_TemplateSet`s build their
+# environments alike, and the code does not depend on the language's ``date`` filter.
+_COMPILED = CompiledInMemory(kept=4096)  # 36 template files ship with the package
 
 
 class _TemplateSet:

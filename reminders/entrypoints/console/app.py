@@ -26,6 +26,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from reminders.adapters.compiled_templates import CompiledInMemory
 from reminders.adapters.crypto.passwords import Argon2Passwords
 from reminders.adapters.db.console_reads import shares
 from reminders.adapters.db.status_store import municipality_states, run_alive
@@ -68,6 +69,10 @@ from reminders.services.console_accounts import (
 from reminders.services.ports import Passwords
 
 HERE = Path(__file__).parent
+# The pages' compiled code, shared by the apps of this process (each builds its environment
+# alike: starlette's defaults and the i18n extension): an app made per test, or again after
+# a configuration change, compiles no page again.
+_PAGES_CODE = CompiledInMemory(kept=512)
 SECURITY_HEADERS = {
     "content-security-policy": (
         "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -91,6 +96,7 @@ def create_app(
     engine = open_engine(settings.database_url)
     options = settings.console
     templates = Jinja2Templates(directory=HERE / "templates")
+    templates.env.bytecode_cache = _PAGES_CODE
     templates.env.globals["installation_timezone"] = settings.timezone
     i18n.install(templates.env, settings.timezone)
     templates.env.globals["labelled"] = labelled
