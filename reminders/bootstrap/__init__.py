@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from babel import Locale
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -33,14 +34,8 @@ from reminders.adapters.db.run_lock import RunLocks
 from reminders.adapters.db.schema import current_revision, require_current_schema
 from reminders.adapters.db.unit_of_work import SqlUnitOfWork
 from reminders.adapters.printing.log_folder import LogFolders
-from reminders.adapters.printing.pdf import LetterLayout
-from reminders.adapters.printing.print_volume import VolumeFolder
-from reminders.adapters.printing.render_pool import LocalRendering
-from reminders.adapters.printing.text import LetterTemplates, lint_templates
-from reminders.adapters.printing.volume_render import print_options_key
 from reminders.adapters.private_files import OWNER_ONLY, FileModes
 from reminders.adapters.registry.registry_files import RegistryFile
-from reminders.bootstrap.emailing import emailing
 from reminders.config import Municipality, PrintOptions, Settings
 from reminders.domain.checkpoint import KeyRing, VerifierKey, log_origin
 from reminders.domain.letter_language import possible_letter_languages
@@ -61,6 +56,14 @@ from reminders.services.ports import (
 )
 from reminders.services.recover_log import RecoverProgress, Recovery, recover
 from reminders.services.run_control import RunControl, StopSignal
+
+if TYPE_CHECKING:
+    from reminders.adapters.printing.text import LetterTemplates
+
+# The printing adapters (ReportLab, pypdf, the letter templates, the render pool) and e-mail
+# are imported by the functions that use them: a command that prints nothing (the console's
+# signer for each release or reveal, status, audit, recover) starts without them, in about
+# half the time.
 
 
 class DatabaseUnavailableError(RemindersError):
@@ -139,6 +142,8 @@ def checked_templates(
     """The templates, after checking every one the municipalities' letters may need, and
     their letterheads (logo, contact blocks): a run stops here, before anything is decided
     or printed, rather than halfway through."""
+    from reminders.adapters.printing.text import LetterTemplates, lint_templates
+
     templates = LetterTemplates(settings.template_folders)
     chosen = settings.municipalities if municipalities is None else municipalities
     problems = lint_templates(templates, chosen, settings.policies, template_samples())
@@ -164,6 +169,8 @@ def checked_letterheads(settings: Settings, municipalities: Sequence[Municipalit
     """Each municipality's logo read and placed, and its contact blocks fitted, on the
     configured envelope stock: a logo that cannot be read, or that no room is left for beside
     the window, stops a run before it decides anything."""
+    from reminders.adapters.printing.pdf import LetterLayout
+
     layout = LetterLayout(settings.print_options.window)
     for municipality in municipalities:
         problems = layout.letterhead_problems(municipality)
@@ -218,6 +225,9 @@ def template_samples() -> tuple[LetterSpec, ...]:
 def printing(settings: Settings) -> Printing:
     """How `run` prints and seals: checked templates, the envelope's layout, the output
     directory, the dispatch log's signing key."""
+    from reminders.adapters.printing.print_volume import VolumeFolder
+    from reminders.adapters.printing.volume_render import print_options_key
+
     options = settings.print_options
     templates = checked_templates(settings)
     return Printing(
@@ -310,6 +320,8 @@ def _raw(key: Ed25519PublicKey) -> bytes:
 def _rendering(templates: LetterTemplates, options: PrintOptions) -> Rendering:
     """Processes on this machine, or render workers on others when [print.queue] says so."""
     if options.queue is None:
+        from reminders.adapters.printing.render_pool import LocalRendering
+
         return LocalRendering(templates, options, options.workers)
     from reminders.adapters.printing.render_queue import QueueRendering  # Celery: the `queue` extra
 
@@ -356,6 +368,8 @@ def recover_job(
     """`reminders recover`: the published logs of these municipalities (all configured ones
     when None) brought back into the database, holding every municipality's run lock, so no
     run starts meanwhile. ``REMINDERS_KILL_AT`` (crash tests) is read here."""
+    from reminders.adapters.printing.print_volume import VolumeFolder
+
     control = RunControl.from_environment(os.environ)
     keys = key_ring(settings)
     chosen = list(nis_codes) if nis_codes else [m.nis_code for m in settings.municipalities]
@@ -495,6 +509,8 @@ def nightly_job(
     engine = open_engine(settings.database_url)
     try:
         if prints is not None:
+            from reminders.bootstrap.emailing import emailing
+
             prints = replace(prints, emailing=emailing(settings, engine, prints.texts))
         return run_night(
             request,

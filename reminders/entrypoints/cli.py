@@ -6,6 +6,7 @@ status (2 for bad input or configuration, 1 when work ran but failed), never a t
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import shlex
@@ -41,12 +42,6 @@ from reminders.bootstrap.installation import (
 from reminders.config import Settings, load_settings
 from reminders.domain.letter_language import language_label
 from reminders.domain.model import DocumentKind, RegistryKind
-from reminders.entrypoints.after_print_cli import cancel, letter, release, reprint, returns
-from reminders.entrypoints.audit_cli import audit
-from reminders.entrypoints.campaign_cli import campaign
-from reminders.entrypoints.console_cli import console, console_user
-from reminders.entrypoints.console_signer_cli import console_signer
-from reminders.entrypoints.email_cli import bounces
 from reminders.entrypoints.heap import set_up_objects_frozen
 from reminders.entrypoints.init_answers import option_of, starter_answers
 from reminders.entrypoints.options import (
@@ -57,13 +52,8 @@ from reminders.entrypoints.options import (
     seconds_up_to,
     writing,
 )
-from reminders.entrypoints.recovery_cli import backup, recover
-from reminders.entrypoints.render_worker_cli import render_worker
 from reminders.entrypoints.run_watch import watching
-from reminders.entrypoints.scheduler_cli import scheduler
 from reminders.entrypoints.signals import stop_on_signals
-from reminders.entrypoints.status_cli import status
-from reminders.entrypoints.templates_cli import templates
 from reminders.errors import UsageError
 from reminders.services.import_registry import ImportReport, Rejected, rejected_rows
 from reminders.services.run_summary import RunSummary
@@ -76,7 +66,48 @@ DEFAULT_DEMO_SEED = 20261124
 MAX_WAIT_SECONDS = 86_400  # a run that waits longer for another is better started again
 
 
-@click.group(cls=ReportingGroup)
+# The commands of other modules, each imported when it runs (or when --help lists them), so
+# that a process started for one command (the console's signer for each release, a render
+# worker, the scheduler) imports neither the others nor their adapters.
+COMMANDS_ELSEWHERE = {
+    "audit": "audit_cli:audit",
+    "backup": "recovery_cli:backup",
+    "bounces": "email_cli:bounces",
+    "campaign": "campaign_cli:campaign",
+    "cancel": "after_print_cli:cancel",
+    "console": "console_cli:console",
+    "console-signer": "console_signer_cli:console_signer",
+    "console-user": "console_cli:console_user",
+    "letter": "after_print_cli:letter",
+    "recover": "recovery_cli:recover",
+    "release": "after_print_cli:release",
+    "render-worker": "render_worker_cli:render_worker",
+    "reprint": "after_print_cli:reprint",
+    "returns": "after_print_cli:returns",
+    "scheduler": "scheduler_cli:scheduler",
+    "status": "status_cli:status",
+    "templates": "templates_cli:templates",
+}
+
+
+class _Commands(ReportingGroup):
+    """The `reminders` group: its own commands, and COMMANDS_ELSEWHERE imported on demand."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS_ELSEWHERE})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        where = COMMANDS_ELSEWHERE.get(cmd_name)
+        if where is None:
+            return super().get_command(ctx, cmd_name)
+        module, name = where.split(":")
+        command: click.Command = getattr(
+            importlib.import_module(f"reminders.entrypoints.{module}"), name
+        )
+        return command
+
+
+@click.group(cls=_Commands)
 @click.version_option(__version__, prog_name="reminders")
 @click.option("-v", "--verbose", is_flag=True, help="Log progress (never personal data).")
 def main(verbose: bool) -> None:
@@ -497,22 +528,3 @@ def _echo_demo_log(result: DemoResult) -> None:
     if result.run.volumes:  # the log published beside the volumes: no database needed
         volumes = result.run.volumes[0].parent.parent.parent
         click.echo(f"  reminders audit verify --from {volumes} --public-key {key}")
-
-
-main.add_command(audit)
-main.add_command(render_worker)
-main.add_command(scheduler)
-main.add_command(status)
-main.add_command(campaign)
-main.add_command(console)
-main.add_command(console_user)
-main.add_command(console_signer)
-main.add_command(templates)
-main.add_command(release)
-main.add_command(bounces)
-main.add_command(cancel)
-main.add_command(reprint)
-main.add_command(returns)
-main.add_command(letter)
-main.add_command(backup)
-main.add_command(recover)

@@ -6,12 +6,13 @@ import logging
 import re
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner, Result
 
 from reminders.adapters.db.engine import make_engine
 from reminders.adapters.db.run_lock import RunLocks
-from reminders.entrypoints.cli import main
+from reminders.entrypoints.cli import COMMANDS_ELSEWHERE, main
 from tests.integration.test_import_registry import DOCUMENTS, PERSONS
 
 # An unmasked national number: 11 digits, or the punctuated form.
@@ -139,3 +140,14 @@ def test_the_demo_runs_again_after_a_run_locked_its_database(config_file: Path) 
     again = CliRunner().invoke(main, demo)
     assert again.exit_code == 0, again.output
     assert locks.is_dir()
+
+
+def test_each_command_imported_on_demand_is_the_one_named() -> None:
+    """`reminders` imports the commands of COMMANDS_ELSEWHERE when they run: each name leads
+    to a command of that name (a typo would only show when a user typed it)."""
+    context = click.Context(main)
+    for name in COMMANDS_ELSEWHERE:
+        command = main.get_command(context, name)
+        assert command is not None, name
+        assert command.name == name
+    assert set(COMMANDS_ELSEWHERE) <= set(main.list_commands(context))

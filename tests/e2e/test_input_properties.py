@@ -375,8 +375,16 @@ def test_the_login_form_answers_any_input_with_a_page(world: World) -> None:
 # -- the command line ----------------------------------------------------------------------------
 
 
+def subcommand(group: click.Group, name: str) -> click.Command:
+    """As click finds it when it runs: `reminders` imports most of its commands on demand."""
+    command = group.get_command(click.Context(group), name)
+    assert command is not None, name
+    return command
+
+
 def leaf_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
-    for name, command in sorted(group.commands.items()):
+    for name in group.list_commands(click.Context(group)):
+        command = subcommand(group, name)
         if isinstance(command, click.Group):
             yield from leaf_commands(command, (*prefix, name))
         else:
@@ -387,7 +395,7 @@ def command_of(path: tuple[str, ...]) -> click.Command:
     command: click.Command = main
     for name in path:
         assert isinstance(command, click.Group)
-        command = command.commands[name]
+        command = subcommand(command, name)
     return command
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from reminders.adapters.db.engine import make_engine
 from reminders.adapters.db.orm import Base
 from reminders.adapters.db.schema import (
+    SCHEMA_REVISION,
     alembic_config,
     head_revision,
     require_current_schema,
@@ -25,6 +26,21 @@ def test_models_and_migrations_agree(engine: Engine) -> None:
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, Base.metadata) == []
+
+
+def test_the_revision_runs_check_is_the_newest_migration(engine: Engine) -> None:
+    """Commands compare the database with SCHEMA_REVISION, not with Alembic's scripts (not
+    imported but to upgrade): it must be the head, and is what Alembic records."""
+    assert head_revision() == SCHEMA_REVISION
+    with engine.connect() as connection:
+        assert MigrationContext.configure(connection).get_current_revision() == SCHEMA_REVISION
+
+
+def test_a_database_at_an_older_revision_asks_for_init(engine: Engine) -> None:
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '0011'"))
+    with pytest.raises(DatabaseNotReadyError, match=r"is at 0011, this version needs 0012: run"):
+        require_current_schema(engine)
 
 
 def test_upgrading_twice_is_harmless(engine: Engine) -> None:
