@@ -22,8 +22,13 @@ from tests.console_support import (
     console_app,
     night_clock,
 )
-from tests.e2e.test_print_volumes import NUMBERS, RUN_DATE, registry  # noqa: F401 - fixture
-from tests.e2e.test_run import run
+from tests.e2e.test_print_volumes import (  # noqa: F401 - fixture
+    NUMBERS,
+    RUN_DATE,
+    STARTS,
+    installed,
+    registry,
+)
 
 MASKED = re.compile(r"\*\*\.\*\*\.\*\*-\*\*\*\.\d\d")
 
@@ -42,6 +47,27 @@ def console_url(
 ) -> str:
     add_users(database_url, cheap_passwords())
     return live_server(console_app(registry, database_url, night_clock(RUN_DATE)))
+
+
+@pytest.fixture
+def logged(
+    registry: Path,  # noqa: F811 - the fixture
+    request: pytest.FixtureRequest,
+) -> Path:
+    """The registry with the console's users and one run of RUN_DATE, as `add_users` and
+    `reminders run` make them: copied by `registry` from this session's installation of that
+    start (STARTS in test_print_volumes.py), instead of running the night in each test."""
+    start, _ = installed(request)
+    assert start == STARTS["logged"], start
+    return registry
+
+
+@pytest.fixture
+def logged_console_url(
+    logged: Path, database_url: str, live_server: Callable[[ASGIApp], str]
+) -> str:
+    """The console on the registry after its users were added and the night was run."""
+    return live_server(console_app(logged, database_url, night_clock(RUN_DATE)))
 
 
 @pytest.fixture
@@ -114,14 +140,9 @@ def test_staff_start_a_run_and_watch_it_end(
 
 
 def test_an_auditor_searches_the_log_and_reveals(
-    page: Page,
-    console_url: str,
-    registry: Path,  # noqa: F811 - the fixture
-    database_url: str,
-    errors: list[str],
+    page: Page, logged_console_url: str, errors: list[str]
 ) -> None:
-    run(registry, database_url, "--date", RUN_DATE)
-    page.goto(console_url)
+    page.goto(logged_console_url)
     log_in(page, "audit.gent")
     page.get_by_role("link", name="auditor: dispatch log").click()
     page.get_by_label("Document number").fill("E01")

@@ -9,13 +9,19 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
+from weakref import WeakSet
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, expect
+from axe_playwright_python.base import AXE_SCRIPT, AxeResults
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 from starlette.types import ASGIApp
 
-from tests.browser.test_console_browser import log_in
+from tests.browser.test_console_browser import (  # noqa: F401 - fixtures
+    log_in,
+    logged,
+    logged_console_url,
+)
 from tests.console_support import (
     EUPEN,
     GENT,
@@ -26,16 +32,52 @@ from tests.console_support import (
     night_clock,
 )
 from tests.e2e.after_print_support import run_night, stored_volumes, with_approval
-from tests.e2e.test_print_volumes import RUN_DATE, registry  # noqa: F401 - fixture
-from tests.e2e.test_run import run
+from tests.e2e.installed import install
+from tests.e2e.test_print_volumes import (  # noqa: F401 - fixture
+    RUN_DATE,
+    import_registry,
+    registry,
+)
 
-AXE = Axe()
+# What axe-playwright-python's Axe.run asks of axe-core: every rule enabled by default, with
+# the details of the violations only (the other results count each rule's first node).
+AXE_OPTIONS = {"resultTypes": ["violations"]}
+# Contexts given axe-core's source (axe.min.js, bundled with axe-playwright-python) as an init
+# script: it is in each of their documents from its start, instead of being sent (570 KB)
+# through page.evaluate before every check.
+_WITH_AXE: WeakSet[BrowserContext] = WeakSet()
 
 
 def assert_accessible(page: Page) -> None:
-    results = AXE.run(page)
-    found = [(v["id"], v["impact"], len(v["nodes"])) for v in results.response["violations"]]
-    assert found == [], results.generate_report()
+    """axe-core finds no violation of any impact on the page as it stands; else the report of
+    axe-playwright-python: each violation, its rule, impact, help and the elements."""
+    if page.evaluate("typeof axe === 'undefined'"):  # a context's first check
+        if page.context not in _WITH_AXE:
+            page.context.add_init_script(AXE_SCRIPT)  # its documents to come
+            _WITH_AXE.add(page.context)
+        page.evaluate(AXE_SCRIPT)  # this one
+    violations: list[dict[str, Any]] = page.evaluate(
+        "options => axe.run(options).then(results => results.violations)", AXE_OPTIONS
+    )
+    found = [(v["id"], v["impact"], len(v["nodes"])) for v in violations]
+    assert found == [], AxeResults({"violations": violations}).generate_report()
+
+
+def test_the_check_fails_on_a_page_with_a_violation(page: Page) -> None:
+    """An image without alternative text fails `assert_accessible` with axe's report, in a
+    document opened after the context's first check (axe-core came with the init script)."""
+    head = '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>T</title></head>'
+    picture = "data:image/gif;base64,R0lGODlhAQABAAAAACw="
+    page.goto(f"data:text/html,{head}<body><main><h1>Fine</h1></main></body></html>")
+    assert_accessible(page)
+    page.goto(f'data:text/html,{head}<body><main><img src="{picture}"></main></body></html>')
+    assert page.evaluate("typeof axe.run") == "function"  # the init script's
+    with pytest.raises(AssertionError) as failed:
+        assert_accessible(page)
+    report = str(failed.value)
+    assert "image-alt - Ensure <img> elements have alternative text" in report
+    assert "Impact Level: critical" in report
+    assert "Target: img" in report
 
 
 @pytest.fixture
@@ -98,12 +140,9 @@ def test_a_clerk_of_eupen_sees_german_from_login_to_a_finished_run(
 
 def test_a_bad_search_keeps_the_form_and_leads_to_the_field(
     page: Page,
-    console_url: str,
-    registry: Path,  # noqa: F811 - the fixture
-    database_url: str,
+    logged_console_url: str,  # noqa: F811 - the fixture
 ) -> None:
-    run(registry, database_url, "--date", RUN_DATE)
-    page.goto(f"{console_url}/m/{GENT}/log")
+    page.goto(f"{logged_console_url}/m/{GENT}/log")
     log_in(page, "audit.gent")
     expect(page.locator("#entries tbody tr").first).to_be_visible()
     assert_accessible(page)
@@ -148,12 +187,10 @@ PAGES = (
 @pytest.mark.parametrize("language", ["nl", "fr", "de", "en"])
 def test_every_page_in_each_language_passes_axe(
     page: Page,
-    console_url: str,
-    registry: Path,  # noqa: F811 - the fixture
-    database_url: str,
+    logged_console_url: str,  # noqa: F811 - the fixture
     language: str,
 ) -> None:
-    run(registry, database_url, "--date", RUN_DATE)
+    console_url = logged_console_url
     page.goto(console_url)
     log_in(page, "both.gent")
     page.locator("#f-language").select_option(language)
@@ -164,17 +201,27 @@ def test_every_page_in_each_language_passes_axe(
         assert_accessible(page)
 
 
+def _held(config_file: Path, database_url: str) -> None:
+    """The registry imported, Gent's volumes to be held for approval (`with_approval`), and
+    a run of RUN_DATE that the approver "an" started from the console."""
+    import_registry(config_file, database_url)
+    with_approval(config_file, database_url)
+    run_night(config_file, database_url, RUN_DATE, started_by="console:an")
+
+
 @pytest.fixture
 def held_console_url(
-    registry: Path,  # noqa: F811 - the fixture
+    config_file: Path,
     database_url: str,
     live_server: Callable[[ASGIApp], str],
+    request: pytest.FixtureRequest,
 ) -> str:
     """Gent's volumes held for approval after a run that the approver "an" started from the
-    console; "bert" is the other approver."""
-    with_approval(registry, database_url)
-    run_night(registry, database_url, RUN_DATE, started_by="console:an")
-    return live_server(console_app(registry, database_url, night_clock(RUN_DATE)))
+    console; "bert" is the other approver. Made once in the test session (`_held`) and
+    copied into the test's folder and database (tests/e2e/installed.py): the test releases
+    and cancels in its own copy."""
+    install(request, "held-for-approval", _held, config_file, database_url, runs=True)
+    return live_server(console_app(config_file, database_url, night_clock(RUN_DATE)))
 
 
 def _in_language(page: Page, console_url: str, username: str, language: str) -> None:
