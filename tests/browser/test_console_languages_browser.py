@@ -17,6 +17,7 @@ from axe_playwright_python.base import AXE_SCRIPT, AxeResults
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from starlette.types import ASGIApp
 
+from reminders.entrypoints.console import signer_child
 from tests.browser.test_console_browser import (  # noqa: F401 - fixtures
     log_in,
     logged,
@@ -33,6 +34,7 @@ from tests.console_support import (
 )
 from tests.e2e.after_print_support import run_night, stored_volumes, with_approval
 from tests.e2e.installed import install
+from tests.e2e.test_input_properties import SignerInThisProcess
 from tests.e2e.test_print_volumes import (  # noqa: F401 - fixture
     RUN_DATE,
     import_registry,
@@ -209,18 +211,30 @@ def _held(config_file: Path, database_url: str) -> None:
     run_night(config_file, database_url, RUN_DATE, started_by="console:an")
 
 
+# The language whose pages after the print are signed by `reminders console-signer` in a child
+# process, as in production; in the other three the console's signer runs in this process
+# (SignerInThisProcess: the same command, request and answer, without starting Python and the
+# application twice a test, 1.5-3 s of CPU each). The child is tested in tests/e2e/test_console*.py
+# and tests/unit/test_signer_child.py too.
+SIGNER_CHILD_LANGUAGE = "nl"
+
+
 @pytest.fixture
 def held_console_url(
     config_file: Path,
     database_url: str,
     live_server: Callable[[ASGIApp], str],
     request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    language: str,
 ) -> str:
     """Gent's volumes held for approval after a run that the approver "an" started from the
     console; "bert" is the other approver. Made once in the test session (`_held`) and
     copied into the test's folder and database (tests/e2e/installed.py): the test releases
     and cancels in its own copy."""
     install(request, "held-for-approval", _held, config_file, database_url, runs=True)
+    if language != SIGNER_CHILD_LANGUAGE:
+        monkeypatch.setattr(signer_child, "subprocess", SignerInThisProcess)
     return live_server(console_app(config_file, database_url, night_clock(RUN_DATE)))
 
 
