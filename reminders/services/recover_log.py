@@ -27,8 +27,13 @@ run). Holders' national numbers stay lost: the published log carries only their 
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import queue
+import sys
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -72,6 +77,8 @@ log = logging.getLogger(__name__)
 APPEND_BATCH = 2_000  # entries inserted at a time
 RESTORE_BATCH = 1_000  # letters and skips restored at a time
 LISTED = 5  # examples a message lists
+SWITCH_INTERVAL = 0.0005  # seconds, while the writer works (Python's default: 0.005)
+AHEAD = 16  # bundles decoded ahead of the database work (256 entries each)
 STARTED_BY = "recover"  # how recover's attempts at the runs it restored are recorded
 RESTORED = (
     "restored from the published dispatch log by `reminders recover`; published again by "
@@ -196,15 +203,16 @@ def _recovered_log(
         done.published: _text(published.read(CHECKPOINT_PATH)),
         **{_size(text): text for _, text in files if sealed < _size(text) <= done.published},
     }
-    with uow:
+    with uow, _writer() as writer:
         # One pass over the files: each bundle is checked against the tiles, then appended;
         # the transaction commits only once the whole log verified.
-        appender = _Appender(nis, uow, sealed, head.size, done, progress)
+        appender = _Appender(nis, uow, sealed, head.size, done, writer, progress)
         frontiers: dict[int, str] = {}
         verdict = verify_published(
             published, keys, municipality_nis=nis, kept=kept, sink=appender.add,
             frontiers=frontiers,
         )  # fmt: skip
+        writer.wait()  # what the entries before a refusal said is refused first, as it was
         if not verdict.intact:
             reasons = "; ".join(p.message for p in verdict.problems[:LISTED])
             raise RecoverRefusedError(
@@ -249,9 +257,70 @@ def _size(text: str) -> int:
         return 0  # verification refused such a file already
 
 
+class _Writer:
+    """The database work of recover's entries, run in their order on a thread of its own
+    while the caller decodes the next bundles (at most AHEAD of them). Recover waited on the
+    server for half its time on PostgreSQL (its COPYs and lookups); the driver lets go of
+    the GIL while it waits, so the decoding goes on meanwhile. One thread only uses the
+    connection at a time: the caller touches it again only after `wait`. The first error
+    stops the work; it is raised at the next `submit` or `wait`."""
+
+    def __init__(self) -> None:
+        self._tasks: queue.Queue[Callable[[], None] | None] = queue.Queue(maxsize=AHEAD)
+        self._error: BaseException | None = None
+        self._stopping = False
+        self._thread = threading.Thread(target=self._work, name="recover-writer", daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        while (task := self._tasks.get()) is not None:
+            if self._error is None and not self._stopping:
+                try:
+                    task()
+                except BaseException as err:  # handed to the caller's thread
+                    self._error = err
+            self._tasks.task_done()
+
+    def submit(self, task: Callable[[], None]) -> None:
+        self._raise()
+        self._tasks.put(task)
+
+    def wait(self) -> None:
+        """Once every task submitted is done; raises the first error."""
+        self._tasks.join()
+        self._raise()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def stop(self) -> None:
+        """The tasks not started are dropped; returns once the thread has ended."""
+        self._stopping = True
+        self._tasks.put(None)
+        self._thread.join()
+
+
+@contextmanager
+def _writer() -> Iterator[_Writer]:
+    """A writer for one transaction, ended before it commits or rolls back. The thread
+    switch interval is shortened meanwhile: the writer, woken by the server's answer, would
+    otherwise wait up to 5 ms for the GIL held by the decoding, at each of its round trips."""
+    writer = _Writer()
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(SWITCH_INTERVAL)
+    try:
+        yield writer
+    finally:
+        sys.setswitchinterval(interval)
+        writer.stop()
+
+
 class _Appender:
     """Appends the published entries the database lacks (checked against the tiles already)
-    and hands what each records to the restorer; then the checkpoints of their sizes."""
+    and hands what each records to the restorer; then the checkpoints of their sizes. The
+    entries are decoded and checked on the caller's thread, their database work done by
+    the writer."""
 
     def __init__(
         self,
@@ -260,9 +329,11 @@ class _Appender:
         sealed: int,
         size: int,
         done: RecoveredLog,
+        writer: _Writer,
         progress: RecoverProgress | None = None,
     ) -> None:
         self.nis, self.done, self.sealed = nis, done, sealed
+        self.writer = writer
         self.progress = progress
         self.log = uow.dispatch_log
         # Entries the database holds beyond its newest checkpoint (appended between runs):
@@ -279,6 +350,21 @@ class _Appender:
     def add(self, first: int, entries: Sequence[bytes], leaves: Sequence[bytes]) -> None:
         """The next bundle's entries (``first``: the seq of its first) and their leaf
         hashes."""
+        try:
+            decoded = self._decoded(first, entries, leaves)
+        except RecoverRefusedError:
+            self.writer.wait()  # a refusal of an earlier entry by the writer comes first
+            raise
+        if decoded:
+            self.writer.submit(functools.partial(self._write, decoded))
+        if self.progress is not None:
+            self.progress(self.nis, first + len(entries), self.done.published)
+
+    def _decoded(
+        self, first: int, entries: Sequence[bytes], leaves: Sequence[bytes]
+    ) -> list[tuple[LogEntry, Record | None]]:
+        """The bundle's entries the database lacks, checked and decoded, with their records."""
+        decoded: list[tuple[LogEntry, Record | None]] = []
         for offset, data in enumerate(entries):
             seq = first + offset
             if seq < self.sealed:
@@ -307,13 +393,18 @@ class _Appender:
                     "recovered"
                 )
             self.prev = entry.entry_hash
+            decoded.append((entry, record))
+        return decoded
+
+    def _write(self, decoded: Sequence[tuple[LogEntry, Record | None]]) -> None:
+        """On the writer's thread: the entries appended, APPEND_BATCH at a time, and what
+        they record restored, in the log's order."""
+        for entry, record in decoded:
             self.pending.append((entry, None))
             if len(self.pending) >= APPEND_BATCH:
                 self._flush()
             if record is not None:
                 self.restorer.add(record)
-        if self.progress is not None:
-            self.progress(self.nis, first + len(entries), self.done.published)
 
     def _flush(self) -> None:
         self.log.append(self.pending)
@@ -322,6 +413,7 @@ class _Appender:
     def finish(self, notes: Mapping[int, str], frontiers: Mapping[int, str]) -> None:
         """The last entries, and the checkpoints published for sizes the database lacked,
         each with the tree's frontier at its size (the next run appends from the newest)."""
+        self.writer.wait()
         self._flush()
         for size, note in sorted(notes.items()):
             run_id = parsed_checkpoint(note).checkpoint.run_id
