@@ -89,6 +89,11 @@ class RecoveryStore:
     def _ledger(self) -> RunLedger:
         return RunLedger(self.connection)
 
+    def waits_on_server(self) -> bool:
+        """Whether the database is a server whose work recover can overlap (PostgreSQL), not
+        a library working on the caller's own CPU (SQLite)."""
+        return self.connection.dialect.name == "postgresql"
+
     def _after_print(self) -> AfterPrintStore:
         return AfterPrintStore(self.connection)
 
