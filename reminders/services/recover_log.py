@@ -203,7 +203,11 @@ def _recovered_log(
         done.published: _text(published.read(CHECKPOINT_PATH)),
         **{_size(text): text for _, text in files if sealed < _size(text) <= done.published},
     }
-    with uow, _writer(threaded=uow.recovery.waits_on_server()) as writer:
+    with (
+        uow,
+        _writer(threaded=uow.recovery.waits_on_server()) as writer,
+        uow.recovery.restoring(done.published - head.size),
+    ):
         # One pass over the files: each bundle is checked against the tiles, then appended;
         # the transaction commits only once the whole log verified.
         appender = _Appender(nis, uow, sealed, head.size, done, writer, progress)
