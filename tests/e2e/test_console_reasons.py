@@ -20,6 +20,7 @@ from reminders.adapters.db.engine import make_engine
 from reminders.bootstrap import nightly_job, unit_of_work, utc_now
 from reminders.config import load_settings
 from reminders.domain.console_access import FAILED_LOGIN_WINDOW
+from reminders.entrypoints.console import signer_child
 from reminders.entrypoints.console.reasons import TEXTS
 from reminders.errors import ReasonCode, RemindersError
 from reminders.services.nightly_run import _guarded  # the step that records a failure
@@ -32,6 +33,7 @@ from tests.e2e.after_print_support import (
     with_approval,
 )
 from tests.e2e.test_console import Console, console  # noqa: F401 - fixture
+from tests.e2e.test_input_properties import SignerInThisProcess
 from tests.e2e.test_print_volumes import RUN_DATE, registry  # noqa: F401 - fixture
 
 DUTCH = {"Accept-Language": "nl-BE,nl;q=0.9"}
@@ -45,8 +47,16 @@ def test_every_reason_has_words_in_the_console() -> None:
 
 
 @pytest.fixture
-def held(registry: Path, database_url: str) -> Iterator[TestClient]:  # noqa: F811
-    """The console on Gent held for approval, after a run "an" started in the console."""
+def held(
+    registry: Path,  # noqa: F811 - the fixture
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[TestClient]:
+    """The console on Gent held for approval, after a run "an" started in the console. Its
+    signer runs in this process (SignerInThisProcess: the same command, request and answer;
+    this test's six signing answers took 1.5-3 s of CPU each as processes). The child process
+    is tested by tests/e2e/test_console_after_print.py and tests/unit/test_signer_child.py."""
+    monkeypatch.setattr(signer_child, "subprocess", SignerInThisProcess)
     with_approval(registry, database_url)
     run_night(registry, database_url, RUN_DATE, started_by="console:an")
     with TestClient(console_app(registry, database_url, night_clock(RUN_DATE))) as client:
