@@ -28,7 +28,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from reminders.adapters.db.engine import make_engine
-from reminders.adapters.db.schema import upgrade_schema
+from tests.schemas import newest_schema
 
 # Tests that share something costly, made once per worker session: run on one worker, it is
 # made once. Keyed by the test file, relative to tests/.
@@ -153,9 +153,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 @pytest.fixture
 def engine(database_url: str) -> Iterator[Engine]:
-    """An engine on a database migrated to the newest schema."""
+    """An engine on a database with the newest schema (tests/schemas.py: migrated once per
+    test process and engine, then copied)."""
+    newest_schema(database_url)
     engine = make_engine(database_url)
-    upgrade_schema(engine)
     yield engine
     engine.dispose()
 

@@ -37,10 +37,9 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from reminders.adapters.db.engine import make_engine
 from reminders.adapters.db.orm import Base
-from reminders.adapters.db.schema import upgrade_schema
 from tests.conftest import example_config
+from tests.schemas import libpq, newest_schema, pg_schema
 
 PRINT_ROOM = Path("var/out")  # the example config's output_dir, relative to config.toml
 
@@ -53,7 +52,7 @@ def copy_database(source_url: str, target_url: str) -> None:
     """Make the database at ``target_url`` a copy of the one at ``source_url``, on the same
     engine: a SQLite file through the backup API, with the source file's mode (whatever
     ``target_url`` held is replaced); a PostgreSQL schema (empty, or migrated without rows)
-    migrated to the newest schema, then given the source's rows table by table, its
+    given the newest schema (tests/schemas.py), then given the source's rows table by table, its
     sequences set past them."""
     if make_url(target_url).get_backend_name() == "sqlite":
         source, target = make_url(source_url).database, make_url(target_url).database
@@ -67,13 +66,9 @@ def copy_database(source_url: str, target_url: str) -> None:
             copied.close()
         shutil.copymode(source, target)  # owner-only, as `reminders init` makes it
         return
-    engine = make_engine(target_url)
-    try:
-        upgrade_schema(engine)  # the tables, the log's triggers, the sequences
-    finally:
-        engine.dispose()
-    source, target = _pg_schema(source_url), _pg_schema(target_url)
-    with psycopg.connect(_libpq(target_url)) as connection:  # one transaction
+    newest_schema(target_url)  # the tables, the log's triggers, the sequences
+    source, target = pg_schema(source_url), pg_schema(target_url)
+    with psycopg.connect(libpq(target_url)) as connection:  # one transaction
         # A copy of rows that already satisfy every constraint: skipping the foreign-key
         # triggers (and the log's refusals) halves the time; the tests connect as superuser.
         connection.execute("SET LOCAL session_replication_role = replica")
@@ -89,21 +84,6 @@ def copy_database(source_url: str, target_url: str) -> None:
                     f'(SELECT max(id) FROM "{target}"."{name}"))',
                     (f'"{target}"."{name}"',),
                 )
-
-
-def _libpq(database_url: str) -> str:
-    return (
-        make_url(database_url)
-        .set(drivername="postgresql", query={})
-        .render_as_string(hide_password=False)
-    )
-
-
-def _pg_schema(database_url: str) -> str:
-    options = make_url(database_url).query["options"]
-    assert isinstance(options, str)
-    assert options.startswith("-csearch_path="), options
-    return options.removeprefix("-csearch_path=")
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,7 +161,7 @@ def _session_database(request: pytest.FixtureRequest, engine: str, home: Path) -
 def new_pg_schema(database: str, prefix: str) -> str:
     """A new schema in the session's PostgreSQL database (dropped with it): its URL."""
     schema = f"{prefix}_{secrets.token_hex(4)}"
-    with psycopg.connect(_libpq(database), autocommit=True) as admin:
+    with psycopg.connect(libpq(database), autocommit=True) as admin:
         admin.execute(f'CREATE SCHEMA "{schema}"')
     return f"{database}?options={quote(f'-csearch_path={schema}')}"
 
