@@ -7,6 +7,7 @@ databases a suite.
 - PostgreSQL: a schema migrated once in the session's database, and the script pg_dump writes
   of it (its tables, indexes, sequences, functions and triggers), replayed into each new schema
   under that schema's name; then Alembic's revision, which a schema-only dump leaves out.
+  Without pg_dump on the PATH, each schema is migrated.
 
 The migrations themselves are tested by tests/integration/test_migrations.py, and
 `reminders init` keeps running them wherever a test calls it;
@@ -46,6 +47,9 @@ def newest_schema(database_url: str) -> None:
             _migrate(database_url)
             return
         _sqlite_copy(target)
+        return
+    if shutil.which("pg_dump") is None:  # no PostgreSQL client tools here: migrate each
+        _migrate(database_url)
         return
     schema = pg_schema(database_url)
     script = _pg_script(database_url).replace(_NAME, schema)

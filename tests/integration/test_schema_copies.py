@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import shutil
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 
 from reminders.adapters.db.engine import make_engine
 from reminders.adapters.db.schema import current_revision, head_revision, upgrade_schema
+from tests.conftest import unavailable
 from tests.schemas import libpq, newest_schema, pg_schema
 
 
@@ -64,6 +66,8 @@ def test_a_sqlite_copy_is_the_migrated_schema(tmp_path: Path) -> None:
 @pytest.mark.postgres
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_a_postgresql_copy_is_the_migrated_schema(database_url: str, pg_database: str) -> None:
+    if shutil.which("pg_dump") is None:
+        unavailable("pg_dump (PostgreSQL's client tools) is not on the PATH")
     migrated = database_url  # the test's own schema, still empty
     engine = make_engine(migrated)
     upgrade_schema(engine)
