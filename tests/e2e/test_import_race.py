@@ -12,13 +12,17 @@ registry_lock.py) makes B and the night wait for A instead. SQLite has one write
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from reminders.adapters.db.engine import make_engine
+from reminders.adapters.db.registry_lock import REGISTRY_LOCK_SPACE
 from reminders.adapters.registry.registry_files import RegistryFile
 from reminders.bootstrap import (
     import_registry_file,
@@ -36,7 +40,7 @@ from tests.e2e.test_run import DOCUMENTS, JAN, recorded, registry, run  # noqa: 
 POSTGRES_ONLY = pytest.mark.parametrize(
     "database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
 )
-WAIT = 5.0  # seconds a thread that does not wait for the lock needs, at most, to finish
+WAIT = 60.0  # seconds, at most, for a thread to reach the registry lock and wait there
 
 
 class HeldSource:
@@ -59,6 +63,36 @@ class HeldSource:
         for row in self.inner.rows():
             self.bytes_read = self.inner.bytes_read
             yield row
+
+
+def waiting_for_registry(database_url: str, sessions: int, thread: threading.Thread) -> bool:
+    """Whether ``sessions`` sessions come to wait for the registry lock of ``database_url``'s
+    schema (adapters/db/registry_lock.py) while ``thread`` is alive: False once the thread
+    has ended without it, which a thread that does not wait for the lock does, in seconds."""
+    schema = make_url(database_url).query["options"]
+    assert isinstance(schema, str)
+    waiting = (
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        " AND classid = :space AND objid::integer = hashtext(:schema)"
+    )
+    engine = make_engine(database_url)
+    deadline = time.monotonic() + WAIT
+    try:
+        with engine.connect() as connection:
+            while time.monotonic() < deadline and thread.is_alive():
+                found = connection.scalar(
+                    text(waiting),
+                    {"space": REGISTRY_LOCK_SPACE,
+                     "schema": schema.removeprefix("-csearch_path=")},
+                )  # fmt: skip
+                connection.rollback()
+                if found == sessions:
+                    return True
+                time.sleep(0.02)
+    finally:
+        engine.dispose()
+    return False
 
 
 @POSTGRES_ONLY
@@ -108,15 +142,15 @@ def test_a_night_between_two_overlapping_imports_misses_nothing(
                     RegistryKind.PERSONS, registry.parent / "persons.csv", engines[1]
                 )
             )
-            import_b.join(WAIT)
+            waited = {"import B": waiting_for_registry(database_url, 1, import_b)}
             night = guarded(
                 lambda: nightly_job(
                     settings, as_of=date(2027, 3, 1), nis_codes=None, started_by="test"
                 )
             )
-            night.join(WAIT)
-            # Without the lock B would have committed and the night run by now: they wait for A.
-            waited = {"import B": import_b.is_alive(), "night": night.is_alive()}
+            # Both wait for A (two sessions waiting: B still does); without the lock B would
+            # commit and the night run, and neither would ever be seen waiting.
+            waited["night"] = waiting_for_registry(database_url, 2, night)
             held.release.set()
             for thread in (import_a, import_b, night):
                 thread.join(120)
