@@ -12,7 +12,9 @@ stop the run in this process (tests/integration/test_run_stopped_and_resumed.py)
 registry takes seconds, so each backend's registry of each size is imported once per test
 session (a template database) and copied for each test: a SQLite file through the
 backup API, a PostgreSQL schema with ``INSERT ... SELECT``. A clean, never-killed run on a copy
-gives the reference every test compares with. Synthetic data only.
+gives the reference every test compares with; it renders in its own process, whatever the
+size: the same letters and bytes as with render workers (tests/integration/test_letter_pdf.py),
+without the seconds of CPU their start costs. Synthetic data only.
 """
 
 from __future__ import annotations
@@ -102,7 +104,6 @@ class Reference:
     decisions: tuple[tuple[str, str, str, str | None, str | None], ...]  # sorted
     letters: int
     volumes: int
-    seconds: float  # how long the whole `reminders run` process took
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,22 +225,20 @@ def template(request: pytest.FixtureRequest, kind: str, size: Size = WHOLE) -> T
         output = cli(config, template_url, "import", kind_of_file, str(path))
         assert " 0 rejected" in output, output
 
-    night = Night(write_config(folders[1], size), reference_url, _NO_REFERENCE)
+    night = Night(write_config(folders[1], size, render_workers=1), reference_url, _NO_REFERENCE)
     provision(template_url, night.config, reference_url)
-    clean = clean_run(night)
+    clean_run(night)
     observed = check_invariants(night, failed_attempts=0)  # what a resumed run must hold too
     assert size.letters[0] <= observed.letters <= size.letters[1], observed.letters
     assert len(observed.volumes) >= size.volumes, observed.volumes
-    if size.render_workers > 1:  # else the run would not start its render workers
+    if size.render_workers > 1:  # else the tests' runs would not start their render workers
         assert observed.letters >= INLINE_BELOW_LETTERS, observed.letters
-    reference = Reference(
-        decided(reference_url), observed.letters, len(observed.volumes), clean.seconds
-    )
+    reference = Reference(decided(reference_url), observed.letters, len(observed.volumes))
     _TEMPLATES[key] = Template(template_url, reference, night.config)
     return _TEMPLATES[key]
 
 
-_NO_REFERENCE = Reference((), 0, 0, 0.0)
+_NO_REFERENCE = Reference((), 0, 0)
 
 
 def prepared_night(
@@ -298,16 +297,10 @@ def start_run(night: Night, *args: str, kill_at: str | None = None, name: str = 
     return Started(process, time.monotonic(), stem)
 
 
-def finish(run: Started, *, kill_after: float | None = None) -> Finished:
-    """Wait for a started run; with ``kill_after`` (seconds since it started) send it SIGKILL
-    then, if it is still running."""
+def finish(run: Started) -> Finished:
+    """Wait for a started run to end."""
     process = run.process
     try:
-        if kill_after is not None:
-            try:
-                process.wait(timeout=max(0.0, run.started + kill_after - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                process.send_signal(signal.SIGKILL)
         process.wait(timeout=RUN_TIMEOUT_S)
     finally:
         if process.poll() is None:

@@ -198,7 +198,8 @@ def print_room(config: Path) -> dict[str, str]:
 
 def reference_print_room(request: pytest.FixtureRequest) -> dict[str, str]:
     """The print room of run_checks' clean reference run: the same registry, date and run id,
-    rendered by processes on one machine."""
+    rendered on one machine (in the run's own process, which gives the bytes render worker
+    processes give: tests/integration/test_letter_pdf.py)."""
     return print_room(template(request, "sqlite").reference_config)
 
 
