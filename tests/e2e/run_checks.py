@@ -12,9 +12,10 @@ stop the run in this process (tests/integration/test_run_stopped_and_resumed.py)
 registry takes seconds, so each backend's registry of each size is imported once per test
 session (a template database) and copied for each test: a SQLite file through the
 backup API, a PostgreSQL schema with ``INSERT ... SELECT``. A clean, never-killed run on a copy
-gives the reference every test compares with; it renders in its own process, whatever the
-size: the same letters and bytes as with render workers (tests/integration/test_letter_pdf.py),
-without the seconds of CPU their start costs. Synthetic data only.
+gives the reference every test compares with. It runs in the test's process (the tests' own
+runs are processes) and renders there, whatever the size: the same letters and bytes as with
+render workers (tests/integration/test_letter_pdf.py), without the second or so of CPU a
+process costs to start, and the seconds its workers do. Synthetic data only.
 """
 
 from __future__ import annotations
@@ -227,7 +228,9 @@ def template(request: pytest.FixtureRequest, kind: str, size: Size = WHOLE) -> T
 
     night = Night(write_config(folders[1], size, render_workers=1), reference_url, _NO_REFERENCE)
     provision(template_url, night.config, reference_url)
-    clean_run(night)
+    summary = json.loads(cli(night.config, reference_url, "run", "--date", RUN_DATE.isoformat(),
+                             "--json"))  # fmt: skip
+    assert summary["letters"] > 0, summary
     observed = check_invariants(night, failed_attempts=0)  # what a resumed run must hold too
     assert size.letters[0] <= observed.letters <= size.letters[1], observed.letters
     assert len(observed.volumes) >= size.volumes, observed.volumes
