@@ -206,13 +206,7 @@ def template(request: pytest.FixtureRequest, kind: str, size: Size = WHOLE) -> T
     if key in _TEMPLATES:
         return _TEMPLATES[key]
 
-    registry = factory.mktemp("registry")
-    persons, documents = registry / "persons.csv", registry / "documents.csv"
-    spec = SyntheticSpec(
-        persons=size.persons, seed=SEED, as_of=RUN_DATE, municipalities=MUNICIPALITIES
-    )
-    write_synthetic_registry(spec, persons, documents)
-
+    persons, documents = _registry_files(factory, size)
     folders = factory.mktemp(f"template-{kind}"), factory.mktemp(f"reference-{kind}")
     if kind == "sqlite":
         template_url, reference_url = (f"sqlite:///{f / 'registry.sqlite3'}" for f in folders)
@@ -242,6 +236,22 @@ def template(request: pytest.FixtureRequest, kind: str, size: Size = WHOLE) -> T
 
 
 _NO_REFERENCE = Reference((), 0, 0)
+# The registry extracts of each size, written once per test session for both backends.
+_REGISTRY_FILES: dict[tuple[Size, Path], tuple[Path, Path]] = {}
+
+
+def _registry_files(factory: pytest.TempPathFactory, size: Size) -> tuple[Path, Path]:
+    """The synthetic persons and documents files of ``size`` (the same on every backend)."""
+    key = (size, factory.getbasetemp())
+    if key not in _REGISTRY_FILES:
+        registry = factory.mktemp("registry")
+        persons, documents = registry / "persons.csv", registry / "documents.csv"
+        spec = SyntheticSpec(
+            persons=size.persons, seed=SEED, as_of=RUN_DATE, municipalities=MUNICIPALITIES
+        )
+        write_synthetic_registry(spec, persons, documents)
+        _REGISTRY_FILES[key] = persons, documents
+    return _REGISTRY_FILES[key]
 
 
 def prepared_night(
