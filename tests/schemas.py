@@ -132,7 +132,6 @@ def _pg_script(database_url: str) -> str:
         for line in dump.splitlines()
         if not line.startswith("\\") and not line.startswith("CREATE SCHEMA ")
     ]
-    assert template not in _NAME
     script = "\n".join(lines).replace(template, _NAME)
     _PG_SCRIPTS[database] = script
     return script
