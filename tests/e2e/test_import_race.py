@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from reminders.adapters.db.engine import make_engine
 from reminders.adapters.db.registry_lock import REGISTRY_LOCK_SPACE
@@ -69,23 +68,17 @@ def waiting_for_registry(database_url: str, sessions: int, thread: threading.Thr
     """Whether ``sessions`` sessions come to wait for the registry lock of ``database_url``'s
     schema (adapters/db/registry_lock.py) while ``thread`` is alive: False once the thread
     has ended without it, which a thread that does not wait for the lock does, in seconds."""
-    schema = make_url(database_url).query["options"]
-    assert isinstance(schema, str)
     waiting = (
         "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
         " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-        " AND classid = :space AND objid::integer = hashtext(:schema)"
+        " AND classid = :space AND objid::integer = hashtext(current_schema())"
     )
     engine = make_engine(database_url)
     deadline = time.monotonic() + WAIT
     try:
         with engine.connect() as connection:
             while time.monotonic() < deadline and thread.is_alive():
-                found = connection.scalar(
-                    text(waiting),
-                    {"space": REGISTRY_LOCK_SPACE,
-                     "schema": schema.removeprefix("-csearch_path=")},
-                )  # fmt: skip
+                found = connection.scalar(text(waiting), {"space": REGISTRY_LOCK_SPACE})
                 connection.rollback()
                 if found == sessions:
                     return True
