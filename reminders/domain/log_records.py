@@ -217,6 +217,9 @@ class DecisionRecord:
     language: str | None
     recorded_at: datetime
     letter: LetterRecord | None = None
+    # A skip that stops the letter this earlier run decided: its e-mail failed, and the re-check
+    # of the run that took it over for paper stopped it (that run's decision becomes the skip).
+    stops_letter_of: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,6 +321,7 @@ def _record(entry: LogEntry, details: dict[str, Any]) -> Record | None:
         )  # fmt: skip
     elif entry.event != LogEvent.SKIP or entry.reason is None:
         raise ValueError(f"an entry of kind {entry.event!r}")
+    stops = details.get("decided_in_run") if letter is None else None
     return DecisionRecord(
         run_id=entry.run_id,
         municipality_nis=entry.municipality_nis,
@@ -329,6 +333,7 @@ def _record(entry: LogEntry, details: dict[str, Any]) -> Record | None:
         language=entry.language if letter is not None else None,
         recorded_at=recorded_at,
         letter=letter,
+        stops_letter_of=None if stops is None else int(stops),
     )
 
 

@@ -55,15 +55,20 @@ NUMBERS = {key: synthetic_national_number(_rng, born, male=True) for key, (born,
 EXPIRES = {key: "2027-05-01" if key == "G5" else "2027-04-30" for key in PEOPLE}
 
 
-def persons_csv(withdrawn: frozenset[str] = frozenset()) -> str:
+def persons_csv(
+    withdrawn: frozenset[str] = frozenset(), deceased: frozenset[str] = frozenset()
+) -> str:
+    """The persons; those ``withdrawn`` without consent to e-mail, those ``deceased`` dead
+    since 2027-02-28."""
     rows = [";".join(PERSON_COLUMNS)]
     for key, (_, language, nis, email, consent) in PEOPLE.items():
         street, locality, postal = (
             ("Kerkstraat", "Gent", "9000") if nis == "44021" else ("Rue Haute", "Bruxelles", "1000")
         )
+        status = "deceased;2027-02-28" if key in deceased else ";"
         rows.append(
             f"{NUMBERS[key]};Peeters;{key};{language};{street};{len(rows)};;{postal};{locality};;"
-            f"{nis};;;;{email};{'' if key in withdrawn else consent}"
+            f"{nis};{status};;{email};{'' if key in withdrawn else consent}"
         )
     return "\n".join(rows) + "\n"
 

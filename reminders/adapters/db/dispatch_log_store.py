@@ -16,6 +16,7 @@ from typing import Any, cast
 
 from sqlalchemy import Column, Connection, Row, Select, Table, and_, func, insert, select
 
+from reminders.adapters.db.email_store import paper_fallback_of
 from reminders.adapters.db.engine import insert_rows, stored_utc
 from reminders.adapters.db.orm import (
     AuditCheckpointRow,
@@ -337,6 +338,12 @@ class DispatchLogStore:
         for emailed in self._email_entries(run_id, municipality_nis, recorded_at):
             emails += sum(1 for entry in emailed if entry.event == LogEvent.EMAILED)
             yield emailed
+        # Failed e-mails of earlier runs that this run took over for paper and its re-check
+        # stopped: a skip of this run, after the `email_failed` entry it answers, naming the
+        # run whose letter it stops (the decision stays that run's, now a skip).
+        for chunk in self._skip_rows(run_id, municipality_nis, stopped_fallbacks=True):
+            skips += len(chunk)
+            yield [_skip_entry(run_id, row, recorded_at, stops=row.run_id) for row in chunk]
         volumes = self.connection.execute(
             select(_volume)
             .where(
@@ -438,17 +445,26 @@ class DispatchLogStore:
             },
         )
 
-    def _skip_rows(self, run_id: int, municipality_nis: str) -> Iterator[Sequence[Row[Any]]]:
+    def _skip_rows(
+        self, run_id: int, municipality_nis: str, *, stopped_fallbacks: bool = False
+    ) -> Iterator[Sequence[Row[Any]]]:
+        """The run's skips; with ``stopped_fallbacks``, instead, the letters of earlier runs
+        whose failed e-mail this run took over for paper and whose re-check stopped them."""
+        decided = (
+            and_(_decision.c.run_id != run_id, paper_fallback_of(run_id, _decision.c.id))
+            if stopped_fallbacks
+            else _decision.c.run_id == run_id
+        )
         query = (
             select(
-                _decision.c.id, _decision.c.stage, _decision.c.reason, _decision.c.final,
-                _document.c.kind, _document.c.number, _document.c.expires_on,
-                _document.c.import_id.label("document_import_id"),
+                _decision.c.id, _decision.c.run_id, _decision.c.stage, _decision.c.reason,
+                _decision.c.final, _document.c.kind, _document.c.number,
+                _document.c.expires_on, _document.c.import_id.label("document_import_id"),
                 _person.c.national_number, _person.c.import_id.label("person_import_id"),
             )
             .select_from(_DECIDED)
             .where(
-                _decision.c.run_id == run_id,
+                decided,
                 _decision.c.municipality_nis == municipality_nis,
                 _decision.c.reason.is_not(None),
             )
@@ -499,17 +515,22 @@ def _letter_query() -> Any:
     ).select_from(_letter.join(_DECIDED, _decision.c.id == _letter.c.decision_id))  # fmt: skip
 
 
-def _skip_entry(run_id: int, row: Row[Any], recorded_at: str) -> NewEntry:
+def _skip_entry(
+    run_id: int, row: Row[Any], recorded_at: str, *, stops: int | None = None
+) -> NewEntry:
+    details: dict[str, Any] = {
+        "final": bool(row.final),  # a no_address skip is decided again later
+        "expires_on": _day(row.expires_on),
+        "document_import_id": row.document_import_id,
+        "person_import_id": row.person_import_id,
+    }
+    if stops is not None:  # the letter of that run, whose e-mail failed, is not printed
+        details["decided_in_run"] = stops
     return NewEntry(
         run_id,
         LogEvent.SKIP,
         recorded_at,
-        {
-            "final": bool(row.final),  # a no_address skip is decided again later
-            "expires_on": _day(row.expires_on),
-            "document_import_id": row.document_import_id,
-            "person_import_id": row.person_import_id,
-        },
+        details,
         document_kind=row.kind,
         document_number=row.number,
         stage=row.stage,

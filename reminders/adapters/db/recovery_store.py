@@ -455,6 +455,7 @@ class RecoveryStore:
         stamp = _once_each(column_values(self.connection, _decision.c.recorded_at))
         decision_ids: dict[tuple[int, str], int] = {}  # of the letters, by (document, stage)
         on_paper: dict[tuple[int, str], tuple[int, int, DecisionRecord]] = {}  # failed e-mails
+        stopped: list[tuple[DecisionRecord, list[tuple[int, int, bool]]]] = []  # their letters'
         for record in records:
             document_id = documents.get((record.document_kind, record.document_number))
             if document_id is None:
@@ -465,6 +466,9 @@ class RecoveryStore:
             else:
                 done.letters += 1
             stages = held.setdefault((document_id, record.stage), [])
+            if record.stops_letter_of is not None:
+                stopped.append((record, stages))
+                continue
             mine = other = None
             for decision in stages:  # (id, run, final): rarely more than one
                 if decision[1] == record.run_id:
@@ -501,7 +505,33 @@ class RecoveryStore:
             else:
                 done.conflicts.append(_conflict(record, held_run))
         self._letters(records, documents, decision_ids, volume_ids, set(fresh.values()))
+        self._stop_letters(stopped, done)
         return done
+
+    def _stop_letters(
+        self,
+        stopped: Sequence[tuple[DecisionRecord, list[tuple[int, int, bool]]]],
+        done: DecisionsRestored,
+    ) -> None:
+        """Skips that stop an earlier run's letter whose e-mail failed (issue 25): that
+        letter's decision becomes the skip, as the re-check of the run taking it over for
+        paper made it; a letter that is not such a failed e-mail of that run is a conflict."""
+        found = [
+            (record, stages, next((d for d in stages if d[1] == record.stops_letter_of and d[2]),
+                                  None))
+            for record, stages in stopped
+        ]  # fmt: skip
+        taken_over = failed_emails(self.connection, [d[0] for _, _, d in found if d])
+        for record, stages, letter in found:
+            if letter is None or taken_over.get(letter[0]) != record.run_id:
+                done.conflicts.append(_conflict(record, record.stops_letter_of or 0))
+                continue
+            self.connection.execute(
+                update(_decision)
+                .where(_decision.c.id == letter[0])
+                .values(reason=record.reason, final=record.final, language=None)
+            )
+            stages[stages.index(letter)] = (letter[0], letter[1], record.final)
 
     def add_emails(self, records: Sequence[EmailRecord]) -> DecisionsRestored:
         """Record e-mailed letters (issue 25): each letter's decision as its deciding run
