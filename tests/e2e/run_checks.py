@@ -369,6 +369,19 @@ def decided(database_url: str) -> tuple[tuple[str, str, str, str | None, str | N
     return tuple(sorted(found, key=lambda row: tuple(value or "" for value in row)))
 
 
+def staged_volumes(night: Night, process: subprocess.Popen[str], *, at_least: int) -> int:
+    """Wait until the run in ``process`` (a `reminders run`, or a scheduler running one) has
+    staged the PDFs of ``at_least`` volumes (hidden ``.part`` files, renamed only once the run
+    is sealed): then it is printing. How many it had when seen."""
+    output = load_settings(night.config, environ={}).output_dir
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    while (staged := len(list(output.glob("*/*/.volume-*.pdf.part")))) < at_least:
+        assert process.poll() is None, f"the run ended with {staged} volumes staged"
+        assert time.monotonic() < deadline, f"{staged} volumes staged in {RUN_TIMEOUT_S} s"
+        time.sleep(0.01)
+    return staged
+
+
 def running_attempts(database_url: str) -> int:
     """Attempts recorded as running: after a kill, the killed one (until the next run)."""
     engine = make_engine(database_url)

@@ -20,16 +20,14 @@ from pathlib import Path
 
 import pytest
 
-from reminders.config import load_settings
 from tests.e2e.run_checks import (
-    RUN_TIMEOUT_S,
     Night,
-    Started,
     check_invariants,
     clean_run,
     finish,
     prepared_night,
     running_attempts,
+    staged_volumes,
     start_run,
     stop_runs,
 )
@@ -48,7 +46,7 @@ def test_a_run_killed_after_a_delay_and_run_again_sends_each_letter_once(night: 
     the run's choosing; run again, the same invariants hold. The kill must land before the
     run ends, and after it has recorded its attempt."""
     run = start_run(night)
-    staged = _staged_volumes(night, run, at_least=2)
+    staged = staged_volumes(night, run.process, at_least=2)
     run.process.send_signal(signal.SIGKILL)
     ended = finish(run)
     assert ended.returncode == -signal.SIGKILL, (
@@ -59,18 +57,6 @@ def test_a_run_killed_after_a_delay_and_run_again_sends_each_letter_once(night: 
     assert running_attempts(night.database_url) == 1
     clean_run(night)
     check_invariants(night, failed_attempts=1)
-
-
-def _staged_volumes(night: Night, run: Started, *, at_least: int) -> int:
-    """Wait until ``run`` has staged the PDFs of ``at_least`` volumes (hidden ``.part`` files,
-    renamed only once the run is sealed); how many it had when seen."""
-    output = load_settings(night.config, environ={}).output_dir
-    deadline = time.monotonic() + RUN_TIMEOUT_S
-    while (staged := len(list(output.glob("*/*/.volume-*.pdf.part")))) < at_least:
-        assert run.process.poll() is None, f"the run ended with {staged} volumes staged"
-        assert time.monotonic() < deadline, f"{staged} volumes staged in {RUN_TIMEOUT_S} s"
-        time.sleep(0.01)
-    return staged
 
 
 def _render_workers(pid: int) -> set[int]:

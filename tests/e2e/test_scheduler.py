@@ -21,10 +21,16 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
 
 from reminders.adapters.db.engine import make_engine
-from reminders.adapters.db.orm import NightlyRunRow
+from reminders.adapters.db.orm import NightlyRunRow, RunAttemptRow
 from reminders.adapters.scheduling.nightly_trigger import NightlyTrigger
 from reminders.entrypoints.scheduler_cli import JOB_TABLE, run_scheduled_job
-from tests.e2e.run_checks import REMINDERS, Night, check_invariants, prepared_night
+from tests.e2e.run_checks import (
+    REMINDERS,
+    Night,
+    check_invariants,
+    prepared_night,
+    staged_volumes,
+)
 from tests.e2e.test_cli import NATIONAL_NUMBER
 from tests.e2e.test_print_volumes import RUN_DATE, registry  # noqa: F401 - fixture
 
@@ -135,6 +141,20 @@ def runs(database_url: str) -> list[tuple[str, str]]:
         engine.dispose()
 
 
+def failures(database_url: str) -> list[str]:
+    """Why each failed attempt of a run failed."""
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return list(
+                connection.scalars(
+                    select(RunAttemptRow.failure).where(RunAttemptRow.outcome == "failed")
+                )
+            )
+    finally:
+        engine.dispose()
+
+
 def stored_jobs(database_url: str) -> list[tuple[str, Any, Any, list[str], Any]]:
     """(id, function, trigger, args, next run time) of each job in the database's job store,
     unpickled as a scheduler starting on it would."""
@@ -227,18 +247,20 @@ def night(request: pytest.FixtureRequest, database_url: str, tmp_path: Path) -> 
 def test_sigterm_in_the_middle_of_a_night_stops_it_and_the_next_start_resumes_it(
     night: Night,
 ) -> None:
-    """SIGTERM while the catch-up runs a large night: the run stops at its next safe point,
-    recorded as failed, and the process exits 0; the next start completes that run, and the
-    letters are exactly those of a clean run, each once."""
+    """SIGTERM while the catch-up prints a large night (its render workers at work): the run
+    stops at its next safe point, recorded as failed, and the process exits 0; the next start
+    completes that run, and the letters are exactly those of a clean run, each once."""
     config = with_job(night.config)
     scheduler = start(config, night.database_url, "--once", "--now", NOW)
     scheduler.wait_for("catch-up: the latest night due")
-    time.sleep(0.5)  # into the run: deciding and printing take seconds
+    staged_volumes(night, scheduler.process, at_least=1)  # printing: not before, by a timer
     scheduler.process.send_signal(signal.SIGTERM)
     status, lines = scheduler.finish()
     assert status == 0, lines
     assert "stopped on request at a safe point; the run resumes next time" in messages(lines)
     assert messages(lines)[-1] == "stopped"
+    (stopped,) = failures(night.database_url)
+    assert stopped.startswith("stopped on request at print:"), stopped
 
     status, lines = once(config, night.database_url)
     assert status == 0, lines
