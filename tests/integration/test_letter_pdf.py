@@ -430,6 +430,46 @@ def test_a_volume_rendered_in_a_worker_has_the_same_bytes_and_hash(
     assert here.sha256 in written.path.with_name(f"{written.path.name}.sha256").read_text()
 
 
+# Run as a file, as the `reminders` console script is: its workers must not run it again.
+_MAIN_SCRIPT = """
+import os, sys
+from pathlib import Path
+
+if __name__ == "__mp_main__":  # a spawned worker running this file again
+    Path(os.environ["RUN_AGAIN_BY"], str(os.getpid())).touch()
+if __name__ == "__main__":
+    from reminders.adapters.printing.render_pool import INLINE_BELOW_LETTERS, LocalRendering
+    from reminders.adapters.printing.text import LetterTemplates
+    from reminders.config import PrintOptions, load_settings
+    from tests.conftest import REPO
+    from tests.integration.test_letter_pdf import _volume_job
+
+    settings = load_settings(REPO / "config.toml", environ={})
+    templates = LetterTemplates(settings.template_folders)
+    job = _volume_job(settings, templates)
+    with LocalRendering(templates, PrintOptions(), workers=2).open(2, INLINE_BELOW_LETTERS) as pool:
+        rendered = [pool.submit(job) for _ in range(4)]
+        print(len({future.result(timeout=60).sha256 for future in rendered}), len(rendered))
+    print(sys.modules["__main__"].__spec__)
+"""
+
+
+def test_workers_started_from_a_script_do_not_run_the_script_again(tmp_path: Path) -> None:
+    """A spawned worker runs the parent's main module again unless it is a package's
+    ``__main__``: the console script's (the whole command line, 0.6 s of CPU a worker) is
+    not, while the pool starts its workers; afterwards the main module is as it was."""
+    script, again = tmp_path / "main_script.py", tmp_path / "run-again-by"
+    script.write_text(_MAIN_SCRIPT, encoding="utf-8")
+    again.mkdir()
+    done = subprocess.run(  # noqa: S603 - our own script
+        [sys.executable, str(script)], cwd=REPO, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "RUN_AGAIN_BY": str(again), "PYTHONPATH": str(REPO)}, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == ["1 4", "None"]  # one volume's bytes, four times
+    assert list(again.iterdir()) == []
+
+
 def test_a_worker_refuses_templates_or_options_the_run_did_not_check(
     settings: Settings, templates: LetterTemplates, tmp_path: Path
 ) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import importlib.util
 import os
 import signal
 import sys
@@ -113,11 +114,32 @@ class LocalRendering:
         if workers <= 1 or letters < INLINE_BELOW_LETTERS:
             yield InlinePool(VolumeRenderer(self.templates, self.options))
             return
-        pool = ProcessPool(self.templates.folders, self.options, workers)
-        try:
-            yield pool
-        finally:
-            pool.close()
+        with _workers_skip_the_main_module():
+            pool = ProcessPool(self.templates.folders, self.options, workers)
+            try:
+                yield pool
+            finally:
+                pool.close()
+
+
+@contextmanager
+def _workers_skip_the_main_module() -> Iterator[None]:
+    """While a pool's workers start (the executor starts them as volumes are submitted): a
+    spawned child first runs the parent's main module again, unless that module is a
+    package's ``__main__`` (as under ``python -m reminders``). The `reminders` console script
+    is a file whose import loads the whole command line, which a worker never uses: 0.6 s of
+    CPU per worker here (1.6 s instead of 1.0 s to start one). Meanwhile the main module
+    carries the spec of ``reminders.__main__``, as ``python -m reminders`` gives it; a main
+    module that has a spec of its own keeps it."""
+    main = sys.modules["__main__"]
+    if getattr(main, "__spec__", None) is not None:
+        yield
+        return
+    main.__spec__ = importlib.util.find_spec("reminders.__main__")
+    try:
+        yield
+    finally:
+        main.__spec__ = None
 
 
 _renderer: VolumeRenderer | None = None  # the worker process's own
