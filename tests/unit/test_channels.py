@@ -17,7 +17,7 @@ from reminders.domain.channels import (
 )
 from reminders.domain.dispatch_log import LogEntry
 from reminders.domain.email_address import masked_email
-from reminders.domain.log_records import EmailRecord, EntryFormatError, record_of
+from reminders.domain.log_records import DecisionRecord, EmailRecord, EntryFormatError, record_of
 from reminders.domain.model import DocumentKind
 
 EMAIL_FIRST = (Channel.EMAIL, Channel.PAPER)
@@ -109,3 +109,22 @@ def test_recover_refuses_an_email_failed_entry_that_lacks_what_it_must_say(
 ) -> None:
     with pytest.raises(EntryFormatError, match=r"entry 7 \(email_failed "):
         record_of(_email_entry("email_failed", **details))
+
+
+@pytest.mark.parametrize(("stops", "expected"), [({"decided_in_run": 3}, 3), ({}, None)])
+def test_recover_reads_a_skip_that_stops_an_earlier_runs_letter_taken_over_for_paper(
+    stops: dict[str, object], expected: int | None
+) -> None:
+    """The re-check of run 4 stopped the paper letter of run 3's failed e-mail: a skip of run 4
+    naming run 3 (a skip of run 4's own decisions names none)."""
+    facts = {"final": True, "expires_on": "2027-04-30", "document_import_id": 2,
+             "person_import_id": 3, **stops}  # fmt: skip
+    entry = LogEntry(
+        "44021", 8, 4, "skip", "2027-03-01T01:30:00Z", "eid", "E1", "first", "deceased", None,
+        None, json.dumps(facts), "00" * 32, "11" * 32,
+    )  # fmt: skip
+    record = record_of(entry)
+    assert isinstance(record, DecisionRecord)
+    assert (record.run_id, record.reason, record.final) == (4, "deceased", True)
+    assert record.letter is None
+    assert record.stops_letter_of == expected

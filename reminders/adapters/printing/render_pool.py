@@ -127,8 +127,9 @@ def _workers_skip_the_main_module() -> Iterator[None]:
     """While a pool's workers start (the executor starts them as volumes are submitted): a
     spawned child first runs the parent's main module again, unless that module is a
     package's ``__main__`` (as under ``python -m reminders``). The `reminders` console script
-    is a file whose import loads the whole command line, which a worker never uses: 0.6 s of
-    CPU per worker here (1.6 s instead of 1.0 s to start one). Meanwhile the main module
+    is a file whose import loads the whole command line, which a worker never uses: about
+    0.55 s of CPU per worker (1.27-1.42 s instead of 0.72-0.79 s to start one, on a 2-core
+    AMD EPYC). Meanwhile the main module
     carries the spec of ``reminders.__main__``, as ``python -m reminders`` gives it; a main
     module that has a spec of its own keeps it."""
     main = sys.modules["__main__"]
