@@ -56,18 +56,23 @@ EXPIRES = {key: "2027-05-01" if key == "G5" else "2027-04-30" for key in PEOPLE}
 
 
 def persons_csv(
-    withdrawn: frozenset[str] = frozenset(), deceased: frozenset[str] = frozenset()
+    withdrawn: frozenset[str] = frozenset(),
+    deceased: frozenset[str] = frozenset(),
+    unaddressed: frozenset[str] = frozenset(),
 ) -> str:
     """The persons; those ``withdrawn`` without consent to e-mail, those ``deceased`` dead
-    since 2027-02-28."""
+    since 2027-02-28, those ``unaddressed`` without an address (skipped with `no_address`)."""
     rows = [";".join(PERSON_COLUMNS)]
     for key, (_, language, nis, email, consent) in PEOPLE.items():
         street, locality, postal = (
             ("Kerkstraat", "Gent", "9000") if nis == "44021" else ("Rue Haute", "Bruxelles", "1000")
         )
+        house = str(len(rows))
+        if key in unaddressed:
+            street = locality = postal = house = ""
         status = "deceased;2027-02-28" if key in deceased else ";"
         rows.append(
-            f"{NUMBERS[key]};Peeters;{key};{language};{street};{len(rows)};;{postal};{locality};;"
+            f"{NUMBERS[key]};Peeters;{key};{language};{street};{house};;{postal};{locality};;"
             f"{nis};{status};;{email};{'' if key in withdrawn else consent}"
         )
     return "\n".join(rows) + "\n"

@@ -11,6 +11,9 @@ e-mail rows.
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -28,7 +31,15 @@ from reminders.adapters.db.orm import (
     PrintVolumeRow,
 )
 from tests.e2e.email_support import DkimKey, Relay
-from tests.e2e.run_checks import _new_pg_schema, backend, provision, times_stored_as_runs_store_them
+from tests.e2e.run_checks import (
+    KILL_VARIABLE,
+    REMINDERS,
+    RUN_TIMEOUT_S,
+    _new_pg_schema,
+    backend,
+    provision,
+    times_stored_as_runs_store_them,
+)
 from tests.e2e.test_email_channel import (  # noqa: F401 - fixtures
     in_group,
     installation,
@@ -192,3 +203,44 @@ def test_recover_restores_the_emails_so_none_goes_twice_and_failures_go_on_paper
     published = ok(config, restored, "audit", "verify", "--from", str(out))
     assert published.count(": intact") == 3
     ok(config, restored, "status")  # exit 0: all well
+
+
+@pytest.mark.parametrize("why", ["deceased", "unaddressed"])
+def test_recover_of_a_backup_taken_after_a_fallback_was_stopped_but_before_the_seal(
+    request: pytest.FixtureRequest,
+    installation: Path,  # noqa: F811 - fixture
+    database_url: str,
+    relay: Relay,  # noqa: F811 - fixture
+    key: DkimKey,  # noqa: F811 - fixture
+    why: str,
+) -> None:
+    """A backup taken while the night that took over B1's bounced e-mail was sealing: the
+    re-check had stopped B1's paper letter (B1 died: a final skip; or B1 has no address: an
+    open one) and committed it, nothing was logged yet. Recover gives back what the database
+    held once that night had sealed and published."""
+    config = installation
+    run(config, database_url, NIGHTS[0])
+    second = run(config, database_url, NIGHTS[1])
+    bounce(config, database_url, "B1", "bounces-1.csv")
+    later = config.parent / "persons-later.csv"
+    later.write_text(persons_csv(**{why: frozenset({"B1"})}), encoding="utf-8")
+    ok(config, database_url, "import", "persons", str(later))
+    env = {name: value for name, value in os.environ.items() if name != KILL_VARIABLE}
+    env.update({"REMINDERS_DATABASE_URL": database_url, KILL_VARIABLE: "seal:appended"})
+    killed = subprocess.run(  # noqa: S603 - our own command
+        [REMINDERS, "run", "--config", str(config), "--date", NIGHTS[2], "--json"],
+        env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S, check=False,
+    )  # fmt: skip
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    backup_url = copy_of(request, database_url, config, "backup")
+    run(config, database_url, NIGHTS[2])  # resumed: sealed and published
+    stopped = [p for p, _, details in logged(database_url, "skip") if "decided_in_run" in details]
+    assert stopped == ["B1"]
+    lost = held(database_url)
+
+    restored = copy_of(request, backup_url, config, "restored")
+    assert cli(config, restored, "run", "--date", NEXT).exit_code == 1
+    ok(config, restored, "recover")
+    assert held(restored) == lost
+    assert second["run_id"] in {run_id for run_id, number, *_ in lost["decisions"]
+                                if number == "EB1"}  # fmt: skip

@@ -517,10 +517,9 @@ class RecoveryStore:
         letter's decision becomes the skip, as the re-check of the run taking it over for
         paper made it; a letter that is not such a failed e-mail of that run is a conflict."""
         found = [
-            (record, stages, next((d for d in stages if d[1] == record.stops_letter_of and d[2]),
-                                  None))
+            (record, stages, next((d for d in stages if d[1] == record.stops_letter_of), None))
             for record, stages in stopped
-        ]  # fmt: skip
+        ]  # one decision a run, for a document's stage: the letter, or the skip made of it
         taken_over = failed_emails(self.connection, [d[0] for _, _, d in found if d])
         for record, stages, letter in found:
             if letter is None or taken_over.get(letter[0]) != record.run_id:
@@ -543,7 +542,7 @@ class RecoveryStore:
         stamp = _once_each(column_values(self.connection, _decision.c.recorded_at))
         new: list[tuple[Any, ...]] = []
         inserted: list[tuple[int, str]] = []
-        found: list[tuple[EmailRecord, tuple[int, str]]] = []
+        found: list[tuple[EmailRecord, tuple[int, str], int]] = []  # 0: inserted now
         for record in records:
             document_id = documents.get((record.document_kind, record.document_number))
             if document_id is None:
@@ -551,7 +550,11 @@ class RecoveryStore:
                 continue
             key = (document_id, record.stage)
             stages = held.setdefault(key, [])
-            mine = next((d for d in stages if d[1] == record.decided_in and d[2]), None)
+            # The deciding run's decision: its letter, or the skip the re-check of the run that
+            # took the failed e-mail over for paper made of it (a database backed up since).
+            mine = next((d for d in stages if d[1] == record.decided_in and d[2]), None) or next(
+                (d for d in stages if d[1] == record.decided_in), None
+            )
             other = next((d for d in stages if d[1] != record.decided_in and d[2]), None)
             if other is not None and mine is None:
                 done.conflicts.append(_conflict(record.decision, other[1]))
@@ -559,15 +562,15 @@ class RecoveryStore:
             if mine is None:
                 new.append(_decision_row(record.decision, document_id, stamp))
                 inserted.append(key)
-                stages.append((0, record.decided_in, True))
-            found.append((record, key))
+                mine = (0, record.decided_in, True)
+                stages.append(mine)
+            found.append((record, key, mine[0]))
             if record.paper_in is None:
                 done.emails += 1
             else:
                 done.emails_failed += 1
-        decision_ids = {key: d[0] for key, stages in held.items() for d in stages if d[0] and d[2]}
-        decision_ids.update(zip(inserted, self._insert_decisions(new), strict=True))
-        emails = [(record, decision_ids[key]) for record, key in found]
+        fresh = dict(zip(inserted, self._insert_decisions(new), strict=True))
+        emails = [(record, held_id or fresh[key]) for record, key, held_id in found]
         RecoveredEmails(self.connection).restore(emails, done.conflicts)
         return done
 
