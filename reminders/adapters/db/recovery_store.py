@@ -517,9 +517,9 @@ class RecoveryStore:
         letter's decision becomes the skip, as the re-check of the run taking it over for
         paper made it; a letter that is not such a failed e-mail of that run is a conflict."""
         found = [
-            (record, stages, next((d for d in stages if d[1] == record.stops_letter_of), None))
+            (record, stages, _decided_by(stages, record.stops_letter_of or 0))
             for record, stages in stopped
-        ]  # one decision a run, for a document's stage: the letter, or the skip made of it
+        ]
         taken_over = failed_emails(self.connection, [d[0] for _, _, d in found if d])
         for record, stages, letter in found:
             if letter is None or taken_over.get(letter[0]) != record.run_id:
@@ -550,11 +550,7 @@ class RecoveryStore:
                 continue
             key = (document_id, record.stage)
             stages = held.setdefault(key, [])
-            # The deciding run's decision: its letter, or the skip the re-check of the run that
-            # took the failed e-mail over for paper made of it (a database backed up since).
-            mine = next((d for d in stages if d[1] == record.decided_in and d[2]), None) or next(
-                (d for d in stages if d[1] == record.decided_in), None
-            )
+            mine = _decided_by(stages, record.decided_in)
             other = next((d for d in stages if d[1] != record.decided_in and d[2]), None)
             if other is not None and mine is None:
                 done.conflicts.append(_conflict(record.decision, other[1]))
@@ -691,6 +687,17 @@ def checked_at_once(entries: int, held: int) -> bool:
     """Whether restoring ``entries`` into tables holding ``held`` rows checks their foreign
     keys at less cost once at the end than row by row."""
     return entries * AT_ONCE_SHARE >= held
+
+
+def _decided_by(
+    stages: Sequence[tuple[int, int, bool]], run_id: int
+) -> tuple[int, int, bool] | None:
+    """Of a document stage's decisions (id, run, final), the one ``run_id`` took: its letter,
+    or the skip that a later run's re-check made of it when it took the letter's failed e-mail
+    over for paper (a database backed up since holds the skip)."""
+    return next((d for d in stages if d[1] == run_id and d[2]), None) or next(
+        (d for d in stages if d[1] == run_id), None
+    )
 
 
 def _unzipped(keys: Sequence[tuple[int, str]]) -> tuple[list[int], list[str]]:

@@ -129,9 +129,8 @@ def _workers_skip_the_main_module() -> Iterator[None]:
     package's ``__main__`` (as under ``python -m reminders``). The `reminders` console script
     is a file whose import loads the whole command line, which a worker never uses: about
     0.55 s of CPU per worker (1.27-1.42 s instead of 0.72-0.79 s to start one, on a 2-core
-    AMD EPYC). Meanwhile the main module
-    carries the spec of ``reminders.__main__``, as ``python -m reminders`` gives it; a main
-    module that has a spec of its own keeps it."""
+    AMD EPYC). Meanwhile the main module carries the spec of ``reminders.__main__``, as
+    ``python -m reminders`` gives it; a main module that has a spec of its own keeps it."""
     main = sys.modules["__main__"]
     if getattr(main, "__spec__", None) is not None:
         yield
