@@ -15,6 +15,7 @@ from typing import Any, cast
 
 from sqlalchemy import (
     Connection,
+    CursorResult,
     Integer,
     Row,
     Select,
@@ -190,6 +191,14 @@ def _history(history: str) -> tuple[Recorded, ...]:
     return recorded
 
 
+def _driver_rows(result: CursorResult[Any]) -> Sequence[Any]:
+    """All rows of ``result`` as the driver gives them, without SQLAlchemy's processing of
+    each value: the night's few thousand candidates, whose only processed column, an
+    expiry date, `document_facts` takes as the driver's text (SQLite) too."""
+    with result:
+        return result.cursor.fetchall() if result.cursor is not None else []
+
+
 def _candidate(row: Row[Any]) -> Candidate:
     """One row of the facts query as the rule's input: the document's facts and its history."""
     history = row[FACT_COLUMNS]
@@ -268,7 +277,7 @@ class DecisionStore:
                 for partition in result.partitions():
                     yield [_candidate(row) for row in partition]
             else:  # a night's few days: one round trip beats a cursor's several
-                fetched = self.connection.execute(query, {**area, **bounds}).all()
+                fetched = _driver_rows(self.connection.execute(query, {**area, **bounds}))
                 for start in range(0, len(fetched), CHUNK):
                     yield [_candidate(row) for row in fetched[start : start + CHUNK]]
         others = set(self.connection.scalars(statements.reopened, area))

@@ -119,7 +119,7 @@ def is_returned_address(
 def document_facts(
     document_id: int,
     kind: str,
-    expires_on: date | None,
+    expires_on: date | str | None,  # SQLite's text where the driver's rows are read as they come
     status: str,
     renewed: object,
     person_status: str,
@@ -146,6 +146,8 @@ def document_facts(
         returned_keys, street, house_number, box, postal_code, locality, country
     )
     holder = _holder(person_status, nis, language, has_address, returned)
+    if isinstance(expires_on, str):
+        expires_on = date.fromisoformat(expires_on)
     return DocumentFacts(
         document_id, KINDS[kind], expires_on, DOCUMENT_STATUSES[status], bool(renewed), holder
     )
