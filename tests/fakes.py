@@ -34,7 +34,14 @@ from reminders.domain.checkpoint import (
     signed_checkpoint,
 )
 from reminders.domain.dispatch_log import LogEntry, LogEvent, LogQuery, LogSubject, NewEntry
-from reminders.domain.due import Decision, DocumentFacts, Holder, Recorded, SkipReason
+from reminders.domain.due import (
+    Decision,
+    DocumentFacts,
+    History,
+    Holder,
+    Recorded,
+    SkipReason,
+)
 from reminders.domain.letter_language import language_label
 from reminders.domain.letters import (
     LetterFacts,
@@ -249,7 +256,7 @@ class FakeDecisionStore:
         windows: Sequence[ExpiryWindow],
         *,
         changed_after_import: int | None,
-    ) -> Iterator[list[tuple[DocumentFacts, tuple[Recorded, ...]]]]:
+    ) -> Iterator[list[tuple[DocumentFacts, History]]]:
         in_area = [
             document
             for document in self.documents.values()
@@ -300,10 +307,10 @@ class FakeDecisionStore:
 
     def _chunked(
         self, documents: list[FakeDocument]
-    ) -> Iterator[list[tuple[DocumentFacts, tuple[Recorded, ...]]]]:
+    ) -> Iterator[list[tuple[DocumentFacts, History]]]:
         for start in range(0, len(documents), CHUNK):
             yield [
-                (self.facts(document), self.history(document.id))
+                (self.facts(document), History.of(self.history(document.id)))
                 for document in documents[start : start + CHUNK]
             ]
 

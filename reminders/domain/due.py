@@ -17,8 +17,7 @@ a run after downtime catches up by itself and no (document, stage) is decided tw
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from collections.abc import Set as AbstractSet
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -127,6 +126,29 @@ class Recorded:
 
 
 @dataclass(frozen=True, slots=True)
+class History:
+    """A document's recorded decisions as the rule reads them: the stages a final decision
+    closed, the stages an open skip holds, and each (stage, reason) recorded. A night's
+    documents share a handful of histories, so a store can make each once (`History.of`)."""
+
+    closed: frozenset[str] = frozenset()
+    opened: frozenset[str] = frozenset()
+    noted: frozenset[tuple[str, SkipReason | None]] = frozenset()
+
+    @classmethod
+    def of(cls, recorded: Iterable[Recorded]) -> History:
+        entries = tuple(recorded)
+        return cls(
+            frozenset(entry.stage for entry in entries if entry.is_final),
+            frozenset(entry.stage for entry in entries if not entry.is_final),
+            frozenset((entry.stage, entry.reason) for entry in entries),
+        )
+
+
+NO_HISTORY = History()  # a document decided for the first time
+
+
+@dataclass(frozen=True, slots=True)
 class Decision:
     """Tonight's decision for one (document, stage): a letter in ``languages``, or a skip."""
 
@@ -190,28 +212,23 @@ def decide(
     expires_on = document.expires_on
     if expires_on is None or policy.kind is not document.kind:
         return []
-    return decide_on(document, stages_on(policy, expires_on, as_of=as_of), jurisdiction, recorded)
+    stages = stages_on(policy, expires_on, as_of=as_of)
+    return decide_on(document, stages, jurisdiction, History.of(recorded))
 
 
 def decide_on(
     document: DocumentFacts,
     stages: StagesOn | None,
     jurisdiction: LetterJurisdiction,
-    recorded: Collection[Recorded],
+    history: History,
 ) -> list[Decision]:
-    """`decide` for a document whose stages tonight are known: ``stages`` is `stages_on` of
-    its policy and expiry date on the night (a night's documents share a few dozen expiry
-    dates, so the nightly run works each out once)."""
+    """`decide` for a document whose stages tonight and history are known: ``stages`` is
+    `stages_on` of its policy and expiry date on the night (a night's documents share a few
+    dozen expiry dates, so the nightly run works each out once), ``history`` its recorded
+    decisions."""
     if stages is None:
         return []
-    # Most documents of a night reach their first stage and have no history: no sets then.
-    closed: AbstractSet[str] = frozenset()
-    opened: AbstractSet[str] = frozenset()
-    noted: AbstractSet[tuple[str, SkipReason | None]] = frozenset()
-    if recorded:
-        closed = {entry.stage for entry in recorded if entry.is_final}
-        opened = {entry.stage for entry in recorded if not entry.is_final}
-        noted = {(entry.stage, entry.reason) for entry in recorded}
+    closed, opened, noted = history.closed, history.opened, history.noted
 
     def is_new(stage: str, reason: SkipReason) -> bool:
         # A skip is not repeated every night, and a stage holds one open skip at a time

@@ -363,9 +363,9 @@ def _decided(
             windows = expiry_windows(policy, decided_through=through, as_of=request.as_of)
             for chunk in store.candidates(kind, group, windows, changed_after_import=import_id):
                 decided: dict[str, list[Decision]] = {}
-                for facts, recorded in chunk:
+                for facts, history in chunk:
                     nis = facts.holder.municipality_nis
-                    decisions = decide_on(facts, stages.of(facts), jurisdictions[nis], recorded)
+                    decisions = decide_on(facts, stages.of(facts), jurisdictions[nis], history)
                     _tally(outcomes[nis], kind, decisions)
                     decided.setdefault(nis, []).extend(decisions)
                 if run_id is not None:

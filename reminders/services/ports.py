@@ -14,7 +14,7 @@ from reminders.domain.campaign import Campaign, CampaignCandidate, CampaignCount
 from reminders.domain.checkpoint import Checkpoint, SignedCheckpoint
 from reminders.domain.console_access import ConsoleAction, Grant, Role
 from reminders.domain.dispatch_log import LogEntry, LogQuery, LogSubject, NewEntry
-from reminders.domain.due import Decision, DocumentFacts, Recorded, SkipReason
+from reminders.domain.due import Decision, DocumentFacts, History, SkipReason
 from reminders.domain.letters import (
     LetterFacts,
     LetterMunicipality,
@@ -113,7 +113,7 @@ class DecisionStore(Protocol):
         windows: Sequence[ExpiryWindow],
         *,
         changed_after_import: int | None,
-    ) -> Iterator[list[tuple[DocumentFacts, tuple[Recorded, ...]]]]: ...
+    ) -> Iterator[list[tuple[DocumentFacts, History]]]: ...
     def record(
         self,
         run_id: int,

@@ -11,8 +11,10 @@ from datetime import date, timedelta
 import pytest
 
 from reminders.domain.due import (
+    NO_HISTORY,
     Decision,
     DocumentFacts,
+    History,
     Holder,
     Recorded,
     SkipReason,
@@ -467,3 +469,24 @@ def test_a_cancelled_stage_is_final_unless_it_is_to_be_decided_again() -> None:
                         as_of=FIRST_DUE + DAY)  # fmt: skip
     assert (renewed.stage, renewed.reason, renewed.is_final) == ("first", SkipReason.RENEWED, True)
     assert decide(licence(has_address=False), LICENCE, GENT, reopened, as_of=FIRST_DUE + DAY) == []
+
+
+def test_a_history_is_read_as_closed_open_and_noted_stages() -> None:
+    """What `decide_on` reads of the recorded decisions: a letter and a final skip close
+    their stage, an open skip (and a cancellation to decide again) holds it open, and every
+    (stage, reason) is noted; no decision, no history."""
+    history = History.of([
+        Recorded("first", None),
+        Recorded("second", SkipReason.NO_ADDRESS),
+        Recorded("third", SkipReason.CANCELLED, False),
+        Recorded("expired", SkipReason.DECEASED),
+    ])  # fmt: skip
+    assert history.closed == {"first", "expired"}
+    assert history.opened == {"second", "third"}
+    assert history.noted == {
+        ("first", None),
+        ("second", SkipReason.NO_ADDRESS),
+        ("third", SkipReason.CANCELLED),
+        ("expired", SkipReason.DECEASED),
+    }
+    assert History.of([]) == NO_HISTORY

@@ -50,7 +50,14 @@ from reminders.adapters.db.registry_columns import (
     renewed_by_later,
 )
 from reminders.adapters.db.registry_lock import wait_for_imports
-from reminders.domain.due import Decision, DocumentFacts, Recorded, SkipReason
+from reminders.domain.due import (
+    NO_HISTORY,
+    Decision,
+    DocumentFacts,
+    History,
+    Recorded,
+    SkipReason,
+)
 from reminders.domain.letter_language import language_label
 from reminders.domain.model import DocumentKind
 from reminders.domain.scan_window import ExpiryWindow, ScanWatermark
@@ -67,7 +74,7 @@ _watermark = cast(Table, ScanWatermarkRow.__table__)
 _import = cast(Table, RegistryImportRow.__table__)
 _cancellation = cast(Table, LetterCancellationRow.__table__)
 
-Candidate = tuple[DocumentFacts, tuple[Recorded, ...]]
+Candidate = tuple[DocumentFacts, History]
 
 
 def _facts_query(dialect: str) -> Select[tuple[object, ...]]:
@@ -171,24 +178,23 @@ _REASONS[""] = None  # a letter
 
 # A night's histories come in a handful of strings (shared like its holders): each is parsed
 # once.
-_histories: dict[str, tuple[Recorded, ...]] = {}
+_histories: dict[str, History] = {}
 
 
-def _history(history: str) -> tuple[Recorded, ...]:
-    """``stage:reason,...`` as recorded decisions (a letter has no reason)."""
-    recorded = _histories.get(history)
-    if recorded is None:
+def _history(history: str) -> History:
+    """``stage:reason,...`` as the recorded decisions (a letter has no reason)."""
+    parsed = _histories.get(history)
+    if parsed is None:
         if len(_histories) >= MEMO_LIMIT:
             _histories.clear()
         entries = (entry.partition(":") for entry in history.split(","))
-        recorded = tuple(
+        parsed = _histories[history] = History.of(
             Recorded(stage, _REASONS[reason[:-1]], False)
             if reason.endswith("~")
             else Recorded(stage, _REASONS[reason])
             for stage, _, reason in entries
         )
-        _histories[history] = recorded
-    return recorded
+    return parsed
 
 
 def _driver_rows(result: CursorResult[Any]) -> Sequence[Any]:
@@ -202,7 +208,7 @@ def _driver_rows(result: CursorResult[Any]) -> Sequence[Any]:
 def _candidate(row: Row[Any]) -> Candidate:
     """One row of the facts query as the rule's input: the document's facts and its history."""
     history = row[FACT_COLUMNS]
-    return document_facts(*row[:FACT_COLUMNS]), _history(history) if history else ()
+    return document_facts(*row[:FACT_COLUMNS]), _history(history) if history else NO_HISTORY
 
 
 class DecisionStore:
