@@ -11,6 +11,7 @@ e-mail rows.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -75,6 +76,22 @@ def bounce(config: Path, database_url: str, person: str, name: str) -> None:
     result = in_group(config, database_url, "bounces", "import", str(bounces))
     assert result.exit_code == 0, result.output
     assert "1 e-mails bounced" in result.output
+
+
+def sealed_skips(database_url: str, run_id: int) -> int:
+    """The skips a run's seals count, over its municipalities' logs."""
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            seals = connection.scalars(
+                select(AuditEntryRow.details).where(
+                    AuditEntryRow.event == "sealed", AuditEntryRow.run_id == run_id
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    assert seals, f"run {run_id} sealed no log"
+    return sum(json.loads(details)["skips"] for details in seals)
 
 
 def held(database_url: str) -> dict[str, Any]:
@@ -161,6 +178,8 @@ def test_recover_restores_the_emails_so_none_goes_twice_and_failures_go_on_paper
                if "decided_in_run" in details}  # fmt: skip
     assert list(stopped) == ["B1"], "the stopped paper letter is in no run's log"
     assert (stopped["B1"]["decided_in_run"], stopped["B1"]["final"]) == (second["run_id"], True)
+    # The night's summary counts the skips it logged, that one too, as its seals do.
+    assert sum(third["skipped"].values()) == sealed_skips(database_url, third["run_id"])
     sent_before = recipients(relay)
     assert sent_before == Counter({"G1": 1, "G4": 1, "B1": 1, "B2": 1})
     refused_before = list(relay.refused)

@@ -16,6 +16,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Row, Table, and_, func, insert, or_, select, update
 
+from reminders.adapters.db.email_store import paper_fallback_of
 from reminders.adapters.db.letter_store import LetterStore
 from reminders.adapters.db.orm import (
     AuditCheckpointRow,
@@ -263,7 +264,10 @@ class RunLedger:
         return _stored_run(self.connection.execute(_STORED_RUN.where(_run.c.id == run_id)).one())
 
     def counts(self, run_id: int) -> RunCounts:
-        """Letters per (kind, stage, language) and skips per reason, per municipality."""
+        """Letters per (kind, stage, language) and skips per reason, per municipality. The
+        skips include the letters of earlier runs whose failed e-mail this run took over for
+        paper and whose re-check stopped them: this run logs those skips (its seal counts
+        them), though their decisions stay the earlier runs'."""
         rows = self.connection.execute(
             select(
                 _decision.c.municipality_nis, _decision.c.document_kind, _decision.c.stage,
@@ -283,6 +287,17 @@ class RunLedger:
                 letters.setdefault(nis, Counter())[key] += count
             else:
                 skipped.setdefault(nis, Counter())[reason] += count
+        stopped = self.connection.execute(
+            select(_decision.c.municipality_nis, _decision.c.reason, func.count())
+            .where(
+                _decision.c.run_id != run_id,
+                paper_fallback_of(run_id, _decision.c.id),
+                _decision.c.reason.is_not(None),
+            )
+            .group_by(_decision.c.municipality_nis, _decision.c.reason)
+        )
+        for nis, reason, count in stopped:
+            skipped.setdefault(nis, Counter())[reason] += count
         tally = self.connection.scalar(select(_run.c.tally).where(_run.c.id == run_id))
         return RunCounts(letters, skipped, json.loads(tally) if tally else {})
 
