@@ -607,6 +607,7 @@ class FakeLetterStore:
         self.printed: list[PrintedLetter] = []
         self.in_volume: dict[int, list[PrintedLetter]] = {}
         self.planned: dict[str, int] = {}
+        self.refreshed = 0
 
     def checkpoint(self) -> Callable[[], None]:
         skips, volumes = list(self.skips), list(self.volumes)
@@ -621,6 +622,9 @@ class FakeLetterStore:
 
     def _label(self, facts: LetterFacts) -> str:
         return language_label(facts.languages)
+
+    def refresh_statistics(self) -> None:
+        self.refreshed += 1  # no planner here: counted, for the service tests
 
     def letter_languages(self, run_id: int, municipality_nis: str) -> list[str]:
         return sorted({self._label(facts) for facts in self.facts})

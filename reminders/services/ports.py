@@ -231,6 +231,7 @@ class CampaignStore(Protocol):
 class LetterStore(Protocol):
     """The printing step's reads and writes, in the run's transaction (adapters/letter_store)."""
 
+    def refresh_statistics(self) -> None: ...
     def letter_languages(self, run_id: int, municipality_nis: str) -> list[str]: ...
     def letter_order(
         self, run_id: int, municipality_nis: str, *, language: str | None = None

@@ -99,6 +99,8 @@ def print_letters(
     them into volumes; the volumes render in the pool, several at once, and come back to be
     staged and recorded here, one transaction each, in the order they were cut."""
     templates = TemplateSources(texts)
+    with uow:  # its own transaction: ANALYZE's lock ends with it
+        uow.letters.refresh_statistics()
     plans = _planned_series(request, uow, shop)
     volumes = sum(-(-len(plan.order) // request.volume_max_letters) for plan in plans)
     letters = sum(len(plan.order) for plan in plans)

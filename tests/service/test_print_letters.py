@@ -116,8 +116,10 @@ def test_letters_are_cut_into_volumes_in_order_and_numbered_per_municipality(
     assert [letter.decision_id for letter in printer.letters.printed] == list(range(1, 8))
     assert printer.rendering.opened == [(3, 7)]  # the pool sized for the volumes and letters
     assert printer.letters.planned == {"44021": 3}  # announced before the first volume
-    # The plan read, the planned volumes recorded, the letters read, each volume recorded.
-    assert (printer.uow.committed, printer.uow.rolled_back) == (1 + 1 + 1 + 3, 0)
+    assert printer.letters.refreshed == 1  # the planner's statistics, before the plan is read
+    # The statistics refreshed, the plan read, the planned volumes recorded, the letters
+    # read, each volume recorded.
+    assert (printer.uow.committed, printer.uow.rolled_back) == (1 + 1 + 1 + 1 + 3, 0)
 
 
 @pytest.mark.parametrize(

@@ -121,6 +121,17 @@ class LetterStore:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
+    def refresh_statistics(self) -> None:
+        """PostgreSQL: the planner's statistics of the decisions and letters brought up to
+        date before the printing step reads them. The night's decisions were just written in
+        bulk; with the statistics of before, the planner expects none of them and reads the
+        letters left to print (an anti-join with the letters already printed) by nested
+        loops. A 100,000-letter first night killed after its last volume took 256-283 s to
+        resume, 19-21 s with `ANALYZE` (0.1 s); uninterrupted, 60-62 s against 53-57 s.
+        SQLite plans from its indexes alone."""
+        if self.connection.dialect.name == "postgresql":
+            self.connection.exec_driver_sql("ANALYZE decision, letter")
+
     def letter_languages(self, run_id: int, municipality_nis: str) -> list[str]:
         """The language labels ("nl", "fr+nl") of a municipality's letters in a run."""
         return list(
