@@ -17,7 +17,6 @@ from sqlalchemy import (
     Connection,
     CursorResult,
     Integer,
-    Row,
     Select,
     String,
     Table,
@@ -205,8 +204,9 @@ def _driver_rows(result: CursorResult[Any]) -> Sequence[Any]:
         return result.cursor.fetchall() if result.cursor is not None else []
 
 
-def _candidate(row: Row[Any]) -> Candidate:
-    """One row of the facts query as the rule's input: the document's facts and its history."""
+def _candidate(row: Sequence[Any]) -> Candidate:
+    """One row of the facts query (SQLAlchemy's or the driver's) as the rule's input: the
+    document's facts and its history."""
     history = row[FACT_COLUMNS]
     return document_facts(*row[:FACT_COLUMNS]), _history(history) if history else NO_HISTORY
 
