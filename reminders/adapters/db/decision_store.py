@@ -15,7 +15,6 @@ from typing import Any, cast
 
 from sqlalchemy import (
     Connection,
-    CursorResult,
     Integer,
     Select,
     String,
@@ -31,7 +30,7 @@ from sqlalchemy import (
     update,
 )
 
-from reminders.adapters.db.engine import column_values, insert_rows
+from reminders.adapters.db.engine import column_values, driver_rows, insert_rows
 from reminders.adapters.db.orm import (
     DecisionRow,
     DocumentRow,
@@ -196,14 +195,6 @@ def _history(history: str) -> History:
     return parsed
 
 
-def _driver_rows(result: CursorResult[Any]) -> Sequence[Any]:
-    """All rows of ``result`` as the driver gives them, without SQLAlchemy's processing of
-    each value: the night's few thousand candidates, whose only processed column, an
-    expiry date, `document_facts` takes as the driver's text (SQLite) too."""
-    with result:
-        return result.cursor.fetchall() if result.cursor is not None else []
-
-
 def _candidate(row: Sequence[Any]) -> Candidate:
     """One row of the facts query (SQLAlchemy's or the driver's) as the rule's input: the
     document's facts and its history."""
@@ -283,7 +274,8 @@ class DecisionStore:
                 for partition in result.partitions():
                     yield [_candidate(row) for row in partition]
             else:  # a night's few days: one round trip beats a cursor's several
-                fetched = _driver_rows(self.connection.execute(query, {**area, **bounds}))
+                # As the driver gives them: `document_facts` takes SQLite's date text too.
+                fetched = driver_rows(self.connection.execute(query, {**area, **bounds}))
                 for start in range(0, len(fetched), CHUNK):
                     yield [_candidate(row) for row in fetched[start : start + CHUNK]]
         others = set(self.connection.scalars(statements.reopened, area))

@@ -16,7 +16,7 @@ from typing import Any, cast
 
 from sqlalchemy import Column, Connection, Row, Select, Table, and_, func, insert, select
 
-from reminders.adapters.db.email_store import paper_fallback_of
+from reminders.adapters.db.email_store import taken_over_for_paper
 from reminders.adapters.db.engine import insert_rows, stored_utc
 from reminders.adapters.db.orm import (
     AuditCheckpointRow,
@@ -451,9 +451,7 @@ class DispatchLogStore:
         """The run's skips; with ``stopped_fallbacks``, instead, the letters of earlier runs
         whose failed e-mail this run took over for paper and whose re-check stopped them."""
         decided = (
-            and_(_decision.c.run_id != run_id, paper_fallback_of(run_id, _decision.c.id))
-            if stopped_fallbacks
-            else _decision.c.run_id == run_id
+            taken_over_for_paper(run_id) if stopped_fallbacks else _decision.c.run_id == run_id
         )
         query = (
             select(

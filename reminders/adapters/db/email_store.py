@@ -42,6 +42,13 @@ def paper_fallback_of(run_id: int, decision_id: Any) -> Any:
     return decision_id.in_(select(_email.c.decision_id).where(_email.c.fallback_run_id == run_id))
 
 
+def taken_over_for_paper(run_id: int) -> Any:
+    """SQL: the decision is an earlier run's letter whose failed e-mail the run took over for
+    paper. Where it is a skip now, the run's re-check stopped it: the run logs that skip and
+    counts it among its own (the decision stays the earlier run's)."""
+    return and_(_decision.c.run_id != run_id, paper_fallback_of(run_id, _decision.c.id))
+
+
 class EmailStore:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, CursorResult, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -81,10 +81,17 @@ def rows_where_in(
     for start in range(0, len(values), IN_LIST_CHUNK):
         chunk = values[start : start + IN_LIST_CHUNK]
         listed = ", ".join([marker(connection)] * len(chunk))
-        result = connection.exec_driver_sql(f"{select_from_where} IN ({listed})", (*first, *chunk))
-        rows.extend(result.cursor.fetchall() if result.cursor is not None else [])
-        result.close()
+        statement = f"{select_from_where} IN ({listed})"
+        rows.extend(driver_rows(connection.exec_driver_sql(statement, (*first, *chunk))))
     return rows
+
+
+def driver_rows(result: CursorResult[Any]) -> Sequence[Any]:
+    """All rows of ``result`` as the driver gives them, without SQLAlchemy's processing of
+    each value (a Row per row, SQLite's dates parsed): for reads of thousands of rows whose
+    values need none of it, or whose caller converts the few that do."""
+    with result:
+        return result.cursor.fetchall() if result.cursor is not None else []
 
 
 def insert_rows(

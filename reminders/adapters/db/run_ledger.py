@@ -16,7 +16,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Row, Table, and_, func, insert, or_, select, update
 
-from reminders.adapters.db.email_store import paper_fallback_of
+from reminders.adapters.db.email_store import taken_over_for_paper
 from reminders.adapters.db.letter_store import LetterStore
 from reminders.adapters.db.orm import (
     AuditCheckpointRow,
@@ -289,11 +289,7 @@ class RunLedger:
                 skipped.setdefault(nis, Counter())[reason] += count
         stopped = self.connection.execute(
             select(_decision.c.municipality_nis, _decision.c.reason, func.count())
-            .where(
-                _decision.c.run_id != run_id,
-                paper_fallback_of(run_id, _decision.c.id),
-                _decision.c.reason.is_not(None),
-            )
+            .where(taken_over_for_paper(run_id), _decision.c.reason.is_not(None))
             .group_by(_decision.c.municipality_nis, _decision.c.reason)
         )
         for nis, reason, count in stopped:
